@@ -1,0 +1,1 @@
+"""aks-sim: a discrete-event model of Azure Kubernetes Service networking."""

@@ -1,0 +1,212 @@
+"""cluster-autoscaler with AKS's profile defaults (cluster-autoscaler.md).
+
+Every ``scanInterval``:
+- if more than 3 nodes and more than 45% of them are unready, it does nothing (upstream's
+  ``ok-total-unready-count`` / ``max-total-unready-percentage``);
+- scale-up: pods that failed scheduling are packed onto fresh nodes of each autoscaled pool
+  they could run on (minus nodes already being created); one pool is chosen at random (AKS's
+  default ``random`` expander) and grown up to its ``maxCount``; a pool whose nodes fail to
+  come up backs off (5 min, doubling to 30 min);
+- scale-down: a Ready node whose requested cpu and memory are both below
+  ``scaleDownUtilizationThreshold`` for ``scaleDownUnneededTime`` is drained and deleted
+  (empty nodes together, at most one non-empty node per scan), never below ``minCount``,
+  not within ``scaleDownDelayAfterAdd`` of a scale-up; a node NotReady for
+  ``scaleDownUnreadyTime`` is removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from sim.events import FailedToScaleUpGroup, NotTriggerScaleUp, ScaleDown, ScaledUpGroup
+
+if TYPE_CHECKING:
+    from sim.cluster import Node, NodePool
+    from sim.model import Model
+    from sim.workloads import Pod
+
+OK_TOTAL_UNREADY = 3
+MAX_UNREADY_FRACTION = 0.45
+
+
+class ClusterAutoscaler:
+    """Grows and shrinks autoscaled node pools."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.profile = model.spec.cluster.autoscaler_profile
+        self.rng = model.streams["autoscaler"]
+        self.pools = [p for p in model.pools.values() if p.spec.enable_auto_scaling]
+        self.backoff_until: dict[str, float] = {}
+        self.backoff_len: dict[str, float] = {}
+        self.last_scale_up = -math.inf
+        self.last_failure = -math.inf
+        self.warned: set[str] = set()
+        self.unneeded_since = np.full(model.table.capacity, np.inf)
+        if self.pools:
+            model.env.process(self._loop())
+
+    def _loop(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield self.m.env.timeout(self.profile.scan_interval)
+            if self._cluster_unhealthy():
+                continue
+            self._scale_up()
+            self._scale_down()
+
+    def _cluster_unhealthy(self) -> bool:
+        nc = self.m.nodes
+        total = sum(1 for p in self.m.pools.values() for n in p.nodes.values() if n.row >= 0)
+        unready = len(nc.not_ready)
+        return unready > OK_TOTAL_UNREADY and unready > MAX_UNREADY_FRACTION * max(total, 1)
+
+    # --- scale-up -----------------------------------------------------------------------
+
+    def _nodes_needed(self, pool: NodePool, pods: list[Pod]) -> tuple[int, list[Pod]]:
+        """Fresh nodes of *pool* the pods need, and the pods that could not fit one at all."""
+        cap_cpu, cap_mem, cap_pods = pool.alloc.cpu, pool.alloc.memory, pool.max_pods
+        cpu = mem = n = 0
+        bins = 0
+        misfits: list[Pod] = []
+        for pod in pods:
+            sig = pod.dep.sig
+            if sig.pools is not None and pool.index not in sig.pools:
+                misfits.append(pod)
+                continue
+            if sig.cpu > cap_cpu or sig.memory > cap_mem:
+                misfits.append(pod)
+                continue
+            if bins == 0 or cpu + sig.cpu > cap_cpu or mem + sig.memory > cap_mem or n >= cap_pods:
+                bins += 1
+                cpu = mem = n = 0
+            cpu += sig.cpu
+            mem += sig.memory
+            n += 1
+        upcoming = sum(1 for node in pool.nodes.values() if node.state == "Provisioning")
+        return max(0, bins - upcoming), misfits
+
+    def _scale_up(self) -> None:
+        m = self.m
+        now = m.env.now
+        pending = [p for p in m.workloads.pending_pods()
+                   if now - p.created_at >= self.profile.new_pod_scale_up_delay]
+        if not pending:
+            return
+        options: list[tuple[NodePool, int]] = []
+        why: dict[str, int] = {}
+        for pool in self.pools:
+            need, misfits = self._nodes_needed(pool, pending)
+            if len(misfits) == len(pending):
+                why["node(s) didn't match Pod's node affinity/selector"] = why.get(
+                    "node(s) didn't match Pod's node affinity/selector", 0) + 1
+                continue
+            if self.backoff_until.get(pool.name, -math.inf) > now:
+                why["in backoff after failed scale-up"] = why.get(
+                    "in backoff after failed scale-up", 0) + 1
+                continue
+            if pool.size >= (pool.spec.max_count or 0):
+                why["max node group size reached"] = why.get("max node group size reached", 0) + 1
+                continue
+            if need > 0:
+                options.append((pool, need))
+        if not options:
+            if why and not any(n.state == "Provisioning" for p in self.pools
+                               for n in p.nodes.values()):
+                detail = ", ".join(sorted(f"{n} {r}" for r, n in why.items()))
+                for pod in pending:
+                    if pod.name not in self.warned:
+                        self.warned.add(pod.name)
+                        m.bus.publish(NotTriggerScaleUp(pod.dep.namespace, pod.name, detail))
+            return
+        pool, need = options[self.rng.randrange(len(options))] if len(options) > 1 else options[0]
+        old = pool.size
+        new = min(old + need, pool.spec.max_count or old)
+        m.bus.publish(ScaledUpGroup(pool.name, old, new, pool.spec.max_count or 0))
+        self.last_scale_up = now
+        for _ in range(new - old):
+            if m.nodes.create(pool, "autoscale") is None:
+                self._backoff(pool, "the VM scale set could not create the node "
+                                    "(see SubnetIsFull / NodeProvisioningFailed)")
+                break
+
+    def provisioning_failed(self, node: Node) -> None:
+        """A node the pool was growing by did not come up: back the pool off."""
+        if node.pool.spec.enable_auto_scaling:
+            self._backoff(node.pool, f"node {node.name} failed to provision")
+
+    def _backoff(self, pool: NodePool, cause: str) -> None:
+        now = self.m.env.now
+        if self.backoff_until.get(pool.name, -math.inf) > now:
+            return
+        length = min(self.profile.max_backoff,
+                     self.backoff_len.get(pool.name, self.profile.initial_backoff / 2) * 2)
+        self.backoff_len[pool.name] = length
+        self.backoff_until[pool.name] = now + length
+        self.last_failure = now
+        self.m.bus.publish(FailedToScaleUpGroup(pool.name, cause, length))
+
+    # --- scale-down ---------------------------------------------------------------------
+
+    def _scale_down(self) -> None:
+        m, p = self.m, self.profile
+        now = m.env.now
+        t = m.table
+        cap = t.capacity
+        if self.unneeded_since.size < cap:
+            grown = np.full(cap, np.inf)
+            grown[: self.unneeded_since.size] = self.unneeded_since
+            self.unneeded_since = grown
+        in_pools = np.isin(t.pool[:cap], [pool.index for pool in self.pools]) & t.present[:cap]
+        util = np.maximum(t.used_cpu[:cap] / t.alloc_cpu[:cap], t.used_mem[:cap] / t.alloc_mem[:cap])
+        low = in_pools & (t.taint[:cap] == 0) & ~t.cordoned[:cap] & (
+            util < p.scale_down_utilization_threshold)
+        since = self.unneeded_since[:cap]
+        since[~low] = np.inf
+        since[low & np.isinf(since)] = now
+        self._remove_unready(now)
+        if now - self.last_scale_up < p.scale_down_delay_after_add or (
+                now - self.last_failure < p.scale_down_delay_after_failure):
+            return
+        rows = np.flatnonzero(low & (now - since >= p.scale_down_unneeded_time))
+        removed_busy = False
+        for row in rows.tolist():
+            node = m.nodes_by_row.get(row)
+            if node is None or node.pool.upgrading:
+                continue
+            pool = node.pool
+            if pool.size <= (pool.spec.min_count or 0):
+                continue
+            if node.pods:
+                if removed_busy or not self._pods_fit_elsewhere(node):
+                    continue
+                removed_busy = True
+            m.bus.publish(ScaleDown(node.name))
+            since[row] = np.inf
+            m.nodes.delete(node, "cluster-autoscaler scale-down")
+
+    def _pods_fit_elsewhere(self, node: Node) -> bool:
+        t = self.m.table
+        cap = t.capacity
+        others = t.present[:cap] & (t.taint[:cap] == 0) & ~t.cordoned[:cap]
+        others[node.row] = False
+        need_cpu = sum(p.dep.sig.cpu for p in node.pods.values())
+        need_mem = sum(p.dep.sig.memory for p in node.pods.values())
+        free_cpu = int((t.alloc_cpu[:cap] - t.used_cpu[:cap])[others].sum())
+        free_mem = int((t.alloc_mem[:cap] - t.used_mem[:cap])[others].sum())
+        free_pods = int((t.max_pods[:cap] - t.pods[:cap])[others].sum())
+        return need_cpu <= free_cpu and need_mem <= free_mem and len(node.pods) <= free_pods
+
+    def _remove_unready(self, now: float) -> None:
+        m = self.m
+        for node in list(m.nodes.not_ready.values()):
+            pool = node.pool
+            if (pool.spec.enable_auto_scaling and not pool.upgrading
+                    and now - node.not_ready_since >= self.profile.scale_down_unready_time
+                    and pool.size > (pool.spec.min_count or 0)):
+                m.bus.publish(ScaleDown(node.name))
+                m.nodes.delete(node, "cluster-autoscaler removed an unready node")

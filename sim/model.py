@@ -1,0 +1,190 @@
+"""The model: every room of the cluster wired together for one run.
+
+Built from a loaded scenario by :class:`sim.engine.Simulation`; components reach each other
+through this object (``m.nodes``, ``m.workloads``, ``m.ipam``...). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import random
+
+import simpy
+
+from sim.autoscaler import ClusterAutoscaler
+from sim.bus import Bus
+from sim.cluster import Node, NodeController, NodePool
+from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
+from sim.ipam import (
+    DynamicPodSubnet,
+    IpamStrategy,
+    Kubenet,
+    NodeSubnet,
+    Overlay,
+    StaticBlockPodSubnet,
+)
+from sim.network import AddressPool, Subnet
+from sim.report import Stats
+from sim.rng import Streams
+from sim.scenario import LoadedScenario
+from sim.scenario.manifests import (
+    ILB_SUBNET_ANNOTATION,
+    Deployment,
+    HorizontalPodAutoscaler,
+    Service,
+)
+from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Uniform
+from sim.scenario.semantics import max_pods_of, pod_ip_mode
+from sim.scheduler import NodeTable, Scheduler
+from sim.timers import Timers
+from sim.workloads import WorkloadController
+
+
+class Model:
+    """Cluster state and controllers of one run."""
+
+    def __init__(self, loaded: LoadedScenario, env: simpy.Environment, streams: Streams,
+                 bus: Bus) -> None:
+        self.loaded = loaded
+        self.spec = loaded.spec
+        self.env = env
+        self.streams = streams
+        self.bus = bus
+        self.timers = Timers(env)
+        c = self.spec.cluster
+        self.subnets = {s.name: Subnet(s.name, s.address_prefix) for s in c.vnet.subnets}
+        self.zone_index = {z: i for i, z in enumerate(c.zones)}
+        self.table = NodeTable()
+        self.scheduler = Scheduler(self.table, streams["scheduler"], len(c.zones))
+        self.nodes_by_row: dict[int, Node] = {}
+        self.pools: dict[str, NodePool] = {}
+        default_subnet = c.vnet.subnets[0].name
+        for i, spec in enumerate(c.node_pools):
+            self.pools[spec.name] = NodePool(
+                spec, i, c.name, max_pods_of(self.spec, spec), spec.zones or list(c.zones),
+                spec.vnet_subnet or default_subnet, spec.pod_subnet, c.kubernetes_version)
+        self.ipam = self._ipam()
+        self.stats = Stats(self)
+        self.nodes = NodeController(self)
+        self.workloads = WorkloadController(self)
+        self.autoscaler = ClusterAutoscaler(self)
+        self.cluster_ips = self._service_range()
+        self.services: dict[str, int] = {}
+
+    def _ipam(self) -> IpamStrategy:
+        c = self.spec.cluster
+        node_subnets = self.subnets
+        modes = {pod_ip_mode(self.spec, p.spec) for p in self.pools.values()}
+        pod_subnets = {p.pod_subnet: self.subnets[p.pod_subnet] for p in self.pools.values()
+                       if p.pod_subnet}
+        if c.plugin == "overlay":
+            return Overlay(self.bus, node_subnets, c.pod_cidr)
+        if c.plugin in ("kubenet", "none"):
+            table = next((s.route_table for s in c.vnet.subnets if s.route_table),
+                         f"aks-agentpool-{c.name}-routetable")
+            return Kubenet(self.bus, node_subnets, c.pod_cidr, table)
+        if modes == {"node-subnet"}:
+            return NodeSubnet(self.bus, node_subnets)
+        return _Mixed(self.bus, node_subnets, pod_subnets)
+
+    def _service_range(self) -> AddressPool:
+        svc = self.spec.cluster.service_cidr
+        first = int(svc.network_address) + 1
+        # .1 is kubernetes.default, the DNS service IP belongs to kube-dns
+        pool = AddressPool(first, int(svc.broadcast_address) - 1)
+        pool.allocate(1)
+        self._dns_ip = int(self.spec.cluster.dns_service_ip)
+        return pool
+
+    def draw(self, dist: Distribution, rng: random.Random) -> float:
+        """A duration from *dist*, drawn from *rng* (a subsystem's own stream)."""
+        if isinstance(dist, Fixed):
+            return dist.value
+        if isinstance(dist, Uniform):
+            return rng.uniform(dist.min, dist.max)
+        if isinstance(dist, Normal):
+            return max(dist.min, rng.gauss(dist.mean, dist.stddev))
+        assert isinstance(dist, Exponential)
+        return rng.expovariate(1.0 / dist.mean) if dist.mean > 0 else 0.0
+
+    def find_node(self, name: str) -> Node | None:
+        """A node that exists now, by name."""
+        for pool in self.pools.values():
+            if name in pool.nodes:
+                return pool.nodes[name]
+        return None
+
+    def start(self) -> None:
+        """The cluster as the scenario describes it at time 0: nodes Ready, workloads applied."""
+        for pool in self.pools.values():
+            for _ in range(pool.spec.count):
+                node = self.nodes.create(pool, "create", immediate=True)
+                if node is None:
+                    break
+        for placed in self.loaded.workloads.services:
+            assert isinstance(placed.obj, Service)
+            self._add_service(placed.obj)
+        for placed in self.loaded.workloads.deployments:
+            assert isinstance(placed.obj, Deployment)
+            self.workloads.add_deployment(placed.obj)
+        for profile in self.spec.utilization:
+            dep = self.workloads.find(profile.deployment)
+            dep.utilization = [(p.at, p.cpu) for p in profile.profile]
+        for placed in self.loaded.workloads.hpas:
+            assert isinstance(placed.obj, HorizontalPodAutoscaler)
+            self.workloads.add_hpa(placed.obj)
+        for dep in self.workloads.deployments.values():
+            self.workloads.reconcile(dep)
+
+    def _add_service(self, svc: Service) -> None:
+        meta = svc.metadata
+        if svc.needs_cluster_ip:
+            got = self.cluster_ips.allocate(1)
+            if got and got[0] == self._dns_ip:
+                got = self.cluster_ips.allocate(1)
+            if not got:
+                self.bus.publish(ClusterIPNotAllocated(meta.namespace, meta.name,
+                                                       str(self.spec.cluster.service_cidr)))
+                return
+            self.services[f"{meta.namespace}/{meta.name}"] = got[0]
+        if svc.is_internal_lb:
+            name = meta.annotations.get(ILB_SUBNET_ANNOTATION) or next(iter(self.subnets))
+            subnet = self.subnets.get(name)
+            if subnet is None or subnet.allocate(1, "ilb") is None:
+                self.bus.publish(SyncLoadBalancerFailed(
+                    meta.namespace, meta.name,
+                    f"subnet {name} has no free address for the internal load balancer frontend"
+                    if subnet else f"subnet {name} does not exist"))
+
+
+class _Mixed:
+    """Pools of one cluster may differ: node-subnet pools beside pod-subnet pools."""
+
+    mode = "azure"
+
+    def __init__(self, bus: Bus, node_subnets: dict[str, Subnet],
+                 pod_subnets: dict[str, Subnet]) -> None:
+        self.node_subnet = NodeSubnet(bus, node_subnets)
+        self.dynamic = DynamicPodSubnet(bus, node_subnets, pod_subnets)
+        self.static = StaticBlockPodSubnet(bus, node_subnets, pod_subnets)
+
+    def _for(self, pool: NodePool) -> IpamStrategy:
+        if pool.pod_subnet is None:
+            return self.node_subnet
+        if pool.spec.pod_ip_allocation_mode == "StaticBlock":
+            return self.static
+        return self.dynamic
+
+    def attach(self, node: Node, operation: str) -> str | None:
+        return self._for(node.pool).attach(node, operation)
+
+    def detach(self, node: Node) -> None:
+        self._for(node.pool).detach(node)
+
+    def pod_ip(self, node: Node, namespace: str, pod: str, report: bool = True) -> int | None:
+        return self._for(node.pool).pod_ip(node, namespace, pod, report)
+
+    def release_pod_ip(self, node: Node, ip: int) -> None:
+        self._for(node.pool).release_pod_ip(node, ip)
+
+    def demand(self, pool: NodePool) -> list[tuple[Subnet, int, int]]:
+        return self._for(pool).demand(pool)

@@ -1,0 +1,147 @@
+"""AKS operations on a timeline: scale a node pool, rolling upgrade, scale a Deployment.
+
+Rolling upgrade (upgrade-aks-node-pools-rolling.md, how-does-upgrade-happen): AKS adds
+``maxSurge`` buffer nodes, then cordons and drains up to that many old nodes at a time,
+reimages them to the new version (they become the next buffers), and deletes the buffer
+nodes at the end. Like AKS, it first checks that the subnet holds the surge nodes
+(``InsufficientSubnetSize``) and stops with an error when a surge node cannot get addresses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from sim.events import (
+    Drain,
+    OperationFailed,
+    OperationStarted,
+    OperationSucceeded,
+    SubnetIsFull,
+    Surge,
+    Upgrade,
+)
+from sim.scenario.schema import ScaleDeployment, ScaleNodePool, UpgradeNodePool
+
+if TYPE_CHECKING:
+    from sim.cluster import Node, NodePool
+    from sim.model import Model
+
+
+def surge_count(max_surge: str, pool_size: int) -> int:
+    """Surge nodes for a pool of *pool_size*: a count, or a percentage rounded up (at least 1)."""
+    if max_surge.endswith("%"):
+        return max(1, math.ceil(pool_size * int(max_surge[:-1]) / 100))
+    return int(max_surge)
+
+
+def preflight(m: Model, pool: NodePool, nodes: int, operation: str) -> str | None:
+    """AKS's subnet check before adding *nodes*: the error text, or None when they fit."""
+    for subnet, per_node, free in m.ipam.demand(pool):
+        need = per_node * nodes
+        if need > free:
+            m.bus.publish(SubnetIsFull(subnet.name, str(subnet.cidr), need, free, pool.name,
+                                       operation))
+            return (f"InsufficientSubnetSize: Pre-allocated IPs {need} exceeds IPs available "
+                    f"{free} in Subnet Cidr {subnet.cidr}, Subnet Name {subnet.name}. "
+                    "http://aka.ms/aks/insufficientsubnetsize")
+    return None
+
+
+def run(m: Model, op: ScaleNodePool | UpgradeNodePool | ScaleDeployment) -> None:
+    """Start *op* now."""
+    if isinstance(op, ScaleDeployment):
+        m.workloads.set_replicas(m.workloads.find(op.deployment), op.replicas)
+    elif isinstance(op, ScaleNodePool):
+        m.env.process(_scale(m, op))
+    else:
+        m.env.process(_upgrade(m, op))
+
+
+def _wait_ready(m: Model, nodes: list[Node]) -> Generator[simpy.Event, Any, bool]:
+    if not nodes:
+        return True
+    yield m.env.all_of([n.ready_event for n in nodes])
+    return all(n.state == "Ready" for n in nodes)
+
+
+def _scale(m: Model, op: ScaleNodePool) -> Generator[simpy.Event, Any, None]:
+    pool = m.pools[op.node_pool]
+    old = pool.size
+    m.bus.publish(OperationStarted(pool.name, "scale", f"from {old} to {op.count} nodes"))
+    if op.count < old:
+        victims = sorted(pool.nodes.values(), key=lambda n: n.name)[op.count:]
+        for node in victims:
+            m.nodes.delete(node, "node pool scaled down")
+        m.bus.publish(OperationSucceeded(pool.name, "scale", f"{op.count} nodes"))
+        return
+    error = preflight(m, pool, op.count - old, "scale")
+    if error:
+        m.bus.publish(OperationFailed(pool.name, "scale", error))
+        return
+    created = []
+    for _ in range(op.count - old):
+        node = m.nodes.create(pool, "scale")
+        if node is None:
+            m.bus.publish(OperationFailed(pool.name, "scale", "a node could not be created"))
+            return
+        created.append(node)
+    ok = yield from _wait_ready(m, created)
+    done = OperationSucceeded if ok else OperationFailed
+    m.bus.publish(done(pool.name, "scale", f"{pool.size} nodes" if ok else
+                       "a new node did not become Ready"))
+
+
+def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]:
+    pool = m.pools[op.node_pool]
+    timings = m.spec.cluster.timings
+    version = op.kubernetes_version or f"{pool.version}-next"
+    old_nodes = sorted((n for n in pool.nodes.values() if n.state != "Provisioning"),
+                       key=lambda n: n.name)
+    surge = min(surge_count(op.max_surge or pool.spec.max_surge, len(old_nodes)),
+                max(1, len(old_nodes)))
+    m.bus.publish(OperationStarted(pool.name, "upgrade",
+                                   f"to {version} with maxSurge {surge}"))
+    error = preflight(m, pool, surge, "upgrade-surge")
+    if error:
+        m.bus.publish(OperationFailed(pool.name, "upgrade", error))
+        return
+    pool.upgrading = True
+    try:
+        buffers: list[Node] = []
+        for _ in range(surge):
+            node = m.nodes.create(pool, "upgrade-surge", surge=True)
+            if node is None:
+                m.bus.publish(OperationFailed(pool.name, "upgrade",
+                                              "SubnetIsFull: a surge node could not get addresses"))
+                return
+            buffers.append(node)
+            m.bus.publish(Surge(node.name, pool.name))
+        ok = yield from _wait_ready(m, buffers)
+        if not ok:
+            m.bus.publish(OperationFailed(pool.name, "upgrade", "a surge node did not become Ready"))
+            return
+        for start in range(0, len(old_nodes), surge):
+            batch = [n for n in old_nodes[start:start + surge] if n.state in ("Ready", "NotReady")]
+            for node in batch:
+                m.nodes.cordon(node)
+                m.bus.publish(Drain(node.name, pool.name))
+                for pod in list(node.pods.values()):
+                    m.workloads.delete_pod(pod, f"drained for the upgrade of {pool.name}")
+            yield m.env.timeout(timings.node_drain_time + timings.node_reimage_time)
+            for node in batch:
+                if node.state in ("Deleted", "Failed"):
+                    continue
+                node.version = version
+                m.nodes.cordon(node, False)
+                m.bus.publish(Upgrade(node.name, pool.name))
+        for node in buffers:
+            m.bus.publish(Drain(node.name, pool.name))
+            m.nodes.delete(node, "upgrade finished: surge node deleted")
+        pool.version = version
+        m.bus.publish(OperationSucceeded(pool.name, "upgrade", f"all nodes on {version}"))
+    finally:
+        pool.upgrading = False

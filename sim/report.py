@@ -1,0 +1,312 @@
+"""What a run produced: figures, the event tally, ``expect`` results, and the text report.
+
+Pure: the CLI writes ``report.json`` and prints :func:`render_text`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sim.bus import Bus, Envelope
+from sim.events import EventType, SimEvent
+from sim.scenario.units import format_duration
+
+if TYPE_CHECKING:
+    from sim.model import Model
+    from sim.scenario.schema import EventExpectation, FigureExpectation, Scenario
+    from sim.scenario.semantics import Workloads
+    from sim.workloads import DeploymentState
+
+SUBNET_FIGURES = ("usable", "peakUsed", "peakUsedFraction", "finalUsed", "free")
+POOL_FIGURES = ("nodesFinal", "nodesPeak", "readyFinal")
+DEPLOYMENT_FIGURES = ("desiredFinal", "availableFinal", "availableMin", "unavailableSeconds")
+CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.readyMin",
+                   "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
+                   "kubenet.routesPeak", "podCidr.rangesPeak", "events.warnings")
+
+
+class Stats:
+    """Running figures the model updates as it goes (peaks and minima need the timeline)."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.nodes_peak = 0
+        self.ready_min: int | None = None
+        self.pool_peak: Counter[str] = Counter()
+        self.pending_peak = 0
+
+    def node_count_changed(self) -> None:
+        """Called whenever a node is created, deleted or changes Ready state."""
+        total = 0
+        for pool in self.m.pools.values():
+            size = pool.size
+            total += size
+            if size > self.pool_peak[pool.name]:
+                self.pool_peak[pool.name] = size
+        self.nodes_peak = max(self.nodes_peak, total)
+        if self.m.env.now > 0:
+            ready = self.ready_count()
+            self.ready_min = ready if self.ready_min is None else min(self.ready_min, ready)
+
+    def ready_count(self) -> int:
+        """Nodes Ready now."""
+        return self.m.nodes.ready
+
+    def availability(self, dep: DeploymentState) -> None:
+        """Track how long a Deployment had fewer available pods than desired, once it had them."""
+        now = self.m.env.now
+        pending = self.m.workloads.pending_count
+        self.pending_peak = max(self.pending_peak, pending)
+        if not dep.reached_desired:
+            if dep.available >= dep.desired:
+                dep.reached_desired = True
+            return
+        dep.min_available = dep.available if dep.min_available is None else min(
+            dep.min_available, dep.available)
+        below = dep.available < dep.desired
+        if below and dep.below_since is None:
+            dep.below_since = now
+        elif not below and dep.below_since is not None:
+            dep.unavailable_seconds += now - dep.below_since
+            dep.below_since = None
+
+
+class Recorder:
+    """Bus subscriber keeping (time, reason, object name, type, message) of every event."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.events: list[tuple[float, str, str, str]] = []
+        self.first_message: dict[str, str] = {}
+        self.unsubscribe = bus.subscribe(SimEvent, self._on)
+
+    def _on(self, env: Envelope[SimEvent]) -> None:
+        ev = env.event
+        reason = ev.reason
+        self.events.append((env.sim_time, reason, ev.involved_object()["name"], ev.type))
+        if reason not in self.first_message:
+            self.first_message[reason] = ev.message
+
+
+def figures(m: Model) -> dict[str, float]:
+    """Every figure of the run's end state, by its ``expect:`` name."""
+    now = m.env.now
+    out: dict[str, float] = {}
+    for s in m.subnets.values():
+        base = f"subnet.{s.name}"
+        out[f"{base}.usable"] = s.usable
+        out[f"{base}.peakUsed"] = s.peak_used
+        out[f"{base}.peakUsedFraction"] = round(s.peak_used / s.usable, 6) if s.usable else 0.0
+        out[f"{base}.finalUsed"] = s.used
+        out[f"{base}.free"] = s.usable - s.used
+    ready_total = 0
+    for pool in m.pools.values():
+        base = f"pool.{pool.name}"
+        out[f"{base}.nodesFinal"] = pool.size
+        out[f"{base}.nodesPeak"] = m.stats.pool_peak[pool.name]
+        ready = sum(1 for n in pool.nodes.values() if n.state == "Ready")
+        out[f"{base}.readyFinal"] = ready
+        ready_total += ready
+    for dep in m.workloads.deployments.values():
+        below = dep.unavailable_seconds + (now - dep.below_since if dep.below_since is not None
+                                           else 0.0)
+        for name in {dep.name, dep.key}:
+            base = f"deployment.{name}"
+            out[f"{base}.desiredFinal"] = dep.desired
+            out[f"{base}.availableFinal"] = dep.available
+            out[f"{base}.availableMin"] = (dep.min_available if dep.min_available is not None
+                                           else dep.available)
+            out[f"{base}.unavailableSeconds"] = round(below, 6)
+    running = sum(1 for d in m.workloads.deployments.values() for p in d.pods.values()
+                  if p.phase == "Running")
+    out["nodes.peak"] = m.stats.nodes_peak
+    out["nodes.final"] = sum(p.size for p in m.pools.values())
+    out["nodes.readyFinal"] = ready_total
+    out["nodes.readyMin"] = m.stats.ready_min if m.stats.ready_min is not None else ready_total
+    out["pods.pendingFinal"] = m.workloads.pending_count
+    out["pods.pendingPeak"] = m.stats.pending_peak
+    out["pods.runningFinal"] = running
+    ranges = getattr(m.ipam, "ranges", None)
+    out["kubenet.routesPeak"] = getattr(m.ipam, "peak_routes", 0)
+    out["podCidr.rangesPeak"] = ranges.peak if ranges is not None else 0
+    return out
+
+
+def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
+    """Why *name* is not a figure of this scenario (None when it is)."""
+    if name in CLUSTER_FIGURES:
+        return None
+    m = re.fullmatch(r"(subnet|pool|deployment)\.(.+)\.([A-Za-z]+)", name)
+    if m is None:
+        return (f"unknown figure {name!r}; expected one of {', '.join(CLUSTER_FIGURES)}, "
+                "subnet.<name>.<figure>, pool.<name>.<figure> or deployment.<name>.<figure> "
+                "(see docs/scenarios.md)")
+    kind, obj, fig = m.groups()
+    if kind == "subnet":
+        names, figs = [s.name for s in spec.cluster.vnet.subnets], SUBNET_FIGURES
+    elif kind == "pool":
+        names, figs = [p.name for p in spec.cluster.node_pools], POOL_FIGURES
+    else:
+        names = [n for p in workloads.deployments
+                 for n in (p.obj.metadata.name, p.obj.key)]  # type: ignore[attr-defined]
+        figs = DEPLOYMENT_FIGURES
+    if obj not in names:
+        return f"{kind} {obj!r} is not defined (defined: {', '.join(names) or 'none'})"
+    if fig not in figs:
+        return f"unknown {kind} figure {fig!r}; expected one of {', '.join(figs)}"
+    return None
+
+
+@dataclass
+class Result:
+    """One ``expect`` entry, evaluated."""
+
+    index: int
+    ok: bool
+    expectation: str
+    actual: float
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"index": self.index, "ok": self.ok, "expectation": self.expectation,
+                "actual": self.actual, "description": self.description}
+
+
+def _within(e: EventExpectation | FigureExpectation, value: float) -> bool:
+    if e.equals is not None and value != e.equals:
+        return False
+    if e.at_least is not None and value < e.at_least:
+        return False
+    return e.at_most is None or value <= e.at_most
+
+
+def _bounds(e: EventExpectation | FigureExpectation) -> str:
+    parts = []
+    if e.equals is not None:
+        parts.append(f"== {e.equals:g}")
+    if e.at_least is not None:
+        parts.append(f">= {e.at_least:g}")
+    if e.at_most is not None:
+        parts.append(f"<= {e.at_most:g}")
+    return " and ".join(parts)
+
+
+def evaluate(spec: Scenario, recorder: Recorder, figs: dict[str, float]) -> list[Result]:
+    """Every ``expect`` entry of *spec* against what the run recorded."""
+    results = []
+    for i, e in enumerate(spec.expect):
+        if hasattr(e, "event"):
+            count = sum(1 for t, reason, obj, _ in recorder.events
+                        if reason == e.event
+                        and (e.after is None or t >= e.after)
+                        and (e.before is None or t <= e.before)
+                        and (e.object is None or obj.startswith(e.object)))
+            window = ""
+            if e.after is not None or e.before is not None:
+                window = (f" between {format_duration(e.after or 0)} and "
+                          f"{format_duration(e.before if e.before is not None else spec.duration)}")
+            on = f" on {e.object}*" if e.object else ""
+            text = f"count of {e.event} events{on}{window} {_bounds(e)}"
+            results.append(Result(i, _within(e, count), text, count, e.description))
+        else:
+            value = figs.get(e.figure, float("nan"))
+            results.append(Result(i, _within(e, value), f"{e.figure} {_bounds(e)}", value,
+                                  e.description))
+    return results
+
+
+@dataclass
+class Report:
+    """The end-of-run summary."""
+
+    scenario: str
+    seed: int
+    run_id: str
+    sim_time: float
+    events: int
+    figures: dict[str, float]
+    expectations: list[Result]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    subnets: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation holds."""
+        return all(r.ok for r in self.expectations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``report.json``)."""
+        return {
+            "scenario": self.scenario, "seed": self.seed, "run_id": self.run_id,
+            "sim_time": self.sim_time, "events": self.events, "passed": self.passed,
+            "expectations": [r.to_dict() for r in self.expectations],
+            "warnings": self.warnings, "subnets": self.subnets, "figures": self.figures,
+        }
+
+
+def build(m: Model, recorder: Recorder, run_id: str, seed: int) -> Report:
+    """Assemble the report of a finished (or stopped) run."""
+    figs = figures(m)
+    figs["events.warnings"] = sum(1 for e in recorder.events if e[3] == EventType.WARNING)
+    tally: dict[str, dict[str, Any]] = {}
+    for t, reason, obj, etype in recorder.events:
+        if etype != EventType.WARNING:
+            continue
+        row = tally.setdefault(reason, {"reason": reason, "count": 0, "first": t, "last": t,
+                                        "first_object": obj,
+                                        "message": recorder.first_message[reason]})
+        row["count"] += 1
+        row["last"] = t
+    subnets = [{"name": s.name, "cidr": str(s.cidr), "usable": s.usable, "peak_used": s.peak_used,
+                "final_used": s.used,
+                "peak_used_fraction": figs[f"subnet.{s.name}.peakUsedFraction"],
+                "held_by": {k: v for k, v in sorted(s.held_by.items()) if v}}
+               for s in m.subnets.values()]
+    return Report(m.spec.name, seed, run_id, m.env.now, len(recorder.events), figs,
+                  evaluate(m.spec, recorder, figs),
+                  sorted(tally.values(), key=lambda r: (r["first"], r["reason"])), subnets)
+
+
+def render_text(r: Report) -> str:
+    """The report as a person reads it in a terminal."""
+    lines = [f"Scenario {r.scenario} (seed {r.seed}, run {r.run_id}): "
+             f"{format_duration(r.sim_time)} simulated, {r.events} events"]
+    lines.append("")
+    if r.warnings:
+        lines.append("What went wrong (first occurrence, count, why):")
+        for w in r.warnings:
+            lines.append(f"  {format_duration(w['first']):>8}  {w['reason']:<24} x{w['count']:<6} "
+                         f"{w['first_object']}")
+            lines.append(f"            {w['message']}")
+    else:
+        lines.append("No warnings: nothing failed.")
+    lines.append("")
+    lines.append("Subnets (how close each came to full):")
+    for s in r.subnets:
+        bar = _bar(s["peak_used_fraction"])
+        lines.append(f"  {s['name']:<16} {s['cidr']:<18} peak {s['peak_used']:>6}/{s['usable']:<6} "
+                     f"{bar} {100 * s['peak_used_fraction']:5.1f}%  final {s['final_used']}")
+    lines.append("")
+    f = r.figures
+    lines.append(f"Nodes: peak {f['nodes.peak']:g}, final {f['nodes.final']:g} "
+                 f"({f['nodes.readyFinal']:g} Ready, lowest Ready {f['nodes.readyMin']:g}); "
+                 f"pods running {f['pods.runningFinal']:g}, pending {f['pods.pendingFinal']:g} "
+                 f"(peak {f['pods.pendingPeak']:g})")
+    if r.expectations:
+        lines.append("")
+        lines.append("Expectations:")
+        for e in r.expectations:
+            mark = "PASS" if e.ok else "FAIL"
+            desc = f"  ({e.description})" if e.description else ""
+            lines.append(f"  {mark}  {e.expectation}: got {e.actual:g}{desc}")
+    lines.append("")
+    lines.append("Result: " + ("every expectation holds" if r.passed else "an expectation FAILED"))
+    return "\n".join(lines)
+
+
+def _bar(fraction: float, width: int = 20) -> str:
+    filled = min(width, int(round(fraction * width)))
+    return "[" + "#" * filled + "." * (width - filled) + "]"

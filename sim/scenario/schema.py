@@ -1,0 +1,446 @@
+"""The scenario file's shape: pydantic models in AKS vocabulary.
+
+YAML keys follow ``az aks create`` / the AKS ``networkProfile`` (``networkPlugin``,
+``podCidr``, ``maxPods``...); Python fields are snake_case. Unknown keys are rejected.
+Meaning across fields (references, overlaps, AKS limits) is checked in ``semantics.py``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from sim.scenario.units import parse_cpu, parse_duration, parse_memory
+from sim.vmsizes import VM_SIZES
+
+
+def _network(value: object) -> ipaddress.IPv4Network:
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IPv4 CIDR such as 10.224.0.0/16, got {value!r}")
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        hint = ""
+        if "host bits set" in str(exc):
+            hint = f" (did you mean {ipaddress.IPv4Network(value, strict=False)}?)"
+        raise ValueError(f"expected an IPv4 CIDR such as 10.224.0.0/16, got {value!r}{hint}")\
+            from None
+
+
+def _address(value: object) -> ipaddress.IPv4Address:
+    if isinstance(value, ipaddress.IPv4Address):
+        return value
+    try:
+        return ipaddress.IPv4Address(str(value))
+    except ValueError:
+        raise ValueError(f"expected an IPv4 address such as 10.0.0.10, got {value!r}") from None
+
+
+def _vm_size(value: str) -> str:
+    if value not in VM_SIZES:
+        known = ", ".join(sorted(VM_SIZES)[:6])
+        raise ValueError(f"expected a known VM size ({known}, ...), got {value!r}")
+    return value
+
+
+def _surge(value: object) -> str:
+    text = str(value).strip()
+    number = text[:-1] if text.endswith("%") else text
+    if isinstance(value, bool) or not number.isdigit() or int(number) < 1:
+        raise ValueError(f"expected a node count such as 1 or a percentage such as 33%, got {value!r}")
+    if text.endswith("%") and int(number) > 100:
+        raise ValueError(f"expected a percentage between 1% and 100%, got {value!r}")
+    return text
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds, written with a unit: ``90s``, ``5m``, ``2h``, ``1h30m``."""
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network)]
+Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_address)]
+Cpu = Annotated[int, BeforeValidator(parse_cpu)]
+Memory = Annotated[int, BeforeValidator(parse_memory)]
+VmSize = Annotated[str, AfterValidator(_vm_size)]
+Surge = Annotated[str, BeforeValidator(_surge)]
+Name = Annotated[str, Field(min_length=1, max_length=63)]
+
+
+class Model(BaseModel):
+    """Base of every scenario model: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+# --- distributions ---------------------------------------------------------------------
+
+class Fixed(Model):
+    """Always the same value."""
+
+    distribution: Literal["fixed"]
+    value: Duration
+
+
+class Uniform(Model):
+    """Uniform between ``min`` and ``max``."""
+
+    distribution: Literal["uniform"]
+    min: Duration
+    max: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.max < self.min:
+            raise ValueError(f"expected max >= min, got min {self.min:g}s and max {self.max:g}s")
+        return self
+
+
+class Normal(Model):
+    """Normal with ``mean`` and ``stddev``, truncated below at ``min`` (default 0)."""
+
+    distribution: Literal["normal"]
+    mean: Duration
+    stddev: Duration
+    min: Duration = 0.0
+
+
+class Exponential(Model):
+    """Exponential with ``mean``."""
+
+    distribution: Literal["exponential"]
+    mean: Duration
+
+
+def _shorthand_fixed(value: object) -> object:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {"distribution": "fixed", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Fixed | Uniform | Normal | Exponential,
+    BeforeValidator(_shorthand_fixed),
+    Field(discriminator="distribution"),
+]
+"""A random duration: a plain duration (fixed) or ``{distribution: uniform, min, max}``..."""
+
+
+# --- cluster ---------------------------------------------------------------------------
+
+class SubnetSpec(Model):
+    """An Azure subnet of the VNet."""
+
+    name: Name
+    address_prefix: Cidr
+    """The subnet's CIDR; Azure keeps 5 of its addresses."""
+    route_table: str | None = None
+    """A user route table attached to the subnet (kubenet needs one per cluster)."""
+    service_endpoints: list[str] = []
+    """Service endpoints (e.g. Microsoft.Storage) enabled on the subnet."""
+
+
+class VNetSpec(Model):
+    """The virtual network: created and managed by AKS, or brought by the user."""
+
+    name: Name = "aks-vnet"
+    managed: bool = True
+    """True when AKS created the VNet (changes to it are unsupported); false for BYO VNet."""
+    address_space: list[Cidr] = [ipaddress.IPv4Network("10.224.0.0/12")]
+    subnets: list[SubnetSpec] = [SubnetSpec(name="aks-subnet",
+                                            address_prefix=ipaddress.IPv4Network("10.224.0.0/16"))]
+
+
+class NodePoolSpec(Model):
+    """An AKS agent pool: VM size, count, max pods, zones, subnets, autoscaling, surge."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,11}$")]
+    """Lowercase letters and digits, starting with a letter, at most 12 characters."""
+    mode: Literal["System", "User"] = "User"
+    vm_size: VmSize = "Standard_D4s_v3"
+    count: Annotated[int, Field(ge=0)] = 3
+    max_pods: int | None = None
+    """Pods per node; the default depends on the network plugin (kubenet 110, Azure CNI 30,
+    pod subnet 110, Overlay 250)."""
+    zones: list[str] | None = None
+    """Availability zones of the pool (default: all of the cluster's zones)."""
+    vnet_subnet: str | None = None
+    """Name of the node subnet (default: the VNet's first subnet)."""
+    pod_subnet: str | None = None
+    """Azure CNI with a pod subnet: the subnet pods take addresses from."""
+    pod_ip_allocation_mode: Literal["DynamicIndividual", "StaticBlock"] = Field(
+        "DynamicIndividual", alias="podIPAllocationMode")
+    """With a pod subnet: batches of 16 addresses (DynamicIndividual) or /28 blocks (StaticBlock)."""
+    enable_auto_scaling: bool = False
+    min_count: Annotated[int, Field(ge=0)] | None = None
+    max_count: Annotated[int, Field(ge=0)] | None = None
+    max_surge: Surge = "1"
+    """Extra nodes during an upgrade: a count (AKS default 1) or a percentage such as 33%."""
+    node_labels: dict[str, str] = {}
+
+
+class Timings(Model):
+    """Control-plane timings (defaults from AKS-NETWORKING.md section 8)."""
+
+    node_monitor_grace_period: Duration = 40.0
+    """NotReady after this long without a status (40 s; 50 s from Kubernetes 1.32)."""
+    node_monitor_period: Duration = 5.0
+    """How often the node lifecycle controller checks node status."""
+    default_not_ready_toleration_seconds: Annotated[int, Field(ge=0)] = 300
+    default_unreachable_toleration_seconds: Annotated[int, Field(ge=0)] = 300
+    node_provisioning_time: Distribution = Uniform(distribution="uniform", min=120.0, max=300.0)
+    """VM creation to Ready: AKS says typically 2-5 minutes."""
+    pod_startup_time: Distribution = Fixed(distribution="fixed", value=5.0)
+    """Sandbox creation to Running (image pull, container start)."""
+    sandbox_retry_interval: Duration = 10.0
+    """kubelet's retry of a failed pod sandbox (FailedCreatePodSandBox)."""
+    node_drain_time: Duration = 30.0
+    """Time to drain one node during an upgrade."""
+    node_reimage_time: Duration = 300.0
+    """Time to reimage a drained node to the new version."""
+
+
+class AutoscalerProfile(Model):
+    """cluster-autoscaler settings, with AKS's defaults (cluster-autoscaler.md)."""
+
+    scan_interval: Duration = 10.0
+    scale_down_delay_after_add: Duration = 600.0
+    scale_down_delay_after_failure: Duration = 180.0
+    scale_down_unneeded_time: Duration = 600.0
+    scale_down_unready_time: Duration = 1200.0
+    scale_down_utilization_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    max_node_provision_time: Duration = 900.0
+    new_pod_scale_up_delay: Duration = 0.0
+    initial_backoff: Duration = 300.0
+    """Backoff of a node group after a failed scale-up, doubling each time..."""
+    max_backoff: Duration = 1800.0
+    """...up to 30 minutes (cluster-autoscaler-overview.md)."""
+
+
+class AutoRepair(Model):
+    """AKS node auto-repair (node-auto-repair.md)."""
+
+    enabled: bool = True
+    unhealthy_after: Duration = 600.0
+    """A node NotReady this long is unhealthy and gets repaired."""
+    reboot_time: Duration = 300.0
+    reimage_time: Duration = 600.0
+    redeploy_time: Duration = 900.0
+
+
+class ClusterSpec(Model):
+    """The AKS cluster: network profile, VNet, zones, node pools, timings."""
+
+    name: Name = "aks"
+    kubernetes_version: str = "1.30"
+    network_plugin: Literal["kubenet", "azure", "none"] | None = None
+    """kubenet or azure; omitted means Azure CNI Overlay, the AKS default."""
+    network_plugin_mode: Literal["overlay"] | None = None
+    network_policy: Literal["none", "azure", "calico", "cilium"] = "none"
+    pod_cidr: Cidr = ipaddress.IPv4Network("10.244.0.0/16")
+    """Pod range for kubenet and Overlay: a /24 per node."""
+    service_cidr: Cidr = ipaddress.IPv4Network("10.0.0.0/16")
+    dns_service_ip: Address = Field(ipaddress.IPv4Address("10.0.0.10"), alias="dnsServiceIP")
+    vnet: VNetSpec = VNetSpec()
+    zones: list[str] = ["1", "2", "3"]
+    node_pools: Annotated[list[NodePoolSpec], Field(min_length=1)]
+    timings: Timings = Timings()
+    autoscaler_profile: AutoscalerProfile = AutoscalerProfile()
+    auto_repair: AutoRepair = AutoRepair()
+
+    @property
+    def plugin(self) -> str:
+        """``kubenet``, ``azure`` (node subnet or pod subnet), ``overlay`` or ``none``."""
+        if self.network_plugin is None or self.network_plugin_mode == "overlay":
+            return "overlay"
+        return self.network_plugin
+
+
+# --- workloads -------------------------------------------------------------------------
+
+class ManifestFile(Model):
+    """A path (relative to the scenario file) to ordinary Kubernetes YAML."""
+
+    manifests: str
+
+
+class UtilizationPoint(Model):
+    """CPU utilisation (percent of requests) from ``at`` on."""
+
+    at: Duration
+    cpu: Annotated[float, Field(ge=0, le=1000)]
+
+
+class UtilizationProfile(Model):
+    """The CPU utilisation a Deployment's pods show over time (drives its HPA)."""
+
+    deployment: str
+    """``name`` or ``namespace/name``."""
+    profile: Annotated[list[UtilizationPoint], Field(min_length=1)]
+
+
+# --- chaos and operations --------------------------------------------------------------
+
+class FaultBase(Model):
+    """When a fault starts and how long it lasts."""
+
+    at: Duration
+    duration: Duration | None = None
+    """How long the fault lasts; omitted means until the end of the run."""
+
+
+class NodeFailure(FaultBase):
+    """One or more nodes stop (VM crash or host failure): kubelet stops posting status."""
+
+    fault: Literal["node_failure"]
+    node: str | None = None
+    """A node by name (e.g. aks-user-12345678-vmss000002); otherwise picked at random."""
+    node_pool: str | None = None
+    zone: str | None = None
+    count: Annotated[int, Field(ge=1)] = 1
+    fixed_by: Literal["reboot", "reimage", "redeploy", "nothing"] = "reboot"
+    """Which auto-repair action brings the node back (nothing: only the end of the fault)."""
+
+
+class ZoneFailure(FaultBase):
+    """Every node of an availability zone stops, and no new VM starts there."""
+
+    fault: Literal["zone_failure"]
+    zone: str
+
+
+class PodKill(FaultBase):
+    """Pods are deleted (their controller recreates them)."""
+
+    fault: Literal["pod_kill"]
+    deployment: str | None = None
+    """``name`` or ``namespace/name``; otherwise ``selector`` picks pods by labels."""
+    selector: dict[str, str] = {}
+    namespace: str | None = None
+    count: Annotated[int, Field(ge=1)] | None = None
+    """How many to kill (picked at random); omitted means all that match."""
+
+
+Fault = Annotated[NodeFailure | ZoneFailure | PodKill, Field(discriminator="fault")]
+
+
+class ScaleNodePool(Model):
+    """``az aks nodepool scale``: set the node count."""
+
+    operation: Literal["scale"]
+    at: Duration
+    node_pool: str
+    count: Annotated[int, Field(ge=0)]
+
+
+class UpgradeNodePool(Model):
+    """``az aks nodepool upgrade``: rolling upgrade with surge nodes."""
+
+    operation: Literal["upgrade"]
+    at: Duration
+    node_pool: str
+    kubernetes_version: str | None = None
+    max_surge: Surge | None = None
+    """Override of the pool's maxSurge for this upgrade."""
+
+
+class ScaleDeployment(Model):
+    """``kubectl scale deployment``: set the replicas of a Deployment."""
+
+    operation: Literal["scale_deployment"]
+    at: Duration
+    deployment: str
+    replicas: Annotated[int, Field(ge=0)]
+
+
+Operation = Annotated[ScaleNodePool | UpgradeNodePool | ScaleDeployment,
+                      Field(discriminator="operation")]
+
+
+# --- expectations ----------------------------------------------------------------------
+
+class Bounds(Model):
+    """Shared bounds of an expectation."""
+
+    at_least: float | None = None
+    at_most: float | None = None
+    equals: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Bounds:
+        if self.at_least is None and self.at_most is None and self.equals is None:
+            raise ValueError("expected at least one of atLeast, atMost or equals")
+        return self
+
+
+class EventExpectation(Bounds):
+    """How many events of a reason happen (optionally in a time window, on an object)."""
+
+    event: str
+    """The event reason, e.g. SubnetIsFull, NodeNotReady, FailedScheduling."""
+    after: Duration | None = None
+    before: Duration | None = None
+    object: str | None = None
+    """Only events whose involvedObject name starts with this."""
+    description: str | None = None
+
+
+class FigureExpectation(Bounds):
+    """A figure of the final report (see docs/scenarios.md for the list)."""
+
+    figure: str
+    """e.g. ``subnet.aks-subnet.peakUsedFraction`` or ``deployment.web.availableFinal``."""
+    description: str | None = None
+
+
+def _expectation_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "event" if "event" in value else "figure" if "figure" in value else None
+    return "event" if hasattr(value, "event") else "figure" if hasattr(value, "figure") else None
+
+
+Expectation = Annotated[
+    Annotated[EventExpectation, Tag("event")] | Annotated[FigureExpectation, Tag("figure")],
+    Discriminator(_expectation_tag, custom_error_type="expectation_kind",
+                  custom_error_message="expected a mapping with an `event` or a `figure` key"),
+]
+
+
+# --- the scenario ----------------------------------------------------------------------
+
+class Scenario(Model):
+    """One scenario: a cluster, its workloads, faults and operations over time, and what
+    must hold at the end."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: int = 0
+    duration: Duration
+    start_time: str = "2026-01-01T00:00:00Z"
+    """Wall-clock instant that simulated time 0 maps to in event timestamps."""
+    cluster: ClusterSpec
+    workloads: list[ManifestFile | dict[str, Any]] = []
+    """Inline Kubernetes objects, or ``{manifests: path}`` to a YAML file of them."""
+    utilization: list[UtilizationProfile] = []
+    traffic: Any = None
+    """Reserved for the traffic plane; accepted and not simulated yet."""
+    chaos: list[Fault] = []
+    operations: list[Operation] = []
+    expect: list[Expectation] = []

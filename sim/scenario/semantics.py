@@ -1,0 +1,372 @@
+"""Checks of meaning across fields: references resolve, ranges don't overlap, AKS limits hold.
+
+Returns every problem at once (``list[Issue]``), errors and warnings, each at the path of the
+field to fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sim import sizing
+from sim.errors import Issue
+from sim.network import forbidden_overlap, usable_addresses
+from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler, Service
+from sim.scenario.schema import NodePoolSpec, Scenario
+from sim.scenario.yamlmarks import Located, Path, render_path
+from sim.vmsizes import allocatable
+
+
+@dataclass
+class Placed:
+    """A Kubernetes object and where it was written."""
+
+    obj: object
+    doc: Located
+    path: Path
+
+
+@dataclass
+class Workloads:
+    """The Kubernetes objects of a scenario, by kind."""
+
+    deployments: list[Placed] = field(default_factory=list)
+    hpas: list[Placed] = field(default_factory=list)
+    services: list[Placed] = field(default_factory=list)
+    ingresses: list[Placed] = field(default_factory=list)
+    network_policies: list[Placed] = field(default_factory=list)
+
+    def deployment(self, ref: str) -> Deployment | None:
+        """The Deployment named ``name`` or ``namespace/name``."""
+        for p in self.deployments:
+            d = p.obj
+            assert isinstance(d, Deployment)
+            if ref in (d.key, d.metadata.name):
+                return d
+        return None
+
+
+def max_pods_of(spec: Scenario, pool: NodePoolSpec) -> int:
+    """The pool's maxPods, or the AKS default for the cluster's network plugin."""
+    if pool.max_pods is not None:
+        return pool.max_pods
+    return sizing.default_max_pods(pod_ip_mode(spec, pool))
+
+
+def pod_ip_mode(spec: Scenario, pool: NodePoolSpec) -> str:
+    """How the pool's pods get addresses: kubenet, overlay, node-subnet, dynamic, static-block."""
+    plugin = spec.cluster.plugin
+    if plugin in ("kubenet", "overlay", "none"):
+        return plugin if plugin != "none" else "kubenet"
+    if pool.pod_subnet is None:
+        return "node-subnet"
+    return "static-block" if pool.pod_ip_allocation_mode == "StaticBlock" else "dynamic"
+
+
+def pool_max_nodes(pool: NodePoolSpec) -> int:
+    """The most nodes the pool can have (max-count when autoscaling), before surge."""
+    return max(pool.count, pool.max_count or 0) if pool.enable_auto_scaling else pool.count
+
+
+class _Checker:
+    def __init__(self, spec: Scenario, doc: Located, workloads: Workloads) -> None:
+        self.spec, self.doc, self.workloads = spec, doc, workloads
+        self.issues: list[Issue] = []
+
+    def error(self, path: Path, message: str) -> None:
+        self.issues.append(self.doc.issue(path, message))
+
+    def warn(self, path: Path, message: str) -> None:
+        self.issues.append(self.doc.issue(path, message, severity="warning"))
+
+    # --- network ---------------------------------------------------------------------
+
+    def ranges(self) -> None:
+        c = self.spec.cluster
+        vnet = c.vnet
+        base: Path = ("cluster", "vnet")
+        for i, space in enumerate(vnet.address_space):
+            self._forbidden((*base, "addressSpace", i), space, "VNet address space")
+            if space.prefixlen < 8:
+                self.error((*base, "addressSpace", i),
+                           f"expected a VNet address space of /8 or smaller, got {space}")
+        seen: list[tuple[int, ipaddress.IPv4Network]] = []
+        names: set[str] = set()
+        for i, s in enumerate(vnet.subnets):
+            path = (*base, "subnets", i)
+            if s.name in names:
+                self.error((*path, "name"), f"subnet name {s.name!r} is used twice")
+            names.add(s.name)
+            net = s.address_prefix
+            if not any(net.subnet_of(space) for space in vnet.address_space):
+                spaces = ", ".join(map(str, vnet.address_space))
+                self.error((*path, "addressPrefix"),
+                           f"subnet {net} is outside the VNet address space ({spaces})")
+            if net.prefixlen > 29:
+                self.error((*path, "addressPrefix"),
+                           f"expected a subnet of /29 or larger (Azure's smallest), got {net}")
+            for j, other in seen:
+                if net.overlaps(other):
+                    self.error((*path, "addressPrefix"), f"subnet {net} overlaps subnet "
+                               f"{vnet.subnets[j].name} ({other})")
+            seen.append((i, net))
+            self._forbidden((*path, "addressPrefix"), net, "subnet")
+            if vnet.managed and (s.route_table or s.service_endpoints):
+                what = "a route table" if s.route_table else "service endpoints"
+                self.warn((*path, "routeTable" if s.route_table else "serviceEndpoints"),
+                          f"{what} on an AKS-managed VNet is unsupported (AKS support policy); "
+                          "bring your own VNet (vnet.managed: false) to customise it")
+        plugin = c.plugin
+        if plugin in ("kubenet", "overlay"):
+            self._forbidden(("cluster", "podCidr"), c.pod_cidr, "pod CIDR")
+            for space in vnet.address_space:
+                if c.pod_cidr.overlaps(space):
+                    self.error(("cluster", "podCidr"), f"pod CIDR {c.pod_cidr} overlaps the VNet "
+                               f"address space {space}")
+            if c.pod_cidr.prefixlen > 24:
+                self.error(("cluster", "podCidr"), f"expected a pod CIDR of /24 or larger (each "
+                           f"node takes a /24), got {c.pod_cidr}")
+        svc = c.service_cidr
+        self._forbidden(("cluster", "serviceCidr"), svc, "service CIDR")
+        if svc.prefixlen <= sizing.SERVICE_CIDR_PREFIX_LEN_MUST_EXCEED:
+            self.error(("cluster", "serviceCidr"),
+                       f"expected a service CIDR smaller than /12 (prefix length above 12), got {svc}")
+        for space in vnet.address_space:
+            if svc.overlaps(space):
+                self.error(("cluster", "serviceCidr"),
+                           f"service CIDR {svc} overlaps the VNet address space {space}")
+        if plugin in ("kubenet", "overlay") and svc.overlaps(c.pod_cidr):
+            self.error(("cluster", "serviceCidr"), f"service CIDR {svc} overlaps the pod CIDR "
+                       f"{c.pod_cidr}")
+        dns = c.dns_service_ip
+        if dns not in svc:
+            self.error(("cluster", "dnsServiceIP"), f"expected an address inside the service "
+                       f"CIDR {svc} (conventionally {svc.network_address + 10}), got {dns}")
+        elif int(dns) == int(svc.network_address) + 1:
+            self.error(("cluster", "dnsServiceIP"), f"{dns} is the first service address, taken "
+                       f"by kubernetes.default; use {svc.network_address + 10}")
+        elif int(dns) in (int(svc.network_address), int(svc.broadcast_address)):
+            self.error(("cluster", "dnsServiceIP"), f"{dns} is not a usable service address")
+
+    def _forbidden(self, path: Path, net: ipaddress.IPv4Network, what: str) -> None:
+        bad = forbidden_overlap(net)
+        if bad is not None:
+            self.error(path, f"{what} {net} overlaps {bad}, which AKS does not allow for "
+                       "VNet, pod or service ranges")
+
+    # --- node pools ------------------------------------------------------------------
+
+    def pools(self) -> None:
+        c = self.spec.cluster
+        subnets = {s.name: s for s in c.vnet.subnets}
+        names: set[str] = set()
+        if len(c.node_pools) > sizing.MAX_NODE_POOLS:
+            self.error(("cluster", "nodePools"), f"expected at most {sizing.MAX_NODE_POOLS} node "
+                       f"pools, got {len(c.node_pools)}")
+        if not any(p.mode == "System" for p in c.node_pools):
+            self.error(("cluster", "nodePools"), "expected at least one node pool with mode: "
+                       "System (AKS needs one for system pods)")
+        if len(set(c.zones)) != len(c.zones):
+            self.error(("cluster", "zones"), "zone names must be unique")
+        total = 0
+        for i, pool in enumerate(c.node_pools):
+            path: Path = ("cluster", "nodePools", i)
+            if pool.name in names:
+                self.error((*path, "name"), f"node pool name {pool.name!r} is used twice")
+            names.add(pool.name)
+            self._pool_refs(path, pool, subnets)
+            self._pool_counts(path, pool)
+            self._pool_max_pods(path, pool)
+            total += pool_max_nodes(pool)
+        self._cluster_size(total)
+
+    def _pool_refs(self, path: Path, pool: NodePoolSpec, subnets: dict) -> None:
+        c = self.spec.cluster
+        for z in pool.zones or []:
+            if z not in c.zones:
+                self.error((*path, "zones"), f"zone {z!r} is not one of the cluster's zones "
+                           f"({', '.join(map(repr, c.zones))})")
+        for key, ref in (("vnetSubnet", pool.vnet_subnet), ("podSubnet", pool.pod_subnet)):
+            if ref is not None and ref not in subnets:
+                self.error((*path, key), _unknown("subnet", ref, list(subnets)))
+        if pool.pod_subnet is not None:
+            if c.plugin != "azure":
+                self.error((*path, "podSubnet"), "a pod subnet needs networkPlugin: azure "
+                           f"without overlay mode; this cluster uses {c.plugin}")
+            elif pool.pod_subnet == (pool.vnet_subnet or c.vnet.subnets[0].name):
+                self.error((*path, "podSubnet"), "the pod subnet must differ from the node subnet")
+        elif pool.pod_ip_allocation_mode == "StaticBlock":
+            self.error((*path, "podIPAllocationMode"), "StaticBlock needs a podSubnet")
+
+    def _pool_counts(self, path: Path, pool: NodePoolSpec) -> None:
+        limit = sizing.MAX_NODES_PER_POOL
+        if pool.count > limit:
+            self.error((*path, "count"), f"expected at most {limit} nodes per pool, got {pool.count}")
+        if pool.mode == "System" and pool.count < 1 and not pool.enable_auto_scaling:
+            self.error((*path, "count"), "a System pool needs at least 1 node")
+        if pool.enable_auto_scaling:
+            if pool.min_count is None or pool.max_count is None:
+                self.error(path, "enableAutoScaling needs minCount and maxCount")
+                return
+            if pool.max_count > limit:
+                self.error((*path, "maxCount"), f"expected at most {limit}, got {pool.max_count}")
+            if not pool.min_count <= pool.count <= pool.max_count:
+                self.error((*path, "count"), f"expected minCount <= count <= maxCount, got "
+                           f"{pool.min_count} <= {pool.count} <= {pool.max_count}")
+        elif pool.min_count is not None or pool.max_count is not None:
+            key = "minCount" if pool.min_count is not None else "maxCount"
+            self.error((*path, key), f"{key} needs enableAutoScaling: true")
+
+    def _pool_max_pods(self, path: Path, pool: NodePoolSpec) -> None:
+        mode = pod_ip_mode(self.spec, pool)
+        max_pods = max_pods_of(self.spec, pool)
+        smallest = pool.min_count if pool.enable_auto_scaling and pool.min_count else pool.count
+        for problem in sizing.validate_max_pods(max_pods, mode, max(smallest, 1)):
+            self.error((*path, "maxPods"), f"expected {problem.expected}, got {problem.found}")
+        if mode == "node-subnet":
+            subnet = self._subnet(pool)
+            need = pool.count * (max_pods + 1)
+            have = usable_addresses(subnet.prefixlen)
+            if need > have:
+                self.warn((*path, "count"), f"{pool.count} nodes x (1 + {max_pods} pods) = {need} "
+                          f"addresses, but subnet {subnet} has {have} usable: AKS would refuse "
+                          "this (the run shows SubnetIsFull)")
+        alloc = allocatable(pool.vm_size, max_pods)
+        if alloc.cpu <= 0 or alloc.memory <= 0:
+            self.error((*path, "vmSize"), f"{pool.vm_size} leaves nothing allocatable with "
+                       f"maxPods {max_pods}")
+
+    def _subnet(self, pool: NodePoolSpec) -> ipaddress.IPv4Network:
+        c = self.spec.cluster
+        name = pool.vnet_subnet or c.vnet.subnets[0].name
+        for s in c.vnet.subnets:
+            if s.name == name:
+                return s.address_prefix
+        return c.vnet.subnets[0].address_prefix
+
+    def _cluster_size(self, total: int) -> None:
+        c = self.spec.cluster
+        if total > sizing.MAX_NODES_PER_CLUSTER:
+            self.error(("cluster", "nodePools"), f"expected at most "
+                       f"{sizing.MAX_NODES_PER_CLUSTER} nodes in a cluster, got up to {total}")
+        if c.plugin == "kubenet" and total > sizing.KUBENET_MAX_NODES:
+            self.warn(("cluster", "nodePools"), f"kubenet supports at most "
+                      f"{sizing.KUBENET_MAX_NODES} nodes (one UDR route per node, 400 routes per "
+                      f"route table); this cluster can reach {total}: nodes past 400 get "
+                      "FailedToCreateRoute")
+        if c.plugin in ("kubenet", "overlay"):
+            ranges = 2 ** (24 - c.pod_cidr.prefixlen) if c.pod_cidr.prefixlen <= 24 else 0
+            if total > ranges:
+                self.warn(("cluster", "podCidr"), f"pod CIDR {c.pod_cidr} holds {ranges} node "
+                          f"/24s, but the cluster can reach {total} nodes: nodes past that get "
+                          "CIDRNotAvailable")
+        if c.network_policy == "azure" and total > sizing.AZURE_NPM_MAX_NODES:
+            self.warn(("cluster", "networkPolicy"), f"Azure NPM supports at most "
+                      f"{sizing.AZURE_NPM_MAX_NODES} nodes; this cluster can reach {total}")
+
+    # --- workloads, chaos, operations, expectations ------------------------------------
+
+    def workload_refs(self) -> None:
+        pools = {p.name for p in self.spec.cluster.node_pools}
+        seen: set[str] = set()
+        for p in self.workloads.deployments:
+            d = p.obj
+            assert isinstance(d, Deployment)
+            if d.key in seen:
+                self._at(p, ("metadata", "name"), f"Deployment {d.key} is defined twice")
+            seen.add(d.key)
+            sel = d.spec.template.spec.node_selector
+            for key in ("agentpool", "kubernetes.azure.com/agentpool"):
+                if key in sel and sel[key] not in pools:
+                    self._at(p, ("spec", "template", "spec", "nodeSelector", key),
+                             _unknown("node pool", sel[key], sorted(pools)) +
+                             " (its pods would stay Pending)", severity="warning")
+        for p in self.workloads.hpas:
+            h = p.obj
+            assert isinstance(h, HorizontalPodAutoscaler)
+            ref = f"{h.metadata.namespace}/{h.spec.scale_target_ref.name}"
+            if self.workloads.deployment(ref) is None:
+                self._at(p, ("spec", "scaleTargetRef", "name"),
+                         f"HPA target Deployment {ref} is not defined in the scenario")
+        for p in self.workloads.services:
+            s = p.obj
+            assert isinstance(s, Service)
+            if s.spec.type == "ExternalName" and not s.spec.external_name:
+                self._at(p, ("spec", "externalName"), "an ExternalName Service needs externalName")
+        for i, u in enumerate(self.spec.utilization):
+            if self.workloads.deployment(u.deployment) is None:
+                self.error(("utilization", i, "deployment"), self._unknown_deployment(u.deployment))
+
+    def _unknown_deployment(self, ref: str) -> str:
+        names = [p.obj.key for p in self.workloads.deployments]  # type: ignore[attr-defined]
+        return _unknown("Deployment", ref, names)
+
+    def _at(self, placed: Placed, sub: Path, message: str, severity: str = "error") -> None:
+        self.issues.append(placed.doc.issue((*placed.path, *sub), message, severity=severity))
+
+    def timeline(self) -> None:
+        spec, c = self.spec, self.spec.cluster
+        pools = {p.name: p for p in c.node_pools}
+        for key, items in (("chaos", spec.chaos), ("operations", spec.operations)):
+            for i, item in enumerate(items):
+                path: Path = (key, i)
+                if item.at >= spec.duration:
+                    self.error((*path, "at"), f"expected a time before the end of the run "
+                               f"({spec.duration:g}s), got {item.at:g}s")
+                zone = getattr(item, "zone", None)
+                if zone is not None and zone not in c.zones:
+                    self.error((*path, "zone"), f"zone {zone!r} is not defined; the cluster has "
+                               f"zones {', '.join(map(repr, c.zones))}")
+                pool = getattr(item, "node_pool", None)
+                if pool is not None and pool not in pools:
+                    self.error((*path, "nodePool"), _unknown("node pool", pool, list(pools)))
+                dep = getattr(item, "deployment", None)
+                if dep is not None and self.workloads.deployment(dep) is None:
+                    self.error((*path, "deployment"), self._unknown_deployment(dep))
+                op = getattr(item, "operation", None)
+                if op == "scale" and pool in pools and pools[pool].enable_auto_scaling:
+                    self.error(path, f"node pool {pool} has the cluster autoscaler enabled; AKS "
+                               "refuses a manual scale of it")
+                if op == "scale" and item.count > sizing.MAX_NODES_PER_POOL:
+                    self.error((*path, "count"), f"expected at most {sizing.MAX_NODES_PER_POOL} "
+                               f"nodes per pool, got {item.count}")
+        if spec.traffic is not None:
+            self.warn(("traffic",), "traffic is accepted but not simulated yet (it comes with "
+                      "the traffic plane)")
+
+    def expectations(self, known_reasons: set[str], figure_ok: Callable[[str], str | None]) -> None:
+        for i, e in enumerate(self.spec.expect):
+            if hasattr(e, "event"):
+                if e.event not in known_reasons:
+                    self.error(("expect", i, "event"), _unknown("event reason", e.event,
+                                                                sorted(known_reasons)))
+            else:
+                problem = figure_ok(e.figure)
+                if problem:
+                    self.error(("expect", i, "figure"), problem)
+
+
+def _unknown(what: str, got: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(got, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listing = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"{what} {got!r} is not defined{hint} (defined: {listing or 'none'})"
+
+
+def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set[str],
+          figure_ok: Callable[[str], str | None]) -> list[Issue]:
+    """Every semantic problem of a scenario whose shape is already valid."""
+    checker = _Checker(spec, doc, workloads)
+    checker.ranges()
+    checker.pools()
+    checker.workload_refs()
+    checker.timeline()
+    checker.expectations(known_reasons, figure_ok)
+    return checker.issues
+
+
+__all__ = ["Placed", "Workloads", "check", "max_pods_of", "pod_ip_mode", "pool_max_nodes",
+           "render_path"]

@@ -1,0 +1,69 @@
+"""Durations (``90s``, ``5m``, ``1h30m``) and Kubernetes quantities (``250m``, ``512Mi``)."""
+
+from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``"90s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``, or a bare number of seconds.
+
+    Raises:
+        ValueError: with the expected forms, when *value* is none of them.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 90s, 5m or 2h, got {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"expected a duration of 0 or more, got {value!r}")
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        pos, total = 0, 0.0
+        for m in _DURATION.finditer(text):
+            if m.start() != pos:
+                break
+            total += float(m.group(1)) * _SECONDS[m.group(2)]
+            pos = m.end()
+        if text and pos == len(text):
+            return total
+    raise ValueError(f"expected a duration such as 90s, 5m, 2h or 1h30m, got {value!r}")
+
+
+def format_duration(seconds: float) -> str:
+    """Compact human form: ``1h2m3s``, ``40s``, ``2.5s``."""
+    if seconds < 60:
+        return f"{seconds:g}s"
+    whole = int(round(seconds))
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (s, "s")) if v) or "0s"
+
+
+_CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
+_MEM = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEM_FACTOR = {None: 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+               "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def parse_cpu(value: object) -> int:
+    """Millicores from a Kubernetes CPU quantity (``250m``, ``0.5``, ``2``)."""
+    text = str(value).strip() if isinstance(value, str | int | float) else ""
+    m = _CPU.match(text) if not isinstance(value, bool) else None
+    if not m:
+        raise ValueError(f"expected a CPU quantity such as 250m, 0.5 or 2, got {value!r}")
+    number = float(m.group(1))
+    return int(round(number if m.group(2) else number * 1000))
+
+
+def parse_memory(value: object) -> int:
+    """MiB (rounded up) from a Kubernetes memory quantity (``512Mi``, ``1Gi``, ``1G``)."""
+    text = str(value).strip() if isinstance(value, str | int | float) else ""
+    m = _MEM.match(text) if not isinstance(value, bool) else None
+    if not m:
+        raise ValueError(f"expected a memory quantity such as 512Mi or 2Gi, got {value!r}")
+    size = float(m.group(1)) * _MEM_FACTOR[m.group(2)]
+    return -(-int(size) // 2**20)

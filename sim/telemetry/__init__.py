@@ -1,0 +1,1 @@
+"""Sinks on the event bus: everything observable leaves the model through these."""

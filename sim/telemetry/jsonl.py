@@ -1,0 +1,62 @@
+"""Envelope -> one CloudEvents 1.0 JSON line (structured mode).
+
+``data`` is shaped like a Kubernetes Event (``reason``, ``type``, ``involvedObject``,
+``message``) plus ``sim_time``, ``run_id`` and the gapless ``seq``, and the event's own
+fields. ``time`` is the scenario's ``startTime`` plus the simulated time, so the line is the
+same on every run of the same scenario and seed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sim.bus import Envelope
+from sim.events import SimEvent
+
+SPEC_VERSION = "1.0"
+
+
+def parse_start(start_time: str) -> datetime:
+    """The wall-clock instant of simulated time 0 (``2026-01-01T00:00:00Z``)."""
+    return datetime.fromisoformat(start_time.replace("Z", "+00:00"))
+
+
+def to_cloudevent(env: Envelope[SimEvent], start: datetime) -> dict[str, Any]:
+    """The CloudEvents 1.0 structured-mode object of one envelope."""
+    ev = env.event
+    when = start + timedelta(seconds=env.sim_time)
+    obj = ev.involved_object()
+    data: dict[str, Any] = {
+        "reason": ev.reason,
+        "type": str(ev.type),
+        "involvedObject": obj,
+        "message": ev.message,
+        "sim_time": env.sim_time,
+        "run_id": env.run_id,
+        "seq": env.seq,
+        "fields": ev.fields(),
+    }
+    subject = f"{obj['kind']}/{obj.get('namespace') + '/' if obj.get('namespace') else ''}{obj['name']}"
+    return {
+        "specversion": SPEC_VERSION,
+        "id": f"{env.run_id}-{env.seq}",
+        "source": f"/akssim/runs/{env.run_id}",
+        "type": f"io.akssim.{ev.category}.{ev.reason}",
+        "subject": subject,
+        "time": when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def line_writer(start: datetime, write: Callable[[str], Any]) -> Callable[[Envelope], None]:
+    """A bus handler that writes each envelope as one JSON line through *write*."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def handle(env: Envelope) -> None:
+        write(dumps(to_cloudevent(env, start)) + "\n")
+
+    return handle

@@ -1,0 +1,372 @@
+"""Deployments, their pods, the scheduling queue, kubelet start-up, and the HPA.
+
+- A Deployment keeps ``replicas`` pods; a deleted or evicted pod is replaced at once
+  (ReplicaSet controller), and the replacement goes through the scheduler.
+- A bound pod gets its address from the plugin (``FailedCreatePodSandBox`` and a retry every
+  ``sandboxRetryInterval`` when it cannot), runs after ``podStartupTime`` and is Ready after
+  its readiness probe's ``initialDelaySeconds``; available after ``minReadySeconds``.
+- The scheduling queue groups pending pods by workload: within one pass, once a pod of a
+  workload does not fit, its siblings would not either (nothing was bound for them), so they
+  wait without being tried. A pass runs whenever the cluster changed (a node became Ready,
+  a pod went away, a new pod arrived).
+- FailedScheduling is published when a pod first fails and then at most once per 5 minutes
+  per pod, as the Kubernetes event recorder's spam filter lets through.
+- HPA (autoscaling/v2 defaults): sync every 15 s, tolerance 0.1,
+  desired = ceil(current x utilisation / target); scale-up limited to max(2x, +4) per sync;
+  scale-down uses the highest recommendation of the last 300 s (stabilisation window).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections import deque
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from sim.events import (
+    FailedScheduling,
+    Killing,
+    ScalingReplicaSet,
+    Scheduled,
+    SuccessfulRescale,
+)
+from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler
+from sim.scheduler import DEFAULT_SPREAD, TAINT_UNREACHABLE, Signature, SpreadConstraint
+
+if TYPE_CHECKING:
+    from sim.cluster import Node
+    from sim.model import Model
+
+POD_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""Alphabet of generated name suffixes (k8s.io/apimachinery utilrand)."""
+FAILED_SCHEDULING_REPEAT = 300.0
+HPA_SYNC_PERIOD = 15.0
+HPA_TOLERANCE = 0.1
+HPA_DOWNSCALE_WINDOW = 300.0
+
+
+class Pod:
+    """One pod of a Deployment."""
+
+    __slots__ = ("name", "dep", "node", "ip", "phase", "ready", "created_at", "last_warned",
+                 "sandbox_warned", "epoch")
+
+    def __init__(self, name: str, dep: DeploymentState, now: float) -> None:
+        self.name = name
+        self.dep = dep
+        self.node: Node | None = None
+        self.ip = 0
+        self.phase = "Pending"
+        """Pending, ContainerCreating, Running, Terminated."""
+        self.ready = False
+        self.created_at = now
+        self.last_warned = -math.inf
+        self.sandbox_warned = False
+        self.epoch = 0
+
+
+class DeploymentState:
+    """A Deployment and the live pods of its current ReplicaSet."""
+
+    def __init__(self, manifest: Deployment, sig: Signature, unreachable: int,
+                 not_ready: int) -> None:
+        self.manifest = manifest
+        self.namespace = manifest.metadata.namespace
+        self.name = manifest.metadata.name
+        self.key = manifest.key
+        self.desired = manifest.spec.replicas
+        self.initial = manifest.spec.replicas
+        self.sig = sig
+        self.unreachable_toleration = unreachable
+        self.not_ready_toleration = not_ready
+        probe = next((c.readiness_probe for c in manifest.spec.template.spec.containers
+                      if c.readiness_probe), None)
+        self.readiness_delay = float(probe.initial_delay_seconds) if probe else 0.0
+        self.min_ready = float(manifest.spec.min_ready_seconds)
+        self.pods: dict[str, Pod] = {}
+        self.rs_hash = _rs_hash(manifest.key)
+        self.available = 0
+        # availability accounting for the report
+        self.reached_desired = False
+        self.min_available: int | None = None
+        self.below_since: float | None = None
+        self.unavailable_seconds = 0.0
+        self.utilization: list[tuple[float, float]] = []
+
+
+def _rs_hash(key: str) -> str:
+    n = zlib.crc32(key.encode())
+    out = ""
+    for _ in range(10):
+        n, r = divmod(n, len(POD_NAME_ALPHABET))
+        out += POD_NAME_ALPHABET[r]
+    return out
+
+
+def _toleration_seconds(manifest: Deployment, key: str, default: int) -> int:
+    for t in manifest.spec.template.spec.tolerations:
+        if t.effect in (None, "NoExecute") and (t.key == key or (t.key is None and
+                                                                 t.operator == "Exists")):
+            return t.toleration_seconds if t.toleration_seconds is not None else 10**9
+    return default
+
+
+class WorkloadController:
+    """Deployment/ReplicaSet controllers, the scheduling queue and kubelet's pod start."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.rng = model.streams["workloads"]
+        self.deployments: dict[str, DeploymentState] = {}
+        self.queue: dict[str, deque[Pod]] = {}
+        """Pending pods by workload, in arrival order."""
+        self.unschedulable: set[str] = set()
+        """Workloads whose head pod did not fit in the last pass."""
+        self._pass_due = False
+        self.pending_count = 0
+
+    # --- set-up -----------------------------------------------------------------------
+
+    def add_deployment(self, manifest: Deployment) -> DeploymentState:
+        """Register a Deployment (its pods are created at the next reconcile)."""
+        m = self.m
+        spec = manifest.spec.template.spec
+        cpu = sum(c.resources.requests.cpu for c in spec.containers)
+        mem = sum(c.resources.requests.memory for c in spec.containers)
+        pools = [p.index for p in m.pools.values()
+                 if all(p.spec.node_labels.get(k, _pool_label(p.name, k)) == v
+                        for k, v in spec.node_selector.items())]
+        spread = tuple(SpreadConstraint("zone" if c.topology_key.endswith("zone") else "hostname",
+                                        c.max_skew, c.when_unsatisfiable == "DoNotSchedule")
+                       for c in spec.topology_spread_constraints) or DEFAULT_SPREAD
+        tolerates = any(t.operator == "Exists" and t.key is None for t in spec.tolerations)
+        sig = Signature(manifest.key, cpu, mem,
+                        None if not spec.node_selector else np.array(pools, np.int32),
+                        tolerates, spread)
+        m.table.register(sig)
+        t = m.spec.cluster.timings
+        dep = DeploymentState(
+            manifest, sig,
+            _toleration_seconds(manifest, TAINT_UNREACHABLE, t.default_unreachable_toleration_seconds),
+            _toleration_seconds(manifest, "node.kubernetes.io/not-ready",
+                                t.default_not_ready_toleration_seconds))
+        self.deployments[dep.key] = dep
+        self.queue[dep.key] = deque()
+        return dep
+
+    def find(self, ref: str) -> DeploymentState:
+        """A Deployment by ``namespace/name`` or unique ``name``."""
+        if ref in self.deployments:
+            return self.deployments[ref]
+        return next(d for d in self.deployments.values() if d.name == ref)
+
+    # --- replica sets ---------------------------------------------------------------------
+
+    def set_replicas(self, dep: DeploymentState, replicas: int) -> None:
+        """Change the desired replicas (kubectl scale, HPA)."""
+        if replicas != dep.desired:
+            self.m.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
+                                                 dep.desired, replicas))
+            dep.desired = replicas
+            self.m.stats.availability(dep)
+        self.reconcile(dep)
+
+    def reconcile(self, dep: DeploymentState) -> None:
+        """Create or delete pods until the ReplicaSet has ``desired`` of them."""
+        m = self.m
+        missing = dep.desired - len(dep.pods)
+        for _ in range(missing):
+            suffix = "".join(self.rng.choice(POD_NAME_ALPHABET) for _ in range(5))
+            pod = Pod(f"{dep.name}-{dep.rs_hash}-{suffix}", dep, m.env.now)
+            dep.pods[pod.name] = pod
+            self.queue[dep.key].append(pod)
+            self.pending_count += 1
+        if missing > 0:
+            self.kick()
+        elif missing < 0:
+            # upstream deletes unscheduled first, then not-ready, then the newest
+            victims = sorted(dep.pods.values(), key=lambda p: (
+                p.node is not None, p.ready, -p.created_at))[: -missing]
+            for pod in victims:
+                self.delete_pod(pod, "scaled down", kill_event=pod.node is not None,
+                                replace=False)
+
+    def delete_pod(self, pod: Pod, why: str, *, kill_event: bool = True,
+                   replace: bool = True) -> None:
+        """Remove *pod* (drain, eviction, kill, scale-down) and let its ReplicaSet replace it."""
+        m = self.m
+        if pod.phase == "Terminated":
+            return
+        dep = pod.dep
+        if pod.node is not None:
+            node = pod.node
+            if kill_event:
+                m.bus.publish(Killing(dep.namespace, pod.name, why))
+            if pod.ready:
+                self.set_ready(pod, False)
+            if node.row >= 0:
+                m.table.unbind(node.row, dep.sig)
+            if pod.ip:
+                m.ipam.release_pod_ip(node, pod.ip)
+            node.pods.pop(pod.name, None)
+            pod.node = None
+        else:
+            self.pending_count -= 1
+        pod.phase = "Terminated"
+        pod.epoch += 1
+        dep.pods.pop(pod.name, None)
+        if replace:
+            self.reconcile(dep)
+        self.kick()
+
+    # --- scheduling ---------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Run a scheduling pass at the current instant (once, however often kicked)."""
+        if not self._pass_due:
+            self._pass_due = True
+            self.m.timers.after(0.0, self._pass)
+
+    def _pass(self, _: object = None) -> None:
+        self._pass_due = False
+        m = self.m
+        now = m.env.now
+        self.unschedulable.clear()
+        for key, queue in self.queue.items():
+            while queue:
+                pod = queue[0]
+                if pod.phase != "Pending" or pod.node is not None:
+                    queue.popleft()
+                    continue
+                result = m.scheduler.place(pod.dep.sig)
+                if isinstance(result, str):
+                    self.unschedulable.add(key)
+                    self._warn_unschedulable(queue, result, now)
+                    break
+                queue.popleft()
+                self._bind(pod, m.nodes_by_row[result])
+
+    def _warn_unschedulable(self, queue: deque[Pod], message: str, now: float) -> None:
+        bus = self.m.bus
+        for pod in queue:
+            if pod.phase != "Pending":
+                continue
+            if pod.last_warned == -math.inf or (pod is queue[0] and
+                                                now - pod.last_warned >= FAILED_SCHEDULING_REPEAT):
+                pod.last_warned = now
+                bus.publish(FailedScheduling(pod.dep.namespace, pod.name, message))
+            elif pod.last_warned != -math.inf:
+                break  # the rest of the queue was warned already, in order
+
+    def pending_pods(self) -> list[Pod]:
+        """Pods that failed to schedule in the last pass (what the cluster autoscaler sees)."""
+        out: list[Pod] = []
+        for key in self.unschedulable:
+            out.extend(p for p in self.queue[key] if p.phase == "Pending")
+        return out
+
+    def _bind(self, pod: Pod, node: Node) -> None:
+        m = self.m
+        m.table.bind(node.row, pod.dep.sig)
+        pod.node = node
+        pod.phase = "ContainerCreating"
+        node.pods[pod.name] = pod
+        self.pending_count -= 1
+        m.bus.publish(Scheduled(pod.dep.namespace, pod.name, node.name))
+        self._sandbox(pod)
+
+    def _sandbox(self, pod: Pod) -> None:
+        m = self.m
+        node = pod.node
+        if pod.phase != "ContainerCreating" or node is None:
+            return
+        # kubelet retries; the event is aggregated, so publish it on the first failure only
+        ip = m.ipam.pod_ip(node, pod.dep.namespace, pod.name, not pod.sandbox_warned)
+        if ip is None:
+            pod.sandbox_warned = True
+            m.timers.after(m.spec.cluster.timings.sandbox_retry_interval, self._sandbox, pod)
+            return
+        pod.ip = ip
+        delay = m.draw(m.spec.cluster.timings.pod_startup_time, self.rng)
+        m.timers.after(delay, self._running, (pod, pod.epoch))
+
+    def _running(self, arg: tuple[Pod, int]) -> None:
+        pod, epoch = arg
+        if pod.epoch != epoch or pod.phase != "ContainerCreating":
+            return
+        pod.phase = "Running"
+        self.m.timers.after(pod.dep.readiness_delay + pod.dep.min_ready, self._probe_ok,
+                            (pod, epoch))
+
+    def _probe_ok(self, arg: tuple[Pod, int]) -> None:
+        pod, epoch = arg
+        if pod.epoch == epoch and pod.phase == "Running" and pod.node is not None and (
+                pod.node.state == "Ready"):
+            self.set_ready(pod, True)
+
+    def set_ready(self, pod: Pod, ready: bool) -> None:
+        """Change a pod's Ready condition (and its Deployment's availability)."""
+        if pod.ready == ready:
+            return
+        pod.ready = ready
+        dep = pod.dep
+        dep.available += 1 if ready else -1
+        self.m.stats.availability(dep)
+
+    # --- HPA --------------------------------------------------------------------------------
+
+    def add_hpa(self, hpa: HorizontalPodAutoscaler) -> None:
+        """Start the HPA controller loop for one HorizontalPodAutoscaler."""
+        dep = self.find(f"{hpa.metadata.namespace}/{hpa.spec.scale_target_ref.name}")
+        self.m.env.process(self._hpa_loop(hpa, dep))
+
+    def _hpa_loop(self, hpa: HorizontalPodAutoscaler,
+                  dep: DeploymentState) -> Generator[simpy.Event, Any, None]:
+        m, spec = self.m, hpa.spec
+        target = float(spec.target_cpu)
+        window = spec.behavior.scale_down.stabilization_window_seconds
+        window = HPA_DOWNSCALE_WINDOW if window is None else float(window)
+        history: deque[tuple[float, int]] = deque()
+        while True:
+            yield m.env.timeout(HPA_SYNC_PERIOD)
+            current = dep.desired
+            ready = dep.available
+            if current == 0 or ready == 0 or not dep.utilization:
+                continue
+            demand = utilization_at(dep, m.env.now) * dep.initial  # in "pods at 100% request"
+            measured = 100.0 * demand / ready
+            ratio = measured / target
+            desired = current if abs(ratio - 1.0) <= HPA_TOLERANCE else math.ceil(ready * ratio)
+            desired = max(spec.min_replicas, min(spec.max_replicas, desired))
+            now = m.env.now
+            history.append((now, desired))
+            while history and history[0][0] < now - window:
+                history.popleft()
+            if desired < current:
+                desired = min(current, max(d for _, d in history))
+            else:
+                desired = min(desired, max(2 * current, current + 4))
+            if desired != current:
+                m.bus.publish(SuccessfulRescale(dep.namespace, hpa.metadata.name, desired,
+                                                round(measured, 1), target))
+                self.set_replicas(dep, desired)
+
+
+def utilization_at(dep: DeploymentState, t: float) -> float:
+    """CPU utilisation fraction the Deployment's initial replicas would show at time *t*."""
+    value = 0.0
+    for at, cpu in dep.utilization:
+        if at <= t:
+            value = cpu / 100.0
+        else:
+            break
+    return value
+
+
+def _pool_label(pool: str, key: str) -> str | None:
+    # AKS labels every node with its pool name under both keys
+    return pool if key in ("agentpool", "kubernetes.azure.com/agentpool") else None
