@@ -190,16 +190,28 @@ class ClusterAutoscaler:
             m.nodes.delete(node, "cluster-autoscaler scale-down")
 
     def _pods_fit_elsewhere(self, node: Node) -> bool:
+        """Whether every pod of *node* fits on some other schedulable node, one by one
+        (first fit, as the autoscaler's scheduling simulation does)."""
         t = self.m.table
         cap = t.capacity
         others = t.present[:cap] & (t.taint[:cap] == 0) & ~t.cordoned[:cap]
         others[node.row] = False
-        need_cpu = sum(p.dep.sig.cpu for p in node.pods.values())
-        need_mem = sum(p.dep.sig.memory for p in node.pods.values())
-        free_cpu = int((t.alloc_cpu[:cap] - t.used_cpu[:cap])[others].sum())
-        free_mem = int((t.alloc_mem[:cap] - t.used_mem[:cap])[others].sum())
-        free_pods = int((t.max_pods[:cap] - t.pods[:cap])[others].sum())
-        return need_cpu <= free_cpu and need_mem <= free_mem and len(node.pods) <= free_pods
+        free_cpu = (t.alloc_cpu[:cap] - t.used_cpu[:cap]) * others
+        free_mem = (t.alloc_mem[:cap] - t.used_mem[:cap]) * others
+        free_pods = (t.max_pods[:cap] - t.pods[:cap]) * others
+        for pod in node.pods.values():
+            sig = pod.dep.sig
+            fits = (free_cpu >= sig.cpu) & (free_mem >= sig.memory) & (free_pods >= 1) & others
+            if sig.pools is not None:
+                fits &= np.isin(t.pool[:cap], sig.pools)
+            rows = np.flatnonzero(fits)
+            if rows.size == 0:
+                return False
+            row = rows[0]
+            free_cpu[row] -= sig.cpu
+            free_mem[row] -= sig.memory
+            free_pods[row] -= 1
+        return True
 
     def _remove_unready(self, now: float) -> None:
         m = self.m

@@ -202,7 +202,7 @@ def evaluate(spec: Scenario, recorder: Recorder, figs: dict[str, float]) -> list
             count = sum(1 for t, reason, obj, _ in recorder.events
                         if reason == e.event
                         and (e.after is None or t >= e.after)
-                        and (e.before is None or t <= e.before)
+                        and (e.before is None or t < e.before)
                         and (e.object is None or obj.startswith(e.object)))
             window = ""
             if e.after is not None or e.before is not None:

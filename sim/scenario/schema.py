@@ -396,7 +396,9 @@ class EventExpectation(Bounds):
     event: str
     """The event reason, e.g. SubnetIsFull, NodeNotReady, FailedScheduling."""
     after: Duration | None = None
+    """Count only events at or after this time."""
     before: Duration | None = None
+    """Count only events strictly before this time."""
     object: str | None = None
     """Only events whose involvedObject name starts with this."""
     description: str | None = None
