@@ -40,6 +40,8 @@ REPAIR_ACTIONS = ("Reboot", "Reimage", "Redeploy")
 FIXES = {"reboot": 0, "reimage": 1, "redeploy": 2, "nothing": 99}
 """Index of the first repair action that brings a failed node back."""
 AUTO_REPAIR_CHECK_INTERVAL = 60.0
+MAX_REPAIR_CYCLES = 3
+"""AKS retries the reboot/reimage/redeploy cycle up to 3 times (node-auto-repair.md)."""
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -83,7 +85,7 @@ class Node:
     __slots__ = ("name", "pool", "zone", "zone_index", "subnet", "pod_subnet", "max_pods",
                  "net", "state", "alive", "fixed_by", "row", "pods", "created_at", "ready_at",
                  "not_ready_since", "last_seen", "network_ok", "route_ok", "taint_epoch",
-                 "repairing", "surge", "version", "ready_event", "cordoned")
+                 "repairing", "repairs", "surge", "version", "ready_event", "cordoned")
 
     def __init__(self, pool: NodePool, name: str, zone: str, zone_index: int, now: float,
                  env: simpy.Environment) -> None:
@@ -108,6 +110,7 @@ class Node:
         self.route_ok = True
         self.taint_epoch = 0
         self.repairing = False
+        self.repairs = 0
         self.surge = False
         self.version = pool.version
         self.ready_event: simpy.Event = env.event()
@@ -309,6 +312,7 @@ class NodeController:
         m = self.m
         node.state = "Ready"
         self.ready += 1
+        node.repairs = 0
         node.taint_epoch += 1
         self.not_ready.pop(node.name, None)
         m.table.taint[node.row] = NO_TAINT if node.route_ok else NETWORK_UNAVAILABLE
@@ -336,8 +340,11 @@ class NodeController:
             yield self.m.env.timeout(AUTO_REPAIR_CHECK_INTERVAL)
             now = self.m.env.now
             for node in list(self.not_ready.values()):
-                if not node.repairing and now - node.not_ready_since >= repair.unhealthy_after:
+                # a node whose kubelet is back is Ready at the next status check: no repair
+                if (not node.repairing and not node.alive and node.repairs < MAX_REPAIR_CYCLES
+                        and now - node.not_ready_since >= repair.unhealthy_after):
                     node.repairing = True
+                    node.repairs += 1
                     self.m.env.process(self._repair(node))
 
     def _repair(self, node: Node) -> Generator[simpy.Event, Any, None]:

@@ -12,7 +12,7 @@ from sim.errors import FaultError
 from sim.model import Model
 from sim.report import Recorder, Report, build
 from sim.rng import Streams
-from sim.scenario import LoadedScenario
+from sim.scenario.loaded import LoadedScenario
 from sim.scenario.schema import NodeFailure, PodKill, ZoneFailure
 
 Fault = NodeFailure | ZoneFailure | PodKill

@@ -280,13 +280,16 @@ class DynamicPodSubnet(_Base):
 
     def pod_ip(self, node: Node, namespace: str, pod: str, report: bool = True) -> int | None:
         net = node.net
-        if len(net.free) < DYNAMIC_LOW_WATERMARK and not self._batch(node) and not net.free:
+        if not net.free and not self._batch(node):
             subnet = self.pod_subnets[node.pod_subnet or ""]
             self._sandbox_failed(node, namespace, pod, f"failed to allocate an IP from pod "
                                  f"subnet {subnet.name} ({subnet.cidr}): SubnetIsFull", report)
             return None
         net.in_use += 1
-        return heapq.heappop(net.free)
+        ip = heapq.heappop(net.free)
+        if len(net.free) < DYNAMIC_LOW_WATERMARK:
+            self._batch(node)  # CNS asks for another batch; if the subnet is full, later pods fail
+        return ip
 
     def release_pod_ip(self, node: Node, ip: int) -> None:
         super().release_pod_ip(node, ip)

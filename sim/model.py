@@ -25,15 +25,14 @@ from sim.ipam import (
 from sim.network import AddressPool, Subnet
 from sim.report import Stats
 from sim.rng import Streams
-from sim.scenario import LoadedScenario
+from sim.scenario.loaded import LoadedScenario
 from sim.scenario.manifests import (
     ILB_SUBNET_ANNOTATION,
     Deployment,
     HorizontalPodAutoscaler,
     Service,
 )
-from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Uniform
-from sim.scenario.semantics import max_pods_of, pod_ip_mode
+from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Uniform, max_pods_of, pod_ip_mode
 from sim.scheduler import NodeTable, Scheduler
 from sim.timers import Timers
 from sim.workloads import WorkloadController

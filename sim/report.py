@@ -16,8 +16,8 @@ from sim.scenario.units import format_duration
 
 if TYPE_CHECKING:
     from sim.model import Model
+    from sim.scenario.loaded import Workloads
     from sim.scenario.schema import EventExpectation, FigureExpectation, Scenario
-    from sim.scenario.semantics import Workloads
     from sim.workloads import DeploymentState
 
 SUBNET_FIGURES = ("usable", "peakUsed", "peakUsedFraction", "finalUsed", "free")

@@ -7,29 +7,18 @@ every error; ``validate(path)`` returns the issues (errors and warnings) without
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import Issue, ScenarioError
 from sim.scenario import semantics
+from sim.scenario.loaded import LoadedScenario, Placed, Workloads
 from sim.scenario.manifests import KINDS, Deployment, HorizontalPodAutoscaler, Service
 from sim.scenario.messages import issues_from
 from sim.scenario.schema import ManifestFile, Scenario
-from sim.scenario.semantics import Placed, Workloads
 from sim.scenario.yamlmarks import Located, Path, load_document, load_documents
 
 MAX_FILE_BYTES = 8 * 2**20
-
-
-@dataclass
-class LoadedScenario:
-    """A valid scenario, its Kubernetes objects, and the warnings it raised."""
-
-    spec: Scenario
-    workloads: Workloads
-    file: str
-    warnings: list[Issue] = field(default_factory=list)
 
 
 def _read(path: str, at: tuple[Located, Path] | None = None) -> tuple[str | None, Issue | None]:

@@ -446,3 +446,27 @@ class Scenario(Model):
     chaos: list[Fault] = []
     operations: list[Operation] = []
     expect: list[Expectation] = []
+
+
+def pod_ip_mode(spec: Scenario, pool: NodePoolSpec) -> str:
+    """How the pool's pods get addresses: kubenet, overlay, node-subnet, dynamic, static-block."""
+    plugin = spec.cluster.plugin
+    if plugin in ("kubenet", "overlay", "none"):
+        return plugin if plugin != "none" else "kubenet"
+    if pool.pod_subnet is None:
+        return "node-subnet"
+    return "static-block" if pool.pod_ip_allocation_mode == "StaticBlock" else "dynamic"
+
+
+def max_pods_of(spec: Scenario, pool: NodePoolSpec) -> int:
+    """The pool's maxPods, or the AKS default for its IP mode (sim.sizing.DEFAULT_MAX_PODS)."""
+    from sim import sizing
+
+    if pool.max_pods is not None:
+        return pool.max_pods
+    return sizing.default_max_pods(pod_ip_mode(spec, pool))
+
+
+def pool_max_nodes(pool: NodePoolSpec) -> int:
+    """The most nodes the pool can have (max-count when autoscaling), before surge."""
+    return max(pool.count, pool.max_count or 0) if pool.enable_auto_scaling else pool.count

@@ -9,66 +9,15 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sim import sizing
 from sim.errors import Issue
 from sim.network import forbidden_overlap, usable_addresses
+from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler, Service
-from sim.scenario.schema import NodePoolSpec, Scenario
-from sim.scenario.yamlmarks import Located, Path, render_path
+from sim.scenario.schema import NodePoolSpec, Scenario, max_pods_of, pod_ip_mode, pool_max_nodes
+from sim.scenario.yamlmarks import Located, Path
 from sim.vmsizes import allocatable
-
-
-@dataclass
-class Placed:
-    """A Kubernetes object and where it was written."""
-
-    obj: object
-    doc: Located
-    path: Path
-
-
-@dataclass
-class Workloads:
-    """The Kubernetes objects of a scenario, by kind."""
-
-    deployments: list[Placed] = field(default_factory=list)
-    hpas: list[Placed] = field(default_factory=list)
-    services: list[Placed] = field(default_factory=list)
-    ingresses: list[Placed] = field(default_factory=list)
-    network_policies: list[Placed] = field(default_factory=list)
-
-    def deployment(self, ref: str) -> Deployment | None:
-        """The Deployment named ``name`` or ``namespace/name``."""
-        for p in self.deployments:
-            d = p.obj
-            assert isinstance(d, Deployment)
-            if ref in (d.key, d.metadata.name):
-                return d
-        return None
-
-
-def max_pods_of(spec: Scenario, pool: NodePoolSpec) -> int:
-    """The pool's maxPods, or the AKS default for the cluster's network plugin."""
-    if pool.max_pods is not None:
-        return pool.max_pods
-    return sizing.default_max_pods(pod_ip_mode(spec, pool))
-
-
-def pod_ip_mode(spec: Scenario, pool: NodePoolSpec) -> str:
-    """How the pool's pods get addresses: kubenet, overlay, node-subnet, dynamic, static-block."""
-    plugin = spec.cluster.plugin
-    if plugin in ("kubenet", "overlay", "none"):
-        return plugin if plugin != "none" else "kubenet"
-    if pool.pod_subnet is None:
-        return "node-subnet"
-    return "static-block" if pool.pod_ip_allocation_mode == "StaticBlock" else "dynamic"
-
-
-def pool_max_nodes(pool: NodePoolSpec) -> int:
-    """The most nodes the pool can have (max-count when autoscaling), before surge."""
-    return max(pool.count, pool.max_count or 0) if pool.enable_auto_scaling else pool.count
 
 
 class _Checker:
@@ -368,5 +317,4 @@ def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set
     return checker.issues
 
 
-__all__ = ["Placed", "Workloads", "check", "max_pods_of", "pod_ip_mode", "pool_max_nodes",
-           "render_path"]
+__all__ = ["check"]
