@@ -46,6 +46,7 @@ class ClusterAutoscaler:
         self.backoff_len: dict[str, float] = {}
         self.last_scale_up = -math.inf
         self.last_failure = -math.inf
+        """Last failed scale-down (scale-down-delay-after-failure); none fail in the model yet."""
         self.warned: set[str] = set()
         self.unneeded_since = np.full(model.table.capacity, np.inf)
         if self.pools:
@@ -56,8 +57,22 @@ class ClusterAutoscaler:
             yield self.m.env.timeout(self.profile.scan_interval)
             if self._cluster_unhealthy():
                 continue
+            self._provision_timeouts()
             self._scale_up()
             self._scale_down()
+
+    def _provision_timeouts(self) -> None:
+        """A node not Ready within maxNodeProvisionTime is deleted and its pool backs off."""
+        m = self.m
+        now = m.env.now
+        for pool in self.pools:
+            late = [n for n in pool.nodes.values() if n.state == "Provisioning"
+                    and now - n.created_at >= self.profile.max_node_provision_time]
+            for node in late:
+                m.nodes.delete(node, "max-node-provision-time exceeded")
+            if late:
+                self._backoff(pool, f"{len(late)} node(s) not Ready after "
+                                    f"{self.profile.max_node_provision_time:g}s (ScaleUpTimedOut)")
 
     def _cluster_unhealthy(self) -> bool:
         nc = self.m.nodes
@@ -93,6 +108,9 @@ class ClusterAutoscaler:
     def _scale_up(self) -> None:
         m = self.m
         now = m.env.now
+        # upstream's FilterOutSchedulable: pods that fit the nodes that exist now (say, one that
+        # registered in this same instant) are not reasons to scale up
+        m.workloads.flush()
         pending = [p for p in m.workloads.pending_pods()
                    if now - p.created_at >= self.profile.new_pod_scale_up_delay]
         if not pending:
@@ -147,7 +165,6 @@ class ClusterAutoscaler:
                      self.backoff_len.get(pool.name, self.profile.initial_backoff / 2) * 2)
         self.backoff_len[pool.name] = length
         self.backoff_until[pool.name] = now + length
-        self.last_failure = now
         self.m.bus.publish(FailedToScaleUpGroup(pool.name, cause, length))
 
     # --- scale-down ---------------------------------------------------------------------
@@ -173,8 +190,10 @@ class ClusterAutoscaler:
                 now - self.last_failure < p.scale_down_delay_after_failure):
             return
         rows = np.flatnonzero(low & (now - since >= p.scale_down_unneeded_time))
+        # empty nodes first, as upstream checks them against the minimum size first
+        rows = sorted(rows.tolist(), key=lambda r: (t.pods[r] > 0, r))
         removed_busy = False
-        for row in rows.tolist():
+        for row in rows:
             node = m.nodes_by_row.get(row)
             if node is None or node.pool.upgrading:
                 continue

@@ -118,6 +118,7 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
                 m.bus.publish(OperationFailed(pool.name, "upgrade",
                                               "SubnetIsFull: a surge node could not get addresses"))
                 return
+            node.version = version  # the buffer node runs the target version
             buffers.append(node)
             m.bus.publish(Surge(node.name, pool.name))
         ok = yield from _wait_ready(m, buffers)

@@ -210,8 +210,9 @@ class Scheduler:
     def _skew_ok(self, sig: Signature, c: SpreadConstraint, mask: np.ndarray) -> np.ndarray:
         t = self.table
         counts = self._domain_counts(sig, c, mask)
-        candidates = t.present[: t.capacity] & (
-            ~t.cordoned[: t.capacity]) & (t.taint[: t.capacity] == NO_TAINT)
+        # nodeAffinityPolicy Honor (the pod's nodeSelector), nodeTaintsPolicy Ignore: tainted
+        # and cordoned nodes still count as domains (PodTopologySpread defaults)
+        candidates = t.present[: t.capacity].copy()
         if sig.pools is not None:
             candidates &= np.isin(t.pool[: t.capacity], sig.pools)
         if not candidates.any():
@@ -278,28 +279,38 @@ class Scheduler:
                     reasons[label] = reasons.get(label, 0) + n
             left &= ~cond
 
+        # the default profile's filter order: NodeUnschedulable, TaintToleration, NodeAffinity,
+        # NodeResourcesFit, PodTopologySpread; a node reports its first failing plugin
         take(t.cordoned[:cap], "node(s) were unschedulable")
-        if sig.pools is not None:
-            take(~np.isin(t.pool[:cap], sig.pools), "node(s) didn't match Pod's node affinity/selector")
         if not sig.tolerates_taints:
             take(t.taint[:cap] != NO_TAINT, lambda hit: {
                 f"node(s) had untolerated taint {{{_TAINT_NAMES[int(code)]}: }}": int(n)
                 for code, n in zip(*np.unique(t.taint[:cap][hit], return_counts=True), strict=True)})
-        take(t.pods[:cap] >= t.max_pods[:cap], "Too many pods")
-        short_cpu = t.alloc_cpu[:cap] - t.used_cpu[:cap] < sig.cpu
-        short_mem = t.alloc_mem[:cap] - t.used_mem[:cap] < sig.memory
-        hit = left & (short_cpu | short_mem)
-        if hit.any():
-            for cond, label in ((short_cpu, "Insufficient cpu"), (short_mem, "Insufficient memory")):
-                n = int((hit & cond).sum())
-                if n:
-                    reasons[label] = n
-            left &= ~hit
+        if sig.pools is not None:
+            take(~np.isin(t.pool[:cap], sig.pools), "node(s) didn't match Pod's node affinity/selector")
+        # NodeResourcesFit reports every insufficient resource of a node
+        short = ((t.pods[:cap] >= t.max_pods[:cap], "Too many pods"),
+                 (t.alloc_cpu[:cap] - t.used_cpu[:cap] < sig.cpu, "Insufficient cpu"),
+                 (t.alloc_mem[:cap] - t.used_mem[:cap] < sig.memory, "Insufficient memory"))
+        hit = left & (short[0][0] | short[1][0] | short[2][0])
+        # a node whose allocatable is below the request is unresolvable (preemption cannot
+        # help); one that is merely full is resolvable, but equal-priority pods are no victims
+        too_small = (t.alloc_cpu[:cap] < sig.cpu) | (t.alloc_mem[:cap] < sig.memory)
+        full = int((hit & ~too_small).sum())
+        for cond, label in short:
+            n = int((hit & cond).sum())
+            if n:
+                reasons[label] = n
+        left &= ~hit
         if left.any():
             reasons["node(s) didn't match pod topology spread constraints"] = int(left.sum())
         total = int(present.sum())
         # upstream sorts the "<count> <reason>" strings themselves (FitError.Error)
         parts = ", ".join(sorted(f"{n} {r}" for r, n in reasons.items()))
         body = f"0/{total} nodes are available" + (f": {parts}." if parts else ".")
-        return (f"{body} preemption: 0/{total} nodes are available: {total} Preemption is not "
-                "helpful for scheduling.")
+        # preemption could only help where resources are short, and every pod here has the
+        # same priority: no victims there, and not helpful anywhere else
+        preempt = {"No preemption victims found for incoming pod": full,
+                   "Preemption is not helpful for scheduling": total - full}
+        tail = ", ".join(sorted(f"{n} {r}" for r, n in preempt.items() if n))
+        return f"{body} preemption: 0/{total} nodes are available: {tail}."

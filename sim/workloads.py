@@ -231,7 +231,14 @@ class WorkloadController:
             self._pass_due = True
             self.m.timers.after(0.0, self._pass)
 
+    def flush(self) -> None:
+        """Run the scheduling pass due at this instant now (if any)."""
+        if self._pass_due:
+            self._pass()
+
     def _pass(self, _: object = None) -> None:
+        if not self._pass_due:
+            return  # already run by flush()
         self._pass_due = False
         m = self.m
         now = m.env.now
@@ -330,7 +337,9 @@ class WorkloadController:
         target = float(spec.target_cpu)
         window = spec.behavior.scale_down.stabilization_window_seconds
         window = HPA_DOWNSCALE_WINDOW if window is None else float(window)
-        history: deque[tuple[float, int]] = deque()
+        # upstream records the current replicas as the first recommendation, so a fresh HPA
+        # does not scale down before its stabilisation window has passed
+        history: deque[tuple[float, int]] = deque([(m.env.now, dep.desired)])
         while True:
             yield m.env.timeout(HPA_SYNC_PERIOD)
             current = dep.desired
@@ -344,7 +353,7 @@ class WorkloadController:
             desired = max(spec.min_replicas, min(spec.max_replicas, desired))
             now = m.env.now
             history.append((now, desired))
-            while history and history[0][0] < now - window:
+            while history and history[0][0] <= now - window:
                 history.popleft()
             if desired < current:
                 desired = min(current, max(d for _, d in history))
