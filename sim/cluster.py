@@ -60,6 +60,8 @@ class NodePool:
         self.pod_subnet = pod_subnet
         self.version = version
         self.nodes: dict[str, Node] = {}
+        self.zone_count: dict[str, int] = dict.fromkeys(zones, 0)
+        """Nodes of the pool per zone (what VMSS balances)."""
         self.vmss_id = f"{zlib.crc32(f'{cluster_name}/{spec.name}'.encode()) % 10**8:08d}"
         self._instance = 0
         self.upgrading = False
@@ -146,10 +148,7 @@ class NodeController:
         if not up:
             return None
         # VMSS spreads instances over the pool's zones (best effort, skipping a failed zone)
-        counts = {z: 0 for z in up}
-        for n in pool.nodes.values():
-            if n.zone in counts:
-                counts[n.zone] += 1
+        counts = pool.zone_count
         return min(up, key=lambda z: (counts[z], pool.zones.index(z)))
 
     def create(self, pool: NodePool, operation: str, *, surge: bool = False,
@@ -173,6 +172,7 @@ class NodeController:
         node.network_ok = why != "CIDRNotAvailable"
         node.route_ok = why != "FailedToCreateRoute"
         pool.nodes[node.name] = node
+        pool.zone_count[zone] += 1
         if immediate:
             self._provisioned(node)
         else:
@@ -242,7 +242,8 @@ class NodeController:
             m.nodes_by_row.pop(node.row, None)
             node.row = -1
         m.ipam.detach(node)
-        node.pool.nodes.pop(node.name, None)
+        if node.pool.nodes.pop(node.name, None) is not None:
+            node.pool.zone_count[node.zone] -= 1
         for index in (self.silent, self.recovering, self.not_ready):
             index.pop(node.name, None)
 

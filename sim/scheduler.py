@@ -73,6 +73,8 @@ class Signature:
     spread: tuple[SpreadConstraint, ...] = DEFAULT_SPREAD
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     """This workload's pods per node row."""
+    zone_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """This workload's pods per zone (kept on bind/unbind, for zone spread)."""
 
 
 class NodeTable:
@@ -138,9 +140,15 @@ class NodeTable:
         self._free_rows.append(row)
         self.count -= 1
 
-    def register(self, sig: Signature) -> None:
-        """Track per-node pod counts for a workload (for topology spread)."""
+    @property
+    def high(self) -> int:
+        """One past the highest row ever used: arrays are only read up to here."""
+        return self._next
+
+    def register(self, sig: Signature, zones: int) -> None:
+        """Track per-node and per-zone pod counts for a workload (for topology spread)."""
         sig.counts = np.zeros(self.capacity, np.int32)
+        sig.zone_counts = np.zeros(max(zones, 1), np.int64)
         self.signatures.append(sig)
 
     def bind(self, row: int, sig: Signature) -> None:
@@ -149,6 +157,7 @@ class NodeTable:
         self.used_mem[row] += sig.memory
         self.pods[row] += 1
         sig.counts[row] += 1
+        sig.zone_counts[self.zone[row]] += 1
 
     def unbind(self, row: int, sig: Signature) -> None:
         """Release a pod of *sig* from *row*."""
@@ -156,6 +165,7 @@ class NodeTable:
         self.used_mem[row] -= sig.memory
         self.pods[row] -= 1
         sig.counts[row] -= 1
+        sig.zone_counts[self.zone[row]] -= 1
 
 
 def _resized(arr: np.ndarray, size: int) -> np.ndarray:
@@ -181,7 +191,7 @@ class Scheduler:
 
     def _filter(self, sig: Signature) -> np.ndarray:
         t = self.table
-        cap = t.capacity
+        cap = t.high
         mask = t.present[:cap] & ~t.cordoned[:cap]
         if not sig.tolerates_taints:
             mask &= t.taint[:cap] == NO_TAINT
@@ -198,23 +208,21 @@ class Scheduler:
         return mask
 
     def _domain_counts(self, sig: Signature, c: SpreadConstraint,
-                       eligible: np.ndarray) -> np.ndarray:
-        """Pods of *sig* per domain value of each row (zone totals, or the row's own count)."""
-        t = self.table
+                       rows: np.ndarray | slice) -> np.ndarray:
+        """Pods of *sig* in the topology domain of each of *rows* (its zone, or the node)."""
         if c.key == "hostname":
-            return sig.counts[: t.capacity]
-        per_zone = np.bincount(t.zone[: t.capacity], weights=sig.counts[: t.capacity] *
-                               t.present[: t.capacity], minlength=self.zones).astype(np.int64)
-        return per_zone[t.zone[: t.capacity]]
+            return sig.counts[rows]
+        return sig.zone_counts[self.table.zone[rows]]
 
     def _skew_ok(self, sig: Signature, c: SpreadConstraint, mask: np.ndarray) -> np.ndarray:
         t = self.table
-        counts = self._domain_counts(sig, c, mask)
+        used = slice(0, t.high)
+        counts = self._domain_counts(sig, c, used)
         # nodeAffinityPolicy Honor (the pod's nodeSelector), nodeTaintsPolicy Ignore: tainted
         # and cordoned nodes still count as domains (PodTopologySpread defaults)
-        candidates = t.present[: t.capacity].copy()
+        candidates = t.present[used].copy()
         if sig.pools is not None:
-            candidates &= np.isin(t.pool[: t.capacity], sig.pools)
+            candidates &= np.isin(t.pool[used], sig.pools)
         if not candidates.any():
             return mask
         lowest = counts[candidates].min()
@@ -252,7 +260,7 @@ class Scheduler:
             raw = np.zeros(rows.size, np.int64)
             for c in soft:
                 domains = self.zones if c.key == "zone" else max(t.count, 1)
-                raw += self._domain_counts(sig, c, t.present)[rows] * _spread_weight(domains)
+                raw += self._domain_counts(sig, c, rows) * _spread_weight(domains)
             hi, lo = int(raw.max()), int(raw.min())
             spread = np.full(rows.size, 100, np.int64) if hi == 0 else (
                 100 * (hi + lo - raw) // hi)
@@ -262,7 +270,7 @@ class Scheduler:
     def explain(self, sig: Signature) -> str:
         """Why no node fits, in kube-scheduler's words, counting each node's first failure."""
         t = self.table
-        cap = t.capacity
+        cap = t.high
         present = t.present[:cap]
         left = present.copy()
         reasons: dict[str, int] = {}

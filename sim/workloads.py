@@ -147,7 +147,7 @@ class WorkloadController:
         sig = Signature(manifest.key, cpu, mem,
                         None if not spec.node_selector else np.array(pools, np.int32),
                         tolerates, spread)
-        m.table.register(sig)
+        m.table.register(sig, len(m.spec.cluster.zones))
         t = m.spec.cluster.timings
         dep = DeploymentState(
             manifest, sig,
@@ -180,12 +180,16 @@ class WorkloadController:
         m = self.m
         missing = dep.desired - len(dep.pods)
         for _ in range(missing):
-            suffix = "".join(self.rng.choice(POD_NAME_ALPHABET) for _ in range(5))
-            pod = Pod(f"{dep.name}-{dep.rs_hash}-{suffix}", dep, m.env.now)
-            dep.pods[pod.name] = pod
+            # generateName: the API server refuses a taken name and the controller retries
+            name = self._pod_name(dep)
+            while name in dep.pods:
+                name = self._pod_name(dep)
+            pod = Pod(name, dep, m.env.now)
+            dep.pods[name] = pod
             self.queue[dep.key].append(pod)
             self.pending_count += 1
         if missing > 0:
+            m.stats.pending_peak = max(m.stats.pending_peak, self.pending_count)
             self.kick()
         elif missing < 0:
             # upstream deletes unscheduled first, then not-ready, then the newest
@@ -194,6 +198,9 @@ class WorkloadController:
             for pod in victims:
                 self.delete_pod(pod, "scaled down", kill_event=pod.node is not None,
                                 replace=False)
+
+    def _pod_name(self, dep: DeploymentState) -> str:
+        return f"{dep.name}-{dep.rs_hash}-{''.join(self.rng.choices(POD_NAME_ALPHABET, k=5))}"
 
     def delete_pod(self, pod: Pod, why: str, *, kill_event: bool = True,
                    replace: bool = True) -> None:
