@@ -9,12 +9,12 @@ nodes at the end. Like AKS, it first checks that the subnet holds the surge node
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from sim import sizing
 from sim.events import (
     Drain,
     OperationFailed,
@@ -29,13 +29,6 @@ from sim.scenario.schema import ScaleDeployment, ScaleNodePool, UpgradeNodePool
 if TYPE_CHECKING:
     from sim.cluster import Node, NodePool
     from sim.model import Model
-
-
-def surge_count(max_surge: str, pool_size: int) -> int:
-    """Surge nodes for a pool of *pool_size*: a count, or a percentage rounded up (at least 1)."""
-    if max_surge.endswith("%"):
-        return max(1, math.ceil(pool_size * int(max_surge[:-1]) / 100))
-    return int(max_surge)
 
 
 def preflight(m: Model, pool: NodePool, nodes: int, operation: str) -> str | None:
@@ -101,7 +94,7 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
     version = op.kubernetes_version or f"{pool.version}-next"
     old_nodes = sorted((n for n in pool.nodes.values() if n.state != "Provisioning"),
                        key=lambda n: n.name)
-    surge = min(surge_count(op.max_surge or pool.spec.max_surge, len(old_nodes)),
+    surge = min(max(1, sizing.surge_nodes(op.max_surge or pool.spec.max_surge, len(old_nodes))),
                 max(1, len(old_nodes)))
     m.bus.publish(OperationStarted(pool.name, "upgrade",
                                    f"to {version} with maxSurge {surge}"))

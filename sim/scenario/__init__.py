@@ -47,7 +47,7 @@ def _add_object(data: object, doc: Located, path: Path, out: Workloads,
                 issues: list[Issue]) -> None:
     if not isinstance(data, dict):
         issues.append(doc.issue(path, f"expected a Kubernetes object (a mapping with apiVersion "
-                                      f"and kind), got {type(data).__name__}"))
+                                      f"and kind), got {_what(data)}"))
         return
     kind = data.get("kind")
     model = KINDS.get(kind) if isinstance(kind, str) else None
@@ -57,7 +57,8 @@ def _add_object(data: object, doc: Located, path: Path, out: Workloads,
             issues.append(doc.issue((*path, "kind"), f"kind {kind!r} is not simulated and is "
                                     f"ignored (simulated kinds: {known})", severity="warning"))
         else:
-            issues.append(doc.issue((*path, "kind"), f"expected a kind ({known}), got {kind!r}"))
+            issues.append(doc.issue((*path, "kind"), f"expected a kind ({known}), got "
+                                    f"{'nothing' if kind is None else repr(kind)}"))
         return
     try:
         obj = model.model_validate(data)
@@ -75,6 +76,13 @@ def _add_object(data: object, doc: Located, path: Path, out: Workloads,
         out.ingresses.append(placed)
     else:
         out.network_policies.append(placed)
+
+
+def _what(data: object) -> str:
+    if data is None:
+        return "nothing"
+    return {list: "a list", str: "a string", int: "a number", float: "a number",
+            bool: "true or false"}.get(type(data), type(data).__name__)
 
 
 def _root_for(model: type[BaseModel]) -> type[BaseModel]:
@@ -116,7 +124,7 @@ def load_text(text: str, file: str = "<scenario>", base_dir: str = ".") -> Loade
         raise ScenarioError(issues)
     if not isinstance(doc.data, dict):
         raise ScenarioError([doc.issue((), f"expected a mapping with duration and cluster at the "
-                                           f"top, got {type(doc.data).__name__}")])
+                                           f"top, got {_what(doc.data)}")])
     try:
         spec = Scenario.model_validate(doc.data)
     except ValidationError as exc:

@@ -67,15 +67,31 @@ def _surge(value: object) -> str:
     return text
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=str | float)]
 """Seconds, written with a unit: ``90s``, ``5m``, ``2h``, ``1h30m``."""
-Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network)]
-Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_address)]
-Cpu = Annotated[int, BeforeValidator(parse_cpu)]
-Memory = Annotated[int, BeforeValidator(parse_memory)]
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network, json_schema_input_type=str)]
+Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_address, json_schema_input_type=str)]
+Cpu = Annotated[int, BeforeValidator(parse_cpu, json_schema_input_type=str | float)]
+Memory = Annotated[int, BeforeValidator(parse_memory, json_schema_input_type=str | int)]
 VmSize = Annotated[str, AfterValidator(_vm_size)]
-Surge = Annotated[str, BeforeValidator(_surge)]
+Surge = Annotated[str, BeforeValidator(_surge, json_schema_input_type=str | int)]
 Name = Annotated[str, Field(min_length=1, max_length=63)]
+
+
+def _zone(value: object) -> object:
+    # `zones: [1, 2, 3]` as `az aks create --zones 1 2 3` writes them
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _version(value: object) -> object:
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        raise ValueError(f'expected a version in quotes such as "1.30"; YAML reads {value!r} as a '
+                         "number (1.30 becomes 1.3)")
+    return value
+
+
+Zone = Annotated[str, BeforeValidator(_zone, json_schema_input_type=str | int)]
+Version = Annotated[str, BeforeValidator(_version)]
 
 
 class Model(BaseModel):
@@ -87,6 +103,7 @@ class Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         use_attribute_docstrings=True,
+        strict=True,  # `count: true` or `replicas: "3"` is a mistake, not a number
     )
 
 
@@ -137,7 +154,8 @@ def _shorthand_fixed(value: object) -> object:
 
 Distribution = Annotated[
     Fixed | Uniform | Normal | Exponential,
-    BeforeValidator(_shorthand_fixed),
+    BeforeValidator(_shorthand_fixed, json_schema_input_type=str | float | Fixed | Uniform | Normal
+                    | Exponential),
     Field(discriminator="distribution"),
 ]
 """A random duration: a plain duration (fixed) or ``{distribution: uniform, min, max}``..."""
@@ -163,8 +181,8 @@ class VNetSpec(Model):
     name: Name = "aks-vnet"
     managed: bool = True
     """True when AKS created the VNet (changes to it are unsupported); false for BYO VNet."""
-    address_space: list[Cidr] = [ipaddress.IPv4Network("10.224.0.0/12")]
-    subnets: list[SubnetSpec] = [SubnetSpec(name="aks-subnet",
+    address_space: Annotated[list[Cidr], Field(min_length=1)] = [ipaddress.IPv4Network("10.224.0.0/12")]
+    subnets: Annotated[list[SubnetSpec], Field(min_length=1)] = [SubnetSpec(name="aks-subnet",
                                             address_prefix=ipaddress.IPv4Network("10.224.0.0/16"))]
 
 
@@ -179,7 +197,7 @@ class NodePoolSpec(Model):
     max_pods: int | None = None
     """Pods per node; the default depends on the network plugin (kubenet 110, Azure CNI 30,
     pod subnet 110, Overlay 250)."""
-    zones: list[str] | None = None
+    zones: list[Zone] | None = None
     """Availability zones of the pool (default: all of the cluster's zones)."""
     vnet_subnet: str | None = None
     """Name of the node subnet (default: the VNet's first subnet)."""
@@ -249,7 +267,7 @@ class ClusterSpec(Model):
     """The AKS cluster: network profile, VNet, zones, node pools, timings."""
 
     name: Name = "aks"
-    kubernetes_version: str = "1.30"
+    kubernetes_version: Version = "1.30"
     network_plugin: Literal["kubenet", "azure", "none"] | None = None
     """kubenet or azure; omitted means Azure CNI Overlay, the AKS default."""
     network_plugin_mode: Literal["overlay"] | None = None
@@ -259,7 +277,7 @@ class ClusterSpec(Model):
     service_cidr: Cidr = ipaddress.IPv4Network("10.0.0.0/16")
     dns_service_ip: Address = Field(ipaddress.IPv4Address("10.0.0.10"), alias="dnsServiceIP")
     vnet: VNetSpec = VNetSpec()
-    zones: list[str] = ["1", "2", "3"]
+    zones: list[Zone] = ["1", "2", "3"]
     node_pools: Annotated[list[NodePoolSpec], Field(min_length=1)]
     timings: Timings = Timings()
     autoscaler_profile: AutoscalerProfile = AutoscalerProfile()
@@ -296,6 +314,18 @@ class UtilizationProfile(Model):
     profile: Annotated[list[UtilizationPoint], Field(min_length=1)]
 
 
+def _workload_tag(value: Any) -> str:
+    return "file" if isinstance(value, ManifestFile) or (
+        isinstance(value, dict) and "manifests" in value) else "object"
+
+
+Workload = Annotated[
+    Annotated[ManifestFile, Tag("file")] | Annotated[dict[str, Any], Tag("object")],
+    Discriminator(_workload_tag),
+]
+"""``{manifests: path}``, or an inline Kubernetes object."""
+
+
 # --- chaos and operations --------------------------------------------------------------
 
 class FaultBase(Model):
@@ -313,7 +343,7 @@ class NodeFailure(FaultBase):
     node: str | None = None
     """A node by name (e.g. aks-user-12345678-vmss000002); otherwise picked at random."""
     node_pool: str | None = None
-    zone: str | None = None
+    zone: Zone | None = None
     count: Annotated[int, Field(ge=1)] = 1
     fixed_by: Literal["reboot", "reimage", "redeploy", "nothing"] = "reboot"
     """Which auto-repair action brings the node back (nothing: only the end of the fault)."""
@@ -323,7 +353,7 @@ class ZoneFailure(FaultBase):
     """Every node of an availability zone stops, and no new VM starts there."""
 
     fault: Literal["zone_failure"]
-    zone: str
+    zone: Zone
 
 
 class PodKill(FaultBase):
@@ -356,7 +386,7 @@ class UpgradeNodePool(Model):
     operation: Literal["upgrade"]
     at: Duration
     node_pool: str
-    kubernetes_version: str | None = None
+    kubernetes_version: Version | None = None
     max_surge: Surge | None = None
     """Override of the pool's maxSurge for this upgrade."""
 
@@ -438,7 +468,7 @@ class Scenario(Model):
     start_time: str = "2026-01-01T00:00:00Z"
     """Wall-clock instant that simulated time 0 maps to in event timestamps."""
     cluster: ClusterSpec
-    workloads: list[ManifestFile | dict[str, Any]] = []
+    workloads: list[Workload] = []
     """Inline Kubernetes objects, or ``{manifests: path}`` to a YAML file of them."""
     utilization: list[UtilizationProfile] = []
     traffic: Any = None

@@ -16,6 +16,7 @@ from sim.network import forbidden_overlap, usable_addresses
 from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler, Service
 from sim.scenario.schema import NodePoolSpec, Scenario, max_pods_of, pod_ip_mode, pool_max_nodes
+from sim.scenario.units import format_duration
 from sim.scenario.yamlmarks import Located, Path
 from sim.vmsizes import allocatable
 
@@ -156,6 +157,9 @@ class _Checker:
             self.error((*path, "count"), f"expected at most {limit} nodes per pool, got {pool.count}")
         if pool.mode == "System" and pool.count < 1 and not pool.enable_auto_scaling:
             self.error((*path, "count"), "a System pool needs at least 1 node")
+        if pool.mode == "System" and pool.enable_auto_scaling and pool.min_count == 0:
+            self.error((*path, "minCount"), "expected at least 1 for a System pool (AKS needs a "
+                       "node for system pods), got 0")
         if pool.enable_auto_scaling:
             if pool.min_count is None or pool.max_count is None:
                 self.error(path, "enableAutoScaling needs minCount and maxCount")
@@ -187,6 +191,34 @@ class _Checker:
         if alloc.cpu <= 0 or alloc.memory <= 0:
             self.error((*path, "vmSize"), f"{pool.vm_size} leaves nothing allocatable with "
                        f"maxPods {max_pods}")
+
+    def subnet_fit(self) -> None:
+        """Every pool on a subnet at its largest, plus the largest upgrade surge, must fit
+        (concepts-network-ip-address-planning.md: (n + surge) + (n + surge) x maxPods)."""
+        c = self.spec.cluster
+        need: dict[str, int] = {}
+        surge: dict[str, int] = {}
+        pods: dict[str, int] = {}
+        for pool in c.node_pools:
+            mode = pod_ip_mode(self.spec, pool)
+            per_node = 1 + max_pods_of(self.spec, pool) if mode == "node-subnet" else 1
+            name = pool.vnet_subnet or c.vnet.subnets[0].name
+            nodes = pool_max_nodes(pool)
+            need[name] = need.get(name, 0) + nodes * per_node
+            extra = sizing.surge_nodes(pool.max_surge, nodes) * per_node
+            surge[name] = max(surge.get(name, 0), extra)
+            if mode == "static-block" and pool.pod_subnet:
+                blocks = sizing.static_blocks_per_node(max_pods_of(self.spec, pool)) * 16
+                pods[pool.pod_subnet] = pods.get(pool.pod_subnet, 0) + (
+                    nodes + sizing.surge_nodes(pool.max_surge, nodes)) * blocks
+        for i, s in enumerate(c.vnet.subnets):
+            total = need.get(s.name, 0) + surge.get(s.name, 0) + pods.get(s.name, 0)
+            usable = usable_addresses(s.address_prefix.prefixlen)
+            if total > usable:
+                self.warn(("cluster", "vnet", "subnets", i, "addressPrefix"),
+                          f"the node pools on subnet {s.name} need up to {total} addresses at "
+                          f"their largest (maxCount) plus an upgrade surge, but {s.address_prefix} "
+                          f"has {usable} usable: expect SubnetIsFull (aks-sim plan sizes it)")
 
     def _subnet(self, pool: NodePoolSpec) -> ipaddress.IPv4Network:
         c = self.spec.cluster
@@ -264,7 +296,7 @@ class _Checker:
                 path: Path = (key, i)
                 if item.at >= spec.duration:
                     self.error((*path, "at"), f"expected a time before the end of the run "
-                               f"({spec.duration:g}s), got {item.at:g}s")
+                               f"({format_duration(spec.duration)}), got {format_duration(item.at)}")
                 zone = getattr(item, "zone", None)
                 if zone is not None and zone not in c.zones:
                     self.error((*path, "zone"), f"zone {zone!r} is not defined; the cluster has "
@@ -311,6 +343,8 @@ def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set
     checker = _Checker(spec, doc, workloads)
     checker.ranges()
     checker.pools()
+    if not any(i.severity == "error" for i in checker.issues):
+        checker.subnet_fit()
     checker.workload_refs()
     checker.timeline()
     checker.expectations(known_reasons, figure_ok)
