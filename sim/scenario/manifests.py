@@ -158,13 +158,6 @@ class Deployment(K8s):
     metadata: ObjectMeta
     spec: DeploymentSpec
 
-    @model_validator(mode="after")
-    def _selector_matches_template(self) -> Deployment:
-        if not self.spec.selector.matches(self.spec.template.metadata.labels):
-            raise ValueError("spec.selector does not match spec.template.metadata.labels "
-                             "(the API server rejects this Deployment)")
-        return self
-
     @property
     def key(self) -> str:
         """``namespace/name``."""

@@ -7,6 +7,7 @@ Meaning across fields (references, overlaps, AKS limits) is checked in ``semanti
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from typing import Annotated, Any, Literal
 
@@ -52,8 +53,11 @@ def _address(value: object) -> ipaddress.IPv4Address:
 
 def _vm_size(value: str) -> str:
     if value not in VM_SIZES:
-        known = ", ".join(sorted(VM_SIZES)[:6])
-        raise ValueError(f"expected a known VM size ({known}, ...), got {value!r}")
+        close = difflib.get_close_matches(value, list(VM_SIZES), n=3, cutoff=0.5)
+        known = ", ".join(close or sorted(VM_SIZES)[:6])
+        hint = "did you mean" if close else "known sizes include"
+        raise ValueError(f"expected a VM size aks-sim knows ({hint} {known}; all are in "
+                         f"sim/vmsizes.py), got {value!r}")
     return value
 
 

@@ -259,6 +259,11 @@ class _Checker:
             if d.key in seen:
                 self._at(p, ("metadata", "name"), f"Deployment {d.key} is defined twice")
             seen.add(d.key)
+            if not d.spec.selector.matches(d.spec.template.metadata.labels):
+                self._at(p, ("spec", "selector"), f"matchLabels {_labels(d.spec.selector.match_labels)} "
+                         "does not select the pod template's labels "
+                         f"{_labels(d.spec.template.metadata.labels)}; the API server rejects this "
+                         "Deployment")
             sel = d.spec.template.spec.node_selector
             for key in ("agentpool", "kubernetes.azure.com/agentpool"):
                 if key in sel and sel[key] not in pools:
@@ -328,6 +333,10 @@ class _Checker:
                 problem = figure_ok(e.figure)
                 if problem:
                     self.error(("expect", i, "figure"), problem)
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(labels.items())) + "}"
 
 
 def _unknown(what: str, got: str, known: list[str]) -> str:

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 import re
 
+
+def show(value: object) -> str:
+    """A value as the YAML author wrote it: 'text', 3, true, nothing, a list, a mapping."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -15,10 +29,10 @@ def parse_duration(value: object) -> float:
         ValueError: with the expected forms, when *value* is none of them.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as 90s, 5m or 2h, got {value!r}")
+        raise ValueError(f"expected a duration such as 90s, 5m or 2h, got {show(value)}")
     if isinstance(value, int | float):
         if value < 0:
-            raise ValueError(f"expected a duration of 0 or more, got {value!r}")
+            raise ValueError(f"expected a duration of 0 or more, got {show(value)}")
         return float(value)
     if isinstance(value, str):
         text = value.strip()
@@ -30,7 +44,7 @@ def parse_duration(value: object) -> float:
             pos = m.end()
         if text and pos == len(text):
             return total
-    raise ValueError(f"expected a duration such as 90s, 5m, 2h or 1h30m, got {value!r}")
+    raise ValueError(f"expected a duration such as 90s, 5m, 2h or 1h30m, got {show(value)}")
 
 
 def format_duration(seconds: float) -> str:
@@ -54,7 +68,7 @@ def parse_cpu(value: object) -> int:
     text = str(value).strip() if isinstance(value, str | int | float) else ""
     m = _CPU.match(text) if not isinstance(value, bool) else None
     if not m:
-        raise ValueError(f"expected a CPU quantity such as 250m, 0.5 or 2, got {value!r}")
+        raise ValueError(f"expected a CPU quantity such as 250m, 0.5 or 2, got {show(value)}")
     number = float(m.group(1))
     return int(round(number if m.group(2) else number * 1000))
 
@@ -64,6 +78,6 @@ def parse_memory(value: object) -> int:
     text = str(value).strip() if isinstance(value, str | int | float) else ""
     m = _MEM.match(text) if not isinstance(value, bool) else None
     if not m:
-        raise ValueError(f"expected a memory quantity such as 512Mi or 2Gi, got {value!r}")
+        raise ValueError(f"expected a memory quantity such as 512Mi or 2Gi, got {show(value)}")
     size = float(m.group(1)) * _MEM_FACTOR[m.group(2)]
     return -(-int(size) // 2**20)

@@ -119,3 +119,27 @@ def test_schema_is_json_schema_of_the_scenario() -> None:
     schema = json.loads(proc.stdout)
     assert {"cluster", "duration", "expect", "chaos", "workloads"} <= set(schema["properties"])
     assert "networkPlugin" in json.dumps(schema)
+
+
+def test_progress_bar_is_drawn_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal, `aks-sim run` redraws a bar over simulated time on stderr."""
+    import pty
+
+    main, sub = pty.openpty()
+    proc = subprocess.run([AKS_SIM, "run", SCENARIO, "--out", str(tmp_path)], stdin=sub,
+                          stdout=subprocess.PIPE, stderr=sub, cwd=ROOT, timeout=300)
+    os.close(sub)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    screen = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "\r[" in screen and "100.0%" in screen and "30m of 30m" in screen
+    assert "Scenario upgrade-surge-no-ips" in proc.stdout.decode()
