@@ -31,8 +31,8 @@ def _params() -> list[object]:
         for f in (f for f in FILES if f.family == family and f.error is None):
             cases = module.collect([f])
             if not cases:
-                def empty(label: str = f.label) -> None:
-                    raise AssertionError(f"{label}: no case could be read from this {family} file")
+                def empty(label: str = f.label, fam: str = family) -> None:
+                    raise AssertionError(f"{label}: no case could be read from this {fam} file")
                 cases = [("<no cases>", empty)]
             params += [pytest.param(check, id=f"{f.label}::{case_id}") for case_id, check in cases]
     # an empty parameter set would be a skip (CI forbids skips): say so with a passing test
