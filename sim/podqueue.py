@@ -1,0 +1,99 @@
+"""Queues in front of pods: where requests wait, computed without an event per request.
+
+DESIGN.md (hot path): a request is not a SimPy process. A pod with ``concurrency`` workers
+serving first-come first-served is Lindley's recursion generalised to c servers: a request
+arriving at ``t`` starts at ``max(t, earliest worker free)`` and leaves ``service`` later. At
+dispatch the departure time is known, so nothing is scheduled; a lazy heap of departure times
+answers "how many are in flight" (least-connections, pod kills, timeouts).
+
+- ``PodQueue``: one pod, c workers (c = 1 is M/M/1-like; a single pod with c workers, or c
+  pods behind one shared queue, is M/M/c-like).
+- ``SharedQueue``: c pods (or workers) fed from one FIFO queue, e.g. a proxy that holds a
+  request until a backend is free; the dispatcher kube-proxy's iptables mode is *not*
+  (it picks a pod at random, and each pod queues on its own).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+
+class PodQueue:
+    """A FIFO queue in front of a pod's ``concurrency`` workers."""
+
+    __slots__ = ("concurrency", "_free", "_free_at", "_departures", "served", "busy_time",
+                 "wait_time")
+
+    def __init__(self, concurrency: int = 1) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.concurrency = concurrency
+        self._free_at = 0.0
+        """With one worker: when it is free (a scalar is faster than a heap of one)."""
+        self._free: list[float] = [0.0] * concurrency
+        """With several: a min-heap of the times each worker is free."""
+        self._departures: list[float] = []
+        self.served = 0
+        self.busy_time = 0.0
+        self.wait_time = 0.0
+
+    def offer(self, t: float, service: float) -> float:
+        """Queue a request arriving at *t* needing *service* seconds; returns its departure."""
+        if self.concurrency == 1:
+            start = t if t > self._free_at else self._free_at
+            done = start + service
+            self._free_at = done
+        else:
+            earliest = self._free[0]
+            start = t if t > earliest else earliest
+            done = start + service
+            heapq.heapreplace(self._free, done)
+        self.served += 1
+        self.busy_time += service
+        self.wait_time += start - t
+        heapq.heappush(self._departures, done)
+        return done
+
+    def in_flight(self, t: float) -> int:
+        """Requests queued or being served at *t* (departures at or before *t* are gone)."""
+        deps = self._departures
+        while deps and deps[0] <= t:
+            heapq.heappop(deps)
+        return len(deps)
+
+    def backlog(self, t: float) -> float:
+        """Seconds until a new request arriving at *t* would start."""
+        earliest = self._free_at if self.concurrency == 1 else self._free[0]
+        return max(0.0, earliest - t)
+
+    def drop(self, t: float) -> int:
+        """The pod is gone at *t*: every request still in flight fails; returns how many."""
+        lost = self.in_flight(t)
+        self._departures.clear()
+        self._free_at = t
+        self._free = [t] * self.concurrency
+        return lost
+
+
+class SharedQueue:
+    """One FIFO queue feeding several pods: each request goes to the pod that frees first."""
+
+    __slots__ = ("pods", "_free")
+
+    def __init__(self, pods: list[PodQueue]) -> None:
+        self.pods = pods
+        self._free = [(0.0, i, w) for i, p in enumerate(pods) for w in range(p.concurrency)]
+        heapq.heapify(self._free)
+
+    def offer(self, t: float, service: float) -> tuple[int, float]:
+        """Dispatch a request arriving at *t*; returns (pod index, departure time)."""
+        free_at, i, w = self._free[0]
+        start = t if t > free_at else free_at
+        done = start + service
+        heapq.heapreplace(self._free, (done, i, w))
+        pod = self.pods[i]
+        pod.served += 1
+        pod.busy_time += service
+        pod.wait_time += start - t
+        heapq.heappush(pod._departures, done)
+        return i, done
