@@ -94,7 +94,7 @@ def pod_kill(m: Model, fault: PodKill) -> Effect:
 
     def apply() -> None:
         for pod in pods:
-            m.workloads.delete_pod(pod, "killed by chaos")
+            m.workloads.delete_pod(pod, "killed by chaos", abrupt=True)
 
     return Effect(f"{len(pods)}-pods" if len(pods) != 1 else pods[0].name, apply, None)
 

@@ -264,6 +264,8 @@ class NodeController:
         node.alive = False
         node.fixed_by = fixed_by
         node.last_seen = self.m.env.now
+        for pod in node.pods.values():
+            self.m.traffic.pod_lost(pod, reset=False)
         self.recovering.pop(node.name, None)
         if node.state == "Ready":
             self.silent[node.name] = node

@@ -548,6 +548,38 @@ class OperationFailed(OperationStatus):
     type: ClassVar[EventType] = EventType.WARNING
 
 
+# --- traffic ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TrafficTick(SimEvent):
+    """What one flow's clients saw during one tick: a summary, never one event per request."""
+
+    reason: ClassVar[str] = "TrafficTick"
+    category: ClassVar[str] = "traffic"
+    kind: ClassVar[str] = "Flow"
+    flow: str
+    service: str
+    start: float
+    tick: float
+    requests: int
+    ok: int
+    errors: str
+    """Errors by cause, as canonical JSON (``{"dead_endpoint": 12, "timeout": 3}``)."""
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+    def involved_object(self) -> dict[str, str]:
+        return {"kind": self.kind, "name": self.flow}
+
+    @property
+    def message(self) -> str:
+        failed = self.requests - self.ok
+        tail = f", p99 {self.p99 * 1000:.0f} ms" if self.p99 is not None else ""
+        return (f"{self.flow} -> {self.service}: {self.requests} requests, {failed} failed "
+                f"{self.errors if failed else ''}{tail}").replace("  ", " ")
+
+
 # --- chaos -------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

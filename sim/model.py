@@ -34,7 +34,9 @@ from sim.scenario.manifests import (
 )
 from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Uniform, max_pods_of, pod_ip_mode
 from sim.scheduler import NodeTable, Scheduler
+from sim.svc import ServiceController
 from sim.timers import Timers
+from sim.traffic import TrafficController
 from sim.workloads import WorkloadController
 
 
@@ -68,6 +70,10 @@ class Model:
         self.autoscaler = ClusterAutoscaler(self)
         self.cluster_ips = self._service_range()
         self.services: dict[str, int] = {}
+        traffic = self.spec.traffic
+        self.service_ctl = ServiceController(
+            self, traffic.endpoint_propagation_delay if traffic else 1.0)
+        self.traffic = TrafficController(self, traffic)
 
     def _ipam(self) -> IpamStrategy:
         c = self.spec.cluster
@@ -131,8 +137,15 @@ class Model:
         for placed in self.loaded.workloads.hpas:
             assert isinstance(placed.obj, HorizontalPodAutoscaler)
             self.workloads.add_hpa(placed.obj)
+        self.service_ctl.bind_deployments(list(self.workloads.deployments.values()))
+        # the workloads as they run when the scenario starts: scheduled, Running and Ready
+        self.workloads.instant = True
         for dep in self.workloads.deployments.values():
             self.workloads.reconcile(dep)
+        self.workloads.flush()
+        self.workloads.instant = False
+        self.service_ctl.sync_all()
+        self.traffic.start()
 
     def _add_service(self, svc: Service) -> None:
         meta = svc.metadata
@@ -145,6 +158,7 @@ class Model:
                                                        str(self.spec.cluster.service_cidr)))
                 return
             self.services[f"{meta.namespace}/{meta.name}"] = got[0]
+        self.service_ctl.add(svc, self.services.get(f"{meta.namespace}/{meta.name}", 0))
         if svc.is_internal_lb:
             name = meta.annotations.get(ILB_SUBNET_ANNOTATION) or next(iter(self.subnets))
             subnet = self.subnets.get(name)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
+
 
 class PodQueue:
     """A FIFO queue in front of a pod's ``concurrency`` workers."""
@@ -52,6 +54,33 @@ class PodQueue:
         self.busy_time += service
         self.wait_time += start - t
         heapq.heappush(self._departures, done)
+        return done
+
+    def offer_many(self, t: np.ndarray, service: np.ndarray) -> np.ndarray:
+        """Queue requests arriving at sorted times *t*; returns their departure times.
+
+        With one worker, Lindley's recursion in closed form: with W1 the first wait and
+        X_j = sum_{i<j} (S_i - (t_{i+1} - t_i)), the wait of request j+1 is
+        X_j - min(-W1, X_1, ..., X_j) (a running minimum). With several workers, one by one.
+        """
+        if self.concurrency > 1 or len(t) < 8:
+            return np.fromiter((self.offer(a, s) for a, s in zip(t.tolist(), service.tolist(),
+                                                                   strict=True)),
+                               float, len(t))
+        first_wait = max(0.0, self._free_at - float(t[0]))
+        x = np.empty(len(t))
+        x[0] = 0.0
+        np.cumsum(service[:-1] - np.diff(t), out=x[1:])
+        floor = x.copy()
+        floor[0] = -first_wait
+        wait = x - np.minimum.accumulate(floor)
+        done = t + wait + service
+        self._free_at = float(done[-1])
+        self.served += len(t)
+        self.busy_time += float(service.sum())
+        self.wait_time += float(wait.sum())
+        self._departures.extend(done.tolist())
+        heapq.heapify(self._departures)
         return done
 
     def in_flight(self, t: float) -> int:

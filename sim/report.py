@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 SUBNET_FIGURES = ("usable", "peakUsed", "peakUsedFraction", "finalUsed", "free")
 POOL_FIGURES = ("nodesFinal", "nodesPeak", "readyFinal")
 DEPLOYMENT_FIGURES = ("desiredFinal", "availableFinal", "availableMin", "unavailableSeconds")
+FLOW_FIGURES = ("requests", "ok", "errors", "errorRate", "errorSeconds", "longestErrorSeconds",
+                "p50", "p90", "p99", "maxPodShare")
+"""Per flow; plus ``flow.<name>.cause.<cause>`` for each error cause (sim.traffic.OUTCOMES)."""
 CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.readyMin",
                    "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
                    "kubenet.routesPeak", "podCidr.rangesPeak", "events.warnings")
@@ -128,9 +131,36 @@ def figures(m: Model) -> dict[str, float]:
     out["pods.pendingFinal"] = m.workloads.pending_count
     out["pods.pendingPeak"] = m.stats.pending_peak
     out["pods.runningFinal"] = running
+    out.update(flow_figures(m))
     ranges = getattr(m.ipam, "ranges", None)
     out["kubenet.routesPeak"] = getattr(m.ipam, "peak_routes", 0)
     out["podCidr.rangesPeak"] = ranges.peak if ranges is not None else 0
+    return out
+
+
+def flow_figures(m: Model) -> dict[str, float]:
+    """Figures of every traffic flow: counts, error rate, how long errors lasted, latency."""
+    from sim.traffic import OUTCOMES, quantile
+
+    out: dict[str, float] = {}
+    tick = m.spec.traffic.tick if m.spec.traffic else 1.0
+    for flow in m.traffic.flows:
+        base = f"flow.{flow.spec.name}"
+        total = int(flow.totals.sum())
+        ok = int(flow.totals[0])
+        out[f"{base}.requests"] = total
+        out[f"{base}.ok"] = ok
+        out[f"{base}.errors"] = total - ok
+        out[f"{base}.errorRate"] = round((total - ok) / total, 6) if total else 0.0
+        out[f"{base}.errorSeconds"] = flow.error_ticks * tick
+        out[f"{base}.longestErrorSeconds"] = flow.longest_streak * tick
+        for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+            value = quantile(flow.latency_total, q)
+            out[f"{base}.{key}"] = value if value is not None else float("nan")
+        busiest = max(flow.per_pod.values(), default=0)
+        out[f"{base}.maxPodShare"] = round(busiest / total, 6) if total else 0.0
+        for i, cause in enumerate(OUTCOMES[1:], start=1):
+            out[f"{base}.cause.{cause}"] = int(flow.totals[i])
     return out
 
 
@@ -138,6 +168,8 @@ def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
     """Why *name* is not a figure of this scenario (None when it is)."""
     if name in CLUSTER_FIGURES:
         return None
+    if name.startswith("flow."):
+        return _check_flow_figure(name, spec)
     m = re.fullmatch(r"(subnet|pool|deployment)\.(.+)\.([A-Za-z]+)", name)
     if m is None:
         return (f"unknown figure {name!r}; expected one of {', '.join(CLUSTER_FIGURES)}, "
@@ -156,6 +188,21 @@ def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
         return f"{kind} {obj!r} is not defined (defined: {', '.join(names) or 'none'})"
     if fig not in figs:
         return f"unknown {kind} figure {fig!r}; expected one of {', '.join(figs)}"
+    return None
+
+
+def _check_flow_figure(name: str, spec: Scenario) -> str | None:
+    from sim.traffic import OUTCOMES
+
+    flows = [f.name for f in spec.traffic.flows] if spec.traffic else []
+    parts = name.split(".")
+    if len(parts) < 3 or parts[1] not in flows:
+        return (f"flow {parts[1] if len(parts) > 1 else ''!r} is not defined "
+                f"(defined: {', '.join(flows) or 'none'})")
+    rest = ".".join(parts[2:])
+    causes = [f"cause.{c}" for c in OUTCOMES[1:]]
+    if rest not in FLOW_FIGURES and rest not in causes:
+        return f"unknown flow figure {rest!r}; expected one of {', '.join(FLOW_FIGURES + tuple(causes))}"
     return None
 
 

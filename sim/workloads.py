@@ -34,6 +34,7 @@ from sim.events import (
     Scheduled,
     SuccessfulRescale,
 )
+from sim.podqueue import PodQueue
 from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler
 from sim.scheduler import DEFAULT_SPREAD, TAINT_UNREACHABLE, Signature, SpreadConstraint
 
@@ -53,7 +54,7 @@ class Pod:
     """One pod of a Deployment."""
 
     __slots__ = ("name", "dep", "node", "ip", "phase", "ready", "created_at", "last_warned",
-                 "sandbox_warned", "epoch")
+                 "sandbox_warned", "epoch", "queue")
 
     def __init__(self, name: str, dep: DeploymentState, now: float) -> None:
         self.name = name
@@ -67,6 +68,8 @@ class Pod:
         self.last_warned = -math.inf
         self.sandbox_warned = False
         self.epoch = 0
+        self.queue: PodQueue | None = None
+        """Requests waiting for or being served by this pod (created with its first one)."""
 
 
 class DeploymentState:
@@ -128,6 +131,8 @@ class WorkloadController:
         """Workloads whose head pod did not fit in the last pass."""
         self._pass_due = False
         self.pending_count = 0
+        self.instant = False
+        """While the cluster is built at time 0, bound pods run and are Ready at once."""
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -203,11 +208,17 @@ class WorkloadController:
         return f"{dep.name}-{dep.rs_hash}-{''.join(self.rng.choices(POD_NAME_ALPHABET, k=5))}"
 
     def delete_pod(self, pod: Pod, why: str, *, kill_event: bool = True,
-                   replace: bool = True) -> None:
-        """Remove *pod* (drain, eviction, kill, scale-down) and let its ReplicaSet replace it."""
+                   replace: bool = True, abrupt: bool = False) -> None:
+        """Remove *pod* (drain, eviction, kill, scale-down) and let its ReplicaSet replace it.
+
+        A graceful deletion lets in-flight requests finish; an *abrupt* one (a pod kill)
+        resets them.
+        """
         m = self.m
         if pod.phase == "Terminated":
             return
+        if abrupt:
+            m.traffic.pod_lost(pod, reset=True)
         dep = pod.dep
         if pod.node is not None:
             node = pod.node
@@ -305,6 +316,10 @@ class WorkloadController:
             m.timers.after(m.spec.cluster.timings.sandbox_retry_interval, self._sandbox, pod)
             return
         pod.ip = ip
+        if self.instant:
+            pod.phase = "Running"
+            self.set_ready(pod, True)
+            return
         delay = m.draw(m.spec.cluster.timings.pod_startup_time, self.rng)
         m.timers.after(delay, self._running, (pod, pod.epoch))
 
@@ -330,6 +345,7 @@ class WorkloadController:
         dep = pod.dep
         dep.available += 1 if ready else -1
         self.m.stats.availability(dep)
+        self.m.service_ctl.pod_readiness_changed(pod)
 
     # --- HPA --------------------------------------------------------------------------------
 

@@ -330,6 +330,114 @@ Workload = Annotated[
 """``{manifests: path}``, or an inline Kubernetes object."""
 
 
+# --- traffic ---------------------------------------------------------------------------
+
+class Constant(Model):
+    """The same rate all along."""
+
+    profile: Literal["constant"]
+    rps: Annotated[float, Field(ge=0)]
+
+
+class Ramp(Model):
+    """From ``from`` to ``to`` requests per second, linearly, between ``at`` and ``at + over``."""
+
+    profile: Literal["ramp"]
+    from_: Annotated[float, Field(ge=0, alias="from")]
+    to: Annotated[float, Field(ge=0)]
+    at: Duration = 0.0
+    over: Duration
+
+
+class RateStep(Model):
+    """One step of a step profile."""
+
+    at: Duration
+    rps: Annotated[float, Field(ge=0)]
+
+
+class Step(Model):
+    """Piecewise constant: each step's rate from its ``at`` on."""
+
+    profile: Literal["step"]
+    steps: Annotated[list[RateStep], Field(min_length=1)]
+
+
+class Diurnal(Model):
+    """mean + amplitude x sin(2 pi (t - peakAt) / period + pi/2): highest at ``peakAt``."""
+
+    profile: Literal["diurnal"]
+    mean: Annotated[float, Field(ge=0)]
+    amplitude: Annotated[float, Field(ge=0)]
+    period: Duration = 86400.0
+    peak_at: Duration = 0.0
+
+
+class Spike(Model):
+    """``base``, and ``peak`` between ``at`` and ``at + duration``."""
+
+    profile: Literal["spike"]
+    base: Annotated[float, Field(ge=0)]
+    peak: Annotated[float, Field(ge=0)]
+    at: Duration
+    duration: Duration
+
+
+Rate = Annotated[Constant | Ramp | Step | Diurnal | Spike, Field(discriminator="profile")]
+"""Requests per second over time; arrivals are Poisson at that rate."""
+
+
+class ServiceRef(Model):
+    """A Service and one of its ports."""
+
+    service: str
+    """``name`` or ``namespace/name``."""
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """The Service port (default: its first)."""
+
+
+class Flow(Model):
+    """Clients calling a Service: where they are, how often, how long they wait."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    from_: Literal["internet", "vnet"] = Field("internet", alias="from")
+    """internet: through the Service's public load balancer; vnet: a VM in the cluster's VNet
+    (an internal load balancer, or the public one)."""
+    to: ServiceRef
+    rate: Rate
+    timeout: Duration = 10.0
+    """How long a client waits for a response before it gives up."""
+    connection: Literal["new", "keepalive"] = "new"
+
+
+class Backend(Model):
+    """How a Deployment's pods serve requests."""
+
+    deployment: str
+    service_time: Distribution = Exponential(distribution="exponential", mean=0.02)
+    """Time a worker spends on one request."""
+    concurrency: Annotated[int, Field(ge=1, le=10_000)] = 1
+    """Requests a pod serves at once; more wait in its queue (first come, first served)."""
+
+
+class TrafficSpec(Model):
+    """Request traffic: flows of clients and how pods serve them."""
+
+    tick: Duration = 1.0
+    """Outcomes are counted per tick (a TrafficTick event each)."""
+    flows: Annotated[list[Flow], Field(min_length=1)]
+    backends: list[Backend] = []
+    endpoint_propagation_delay: Duration = 1.0
+    """From a pod's readiness change to kube-proxy and the load balancer acting on it
+    (EndpointSlice update plus kube-proxy's minSyncPeriod of 1 s)."""
+    probe_interval: Duration = 5.0
+    """Azure LB health probe interval (AKS default 5 s)."""
+    probe_threshold: Annotated[int, Field(ge=1)] = 2
+    """Failed probes before a backend leaves the pool (AKS default 2)."""
+    network_latency: Duration = 0.001
+    """One-way latency added per hop (client to load balancer, node to pod)."""
+
+
 # --- chaos and operations --------------------------------------------------------------
 
 class FaultBase(Model):
@@ -475,8 +583,8 @@ class Scenario(Model):
     workloads: list[Workload] = []
     """Inline Kubernetes objects, or ``{manifests: path}`` to a YAML file of them."""
     utilization: list[UtilizationProfile] = []
-    traffic: Any = None
-    """Reserved for the traffic plane; accepted and not simulated yet."""
+    traffic: TrafficSpec | None = None
+    """Clients, request rates and how pods serve them."""
     chaos: list[Fault] = []
     operations: list[Operation] = []
     expect: list[Expectation] = []

@@ -319,9 +319,42 @@ class _Checker:
                 if op == "scale" and item.count > sizing.MAX_NODES_PER_POOL:
                     self.error((*path, "count"), f"expected at most {sizing.MAX_NODES_PER_POOL} "
                                f"nodes per pool, got {item.count}")
-        if spec.traffic is not None:
-            self.warn(("traffic",), "traffic is accepted but not simulated yet (it comes with "
-                      "the traffic plane)")
+        self._flows()
+
+    def _flows(self) -> None:
+        traffic = self.spec.traffic
+        if traffic is None:
+            return
+        services = {}
+        for p in self.workloads.services:
+            meta = p.obj.metadata
+            services[meta.name] = services[f"{meta.namespace}/{meta.name}"] = p.obj
+        names: set[str] = set()
+        for i, flow in enumerate(traffic.flows):
+            path: Path = ("traffic", "flows", i)
+            if flow.name in names:
+                self.error((*path, "name"), f"flow name {flow.name!r} is used twice")
+            names.add(flow.name)
+            svc = services.get(flow.to.service)
+            if svc is None:
+                self.error((*path, "to", "service"), _unknown("Service", flow.to.service,
+                                                              sorted(k for k in services if "/" in k)))
+                continue
+            ports = [p.port for p in svc.spec.ports]
+            if flow.to.port is not None and flow.to.port not in ports:
+                self.error((*path, "to", "port"), f"Service {flow.to.service} has no port "
+                           f"{flow.to.port} (ports: {', '.join(map(str, ports)) or 'none'})")
+            if svc.spec.type != "LoadBalancer":
+                self.error((*path, "to", "service"), f"Service {flow.to.service} is "
+                           f"{svc.spec.type}: clients from {flow.from_} reach a Service through a "
+                           "load balancer (type: LoadBalancer)")
+            elif flow.from_ == "internet" and svc.is_internal_lb:
+                self.error((*path, "from"), f"Service {flow.to.service} has an internal load "
+                           "balancer: it has no public address for internet clients")
+        for i, b in enumerate(traffic.backends):
+            if self.workloads.deployment(b.deployment) is None:
+                self.error(("traffic", "backends", i, "deployment"),
+                           self._unknown_deployment(b.deployment))
 
     def expectations(self, known_reasons: set[str], figure_ok: Callable[[str], str | None]) -> None:
         for i, e in enumerate(self.spec.expect):

@@ -1,0 +1,361 @@
+"""Request traffic: clients -> Azure load balancer -> node -> kube-proxy -> pod queue.
+
+The hot path (DESIGN.md): a request is not a SimPy process and not a heap entry. One tick
+process per run generates each flow's Poisson arrivals for the next ``tick`` together
+(numpy), walks them through the load balancer, kube-proxy and the pod queues as vectorised
+calls, and counts each outcome in the tick where the client sees it. A finished tick is
+published as one ``TrafficTick`` event per flow; per-request outcomes never reach the bus.
+
+Outcomes (what the client sees, and why):
+- ``ok``: a response within the flow's ``timeout``;
+- ``timeout``: the pod answered too late (queueing);
+- ``no_healthy_backend``: the load balancer has no backend passing its probe (dropped);
+- ``dead_node``: the load balancer still sent it to a node that is down (timeout);
+- ``no_endpoint``: the Service has no ready endpoint: kube-proxy REJECTs (refused at once);
+- ``no_local_endpoint``: externalTrafficPolicy Local and no ready endpoint on that node
+  (kube-proxy drops it: timeout);
+- ``dead_endpoint``: kube-proxy still sent it to a pod that is gone or whose node is down;
+- ``reset``: the pod was killed while the request was in flight.
+
+Simplifications, stated: arrivals of a tick see the cluster as it is at the tick's start
+(a fault inside a tick shows from the next one); each request opens a new connection (the
+5-tuple hash then spreads them uniformly over healthy backends).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from sim.events import TrafficTick
+from sim.loadbalancer import LoadBalancer
+from sim.podqueue import PodQueue
+from sim.scenario.schema import (
+    Constant,
+    Distribution,
+    Diurnal,
+    Exponential,
+    Fixed,
+    Flow,
+    Normal,
+    Ramp,
+    Rate,
+    Spike,
+    Step,
+    TrafficSpec,
+    Uniform,
+)
+
+if TYPE_CHECKING:
+    from sim.cluster import Node
+    from sim.model import Model
+    from sim.svc import ServiceState
+    from sim.workloads import Pod
+
+OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
+            "no_local_endpoint", "dead_endpoint", "reset")
+OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET = range(8)
+LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
+"""Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
+ERROR_TICK_RATE = 0.01
+"""A tick counts as an error tick when more than 1% of its outcomes are errors."""
+
+
+def rate_at(rate: Rate, t: float) -> float:
+    """Requests per second of a rate profile at sim time *t*."""
+    if isinstance(rate, Constant):
+        return rate.rps
+    if isinstance(rate, Ramp):
+        if t <= rate.at:
+            return rate.from_
+        frac = min(1.0, (t - rate.at) / rate.over) if rate.over > 0 else 1.0
+        return rate.from_ + (rate.to - rate.from_) * frac
+    if isinstance(rate, Step):
+        value = 0.0
+        for step in rate.steps:
+            if step.at <= t:
+                value = step.rps
+        return value
+    if isinstance(rate, Diurnal):
+        phase = 2 * math.pi * (t - rate.peak_at) / rate.period
+        return max(0.0, rate.mean + rate.amplitude * math.cos(phase))
+    assert isinstance(rate, Spike)
+    return rate.peak if rate.at <= t < rate.at + rate.duration else rate.base
+
+
+def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
+    """*n* durations from *dist* (vectorised)."""
+    if isinstance(dist, Fixed):
+        return np.full(n, dist.value)
+    if isinstance(dist, Uniform):
+        return rng.uniform(dist.min, dist.max, n)
+    if isinstance(dist, Normal):
+        return np.maximum(dist.min, rng.normal(dist.mean, dist.stddev, n))
+    assert isinstance(dist, Exponential)
+    return rng.exponential(dist.mean, n)
+
+
+class FlowState:
+    """One flow of the scenario and what it produced so far."""
+
+    def __init__(self, spec: Flow, svc: ServiceState, lb: LoadBalancer | None) -> None:
+        self.spec = spec
+        self.svc = svc
+        self.lb = lb
+        self.pending: dict[int, np.ndarray] = {}
+        """Outcome counts per tick index, for ticks not published yet."""
+        self.latency: dict[int, np.ndarray] = {}
+        self.totals = np.zeros(len(OUTCOMES), np.int64)
+        self.latency_total = np.zeros(len(LATENCY_EDGES), np.int64)
+        self.error_ticks = 0
+        self.longest_streak = 0
+        self._streak = 0
+        self.per_pod: dict[str, int] = {}
+        self.per_node: dict[str, int] = {}
+
+
+class TrafficController:
+    """Generates and routes every flow's requests, tick by tick."""
+
+    def __init__(self, model: Model, spec: TrafficSpec | None) -> None:
+        self.m = model
+        self.spec = spec
+        self.flows: list[FlowState] = []
+        self.rng = model.streams.numpy("traffic")
+        self.service_rng = model.streams.numpy("service-time")
+        self.balancers: dict[str, LoadBalancer] = {}
+        self._in_flight: dict[
+            str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
+        self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Wire flows to Services and load balancers; start the tick process."""
+        if self.spec is None:
+            return
+        for flow in self.spec.flows:
+            svc = self.m.service_ctl.find(flow.to.service)
+            if svc is None:
+                continue  # validation reports unknown services
+            lb = None
+            if svc.type == "LoadBalancer":
+                lb = self.balancers.get(svc.key)
+                if lb is None:
+                    lb = self.balancers[svc.key] = LoadBalancer(
+                        self.m, svc, self.spec.probe_interval, self.spec.probe_threshold)
+            self.flows.append(FlowState(flow, svc, lb))
+        self.m.env.process(self._ticks())
+
+    def _pod_queue(self, pod: Pod) -> PodQueue:
+        queue = pod.queue
+        if queue is None:
+            backend = self._backend(pod)
+            queue = pod.queue = PodQueue(backend.concurrency if backend else 1)
+        return queue
+
+    def _backend(self, pod: Pod) -> Any:
+        dep = pod.dep
+        return self._backends.get(dep.key) or self._backends.get(dep.name)
+
+    def _service_time(self, pod: Pod) -> Distribution:
+        backend = self._backend(pod)
+        return backend.service_time if backend else Exponential(distribution="exponential",
+                                                                mean=0.02)
+
+    # --- the tick loop ------------------------------------------------------------------
+
+    def _ticks(self) -> Generator[simpy.Event, Any, None]:
+        assert self.spec is not None
+        dt = self.spec.tick
+        k = 0
+        while True:
+            t0 = k * dt
+            for flow in self.flows:
+                self._publish(flow, k - 1, dt)
+                self._dispatch(flow, t0, dt, k)
+            k += 1
+            yield self.m.env.timeout(dt)
+
+    def _dispatch(self, flow: FlowState, t0: float, dt: float, k: int) -> None:
+        spec = flow.spec
+        n = int(self.rng.poisson(rate_at(spec.rate, t0 + dt / 2) * dt))
+        if n == 0:
+            return
+        arrivals = t0 + np.sort(self.rng.random(n)) * dt
+        hop = self.m.spec.traffic.network_latency if self.m.spec.traffic else 0.0
+        outcome = np.full(n, OK, np.int64)
+        when = arrivals + spec.timeout  # overwritten for answered requests
+        latency = np.full(n, np.nan)
+        lb = flow.lb
+        nodes: list[Node] | None = None
+        node_idx = None
+        if lb is not None:
+            nodes = lb.healthy
+            if not nodes:
+                self._count(flow, np.full(n, NO_BACKEND), when, latency, dt)
+                return
+            node_idx = self.rng.integers(0, len(nodes), n)
+            dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
+            outcome[dead] = DEAD_NODE
+        endpoints = flow.svc.endpoints
+        live = outcome == OK
+        if not endpoints:
+            outcome[live] = NO_ENDPOINT
+            when[live] = arrivals[live] + 2 * hop
+        elif flow.svc.local and nodes is not None and node_idx is not None:
+            self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop)
+        else:
+            ep_idx = self.rng.integers(0, len(endpoints), n)
+            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop)
+        self._count(flow, outcome, when, latency, dt)
+
+    def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
+                     when: np.ndarray, latency: np.ndarray, nodes: list[Node],
+                     node_idx: np.ndarray, hop: float) -> None:
+        # externalTrafficPolicy Local: only the endpoints on the node the LB chose
+        endpoints = flow.svc.endpoints
+        for i in np.unique(node_idx[outcome == OK]).tolist():
+            sel = (node_idx == i) & (outcome == OK)
+            local = [p for p in endpoints if p.node is nodes[i]]
+            if not local:
+                outcome[sel] = NO_LOCAL
+                continue
+            pick = self.rng.integers(0, len(local), int(sel.sum()))
+            ep_idx = np.zeros(len(arrivals), np.int64)
+            ep_idx[sel] = pick
+            self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop)
+
+    def _serve(self, flow: FlowState, endpoints: list[Pod], ep_idx: np.ndarray,
+               live: np.ndarray, arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
+               latency: np.ndarray, hop: float) -> None:
+        timeout = flow.spec.timeout
+        chosen = np.flatnonzero(live)
+        if chosen.size == 0:
+            return
+        order = chosen[np.argsort(ep_idx[chosen], kind="stable")]
+        groups = np.split(order, np.flatnonzero(np.diff(ep_idx[order])) + 1)
+        for idx in groups:
+            pod = endpoints[int(ep_idx[idx[0]])]
+            node = pod.node
+            flow.per_pod[pod.name] = flow.per_pod.get(pod.name, 0) + idx.size
+            if node is None or not node.alive or pod.phase != "Running":
+                outcome[idx] = DEAD_ENDPOINT
+                continue
+            flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
+            service = draw(self._service_time(pod), self.service_rng, idx.size)
+            done = self._pod_queue(pod).offer_many(arrivals[idx] + hop, service) + hop
+            took = done - arrivals[idx]
+            late = took > timeout
+            outcome[idx[late]] = TIMEOUT
+            answered = idx[~late]
+            when[answered] = done[~late]
+            latency[answered] = took[~late]
+            self._in_flight.setdefault(pod.name, []).append(
+                (done - hop, when[idx], outcome[idx], arrivals[idx] + timeout, flow))
+
+    # --- accounting ---------------------------------------------------------------------
+
+    def _count(self, flow: FlowState, outcome: np.ndarray, when: np.ndarray,
+               latency: np.ndarray, dt: float) -> None:
+        ticks = (when // dt).astype(np.int64)
+        first = int(ticks.min())
+        span = int(ticks.max()) - first + 1
+        counts = np.bincount((ticks - first) * len(OUTCOMES) + outcome,
+                             minlength=span * len(OUTCOMES)).reshape(span, len(OUTCOMES))
+        ok = ~np.isnan(latency)
+        bins = np.searchsorted(LATENCY_EDGES, latency[ok], side="right") - 1
+        lat = np.bincount((ticks[ok] - first) * len(LATENCY_EDGES) + bins,
+                          minlength=span * len(LATENCY_EDGES)).reshape(span, len(LATENCY_EDGES))
+        for row in np.flatnonzero(counts.sum(axis=1)).tolist():
+            tick = first + row
+            if tick in flow.pending:
+                flow.pending[tick] += counts[row]
+                flow.latency[tick] += lat[row]
+            else:
+                flow.pending[tick] = counts[row].copy()
+                flow.latency[tick] = lat[row].copy()
+
+    def _move(self, flow: FlowState, tick: int, src: int, dst: int, n: int,
+              dst_tick: int | None = None) -> None:
+        dst_tick = tick if dst_tick is None else dst_tick
+        for t in (tick, dst_tick):
+            if t not in flow.pending:
+                flow.pending[t] = np.zeros(len(OUTCOMES), np.int64)
+                flow.latency[t] = np.zeros(len(LATENCY_EDGES), np.int64)
+        flow.pending[tick][src] -= n
+        flow.pending[dst_tick][dst] += n
+
+    def _publish(self, flow: FlowState, tick: int, dt: float) -> None:
+        """Tick *tick* is over: no outcome can land in it any more."""
+        counts = flow.pending.pop(tick, None)
+        lat = flow.latency.pop(tick, None)
+        if tick < 0:
+            return
+        if counts is None:
+            counts = np.zeros(len(OUTCOMES), np.int64)
+            lat = np.zeros(len(LATENCY_EDGES), np.int64)
+        assert lat is not None
+        flow.totals += counts
+        flow.latency_total += lat
+        total = int(counts.sum())
+        errors = total - int(counts[OK])
+        if total and errors / total > ERROR_TICK_RATE:
+            flow.error_ticks += 1
+            flow._streak += 1
+            flow.longest_streak = max(flow.longest_streak, flow._streak)
+        else:
+            flow._streak = 0
+        by_cause = {OUTCOMES[i]: int(c) for i, c in enumerate(counts.tolist()) if c and i != OK}
+        self.m.bus.publish(TrafficTick(
+            flow.spec.name, flow.svc.key, tick * dt, dt, total, int(counts[OK]),
+            json.dumps(by_cause, sort_keys=True, separators=(",", ":")),
+            quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 0.99)))
+        # forget in-flight records that can no longer change
+        horizon = (tick + 1) * dt
+        for name in list(self._in_flight):
+            kept = [r for r in self._in_flight[name] if float(r[1].max()) >= horizon]
+            if kept:
+                self._in_flight[name] = kept
+            else:
+                del self._in_flight[name]
+
+    # --- events from the model ------------------------------------------------------------
+
+    def endpoints_changed(self, svc: ServiceState) -> None:
+        """A Service's endpoints changed (kube-proxy resynced)."""
+
+    def pod_lost(self, pod: Pod, *, reset: bool) -> None:
+        """*pod* stops answering now: its in-flight requests fail (reset) or hang (timeout)."""
+        records = self._in_flight.pop(pod.name, None)
+        if pod.queue is not None:
+            pod.queue.drop(self.m.env.now)
+        if not records or self.spec is None:
+            return
+        now = self.m.env.now
+        dt = self.spec.tick
+        for done, when, outcome, gives_up, flow in records:
+            hit = (done > now) & (when > now) & (outcome == OK)
+            for w, g in zip(when[hit].tolist(), gives_up[hit].tolist(), strict=True):
+                if reset:
+                    self._move(flow, int(w // dt), OK, RESET, 1, int(now // dt))
+                else:
+                    # no answer will come: the client times out instead
+                    self._move(flow, int(w // dt), OK, DEAD_ENDPOINT, 1, int(g // dt))
+
+
+def quantile(hist: np.ndarray | None, q: float) -> float | None:
+    """The *q* quantile of a latency histogram (upper edge of its bucket), None if empty."""
+    if hist is None:
+        return None
+    total = int(hist.sum())
+    if total == 0:
+        return None
+    rank = q * total
+    idx = int(np.searchsorted(np.cumsum(hist), rank, side="left"))
+    return float(LATENCY_EDGES[min(idx + 1, len(LATENCY_EDGES) - 1)])
