@@ -342,6 +342,21 @@ def render_text(r: Report) -> str:
                  f"({f['nodes.readyFinal']:g} Ready, lowest Ready {f['nodes.readyMin']:g}); "
                  f"pods running {f['pods.runningFinal']:g}, pending {f['pods.pendingFinal']:g} "
                  f"(peak {f['pods.pendingPeak']:g})")
+    flows = sorted({k.split(".")[1] for k in f if k.startswith("flow.")})
+    if flows:
+        lines.append("")
+        lines.append("Traffic (what clients saw):")
+        for name in flows:
+            base = f"flow.{name}"
+            causes = ", ".join(f"{k.rsplit('.', 1)[1]} {int(v)}" for k, v in sorted(f.items())
+                               if k.startswith(f"{base}.cause.") and v)
+            lines.append(f"  {name:<16} {int(f[base + '.requests'])} requests, "
+                         f"{int(f[base + '.errors'])} failed ({100 * f[base + '.errorRate']:.2f}%)"
+                         + (f": {causes}" if causes else ""))
+            lines.append(f"  {'':<16} errors during {f[base + '.errorSeconds']:g}s "
+                         f"(longest {f[base + '.longestErrorSeconds']:g}s); latency p50 "
+                         f"{_ms(f[base + '.p50'])}, p90 {_ms(f[base + '.p90'])}, "
+                         f"p99 {_ms(f[base + '.p99'])}")
     if r.expectations:
         lines.append("")
         lines.append("Expectations:")
@@ -352,6 +367,10 @@ def render_text(r: Report) -> str:
     lines.append("")
     lines.append("Result: " + ("every expectation holds" if r.passed else "an expectation FAILED"))
     return "\n".join(lines)
+
+
+def _ms(seconds: float) -> str:
+    return "n/a" if seconds != seconds else f"{seconds * 1000:.0f} ms"
 
 
 def _bar(fraction: float, width: int = 20) -> str:

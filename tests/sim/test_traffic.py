@@ -1,0 +1,173 @@
+"""Request traffic against theory and the documented timings (AKS-NETWORKING.md 3, 4, 8)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from simkit import make_sim
+
+from sim.queueing import mmc
+from sim.traffic import rate_at
+
+BASE = """
+duration: {duration}
+seed: 4
+cluster:
+  networkPlugin: azure
+  networkPluginMode: overlay
+  nodePools:
+    - {{name: system, mode: System, count: 1}}
+    - {{name: user, count: {nodes}, zones: ["1"]}}
+workloads:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: api}}
+    spec:
+      replicas: {replicas}
+      selector: {{matchLabels: {{app: api}}}}
+      template:
+        metadata: {{labels: {{app: api}}}}
+        spec:
+          nodeSelector: {{agentpool: user}}
+          containers:
+            - name: api
+              resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}
+  - apiVersion: v1
+    kind: Service
+    metadata: {{name: api}}
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: {etp}
+      selector: {{app: api}}
+      ports: [{{port: 80}}]
+traffic:
+  networkLatency: 0s
+  flows:
+    - name: users
+      to: {{service: api}}
+      rate: {{profile: constant, rps: {rps}}}
+      timeout: {timeout}
+  backends:
+    - deployment: api
+      serviceTime: {{distribution: exponential, mean: {mean}}}
+      concurrency: {concurrency}
+"""
+
+
+def scenario(*, duration: str = "10m", nodes: int = 3, replicas: int = 3, etp: str = "Cluster",
+             rps: float = 100, timeout: str = "30s", mean: str = "10ms", concurrency: int = 1,
+             extra: str = "") -> str:
+    return BASE.format(duration=duration, nodes=nodes, replicas=replicas, etp=etp, rps=rps,
+                       timeout=timeout, mean=mean, concurrency=concurrency) + extra
+
+
+def ticks(events: list) -> list:
+    return [e.event for e in events if e.event.reason == "TrafficTick"]
+
+
+def test_one_pod_is_an_mm1_queue() -> None:
+    """Poisson arrivals at 50/s into one pod serving exponential 10 ms requests: the mean
+    response time is 1/(mu - lam) = 20 ms (M/M/1), and the pod is busy rho = 50% of the time."""
+    sim, _ = make_sim(scenario(duration="40m", nodes=1, replicas=1, rps=50))
+    sim.run()
+    flow = sim.model.traffic.flows[0]
+    queue = next(iter(sim.model.workloads.find("api").pods.values())).queue
+    theory = mmc(50, 100, 1)
+    assert theory is not None
+    mean_w = (queue.wait_time + queue.busy_time) / queue.served
+    assert abs(mean_w - theory.W) / theory.W < 0.05
+    assert abs(queue.busy_time / 2400 - theory.rho) < 0.02
+    # Poisson counts: 120,000 expected, within 5 standard deviations
+    assert abs(int(flow.totals.sum()) - 50 * 2400) < 5 * np.sqrt(50 * 2400)
+    # the latency quantiles the flow reports agree with M/M/1's exponential sojourn time:
+    # P(T > t) = exp(-(mu - lam) t), so p50 = ln 2 / 50 = 13.9 ms (histogram buckets: +-10%)
+    from sim.traffic import quantile
+    assert abs(quantile(flow.latency_total, 0.5) - np.log(2) / 50) / (np.log(2) / 50) < 0.1
+
+
+def test_iptables_spreads_requests_evenly_over_endpoints() -> None:
+    """kube-proxy iptables picks each endpoint with probability 1/n (proxier.go)."""
+    sim, _ = make_sim(scenario(replicas=6, rps=300))
+    sim.run()
+    flow = sim.model.traffic.flows[0]
+    counts = np.array(list(flow.per_pod.values()), float)
+    assert len(counts) == 6
+    expected = counts.sum() / 6
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < 20.5  # chi-square, 5 degrees of freedom, p = 0.001
+
+
+def test_node_failure_errors_last_until_not_ready_plus_propagation() -> None:
+    """Requests to pods of a dead node fail until the node is NotReady (40 s grace, checked
+    every 5 s) and the endpoints update (1 s) -- then clients see no more errors."""
+    extra = "\nchaos:\n  - {at: 5m, fault: node_failure, nodePool: user, fixedBy: nothing}\n"
+    sim, events = make_sim(scenario(timeout="2s", extra=extra))
+    sim.run()
+    bad = [e.start for e in ticks(events) if e.requests - e.ok > 0]
+    assert bad, "a dead node's endpoints must fail some requests"
+    assert min(bad) >= 300
+    # last request sent to a dead endpoint leaves before NotReady + propagation + one tick
+    assert max(bad) <= 300 + 45 + 1 + 1 + 2
+    causes = {}
+    for e in ticks(events):
+        for k, v in json.loads(e.errors).items():
+            causes[k] = causes.get(k, 0) + v
+    assert set(causes) <= {"dead_endpoint", "dead_node"} and causes["dead_endpoint"] > 0
+
+
+def test_load_balancer_stops_sending_to_a_dead_node_after_two_failed_probes() -> None:
+    """AKS probes every 5 s and takes a backend out after 2 failures: dead_node errors stop
+    within 10 s (+ one interval of phase) of the failure."""
+    extra = "\nchaos:\n  - {at: 5m, fault: node_failure, nodePool: user, fixedBy: nothing}\n"
+    sim, events = make_sim(scenario(timeout="1s", extra=extra))
+    sim.run()
+    dead_node = [e.start for e in ticks(events) if "dead_node" in e.errors]
+    assert dead_node and max(dead_node) <= 300 + 15 + 1
+    lb = sim.model.traffic.flows[0].lb
+    assert all(n.alive for n in lb.healthy)
+
+
+def test_no_ready_endpoint_is_refused_at_once() -> None:
+    """kube-proxy REJECTs traffic to a Service without endpoints: refused, not a timeout."""
+    extra = "\noperations:\n  - {at: 2m, operation: scale_deployment, deployment: api, replicas: 0}\n"
+    sim, events = make_sim(scenario(timeout="5s", extra=extra))
+    sim.run()
+    late = [e for e in ticks(events) if e.start >= 130]
+    assert late and all(e.ok == 0 and "no_endpoint" in e.errors for e in late if e.requests)
+
+
+def test_external_traffic_policy_local_only_uses_nodes_with_endpoints() -> None:
+    """externalTrafficPolicy Local: the LB health check passes only on nodes with a ready local
+    endpoint, so nodes without one get no traffic (virtual-ips.md)."""
+    sim, _ = make_sim(scenario(nodes=4, replicas=2, etp="Local"))
+    sim.run()
+    flow = sim.model.traffic.flows[0]
+    with_pods = {p.node.name for p in sim.model.workloads.find("api").pods.values()}
+    assert set(flow.per_node) == with_pods
+    assert {n.name for n in flow.lb.healthy} == with_pods
+    assert int(flow.totals[0]) == int(flow.totals.sum())
+
+
+def test_overload_makes_clients_time_out() -> None:
+    """Offered load above capacity: the queue grows and clients give up after the timeout."""
+    sim, _ = make_sim(scenario(nodes=1, replicas=1, rps=150, timeout="2s"))
+    sim.run()
+    flow = sim.model.traffic.flows[0]
+    from sim.traffic import OK, TIMEOUT
+    assert int(flow.totals[TIMEOUT]) > int(flow.totals[OK])
+
+
+def test_rate_profiles() -> None:
+    """constant, ramp, step, diurnal and spike give the documented rates."""
+    from sim.scenario.schema import Diurnal, Ramp, Spike, Step
+
+    ramp = Ramp.model_validate({"profile": "ramp", "from": 10, "to": 110, "at": "1m", "over": "100s"})
+    assert [rate_at(ramp, t) for t in (0, 60, 110, 160, 999)] == [10, 10, 60, 110, 110]
+    step = Step.model_validate({"profile": "step", "steps": [{"at": "0s", "rps": 5}, {"at": "1m", "rps": 9}]})
+    assert rate_at(step, 59) == 5 and rate_at(step, 60) == 9
+    d = Diurnal.model_validate({"profile": "diurnal", "mean": 100, "amplitude": 50, "period": "1h",
+                                "peakAt": "30m"})
+    assert rate_at(d, 1800) == 150 and abs(rate_at(d, 0) - 50) < 1e-9
+    s = Spike.model_validate({"profile": "spike", "base": 1, "peak": 9, "at": "1m", "duration": "30s"})
+    assert [rate_at(s, t) for t in (59, 60, 89, 90)] == [1, 9, 9, 1]
