@@ -98,6 +98,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if report.passed else EXIT_EXPECT_FAILED
 
 
+def cmd_reach(args: argparse.Namespace) -> int:
+    """Print which workloads can reach which under the scenario's NetworkPolicies."""
+    from sim.engine import Simulation
+    from sim.errors import ScenarioError
+    from sim.netpol import NetworkPolicyError
+    from sim.reach import reachability, render
+    from sim.scenario import load
+
+    try:
+        loaded = load(args.scenario)
+    except ScenarioError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INVALID
+    sim = Simulation(loaded, seed=args.seed)
+    sim.advance_to(0.0)  # the cluster as it runs at time 0: pods placed, addresses given
+    try:
+        reach = reachability(sim.model, port=args.port, protocol=args.protocol)
+    except NetworkPolicyError as exc:
+        print(f"{args.scenario}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        print(json.dumps({
+            "engine": reach.engine, "enforced": reach.enforced, "policies": list(reach.policies),
+            "ports": {k: {"port": p, "protocol": proto} for k, (p, proto) in reach.ports.items()},
+            "matrix": [{"from": s, "to": d, "allowed": v.allowed, "connections": v.connections,
+                        "denied": len(v.denied), "reason": v.reason}
+                       for (s, d), v in reach.cells.items()],
+        }, indent=2))
+    else:
+        print(render(reach))
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario; list every issue compiler-style."""
     from sim.scenario import validate
@@ -140,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a scenario and list every problem")
     validate.add_argument("scenario")
     validate.set_defaults(func=cmd_validate)
+    reach = sub.add_parser("reach", help="which workloads can reach which (NetworkPolicy truth table)")
+    reach.add_argument("scenario")
+    reach.add_argument("--port", type=int, default=None,
+                       help="destination port (default: each workload's first container port)")
+    reach.add_argument("--protocol", choices=["TCP", "UDP", "SCTP"], default="TCP")
+    reach.add_argument("--seed", type=int, default=None)
+    reach.add_argument("--json", action="store_true")
+    reach.set_defaults(func=cmd_reach)
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
     schema.set_defaults(func=cmd_schema)
     plan.add_parser(sub)

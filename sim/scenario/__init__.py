@@ -74,6 +74,8 @@ def _add_object(data: object, doc: Located, path: Path, out: Workloads,
         out.services.append(placed)
     elif kind == "Ingress":
         out.ingresses.append(placed)
+    elif kind == "Namespace":
+        out.namespaces.append(placed)
     else:
         out.network_policies.append(placed)
 

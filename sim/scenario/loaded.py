@@ -36,6 +36,7 @@ class Workloads:
     services: list[Placed] = field(default_factory=list)
     ingresses: list[Placed] = field(default_factory=list)
     network_policies: list[Placed] = field(default_factory=list)
+    namespaces: list[Placed] = field(default_factory=list)
 
     def deployment(self, ref: str) -> Deployment | None:
         """The Deployment named ``name`` or ``namespace/name``."""

@@ -295,7 +295,23 @@ class Other(K8s):
     spec: dict[str, Any] = {}
 
 
+class NamespaceMeta(K8s):
+    """``metadata`` of a Namespace (its labels feed NetworkPolicy namespaceSelectors)."""
+
+    name: Annotated[str, Field(pattern=DNS1123, max_length=63)]
+    labels: dict[str, str] = {}
+
+
+class Namespace(K8s):
+    """v1 Namespace."""
+
+    api_version: Literal["v1"]
+    kind: Literal["Namespace"]
+    metadata: NamespaceMeta
+
+
 KINDS: dict[str, type[K8s]] = {
+    "Namespace": Namespace,
     "Deployment": Deployment,
     "HorizontalPodAutoscaler": HorizontalPodAutoscaler,
     "Service": Service,
