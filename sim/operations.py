@@ -24,7 +24,7 @@ from sim.events import (
     Surge,
     Upgrade,
 )
-from sim.scenario.schema import ScaleDeployment, ScaleNodePool, UpgradeNodePool
+from sim.scenario.schema import NetworkPolicyChange, ScaleDeployment, ScaleNodePool, UpgradeNodePool
 
 if TYPE_CHECKING:
     from sim.cluster import Node, NodePool
@@ -44,9 +44,11 @@ def preflight(m: Model, pool: NodePool, nodes: int, operation: str) -> str | Non
     return None
 
 
-def run(m: Model, op: ScaleNodePool | UpgradeNodePool | ScaleDeployment) -> None:
+def run(m: Model, op: ScaleNodePool | UpgradeNodePool | ScaleDeployment | NetworkPolicyChange) -> None:
     """Start *op* now."""
-    if isinstance(op, ScaleDeployment):
+    if isinstance(op, NetworkPolicyChange):
+        m.traffic.change_policy(op.apply, op.delete)
+    elif isinstance(op, ScaleDeployment):
         m.workloads.set_replicas(m.workloads.find(op.deployment), op.replicas)
     elif isinstance(op, ScaleNodePool):
         m.env.process(_scale(m, op))

@@ -6,6 +6,8 @@ Pure: the CLI writes ``report.json`` and prints :func:`render_text`.
 from __future__ import annotations
 
 import re
+
+import numpy as np
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -146,8 +148,12 @@ def flow_figures(m: Model) -> dict[str, float]:
     tick = m.spec.traffic.tick if m.spec.traffic else 1.0
     for flow in m.traffic.flows:
         base = f"flow.{flow.spec.name}"
-        total = int(flow.totals.sum())
-        ok = int(flow.totals[0])
+        # outcomes still to come (a client timing out after the end) are known already
+        totals = flow.totals + sum(flow.pending.values(), np.zeros_like(flow.totals))
+        latency = flow.latency_total + sum(flow.latency.values(),
+                                           np.zeros_like(flow.latency_total))
+        total = int(totals.sum())
+        ok = int(totals[0])
         out[f"{base}.requests"] = total
         out[f"{base}.ok"] = ok
         out[f"{base}.errors"] = total - ok
@@ -155,12 +161,12 @@ def flow_figures(m: Model) -> dict[str, float]:
         out[f"{base}.errorSeconds"] = flow.error_ticks * tick
         out[f"{base}.longestErrorSeconds"] = flow.longest_streak * tick
         for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
-            value = quantile(flow.latency_total, q)
+            value = quantile(latency, q)
             out[f"{base}.{key}"] = value if value is not None else float("nan")
         busiest = max(flow.per_pod.values(), default=0)
         out[f"{base}.maxPodShare"] = round(busiest / total, 6) if total else 0.0
         for i, cause in enumerate(OUTCOMES[1:], start=1):
-            out[f"{base}.cause.{cause}"] = int(flow.totals[i])
+            out[f"{base}.cause.{cause}"] = int(totals[i])
     return out
 
 

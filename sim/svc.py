@@ -36,6 +36,17 @@ class ServiceState:
         """Ready pods, as kube-proxy sees them now (sorted by name: deterministic)."""
         self._sync_due = False
 
+    def target(self, port: int) -> tuple[int, str | None]:
+        """The container port (and its name) a Service port forwards to (targetPort)."""
+        spec = next((p for p in self.manifest.spec.ports if p.port == port), None)
+        target = port if spec is None or spec.target_port is None else spec.target_port
+        for dep in self.deployments:
+            for c in dep.manifest.spec.template.spec.containers:
+                for cp in c.ports:
+                    if cp.name == target or cp.container_port == target:
+                        return cp.container_port, cp.name
+        return (target if isinstance(target, int) else port), None
+
     def port(self, port: int | None) -> int | None:
         """The Service port a client asked for (its first one by default), or None."""
         if port is None:

@@ -15,7 +15,11 @@ Outcomes (what the client sees, and why):
 - ``no_local_endpoint``: externalTrafficPolicy Local and no ready endpoint on that node
   (kube-proxy drops it: timeout);
 - ``dead_endpoint``: kube-proxy still sent it to a pod that is gone or whose node is down;
-- ``reset``: the pod was killed while the request was in flight.
+- ``reset``: the pod was killed while the request was in flight;
+- ``denied``: a NetworkPolicy drops it at the pod (the client times out). The source the
+  policy sees is the client's address with externalTrafficPolicy Local, and the address of
+  the node the load balancer chose with Cluster (kube-proxy masquerades external traffic);
+  traffic from the pod's own node is always allowed (network-policies.md).
 
 Simplifications, stated: arrivals of a tick see the cluster as it is at the tick's start
 (a fault inside a tick shows from the next one); each request opens a new connection (the
@@ -34,6 +38,10 @@ import simpy
 
 from sim.events import TrafficTick
 from sim.loadbalancer import LoadBalancer
+from sim.netpol import ContainerPort as NpPort
+from sim.netpol import ExternalPeer, NetworkPolicies
+from sim.netpol import Pod as NpPod
+from sim.network import ip_str
 from sim.podqueue import PodQueue
 from sim.scenario.schema import (
     Constant,
@@ -58,8 +66,8 @@ if TYPE_CHECKING:
     from sim.workloads import Pod
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
-            "no_local_endpoint", "dead_endpoint", "reset")
-OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET = range(8)
+            "no_local_endpoint", "dead_endpoint", "reset", "denied")
+OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED = range(9)
 LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
 """Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
 ERROR_TICK_RATE = 0.01
@@ -106,6 +114,7 @@ class FlowState:
     def __init__(self, spec: Flow, svc: ServiceState, lb: LoadBalancer | None) -> None:
         self.spec = spec
         self.svc = svc
+        self.port = svc.port(spec.to.port) or 80
         self.lb = lb
         self.pending: dict[int, np.ndarray] = {}
         """Outcome counts per tick index, for ticks not published yet."""
@@ -132,11 +141,17 @@ class TrafficController:
         self._in_flight: dict[
             str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
+        self.policy_objects: dict[str, dict[str, Any]] = {}
+        self._policies: NetworkPolicies | None = None
+        self._verdicts: dict[tuple[str, str, int], bool] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
     def start(self) -> None:
         """Wire flows to Services and load balancers; start the tick process."""
+        for placed in self.m.loaded.workloads.network_policies:
+            obj = placed.obj.model_dump(by_alias=True, exclude_none=True)
+            self.policy_objects[f"{placed.obj.metadata.namespace}/{placed.obj.metadata.name}"] = obj
         if self.spec is None:
             return
         for flow in self.spec.flows:
@@ -169,6 +184,41 @@ class TrafficController:
                                                                 mean=0.02)
 
     # --- the tick loop ------------------------------------------------------------------
+
+    # --- NetworkPolicy at the destination pod ------------------------------------------
+
+    def change_policy(self, apply: dict[str, Any] | None, delete: str | None) -> None:
+        """kubectl apply / delete of a NetworkPolicy: verdicts are recomputed from now on."""
+        if apply is not None:
+            meta = apply.get("metadata", {})
+            self.policy_objects[f"{meta.get('namespace', 'default')}/{meta.get('name')}"] = apply
+        if delete is not None:
+            self.policy_objects.pop(delete, None)
+        self._policies = None
+        self._verdicts.clear()
+
+    def _engine(self) -> NetworkPolicies:
+        if self._policies is None:
+            pods = []
+            for dep in self.m.workloads.deployments.values():
+                tmpl = dep.manifest.spec.template
+                ports = tuple(NpPort(p.container_port, p.name, p.protocol)
+                              for c in tmpl.spec.containers for p in c.ports)
+                # one pod stands for its Deployment: ingress verdicts depend on labels,
+                # namespace and port, not on which replica
+                pods.append(NpPod(dep.namespace, dep.name, dict(tmpl.metadata.labels), None, ports))
+            self._policies = NetworkPolicies(list(self.policy_objects.values()), pods=pods,
+                                             engine=self.m.spec.cluster.network_policy)
+        return self._policies
+
+    def _allowed(self, src_ip: str, pod: Pod, port: int) -> bool:
+        key = (src_ip, pod.dep.key, port)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            engine = self._engine()
+            verdict = self._verdicts[key] = not engine.is_enforced or engine.allows(
+                ExternalPeer(src_ip), f"{pod.dep.namespace}/{pod.dep.name}", port).allowed
+        return verdict
 
     def _ticks(self) -> Generator[simpy.Event, Any, None]:
         assert self.spec is not None
@@ -212,7 +262,8 @@ class TrafficController:
             self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop)
         else:
             ep_idx = self.rng.integers(0, len(endpoints), n)
-            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop)
+            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
+                        nodes, node_idx)
         self._count(flow, outcome, when, latency, dt)
 
     def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
@@ -231,9 +282,29 @@ class TrafficController:
             ep_idx[sel] = pick
             self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop)
 
+    def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
+                node_idx: np.ndarray | None) -> np.ndarray | None:
+        """Which of the requests *idx* a NetworkPolicy drops at *pod* (None: none)."""
+        if not self.policy_objects or self.m.spec.cluster.network_policy == "none":
+            return None
+        port, _ = flow.svc.target(flow.port)
+        if flow.svc.local or nodes is None or node_idx is None:
+            ok = self._allowed(str(flow.spec.client_ip), pod, port)
+            return None if ok else np.ones(idx.size, bool)
+        denied = np.zeros(idx.size, bool)
+        chosen = node_idx[idx]
+        for i in np.unique(chosen).tolist():
+            node = nodes[i]
+            if node is pod.node:
+                continue  # traffic from the pod's own node is always allowed
+            if not self._allowed(ip_str(node.net.node_ip), pod, port):
+                denied |= chosen == i
+        return denied if denied.any() else None
+
     def _serve(self, flow: FlowState, endpoints: list[Pod], ep_idx: np.ndarray,
                live: np.ndarray, arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-               latency: np.ndarray, hop: float) -> None:
+               latency: np.ndarray, hop: float, nodes: list[Node] | None = None,
+               node_idx: np.ndarray | None = None) -> None:
         timeout = flow.spec.timeout
         chosen = np.flatnonzero(live)
         if chosen.size == 0:
@@ -247,6 +318,12 @@ class TrafficController:
             if node is None or not node.alive or pod.phase != "Running":
                 outcome[idx] = DEAD_ENDPOINT
                 continue
+            denied = self._denied(flow, pod, idx, nodes, node_idx)
+            if denied is not None:
+                outcome[idx[denied]] = DENIED
+                idx = idx[~denied]
+                if idx.size == 0:
+                    continue
             flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
             service = draw(self._service_time(pod), self.service_rng, idx.size)
             done = self._pod_queue(pod).offer_many(arrivals[idx] + hop, service) + hop

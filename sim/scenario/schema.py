@@ -404,6 +404,9 @@ class Flow(Model):
     """internet: through the Service's public load balancer; vnet: a VM in the cluster's VNet
     (an internal load balancer, or the public one)."""
     to: ServiceRef
+    client_ip: Address = Field(ipaddress.IPv4Address("203.0.113.10"), alias="clientIP")
+    """The clients' address as NetworkPolicy ipBlocks see it (with externalTrafficPolicy
+    Local; with Cluster the pod sees the node's address)."""
     rate: Rate
     timeout: Duration = 10.0
     """How long a client waits for a response before it gives up."""
@@ -512,7 +515,25 @@ class ScaleDeployment(Model):
     replicas: Annotated[int, Field(ge=0)]
 
 
-Operation = Annotated[ScaleNodePool | UpgradeNodePool | ScaleDeployment,
+class NetworkPolicyChange(Model):
+    """``kubectl apply`` / ``kubectl delete`` of a NetworkPolicy while the run goes."""
+
+    operation: Literal["network_policy"]
+    at: Duration
+    apply: dict[str, Any] | None = None
+    """A networking.k8s.io/v1 NetworkPolicy to create or replace."""
+    delete: str | None = None
+    """``namespace/name`` of a NetworkPolicy to delete."""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> NetworkPolicyChange:
+        if (self.apply is None) == (self.delete is None):
+            raise ValueError("expected exactly one of apply (a NetworkPolicy) or delete "
+                             "(namespace/name)")
+        return self
+
+
+Operation = Annotated[ScaleNodePool | UpgradeNodePool | ScaleDeployment | NetworkPolicyChange,
                       Field(discriminator="operation")]
 
 

@@ -321,6 +321,33 @@ class _Checker:
                                f"nodes per pool, got {item.count}")
         self._flows()
 
+    def network_policies(self) -> None:
+        """Every NetworkPolicy must be one the API server accepts (compiled as the engine does)."""
+        from sim.netpol import NetworkPolicies, NetworkPolicyError
+
+        known = set()
+        for p in self.workloads.network_policies:
+            obj = p.obj.model_dump(by_alias=True, exclude_none=True)
+            known.add(f"{p.obj.metadata.namespace}/{p.obj.metadata.name}")
+            try:
+                NetworkPolicies([obj])
+            except NetworkPolicyError as exc:
+                self._at(p, ("spec",), str(exc))
+        for i, op in enumerate(self.spec.operations):
+            if getattr(op, "operation", None) != "network_policy":
+                continue
+            if op.apply is not None:
+                meta = op.apply.get("metadata") or {}
+                try:
+                    NetworkPolicies([op.apply])
+                except NetworkPolicyError as exc:
+                    self.error(("operations", i, "apply"), str(exc))
+                else:
+                    known.add(f"{meta.get('namespace', 'default')}/{meta.get('name')}")
+            elif op.delete not in known:
+                self.error(("operations", i, "delete"), _unknown("NetworkPolicy", op.delete or "",
+                                                                  sorted(known)))
+
     def _flows(self) -> None:
         traffic = self.spec.traffic
         if traffic is None:
@@ -389,6 +416,7 @@ def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set
         checker.subnet_fit()
     checker.workload_refs()
     checker.timeline()
+    checker.network_policies()
     checker.expectations(known_reasons, figure_ok)
     return checker.issues
 

@@ -171,3 +171,42 @@ def test_rate_profiles() -> None:
     assert rate_at(d, 1800) == 150 and abs(rate_at(d, 0) - 50) < 1e-9
     s = Spike.model_validate({"profile": "spike", "base": 1, "peak": 9, "at": "1m", "duration": "30s"})
     assert [rate_at(s, t) for t in (59, 60, 89, 90)] == [1, 9, 9, 1]
+
+
+POLICY = """
+operations:
+  - at: 1m
+    operation: network_policy
+    apply:
+      apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata: {name: clients-only}
+      spec:
+        podSelector: {matchLabels: {app: api}}
+        ingress:
+          - from: [{ipBlock: {cidr: 203.0.113.0/24}}]
+"""
+
+
+def _denied(etp: str) -> tuple[int, int]:
+    text = scenario(nodes=3, replicas=3, etp=etp, duration="3m", extra=POLICY).replace(
+        "networkPluginMode: overlay", "networkPluginMode: overlay\n  networkPolicy: calico")
+    sim, _ = make_sim(text)
+    report = sim.run()
+    return (int(report.figures["flow.users.cause.denied"]),
+            int(report.figures["flow.users.requests"]))
+
+
+def test_ip_block_policy_sees_node_addresses_with_cluster_policy() -> None:
+    """externalTrafficPolicy Cluster masquerades external traffic: the pod sees a node address,
+    so an ipBlock of the clients' range drops what arrives through another node."""
+    denied, total = _denied("Cluster")
+    # LB picks 1 of 4 nodes (system + 3 user), kube-proxy 1 of 3 pods; allowed only when the
+    # pod runs on that node: 1/4 of requests; denied 3/4 of the 2 minutes after the rollout
+    assert abs(denied / total - 0.75 * 2 / 3) < 0.03
+
+
+def test_ip_block_policy_sees_client_addresses_with_local_policy() -> None:
+    """externalTrafficPolicy Local keeps the client address: the same policy lets it in."""
+    denied, total = _denied("Local")
+    assert total > 0 and denied == 0
