@@ -6,11 +6,11 @@ Pure: the CLI writes ``report.json`` and prints :func:`render_text`.
 from __future__ import annotations
 
 import re
-
-import numpy as np
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from sim.bus import Bus, Envelope
 from sim.events import EventType, SimEvent
