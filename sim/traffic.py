@@ -326,6 +326,10 @@ class TrafficController:
                     continue
             flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
             service = draw(self._service_time(pod), self.service_rng, idx.size)
+            backend = self._backend(pod)
+            cpu = backend.cpu if backend else 1.0
+            pod.dep.cpu_seconds += float(service.sum()) * cpu
+            pod.dep.cpu_cap = cpu * (backend.concurrency if backend else 1)
             done = self._pod_queue(pod).offer_many(arrivals[idx] + hop, service) + hop
             took = done - arrivals[idx]
             late = took > timeout

@@ -99,6 +99,10 @@ class DeploymentState:
         self.below_since: float | None = None
         self.unavailable_seconds = 0.0
         self.utilization: list[tuple[float, float]] = []
+        self.cpu_seconds = 0.0
+        """CPU the Deployment's pods spent serving traffic (core-seconds, as dispatched)."""
+        self.cpu_cap = 0.0
+        """Cores one pod can use serving traffic (workers x cpu per worker)."""
 
 
 def _rs_hash(key: str) -> str:
@@ -363,14 +367,24 @@ class WorkloadController:
         # upstream records the current replicas as the first recommendation, so a fresh HPA
         # does not scale down before its stabilisation window has passed
         history: deque[tuple[float, int]] = deque([(m.env.now, dep.desired)])
+        last_cpu = dep.cpu_seconds
         while True:
             yield m.env.timeout(HPA_SYNC_PERIOD)
             current = dep.desired
             ready = dep.available
-            if current == 0 or ready == 0 or not dep.utilization:
+            used, last_cpu = dep.cpu_seconds - last_cpu, dep.cpu_seconds
+            if current == 0 or ready == 0:
                 continue
-            demand = utilization_at(dep, m.env.now) * dep.initial  # in "pods at 100% request"
-            measured = 100.0 * demand / ready
+            if dep.utilization:
+                demand = utilization_at(dep, m.env.now) * dep.initial  # "pods at 100% request"
+                measured = 100.0 * demand / ready
+            elif dep.cpu_cap > 0 and dep.sig.cpu > 0:
+                # metrics-server: the pods' CPU over the sync period, as % of their requests;
+                # busy pods cannot use more than their workers
+                cores = min(used / HPA_SYNC_PERIOD, ready * dep.cpu_cap)
+                measured = 100.0 * cores / (ready * dep.sig.cpu / 1000.0)
+            else:
+                continue
             ratio = measured / target
             desired = current if abs(ratio - 1.0) <= HPA_TOLERANCE else math.ceil(ready * ratio)
             desired = max(spec.min_replicas, min(spec.max_replicas, desired))

@@ -421,6 +421,8 @@ class Backend(Model):
     """Time a worker spends on one request."""
     concurrency: Annotated[int, Field(ge=1, le=10_000)] = 1
     """Requests a pod serves at once; more wait in its queue (first come, first served)."""
+    cpu: Annotated[float, Field(gt=0, le=64)] = 1.0
+    """Cores a worker uses while it serves a request (what an HPA on cpu measures)."""
 
 
 class TrafficSpec(Model):

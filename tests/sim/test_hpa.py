@@ -11,7 +11,7 @@ replicas would show; with more replicas the same load spreads thinner.
 from __future__ import annotations
 
 import pytest
-from simkit import Run, cluster_yaml, deployment
+from simkit import Run, cluster_yaml, deployment, make_sim
 
 SYNC = 15.0
 WINDOW = 300.0
@@ -158,3 +158,64 @@ def test_scale_up_per_sync_is_limited_to_double_or_four_more(simulate) -> None:
     steps = [(e.event.old, e.event.new) for e in run.of("ScalingReplicaSet")]
     assert steps == [(2, 6), (6, 12), (12, 20)]
     assert desired(run) == 20
+
+
+TRAFFIC_HPA = """
+duration: 20m
+seed: 2
+cluster:
+  networkPlugin: azure
+  networkPluginMode: overlay
+  nodePools:
+    - {name: system, mode: System, count: 1}
+    - {name: user, count: 6, vmSize: Standard_D8s_v3}
+workloads:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: api}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: api}}
+      template:
+        metadata: {labels: {app: api}}
+        spec:
+          nodeSelector: {agentpool: user}
+          containers:
+            - name: api
+              resources: {requests: {cpu: "1", memory: 256Mi}}
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: api}
+    spec: {type: LoadBalancer, selector: {app: api}, ports: [{port: 80}]}
+  - apiVersion: autoscaling/v2
+    kind: HorizontalPodAutoscaler
+    metadata: {name: api}
+    spec:
+      scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}
+      minReplicas: 2
+      maxReplicas: 20
+      metrics:
+        - type: Resource
+          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+traffic:
+  flows:
+    - name: users
+      to: {service: api}
+      rate: {profile: step, steps: [{at: 0s, rps: 20}, {at: 5m, rps: 200}]}
+  backends:
+    - deployment: api
+      serviceTime: {distribution: exponential, mean: 20ms}
+      concurrency: 8
+      cpu: 0.5
+"""
+
+
+def test_hpa_scales_on_the_cpu_that_traffic_causes() -> None:
+    """At 200 rps x 20 ms x 0.5 core = 2 cores of demand and a 50% target of 1-core requests,
+    the HPA settles at ceil(2 / 0.5) = 4 replicas (desired = ceil(current x usage / target))."""
+    sim, events = make_sim(TRAFFIC_HPA)
+    sim.advance_to(299)
+    assert sim.model.workloads.find("api").desired == 2  # 20 rps: 0.2 cores, 10% < 50%
+    sim.run()
+    assert sim.model.workloads.find("api").desired == 4
+    assert any(e.event.reason == "SuccessfulRescale" for e in events)
