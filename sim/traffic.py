@@ -19,7 +19,14 @@ Outcomes (what the client sees, and why):
 - ``denied``: a NetworkPolicy drops it at the pod (the client times out). The source the
   policy sees is the client's address with externalTrafficPolicy Local, and the address of
   the node the load balancer chose with Cluster (kube-proxy masquerades external traffic);
-  traffic from the pod's own node is always allowed (network-policies.md).
+  traffic from the pod's own node is always allowed (network-policies.md);
+- ``no_ingress_rule``: no Ingress rule matches the host and path: the controller's default
+  backend answers 404.
+
+Ingress flows take two queues: the controller pod the load balancer and kube-proxy chose
+(proxy time, plus TLS termination on https), then the backend pod, which the controller picks
+from the Service's endpoints itself (ingress-nginx balances over endpoints, not the
+ClusterIP). NetworkPolicies at the backend see the controller pod as the source.
 
 Simplifications, stated: arrivals of a tick see the cluster as it is at the tick's start
 (a fault inside a tick shows from the next one); each request opens a new connection (the
@@ -37,6 +44,7 @@ import numpy as np
 import simpy
 
 from sim.events import TrafficTick
+from sim.ingress import IngressRouter, Route
 from sim.loadbalancer import LoadBalancer
 from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, NetworkPolicies
@@ -66,8 +74,9 @@ if TYPE_CHECKING:
     from sim.workloads import Pod
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
-            "no_local_endpoint", "dead_endpoint", "reset", "denied")
-OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED = range(9)
+            "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule")
+(OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
+ NO_RULE) = range(10)
 LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
 """Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
 ERROR_TICK_RATE = 0.01
@@ -114,7 +123,11 @@ class FlowState:
     def __init__(self, spec: Flow, svc: ServiceState, lb: LoadBalancer | None) -> None:
         self.spec = spec
         self.svc = svc
-        self.port = svc.port(spec.to.port) or 80
+        self.port = svc.port(spec.to.port if spec.to else None) or 80
+        self.route: Route | None = None
+        """Ingress flows: the rule the controller applies (fixed: Ingresses do not change)."""
+        self.backend: ServiceState | None = None
+        self.backend_port = 80
         self.lb = lb
         self.pending: dict[int, np.ndarray] = {}
         """Outcome counts per tick index, for ticks not published yet."""
@@ -154,8 +167,16 @@ class TrafficController:
             self.policy_objects[f"{placed.obj.metadata.namespace}/{placed.obj.metadata.name}"] = obj
         if self.spec is None:
             return
+        router = None
+        controller = self.spec.ingress_controller
+        if controller is not None:
+            router = IngressRouter(
+                [p.obj.model_dump(by_alias=True, exclude_none=True)
+                 for p in self.m.loaded.workloads.ingresses], controller.ingress_class,
+                watch_ingress_without_class=True)
         for flow in self.spec.flows:
-            svc = self.m.service_ctl.find(flow.to.service)
+            target = flow.to.service if flow.to else controller.service if controller else ""
+            svc = self.m.service_ctl.find(target)
             if svc is None:
                 continue  # validation reports unknown services
             lb = None
@@ -164,21 +185,44 @@ class TrafficController:
                 if lb is None:
                     lb = self.balancers[svc.key] = LoadBalancer(
                         self.m, svc, self.spec.probe_interval, self.spec.probe_threshold)
-            self.flows.append(FlowState(flow, svc, lb))
+            state = FlowState(flow, svc, lb)
+            if flow.ingress is not None and router is not None:
+                state.route = router.route(flow.ingress.host, flow.ingress.path, flow.ingress.scheme)
+                backend = state.route.backend
+                if backend is not None and hasattr(backend, "port"):
+                    state.backend = self.m.service_ctl.find(f"{backend.namespace}/{backend.name}")
+                    if state.backend is not None:
+                        port = backend.port
+                        state.backend_port = port if isinstance(port, int) else next(
+                            (p.port for p in state.backend.manifest.spec.ports if p.name == port), 80)
+            self.flows.append(state)
         self.m.env.process(self._ticks())
 
     def _pod_queue(self, pod: Pod) -> PodQueue:
         queue = pod.queue
         if queue is None:
             backend = self._backend(pod)
-            queue = pod.queue = PodQueue(backend.concurrency if backend else 1)
+            workers = backend.concurrency if backend else 1
+            controller = self.spec.ingress_controller if self.spec else None
+            if backend is None and controller is not None and pod.dep in self._controller_deps():
+                workers = controller.concurrency
+            queue = pod.queue = PodQueue(workers)
         return queue
+
+    def _controller_deps(self) -> list[Any]:
+        controller = self.spec.ingress_controller if self.spec else None
+        svc = self.m.service_ctl.find(controller.service) if controller else None
+        return svc.deployments if svc else []
 
     def _backend(self, pod: Pod) -> Any:
         dep = pod.dep
         return self._backends.get(dep.key) or self._backends.get(dep.name)
 
-    def _service_time(self, pod: Pod) -> Distribution:
+    def _service_time(self, pod: Pod, flow: FlowState | None = None) -> Distribution:
+        controller = self.spec.ingress_controller if self.spec else None
+        if flow is not None and flow.route is not None and controller is not None and (
+                pod.dep in flow.svc.deployments):
+            return controller.proxy_time
         backend = self._backend(pod)
         return backend.service_time if backend else Exponential(distribution="exponential",
                                                                 mean=0.02)
@@ -242,6 +286,7 @@ class TrafficController:
         outcome = np.full(n, OK, np.int64)
         when = arrivals + spec.timeout  # overwritten for answered requests
         latency = np.full(n, np.nan)
+        self._proxied: list[tuple[np.ndarray, np.ndarray, Pod]] = []
         lb = flow.lb
         nodes: list[Node] | None = None
         node_idx = None
@@ -264,6 +309,8 @@ class TrafficController:
             ep_idx = self.rng.integers(0, len(endpoints), n)
             self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
                         nodes, node_idx)
+        if self._proxied:
+            self._forward(flow, self._proxied, arrivals, outcome, when, latency, hop)
         self._count(flow, outcome, when, latency, dt)
 
     def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
@@ -325,7 +372,10 @@ class TrafficController:
                 if idx.size == 0:
                     continue
             flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
-            service = draw(self._service_time(pod), self.service_rng, idx.size)
+            service = draw(self._service_time(pod, flow), self.service_rng, idx.size)
+            if flow.route is not None and flow.spec.ingress and flow.spec.ingress.scheme == "https":
+                service = service + (self.spec.ingress_controller.tls_time
+                                     if self.spec and self.spec.ingress_controller else 0.0)
             backend = self._backend(pod)
             cpu = backend.cpu if backend else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
@@ -337,8 +387,89 @@ class TrafficController:
             answered = idx[~late]
             when[answered] = done[~late]
             latency[answered] = took[~late]
+            if flow.route is not None:
+                # stage one of an ingress flow ran on a controller pod: the backend decides,
+                # once every controller pod of this tick is done (backends queue in time order)
+                self._proxied.append((answered, done[~late] - hop, pod))
+                continue
             self._in_flight.setdefault(pod.name, []).append(
                 (done - hop, when[idx], outcome[idx], arrivals[idx] + timeout, flow))
+
+    def _forward(self, flow: FlowState, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]],
+                 arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
+                 latency: np.ndarray, hop: float) -> None:
+        """The controller pods proxy their requests (each leaving at its time) to the backend."""
+        idx = np.concatenate([p[0] for p in proxied_by])
+        proxied = np.concatenate([p[1] for p in proxied_by])
+        source = np.concatenate([np.full(p[0].size, i) for i, p in enumerate(proxied_by)])
+        if idx.size == 0:
+            return
+        backend = flow.backend
+        if backend is None:  # no rule matched: the default backend's 404
+            outcome[idx] = NO_RULE
+            when[idx] = proxied + hop
+            latency[idx] = np.nan
+            return
+        endpoints = backend.endpoints
+        if not endpoints:  # NGINX answers 503 when the upstream has no endpoints
+            outcome[idx] = NO_ENDPOINT
+            when[idx] = proxied + hop
+            latency[idx] = np.nan
+            return
+        timeout = flow.spec.timeout
+        pick = self.rng.integers(0, len(endpoints), idx.size)
+        port, _ = backend.target(flow.backend_port)
+        order = np.argsort(pick, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
+            pod = endpoints[int(pick[group[0]])]
+            rows = idx[group]
+            t = proxied[group] + hop
+            sort = np.argsort(t, kind="stable")
+            rows, t = rows[sort], t[sort]
+            flow.per_pod[pod.name] = flow.per_pod.get(pod.name, 0) + rows.size
+            if pod.node is None or not pod.node.alive or pod.phase != "Running":
+                outcome[rows] = DEAD_ENDPOINT
+                when[rows] = arrivals[rows] + timeout
+                latency[rows] = np.nan
+                continue
+            if self.policy_objects:
+                controllers = source[group][sort]
+                blocked = np.fromiter(
+                    (not self._allowed_from_pod(proxied_by[int(c)][2], pod, port)
+                     for c in controllers.tolist()), bool, rows.size)
+                if blocked.any():
+                    outcome[rows[blocked]] = DENIED
+                    when[rows[blocked]] = arrivals[rows[blocked]] + timeout
+                    latency[rows[blocked]] = np.nan
+                    rows, t = rows[~blocked], t[~blocked]
+                    if rows.size == 0:
+                        continue
+            service = draw(self._service_time(pod), self.service_rng, rows.size)
+            backend_spec = self._backend(pod)
+            cpu = backend_spec.cpu if backend_spec else 1.0
+            pod.dep.cpu_seconds += float(service.sum()) * cpu
+            pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
+            done = self._pod_queue(pod).offer_many(t, service) + 2 * hop
+            took = done - arrivals[rows]
+            late = took > timeout
+            outcome[rows[late]] = TIMEOUT
+            when[rows[late]] = arrivals[rows[late]] + timeout
+            latency[rows[late]] = np.nan
+            ok = rows[~late]
+            when[ok] = done[~late]
+            latency[ok] = took[~late]
+            self._in_flight.setdefault(pod.name, []).append(
+                (done - 2 * hop, when[rows], outcome[rows], arrivals[rows] + timeout, flow))
+
+    def _allowed_from_pod(self, src: Pod, dst: Pod, port: int) -> bool:
+        key = (f"pod:{src.dep.key}", dst.dep.key, port)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            engine = self._engine()
+            verdict = self._verdicts[key] = not engine.is_enforced or engine.allows(
+                f"{src.dep.namespace}/{src.dep.name}", f"{dst.dep.namespace}/{dst.dep.name}",
+                port).allowed
+        return verdict
 
     # --- accounting ---------------------------------------------------------------------
 

@@ -350,7 +350,11 @@ def _merge_alternatives(issues: list[Issue]) -> list[Issue]:
             out[-1] = replace(prev, message=f"expected {a['what']} or {b['what']}, got {a['got']}")
         else:
             out.append(issue)
-    return out
+    unique: list[Issue] = []
+    for issue in out:  # a union reports the same problem once per branch
+        if issue not in unique:
+            unique.append(issue)
+    return unique
 
 
 def _clean_loc(loc: tuple[Any, ...], root: type[BaseModel], data: Any) -> tuple[Path, list[Any]]:

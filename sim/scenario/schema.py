@@ -396,14 +396,39 @@ class ServiceRef(Model):
     """The Service port (default: its first)."""
 
 
+class IngressRef(Model):
+    """An HTTP request through the ingress controller: Host header, path, scheme."""
+
+    host: str
+    path: str = "/"
+    scheme: Literal["http", "https"] = "http"
+
+
+class IngressControllerSpec(Model):
+    """The ingress controller (ingress-nginx-like) the scenario runs as ordinary pods."""
+
+    service: str
+    """Its LoadBalancer Service (``namespace/name``); its pods are the Deployment it selects."""
+    proxy_time: Distribution = Fixed(distribution="fixed", value=0.0005)
+    """A controller worker's time to route and proxy one request."""
+    tls_time: Duration = 0.001
+    """Extra worker time to terminate TLS on an https request (a new connection each)."""
+    concurrency: Annotated[int, Field(ge=1)] = 1024
+    """Requests one controller pod proxies at once (NGINX worker connections)."""
+    ingress_class: str | None = None
+    """Only Ingresses of this class (default: every Ingress)."""
+
+
 class Flow(Model):
-    """Clients calling a Service: where they are, how often, how long they wait."""
+    """Clients calling a Service or an Ingress host and path: how often, how long they wait."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     from_: Literal["internet", "vnet"] = Field("internet", alias="from")
     """internet: through the Service's public load balancer; vnet: a VM in the cluster's VNet
     (an internal load balancer, or the public one)."""
-    to: ServiceRef
+    to: ServiceRef | None = None
+    ingress: IngressRef | None = None
+    """Instead of ``to``: a host and path routed by the ingress controller's rules."""
     client_ip: Address = Field(ipaddress.IPv4Address("203.0.113.10"), alias="clientIP")
     """The clients' address as NetworkPolicy ipBlocks see it (with externalTrafficPolicy
     Local; with Cluster the pod sees the node's address)."""
@@ -411,6 +436,12 @@ class Flow(Model):
     timeout: Duration = 10.0
     """How long a client waits for a response before it gives up."""
     connection: Literal["new", "keepalive"] = "new"
+
+    @model_validator(mode="after")
+    def _target(self) -> Flow:
+        if (self.to is None) == (self.ingress is None):
+            raise ValueError("expected exactly one of to (a Service) or ingress (host and path)")
+        return self
 
 
 class Backend(Model):
@@ -432,6 +463,8 @@ class TrafficSpec(Model):
     """Outcomes are counted per tick (a TrafficTick event each)."""
     flows: Annotated[list[Flow], Field(min_length=1)]
     backends: list[Backend] = []
+    ingress_controller: IngressControllerSpec | None = None
+    """Where ``ingress:`` flows enter."""
     endpoint_propagation_delay: Duration = 1.0
     """From a pod's readiness change to kube-proxy and the load balancer acting on it
     (EndpointSlice update plus kube-proxy's minSyncPeriod of 1 s)."""

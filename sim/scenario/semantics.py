@@ -362,21 +362,30 @@ class _Checker:
             if flow.name in names:
                 self.error((*path, "name"), f"flow name {flow.name!r} is used twice")
             names.add(flow.name)
-            svc = services.get(flow.to.service)
+            if flow.ingress is not None:
+                controller = traffic.ingress_controller
+                if controller is None:
+                    self.error((*path, "ingress"), "an ingress flow needs traffic.ingressController "
+                               "(the controller's LoadBalancer Service)")
+                    continue
+                target, where, port = controller.service, ("traffic", "ingressController", "service"), None
+            else:
+                assert flow.to is not None
+                target, where, port = flow.to.service, (*path, "to", "service"), flow.to.port
+            svc = services.get(target)
             if svc is None:
-                self.error((*path, "to", "service"), _unknown("Service", flow.to.service,
-                                                              sorted(k for k in services if "/" in k)))
+                self.error(where, _unknown("Service", target, sorted(k for k in services if "/" in k)))
                 continue
             ports = [p.port for p in svc.spec.ports]
-            if flow.to.port is not None and flow.to.port not in ports:
-                self.error((*path, "to", "port"), f"Service {flow.to.service} has no port "
-                           f"{flow.to.port} (ports: {', '.join(map(str, ports)) or 'none'})")
+            if port is not None and port not in ports:
+                self.error((*path, "to", "port"), f"Service {target} has no port "
+                           f"{port} (ports: {', '.join(map(str, ports)) or 'none'})")
             if svc.spec.type != "LoadBalancer":
-                self.error((*path, "to", "service"), f"Service {flow.to.service} is "
+                self.error(where, f"Service {target} is "
                            f"{svc.spec.type}: clients from {flow.from_} reach a Service through a "
                            "load balancer (type: LoadBalancer)")
             elif flow.from_ == "internet" and svc.is_internal_lb:
-                self.error((*path, "from"), f"Service {flow.to.service} has an internal load "
+                self.error((*path, "from"), f"Service {target} has an internal load "
                            "balancer: it has no public address for internet clients")
         for i, b in enumerate(traffic.backends):
             if self.workloads.deployment(b.deployment) is None:

@@ -18,8 +18,8 @@ def show(value: object) -> str:
     return repr(value)
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(us|ms|s|m|h|d)")
+_SECONDS = {"us": 1e-6, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(value: object) -> float:
@@ -44,7 +44,7 @@ def parse_duration(value: object) -> float:
             pos = m.end()
         if text and pos == len(text):
             return total
-    raise ValueError(f"expected a duration such as 90s, 5m, 2h or 1h30m, got {show(value)}")
+    raise ValueError(f"expected a duration such as 90s, 5m, 2h, 1h30m or 250ms, got {show(value)}")
 
 
 def format_duration(seconds: float) -> str:

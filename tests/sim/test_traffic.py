@@ -210,3 +210,26 @@ def test_ip_block_policy_sees_client_addresses_with_local_policy() -> None:
     """externalTrafficPolicy Local keeps the client address: the same policy lets it in."""
     denied, total = _denied("Local")
     assert total > 0 and denied == 0
+
+
+def test_ingress_routes_by_host_and_path_and_backends_queue_as_mmc() -> None:
+    """Through ingress-nginx: host/path rules pick the backend (wildcards cover one label; no
+    rule: 404), and each backend pod with 2 workers, 50 rps of 20 ms work, is an M/M/2 queue
+    with W = 26.7 ms (closed form)."""
+    from pathlib import Path
+
+    from sim.engine import Simulation
+    from sim.scenario import load
+
+    root = Path(__file__).resolve().parents[2]
+    sim = Simulation(load(str(root / "scenarios" / "ingress-shop.yaml")))
+    sim.advance_to(600)  # before the pod kill
+    figures = sim.report().figures
+    assert figures["flow.typo.cause.no_ingress_rule"] == figures["flow.typo.requests"] > 0
+    assert figures["flow.pages.errors"] == 0 and figures["flow.pages.requests"] > 0
+    theory = mmc(50, 50, 2)
+    assert theory is not None
+    for pod in sim.model.workloads.find("shop/cart").pods.values():
+        q = pod.queue
+        mean = (q.wait_time + q.busy_time) / q.served
+        assert abs(mean - theory.W) / theory.W < 0.1, (pod.name, mean, theory.W)
