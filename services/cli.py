@@ -131,6 +131,36 @@ def cmd_reach(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_route(args: argparse.Namespace) -> int:
+    """Print every hop of a URL through the cluster, with the rule that chose it."""
+    from sim.engine import Simulation
+    from sim.errors import ScenarioError
+    from sim.route import render, trace
+    from sim.scenario import load
+    from sim.scenario.units import parse_duration
+
+    try:
+        loaded = load(args.scenario)
+        at = parse_duration(args.at)
+    except ScenarioError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INVALID
+    except ValueError as exc:
+        print(f"aks-sim route: error: --at: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    sim = Simulation(loaded, seed=args.seed)
+    sim.advance_to(min(at, sim.end))
+    result = trace(sim.model, args.url)
+    if args.json:
+        print(json.dumps({"url": result.url, "at": result.at, "answered": result.answered,
+                          "verdict": result.verdict,
+                          "hops": [{"what": h.what, "detail": h.detail, "why": h.why}
+                                   for h in result.hops]}, indent=2))
+    else:
+        print(render(result))
+    return EXIT_OK if result.answered else EXIT_EXPECT_FAILED
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario; list every issue compiler-style."""
     from sim.scenario import validate
@@ -181,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     reach.add_argument("--seed", type=int, default=None)
     reach.add_argument("--json", action="store_true")
     reach.set_defaults(func=cmd_reach)
+    route = sub.add_parser("route", help="where a URL goes, hop by hop, and which rule chose each")
+    route.add_argument("scenario")
+    route.add_argument("url", help="e.g. https://shop.example.com/api/cart")
+    route.add_argument("--at", default="0s", help="simulated time to look at (default 0s)")
+    route.add_argument("--seed", type=int, default=None)
+    route.add_argument("--json", action="store_true")
+    route.set_defaults(func=cmd_route)
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
     schema.set_defaults(func=cmd_schema)
     plan.add_parser(sub)

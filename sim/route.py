@@ -1,0 +1,135 @@
+"""``aks-sim route``: where does this URL go, hop by hop, and which rule chose each hop.
+
+The hops of an internet client's request to ``scheme://host/path`` at a simulated instant:
+the load balancer frontend of the ingress controller (or of the LoadBalancer Service the host
+names), the backend nodes that pass its health probe, the node's kube-proxy and the endpoints
+it may choose, the Ingress rule that matched (and what it beat), the backend Service and its
+endpoints as the controller sees them, and the NetworkPolicy verdict at the backend pods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from sim.ingress import IngressRouter
+from sim.network import ip_str
+
+if TYPE_CHECKING:
+    from sim.model import Model
+    from sim.svc import ServiceState
+
+
+@dataclass
+class Hop:
+    """One step of the path and the rule that chose it."""
+
+    what: str
+    detail: str
+    why: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RouteTrace:
+    """Every hop, and whether the request would be answered."""
+
+    url: str
+    at: float
+    hops: list[Hop]
+    answered: bool
+    verdict: str
+
+
+def _lb_hops(model: Model, svc: ServiceState) -> list[Hop]:
+    lb = model.traffic.balancers.get(svc.key)
+    healthy = lb.healthy if lb is not None else []
+    probe = ("HTTP health check node port: 200 only on nodes with a ready local endpoint"
+             if svc.local else "TCP probe of the NodePort: answers while the node runs kube-proxy")
+    hops = [Hop("load balancer", f"public frontend of Service {svc.key} "
+                f"(type LoadBalancer, externalTrafficPolicy {'Local' if svc.local else 'Cluster'})",
+                ["5-tuple hash over the backends passing the probe"]),
+            Hop("backend nodes", ", ".join(n.name for n in healthy) or "none passes the probe",
+                [probe])]
+    endpoints = ", ".join(f"{p.name} ({ip_str(p.ip)} on {p.node.name if p.node else '?'})"
+                          for p in svc.endpoints) or "none ready"
+    hops.append(Hop("kube-proxy", f"Service {svc.key} ClusterIP {ip_str(svc.cluster_ip)}: "
+                    f"{len(svc.endpoints)} endpoints: {endpoints}",
+                    ["iptables: each endpoint with probability 1/n (statistic --mode random)"
+                     if not svc.local else "Local: only the endpoints on the chosen node"]))
+    return hops
+
+
+def trace(model: Model, url: str) -> RouteTrace:
+    """The path of *url* from an internet client, with the cluster as it is now."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host, path, scheme = parts.hostname, parts.path or "/", parts.scheme or "http"
+    now = model.env.now
+    hops: list[Hop] = []
+    controller = model.spec.traffic.ingress_controller if model.spec.traffic else None
+    if controller is None:
+        return RouteTrace(url, now, [Hop("ingress", "no ingress controller in the scenario "
+                                         "(traffic.ingressController)")], False, "unreachable")
+    csvc = model.service_ctl.find(controller.service)
+    if csvc is None:
+        return RouteTrace(url, now, [Hop("ingress", f"controller Service {controller.service} "
+                                         "not found")], False, "unreachable")
+    hops.append(Hop("DNS", f"{host} -> the public IP of {csvc.key}",
+                    ["assumed: the host's A record points at the ingress controller"]))
+    hops += _lb_hops(model, csvc)
+    router = IngressRouter([p.obj.model_dump(by_alias=True, exclude_none=True)
+                            for p in model.loaded.workloads.ingresses], controller.ingress_class,
+                           watch_ingress_without_class=True)
+    route = router.route(host, path, scheme)
+    hops.append(Hop("ingress rule", route.explain().splitlines()[0], route.explain().splitlines()[1:]))
+    backend = route.backend
+    if backend is None or not hasattr(backend, "port"):
+        return RouteTrace(url, now, hops, False, f"HTTP {route.status} from the default backend")
+    bsvc = model.service_ctl.find(f"{backend.namespace}/{backend.name}")
+    if bsvc is None:
+        hops.append(Hop("service", f"{backend.namespace}/{backend.name} does not exist"))
+        return RouteTrace(url, now, hops, False, "HTTP 503 (no such Service)")
+    port = backend.port if isinstance(backend.port, int) else next(
+        (p.port for p in bsvc.manifest.spec.ports if p.name == backend.port), 80)
+    target, name = bsvc.target(port)
+    eps = ", ".join(f"{p.name} ({ip_str(p.ip)} on {p.node.name if p.node else '?'})"
+                    for p in bsvc.endpoints) or "none ready"
+    hops.append(Hop("service", f"{bsvc.key} port {port} -> targetPort {target}"
+                    f"{f' ({name})' if name else ''}: {len(bsvc.endpoints)} endpoints: {eps}",
+                    ["the controller balances over the endpoints itself (not the ClusterIP)"]))
+    if not bsvc.endpoints:
+        return RouteTrace(url, now, hops, False, "HTTP 503 (no ready endpoint)")
+    gone = [p for p in bsvc.endpoints
+            if p.phase != "Running" or p.node is None or not p.node.alive]
+    if gone:
+        hops[-1].why.append(f"{len(gone)} of {len(bsvc.endpoints)} endpoints are gone (pod deleted "
+                            "or node down) and still listed until the update propagates: "
+                            "requests sent there time out")
+    if len(gone) == len(bsvc.endpoints):
+        return RouteTrace(url, now, hops, False, "no live endpoint: the client times out")
+    verdicts = []
+    engine = model.traffic._engine()
+    for cdep in csvc.deployments:
+        for bdep in bsvc.deployments:
+            v = engine.allows(f"{cdep.namespace}/{cdep.name}", f"{bdep.namespace}/{bdep.name}",
+                              target) if engine.is_enforced else None
+            verdicts.append((cdep, bdep, v))
+    allowed = all(v is None or v.allowed for _, _, v in verdicts)
+    hops.append(Hop("network policy", "allowed" if allowed else "denied",
+                    [v.reason if v is not None else
+                     f"networkPolicy: {model.spec.cluster.network_policy}: policies have no effect"
+                     for _, _, v in verdicts]))
+    return RouteTrace(url, now, hops, allowed,
+                      "HTTP 200 from a backend pod" if allowed else "dropped (client times out)")
+
+
+def render(t: RouteTrace) -> str:
+    """The trace as numbered lines."""
+    from sim.scenario.units import format_duration
+
+    lines = [f"{t.url} at {format_duration(t.at)}:"]
+    for i, hop in enumerate(t.hops, 1):
+        lines.append(f"{i:>2}. {hop.what}: {hop.detail}")
+        lines += [f"      {w}" for w in hop.why]
+    lines.append(f"=> {t.verdict}")
+    return "\n".join(lines)
