@@ -580,6 +580,45 @@ class TrafficTick(SimEvent):
                 f"{self.errors if failed else ''}{tail}").replace("  ", " ")
 
 
+@dataclass(frozen=True, slots=True)
+class SNATPortsReallocated(SimEvent):
+    """The outbound backend pool crossed a tier: every node's SNAT ports changed."""
+
+    reason: ClassVar[str] = "SNATPortsReallocated"
+    type: ClassVar[EventType] = EventType.WARNING
+    category: ClassVar[str] = "snat"
+    kind: ClassVar[str] = "LoadBalancer"
+    pool_size: int
+    old: int
+    new: int
+
+    def involved_object(self) -> dict[str, str]:
+        return {"kind": self.kind, "name": "kubernetes"}
+
+    @property
+    def message(self) -> str:
+        change = "halved" if self.new * 2 == self.old else "changed"
+        return (f"Backend pool is now {self.pool_size} nodes: SNAT ports per node {change} from "
+                f"{self.old} to {self.new}; flows on reclaimed ports are cut")
+
+
+@dataclass(frozen=True, slots=True)
+class SNATPortExhaustion(SimEvent):
+    """A node has no free SNAT port left for a destination: new connections there fail."""
+
+    reason: ClassVar[str] = "SNATPortExhaustion"
+    type: ClassVar[EventType] = EventType.WARNING
+    category: ClassVar[str] = "snat"
+    node: str
+    destination: str
+    ports: int
+
+    @property
+    def message(self) -> str:
+        return (f"Node {self.node} uses all its {self.ports} SNAT ports for {self.destination}: "
+                "new outbound connections there time out")
+
+
 # --- chaos -------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,8 @@ FLOW_FIGURES = ("requests", "ok", "errors", "errorRate", "errorSeconds", "longes
 """Per flow; plus ``flow.<name>.cause.<cause>`` for each error cause (sim.traffic.OUTCOMES)."""
 CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.readyMin",
                    "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
-                   "kubenet.routesPeak", "podCidr.rangesPeak", "events.warnings")
+                   "kubenet.routesPeak", "podCidr.rangesPeak", "events.warnings",
+                   "snat.portsPerNodeFinal", "snat.peakPortsUsed", "snat.exhaustedNodes")
 
 
 class Stats:
@@ -134,6 +135,9 @@ def figures(m: Model) -> dict[str, float]:
     out["pods.pendingPeak"] = m.stats.pending_peak
     out["pods.runningFinal"] = running
     out.update(flow_figures(m))
+    out["snat.portsPerNodeFinal"] = m.traffic.snat.per_node
+    out["snat.peakPortsUsed"] = m.traffic.snat.peak_in_use
+    out["snat.exhaustedNodes"] = len(m.traffic.snat.exhausted_nodes)
     ranges = getattr(m.ipam, "ranges", None)
     out["kubenet.routesPeak"] = getattr(m.ipam, "peak_routes", 0)
     out["podCidr.rangesPeak"] = ranges.peak if ranges is not None else 0

@@ -21,7 +21,9 @@ Outcomes (what the client sees, and why):
   the node the load balancer chose with Cluster (kube-proxy masquerades external traffic);
   traffic from the pod's own node is always allowed (network-policies.md);
 - ``no_ingress_rule``: no Ingress rule matches the host and path: the controller's default
-  backend answers 404.
+  backend answers 404;
+- ``snat_exhausted``: a pod's outbound connection found no free SNAT port on its node for
+  that destination (sim.snat): the SYN goes unanswered and the client times out.
 
 Ingress flows take two queues: the controller pod the load balancer and kube-proxy chose
 (proxy time, plus TLS termination on https), then the backend pod, which the controller picks
@@ -43,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from sim.events import TrafficTick
+from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.loadbalancer import LoadBalancer
 from sim.netpol import ContainerPort as NpPort
@@ -66,6 +68,7 @@ from sim.scenario.schema import (
     TrafficSpec,
     Uniform,
 )
+from sim.snat import FIN_HOLD, SnatTable
 
 if TYPE_CHECKING:
     from sim.cluster import Node
@@ -74,9 +77,10 @@ if TYPE_CHECKING:
     from sim.workloads import Pod
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
-            "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule")
+            "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
+            "snat_exhausted")
 (OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
- NO_RULE) = range(10)
+ NO_RULE, SNAT_EXHAUSTED) = range(11)
 LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
 """Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
 ERROR_TICK_RATE = 0.01
@@ -120,10 +124,13 @@ def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
 class FlowState:
     """One flow of the scenario and what it produced so far."""
 
-    def __init__(self, spec: Flow, svc: ServiceState, lb: LoadBalancer | None) -> None:
+    def __init__(self, spec: Flow, svc: ServiceState | None, lb: LoadBalancer | None) -> None:
         self.spec = spec
-        self.svc = svc
-        self.port = svc.port(spec.to.port if spec.to else None) or 80
+        self.svc = svc  # type: ignore[assignment]  # None only for outbound flows
+        self.port = (svc.port(spec.to.port if spec.to else None) or 80) if svc else 0
+        self.client: Any = None
+        """Outbound flows: the DeploymentState whose pods call out."""
+        self.dest = ""
         self.route: Route | None = None
         """Ingress flows: the rule the controller applies (fixed: Ingresses do not change)."""
         self.backend: ServiceState | None = None
@@ -157,6 +164,9 @@ class TrafficController:
         self.policy_objects: dict[str, dict[str, Any]] = {}
         self._policies: NetworkPolicies | None = None
         self._verdicts: dict[tuple[str, str, int], bool] = {}
+        self.snat = SnatTable(1, 0)
+        self._pool_size = 0
+        self._exhausted: dict[tuple[str, str], float] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -174,7 +184,17 @@ class TrafficController:
                 [p.obj.model_dump(by_alias=True, exclude_none=True)
                  for p in self.m.loaded.workloads.ingresses], controller.ingress_class,
                 watch_ingress_without_class=True)
+        profile = self.m.spec.cluster.load_balancer_profile
+        self.snat = SnatTable(profile.managed_outbound_ips, profile.allocated_outbound_ports)
+        self._pool_size = self._backend_pool()
+        self.snat.resize(self._pool_size)
         for flow in self.spec.flows:
+            if flow.from_ == "pods" and flow.external is not None and flow.client is not None:
+                state = FlowState(flow, None, None)
+                state.client = self.m.workloads.find(flow.client)
+                state.dest = f"{flow.external.address}:{flow.external.port}"
+                self.flows.append(state)
+                continue
             target = flow.to.service if flow.to else controller.service if controller else ""
             svc = self.m.service_ctl.find(target)
             if svc is None:
@@ -270,11 +290,70 @@ class TrafficController:
         k = 0
         while True:
             t0 = k * dt
+            self._snat_resize(t0, dt)
             for flow in self.flows:
                 self._publish(flow, k - 1, dt)
                 self._dispatch(flow, t0, dt, k)
             k += 1
             yield self.m.env.timeout(dt)
+
+    def _backend_pool(self) -> int:
+        return self.m.table.count  # every registered node is in the outbound backend pool
+
+    def _snat_resize(self, now: float, dt: float) -> None:
+        size = self._backend_pool()
+        if size == self._pool_size:
+            return
+        self._pool_size = size
+        old = self.snat.per_node
+        new = self.snat.resize(size)
+        if new == old:
+            return
+        self.m.bus.publish(SNATPortsReallocated(size, old, new))
+        if new < old:
+            by_dest = {f.dest: f for f in self.flows if f.dest}
+            for _node, dest, ends in self.snat.reclaim(now):
+                flow = by_dest.get(dest)
+                if flow is None:
+                    continue
+                for end in ends:  # an open connection cut: the client sees a reset now
+                    self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
+
+    def _dispatch_out(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
+                      when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
+        """Pods of the client Deployment call an external address through outbound SNAT."""
+        spec = flow.spec
+        assert spec.external is not None
+        pods = [p for p in flow.client.pods.values()
+                if p.phase == "Running" and p.node is not None and p.node.alive]
+        if not pods:
+            outcome[:] = NO_ENDPOINT  # no client pod runs: nobody can make the call
+            when[:] = arrivals
+            return
+        n = arrivals.size
+        src = self.rng.integers(0, len(pods), n)
+        took = draw(spec.external.latency, self.service_rng, n) + 2 * hop
+        ends = arrivals + took
+        hold = FIN_HOLD if spec.connection == "new" else 0.0
+        nodes = np.fromiter((pods[i].node.row for i in src.tolist()), np.int64, n)
+        order = np.argsort(nodes, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
+            node = self.m.nodes_by_row[int(nodes[group[0]])]
+            granted = self.snat.take(node.name, flow.dest, t0, ends[group] + hold, ends[group])
+            refused = group[~granted]
+            if refused.size:
+                outcome[refused] = SNAT_EXHAUSTED
+                # at most one event per node and destination per 5 minutes (event spam filter)
+                last = self._exhausted.get((node.name, flow.dest))
+                if last is None or t0 - last >= 300.0:
+                    self._exhausted[(node.name, flow.dest)] = t0
+                    self.m.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
+            ok = group[granted]
+            late = took[ok] > spec.timeout
+            outcome[ok[late]] = TIMEOUT
+            answered = ok[~late]
+            when[answered] = ends[answered]
+            latency[answered] = took[answered]
 
     def _dispatch(self, flow: FlowState, t0: float, dt: float, k: int) -> None:
         spec = flow.spec
@@ -286,6 +365,10 @@ class TrafficController:
         outcome = np.full(n, OK, np.int64)
         when = arrivals + spec.timeout  # overwritten for answered requests
         latency = np.full(n, np.nan)
+        if flow.client is not None:
+            self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
+            self._count(flow, outcome, when, latency, dt)
+            return
         self._proxied: list[tuple[np.ndarray, np.ndarray, Pod]] = []
         lb = flow.lb
         nodes: list[Node] | None = None
@@ -525,7 +608,8 @@ class TrafficController:
             flow._streak = 0
         by_cause = {OUTCOMES[i]: int(c) for i, c in enumerate(counts.tolist()) if c and i != OK}
         self.m.bus.publish(TrafficTick(
-            flow.spec.name, flow.svc.key, tick * dt, dt, total, int(counts[OK]),
+            flow.spec.name, flow.svc.key if flow.svc else flow.dest, tick * dt, dt, total,
+            int(counts[OK]),
             json.dumps(by_cause, sort_keys=True, separators=(",", ":")),
             quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 0.99)))
         # forget in-flight records that can no longer change

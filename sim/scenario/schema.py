@@ -267,6 +267,16 @@ class AutoRepair(Model):
     redeploy_time: Duration = 900.0
 
 
+class LoadBalancerProfile(Model):
+    """The cluster load balancer's outbound settings (ManagedClusterLoadBalancerProfile)."""
+
+    managed_outbound_ips: Annotated[int, Field(ge=1, le=100, alias="managedOutboundIPs")] = 1
+    """Public IPs for outbound SNAT (64,000 ports each)."""
+    allocated_outbound_ports: Annotated[int, Field(ge=0, le=64000, multiple_of=8)] = 0
+    """SNAT ports per node; 0 means the default table by backend-pool size."""
+    idle_timeout_in_minutes: Annotated[int, Field(ge=4, le=120)] = 30
+
+
 class ClusterSpec(Model):
     """The AKS cluster: network profile, VNet, zones, node pools, timings."""
 
@@ -286,6 +296,7 @@ class ClusterSpec(Model):
     timings: Timings = Timings()
     autoscaler_profile: AutoscalerProfile = AutoscalerProfile()
     auto_repair: AutoRepair = AutoRepair()
+    load_balancer_profile: LoadBalancerProfile = LoadBalancerProfile()
 
     @property
     def plugin(self) -> str:
@@ -396,6 +407,15 @@ class ServiceRef(Model):
     """The Service port (default: its first)."""
 
 
+class ExternalRef(Model):
+    """An endpoint outside the cluster that pods call (through outbound SNAT)."""
+
+    address: Address
+    port: Annotated[int, Field(ge=1, le=65535)] = 443
+    latency: Distribution = Exponential(distribution="exponential", mean=0.05)
+    """Round trip plus the remote service's time (it never queues here)."""
+
+
 class IngressRef(Model):
     """An HTTP request through the ingress controller: Host header, path, scheme."""
 
@@ -423,9 +443,13 @@ class Flow(Model):
     """Clients calling a Service or an Ingress host and path: how often, how long they wait."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
-    from_: Literal["internet", "vnet"] = Field("internet", alias="from")
+    from_: Literal["internet", "vnet", "pods"] = Field("internet", alias="from")
     """internet: through the Service's public load balancer; vnet: a VM in the cluster's VNet
-    (an internal load balancer, or the public one)."""
+    (an internal load balancer, or the public one); pods: the pods of ``client`` call out."""
+    client: str | None = None
+    """With ``from: pods``: the Deployment whose pods make the calls."""
+    external: ExternalRef | None = None
+    """With ``from: pods``: the address outside the cluster they call (outbound SNAT)."""
     to: ServiceRef | None = None
     ingress: IngressRef | None = None
     """Instead of ``to``: a host and path routed by the ingress controller's rules."""
@@ -439,6 +463,15 @@ class Flow(Model):
 
     @model_validator(mode="after")
     def _target(self) -> Flow:
+        if self.from_ == "pods":
+            if self.client is None or self.external is None:
+                raise ValueError("a flow from pods needs client (a Deployment) and external "
+                                 "(the address it calls)")
+            if self.to is not None or self.ingress is not None:
+                raise ValueError("a flow from pods calls an external address, not to/ingress")
+            return self
+        if self.external is not None or self.client is not None:
+            raise ValueError("client and external are for flows from pods (from: pods)")
         if (self.to is None) == (self.ingress is None):
             raise ValueError("expected exactly one of to (a Service) or ingress (host and path)")
         return self

@@ -362,6 +362,10 @@ class _Checker:
             if flow.name in names:
                 self.error((*path, "name"), f"flow name {flow.name!r} is used twice")
             names.add(flow.name)
+            if flow.from_ == "pods":
+                if flow.client and self.workloads.deployment(flow.client) is None:
+                    self.error((*path, "client"), self._unknown_deployment(flow.client))
+                continue
             if flow.ingress is not None:
                 controller = traffic.ingress_controller
                 if controller is None:

@@ -1,0 +1,133 @@
+"""Outbound SNAT on the Azure load balancer: ports per node, their use, and exhaustion.
+
+Facts (AKS-NETWORKING.md section 3, load-balancer-outbound-connections.md,
+configure-load-balancer-standard.md):
+- with ``allocatedOutboundPorts: 0`` (the AKS default) each node gets ports by backend-pool
+  size: 1,024 up to 50 nodes, 512 up to 100, 256 up to 200, 128 up to 400, 64 up to 800, 32
+  up to 1,000 (times the outbound IPs, at most 1,024: ``sim.sizing.snat_ports_per_instance``);
+  crossing into a larger tier reclaims ports, and the flows on them are cut;
+- a TCP connection takes a port per distinct destination IP:port and keeps it until it closes,
+  plus 240 s after a FIN (15 s after a RST); when a node has no free port for a destination,
+  new connections there fail (their SYNs go unanswered).
+
+One table per node and destination, with a queue of (release time, ports): per tick the
+expired ports are freed and new connections take what is left, in arrival order. Ports freed
+inside a tick become usable from the next one (a tick-length approximation).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim import sizing
+
+FIN_HOLD = float(sizing.SNAT_RELEASE_AFTER_FINACK_S)
+RST_HOLD = float(sizing.SNAT_RELEASE_AFTER_TCP_RST_S)
+
+
+@dataclass
+class PortWindow:
+    """Ports one node holds for one destination, by when they are released."""
+
+    releases: deque[tuple[float, int]] = field(default_factory=deque)
+    in_use: int = 0
+    live: list[float] = field(default_factory=list)
+    """When each connection still open on a port ends (sorted lazily)."""
+
+    def expire(self, now: float) -> None:
+        """Free every port released at or before *now*; forget connections that ended."""
+        rel = self.releases
+        while rel and rel[0][0] <= now:
+            self.in_use -= rel.popleft()[1]
+        if self.live and min(self.live) <= now:
+            self.live = [t for t in self.live if t > now]
+
+
+class SnatTable:
+    """The SNAT ports of every node of the cluster's outbound load balancer."""
+
+    def __init__(self, outbound_ips: int, allocated: int) -> None:
+        self.outbound_ips = outbound_ips
+        self.allocated = allocated
+        """``allocatedOutboundPorts``: 0 means the default table."""
+        self.per_node = 0
+        self.pool_size = 0
+        self.windows: dict[tuple[str, str], PortWindow] = {}
+        self.peak_in_use = 0
+        self.exhausted_nodes: set[str] = set()
+
+    def resize(self, pool_size: int) -> int:
+        """The backend pool has *pool_size* nodes: ports per node now (0 when none)."""
+        self.pool_size = pool_size
+        if pool_size <= 0:
+            self.per_node = 0
+        elif self.allocated:
+            self.per_node = self.allocated
+        else:
+            self.per_node = sizing.snat_ports_per_instance(min(pool_size, 1000), self.outbound_ips)
+        return self.per_node
+
+    def take(self, node: str, dest: str, now: float, release: np.ndarray,
+             ends: np.ndarray) -> np.ndarray:
+        """New connections from *node* to *dest* (in arrival order) that get a port; each
+        connection is open until *ends* and its port held until *release*."""
+        window = self.windows.get((node, dest))
+        if window is None:
+            window = self.windows[(node, dest)] = PortWindow()
+        window.expire(now)
+        free = max(0, self.per_node - window.in_use)
+        ok = np.zeros(release.size, bool)
+        ok[:free] = True
+        granted = release[:free]
+        if granted.size:
+            order = np.sort(granted)
+            # group releases by tick-ish instants to keep the queue short
+            for t in np.unique(np.ceil(order)).tolist():
+                count = int(np.count_nonzero(np.ceil(order) == t))
+                self._push(window, float(t), count)
+            window.in_use += int(granted.size)
+            window.live.extend(ends[:free].tolist())
+            self.peak_in_use = max(self.peak_in_use, window.in_use)
+        if free < release.size:
+            self.exhausted_nodes.add(node)
+        return ok
+
+    @staticmethod
+    def _push(window: PortWindow, t: float, count: int) -> None:
+        rel = window.releases
+        if rel and rel[-1][0] == t:
+            rel[-1] = (t, rel[-1][1] + count)
+        elif rel and rel[-1][0] > t:
+            items = sorted([*rel, (t, count)])
+            rel.clear()
+            rel.extend(items)
+        else:
+            rel.append((t, count))
+
+    def reclaim(self, now: float) -> list[tuple[str, str, list[float]]]:
+        """After a resize: ports above the new allocation are taken back. Idle ports (in their
+        hold after a FIN) go first; beyond those, open connections are cut. Returns, per
+        (node, destination), when each cut connection would have ended."""
+        cut: list[tuple[str, str, list[float]]] = []
+        for (node, dest), window in self.windows.items():
+            window.expire(now)
+            excess = window.in_use - self.per_node
+            if excess <= 0:
+                continue
+            idle = window.in_use - len(window.live)
+            lost = sorted(window.live)[-(excess - idle):] if excess > idle else []
+            if lost:
+                keep = sorted(window.live)[: len(window.live) - len(lost)]
+                window.live = keep
+                cut.append((node, dest, lost))
+            while excess > 0 and window.releases:  # the latest-held ports go first
+                t, n = window.releases.pop()
+                drop = min(n, excess)
+                if n > drop:
+                    window.releases.append((t, n - drop))
+                window.in_use -= drop
+                excess -= drop
+        return cut
