@@ -148,9 +148,12 @@ def cmd_route(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"aks-sim route: error: --at: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(args.url if "://" in args.url else f"http://{args.url}")
     sim = Simulation(loaded, seed=args.seed)
     sim.advance_to(min(at, sim.end))
-    result = trace(sim.model, args.url)
+    result = trace(sim.model, parts.hostname, parts.path or "/", parts.scheme or "http")
     if args.json:
         print(json.dumps({"url": result.url, "at": result.at, "answered": result.answered,
                           "verdict": result.verdict,

@@ -15,6 +15,7 @@ answers "how many are in flight" (least-connections, pod kills, timeouts).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 
 import numpy as np
@@ -53,7 +54,11 @@ class PodQueue:
         self.served += 1
         self.busy_time += service
         self.wait_time += start - t
-        heapq.heappush(self._departures, done)
+        deps = self._departures
+        if self.concurrency == 1:
+            deps.append(done)  # one worker: departures come in order
+        else:
+            heapq.heappush(deps, done)
         return done
 
     def offer_many(self, t: np.ndarray, service: np.ndarray) -> np.ndarray:
@@ -79,15 +84,23 @@ class PodQueue:
         self.served += len(t)
         self.busy_time += float(service.sum())
         self.wait_time += float(wait.sum())
-        self._departures.extend(done.tolist())
-        heapq.heapify(self._departures)
+        deps = self._departures
+        gone = bisect.bisect_right(deps, float(t[0]))  # over before this batch arrives
+        if gone:
+            del deps[:gone]
+        deps.extend(done.tolist())  # still in order: one worker, FIFO
         return done
 
     def in_flight(self, t: float) -> int:
         """Requests queued or being served at *t* (departures at or before *t* are gone)."""
         deps = self._departures
-        while deps and deps[0] <= t:
-            heapq.heappop(deps)
+        if self.concurrency == 1:
+            gone = bisect.bisect_right(deps, t)
+            if gone:
+                del deps[:gone]
+        else:
+            while deps and deps[0] <= t:
+                heapq.heappop(deps)
         return len(deps)
 
     def backlog(self, t: float) -> float:

@@ -5,6 +5,7 @@ Pure: the CLI writes ``report.json`` and prints :func:`render_text`.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -182,9 +183,11 @@ def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
         return _check_flow_figure(name, spec)
     m = re.fullmatch(r"(subnet|pool|deployment)\.(.+)\.([A-Za-z]+)", name)
     if m is None:
-        return (f"unknown figure {name!r}; expected one of {', '.join(CLUSTER_FIGURES)}, "
-                "subnet.<name>.<figure>, pool.<name>.<figure> or deployment.<name>.<figure> "
-                "(see docs/scenarios.md)")
+        close = difflib.get_close_matches(name, CLUSTER_FIGURES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return (f"unknown figure {name!r}{hint}; expected one of {', '.join(CLUSTER_FIGURES)}, "
+                "subnet.<name>.<figure>, pool.<name>.<figure>, deployment.<name>.<figure> or "
+                "flow.<name>.<figure> (see docs/scenarios.md)")
     kind, obj, fig = m.groups()
     if kind == "subnet":
         names, figs = [s.name for s in spec.cluster.vnet.subnets], SUBNET_FIGURES

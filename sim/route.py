@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from sim.ingress import IngressRouter
 from sim.network import ip_str
@@ -60,10 +59,9 @@ def _lb_hops(model: Model, svc: ServiceState) -> list[Hop]:
     return hops
 
 
-def trace(model: Model, url: str) -> RouteTrace:
-    """The path of *url* from an internet client, with the cluster as it is now."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    host, path, scheme = parts.hostname, parts.path or "/", parts.scheme or "http"
+def trace(model: Model, host: str | None, path: str, scheme: str = "http") -> RouteTrace:
+    """The path of ``scheme://host/path`` from an internet client, with the cluster as it is now."""
+    url = f"{scheme}://{host or ''}{path}"
     now = model.env.now
     hops: list[Hop] = []
     controller = model.spec.traffic.ingress_controller if model.spec.traffic else None

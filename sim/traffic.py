@@ -646,12 +646,20 @@ class TrafficController:
 
 
 def quantile(hist: np.ndarray | None, q: float) -> float | None:
-    """The *q* quantile of a latency histogram (upper edge of its bucket), None if empty."""
+    """The *q* quantile of a latency histogram, interpolated inside its bucket; None if empty."""
     if hist is None:
         return None
     total = int(hist.sum())
     if total == 0:
         return None
     rank = q * total
-    idx = int(np.searchsorted(np.cumsum(hist), rank, side="left"))
-    return float(LATENCY_EDGES[min(idx + 1, len(LATENCY_EDGES) - 1)])
+    cum = np.cumsum(hist)
+    idx = int(np.searchsorted(cum, rank, side="left"))
+    if idx >= len(LATENCY_EDGES) - 1:
+        return float(LATENCY_EDGES[-1])
+    lo, hi = float(LATENCY_EDGES[idx]), float(LATENCY_EDGES[idx + 1])
+    before = float(cum[idx - 1]) if idx else 0.0
+    inside = float(hist[idx])
+    # log-spaced buckets: interpolate geometrically (linearly for the first, from 0)
+    frac = (rank - before) / inside if inside else 1.0
+    return lo + (hi - lo) * frac if lo == 0.0 else lo * (hi / lo) ** frac
