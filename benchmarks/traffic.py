@@ -101,7 +101,8 @@ MEMORY_FLAT_TOLERANCE = 0.10
 
 def scenario_text(requests: int = REQUESTS, rate: float = RATE, pods: int = PODS,
                   service_ms: float = SERVICE_MS, concurrency: int = CONCURRENCY,
-                  tick: float = TICK, seed: int = 1, netpol: bool = False) -> str:
+                  tick: float = TICK, seed: int = 1, netpol: bool = False,
+                  ingress: bool = False) -> str:
     """The benchmark scenario as YAML: *requests* at *rate* rps from the internet to *pods*."""
     duration = math.ceil(requests / rate / tick) * tick
     rho = rate * service_ms / 1000 / (pods * concurrency)
@@ -112,11 +113,9 @@ def scenario_text(requests: int = REQUESTS, rate: float = RATE, pods: int = PODS
         "# balancer -> kube-proxy (iptables, externalTrafficPolicy Cluster) -> pod FIFO queues.",
         f"# {rate:g} rps for {duration:g}s = {round(rate * duration):,} requests over {pods} pods,",
         f"# exponential service of {service_ms:g}ms, concurrency {concurrency}: utilisation {rho:.2f}.",
-        "# TODO(ingress): no ingress controller in this path yet (the issue's target has one; it was",
-        "# not in the model when this was written): route the flow through an ingress-nginx",
-        "# Deployment + Ingress (flow 'ingress: {host: ...}') once ingress flows settle.",
-        "# NetworkPolicies: none here (the issue's target has none); --netpol adds one that admits",
-        "# every request, with networkPolicy: calico, to measure the cost of the verdicts.",
+        "# --ingress: through an ingress-nginx controller (2 pods behind the LoadBalancer) and an",
+        "# Ingress rule to the (then ClusterIP) Service; --netpol: NetworkPolicies enforced by",
+        "# calico, admitting the controller's namespace (or every address without --ingress).",
         "name: traffic-benchmark",
         f"description: {round(rate * duration)} internet requests through a public load balancer "
         f"to a LoadBalancer Service and {pods} pods (utilisation {rho:.2f})",
@@ -147,10 +146,34 @@ def scenario_text(requests: int = REQUESTS, rate: float = RATE, pods: int = PODS
         "    kind: Service",
         "    metadata: {name: api, namespace: bench}",
         "    spec:",
-        "      type: LoadBalancer",
-        "      externalTrafficPolicy: Cluster",
+        f"      type: {'ClusterIP' if ingress else 'LoadBalancer'}",
+        *([] if ingress else ["      externalTrafficPolicy: Cluster"]),
         "      selector: {app: api}",
         "      ports: [{name: http, port: 80}]",
+        *([
+            "  - manifests: ../scenarios/manifests/ingress-nginx.yaml",
+            "  - apiVersion: networking.k8s.io/v1",
+            "    kind: Ingress",
+            "    metadata: {name: api, namespace: bench}",
+            "    spec:",
+            "      ingressClassName: nginx",
+            "      rules:",
+            "        - host: bench.example.com",
+            "          http: {paths: [{path: /, pathType: Prefix,"
+            " backend: {service: {name: api, port: {number: 80}}}}]}",
+        ] if ingress else []),
+        *([
+            "  - apiVersion: networking.k8s.io/v1",
+            "    kind: NetworkPolicy",
+            "    metadata: {name: allow-ingress-nginx, namespace: bench}",
+            "    spec:",
+            "      podSelector: {matchLabels: {app: api}}",
+            "      policyTypes: [Ingress]",
+            "      ingress:",
+            "        - from: [{namespaceSelector: {matchLabels: "
+            "{kubernetes.io/metadata.name: ingress-nginx}}}]",
+            "          ports: [{port: 80}]",
+        ] if netpol and ingress else []),
         *([
             "  - apiVersion: networking.k8s.io/v1",
             "    kind: NetworkPolicy",
@@ -161,16 +184,19 @@ def scenario_text(requests: int = REQUESTS, rate: float = RATE, pods: int = PODS
             "      ingress:",
             "        - from: [{ipBlock: {cidr: 0.0.0.0/0}}]",
             "          ports: [{port: 80}]",
-        ] if netpol else []),
+        ] if netpol and not ingress else []),
         "traffic:",
         f"  tick: {tick:g}s",
         "  networkLatency: 1ms",
         "  flows:",
         f"    - name: {FLOW}",
         "      from: internet",
-        "      to: {service: bench/api, port: 80}",
+        *(["      ingress: {host: bench.example.com, path: /}"] if ingress else
+          ["      to: {service: bench/api, port: 80}"]),
         f"      rate: {{profile: constant, rps: {rate:g}}}",
         "      timeout: 10s",
+        *(["  ingressController: {service: ingress-nginx/ingress-nginx-controller}"] if ingress
+          else []),
         "  backends:",
         "    - deployment: bench/api",
         f"      serviceTime: {{distribution: exponential, mean: {service_ms:g}ms}}",
@@ -390,7 +416,8 @@ def run_model(args: argparse.Namespace) -> tuple[dict, Params]:
         file = args.scenario
     else:
         text = scenario_text(args.requests, args.rate, args.pods, args.service_ms,
-                             args.concurrency, args.tick, args.seed, args.netpol)
+                             args.concurrency, args.tick, args.seed, args.netpol,
+                             args.ingress)
         file = "<traffic-benchmark>"
     t = time.perf_counter()
     loaded = load_text(text, file, HERE)
@@ -538,7 +565,8 @@ def memory_check(args: argparse.Namespace) -> dict | None:
            "--requests", str(args.memory_check_requests), "--rate", repr(args.rate),
            "--pods", str(args.pods), "--service-ms", repr(args.service_ms),
            "--concurrency", str(args.concurrency), "--tick", repr(args.tick),
-           "--seed", str(args.seed), *(["--netpol"] if args.netpol else [])]
+           "--seed", str(args.seed), *(["--netpol"] if args.netpol else []),
+           *(["--ingress"] if args.ingress else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -553,8 +581,9 @@ def run(args: argparse.Namespace) -> dict:
     result = {"benchmark": "traffic"}
     model, params = run_model(args)
     result.update(model)
-    result["not_in_path"] = ["ingress controller (TODO(ingress): not in this benchmark's path yet)"]
+    result["not_in_path"] = [] if args.ingress else ["ingress controller (use --ingress)"]
     result["netpol"] = bool(args.netpol)
+    result["ingress"] = bool(args.ingress)
     if args.model_only:
         return result
 
@@ -655,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=CONCURRENCY, help="workers a pod (default 1)")
     p.add_argument("--tick", type=float, default=TICK, help="traffic tick, s (default 1)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--ingress", action="store_true",
+                   help="through an ingress-nginx controller and an Ingress rule (the issue's path)")
     p.add_argument("--netpol", action="store_true",
                    help="add networkPolicy: calico and a policy admitting every request (its cost)")
     p.add_argument("--scenario", default=None,
@@ -685,7 +716,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_scenario:
         with open(args.write_scenario, "w", encoding="utf-8") as fh:
             fh.write(scenario_text(args.requests, args.rate, args.pods, args.service_ms,
-                                   args.concurrency, args.tick, args.seed, args.netpol))
+                                   args.concurrency, args.tick, args.seed, args.netpol,
+                                   args.ingress))
         print(f"wrote {args.write_scenario}")
         return 0
     if args.cpu is not None:

@@ -55,10 +55,10 @@ class PodQueue:
         self.busy_time += service
         self.wait_time += start - t
         deps = self._departures
-        if self.concurrency == 1:
-            deps.append(done)  # one worker: departures come in order
+        if not deps or done >= deps[-1]:
+            deps.append(done)  # one worker: departures always come in order
         else:
-            heapq.heappush(deps, done)
+            bisect.insort(deps, done)
         return done
 
     def offer_many(self, t: np.ndarray, service: np.ndarray) -> np.ndarray:
@@ -68,6 +68,10 @@ class PodQueue:
         X_j = sum_{i<j} (S_i - (t_{i+1} - t_i)), the wait of request j+1 is
         X_j - min(-W1, X_1, ..., X_j) (a running minimum). With several workers, one by one.
         """
+        if self.concurrency > 1 and len(t) >= 8:
+            done = self._offer_many_unqueued(t, service)
+            if done is not None:
+                return done
         if self.concurrency > 1 or len(t) < 8:
             return np.fromiter((self.offer(a, s) for a, s in zip(t.tolist(), service.tolist(),
                                                                    strict=True)),
@@ -91,16 +95,41 @@ class PodQueue:
         deps.extend(done.tolist())  # still in order: one worker, FIFO
         return done
 
+    def _offer_many_unqueued(self, t: np.ndarray, service: np.ndarray) -> np.ndarray | None:
+        """c workers, when no request of the batch would wait: done = t + service (exact).
+
+        A request waits only if all c workers are busy when it arrives: busy are the earlier
+        requests of the batch not yet done plus the earlier batches' requests still running.
+        If that count stays below c for every request, nobody waits; otherwise None (the
+        caller serves the batch one request at a time).
+        """
+        deps = self._departures
+        gone = bisect.bisect_right(deps, float(t[0]))
+        if gone:
+            del deps[:gone]
+        done = t + service
+        # earlier requests of this batch still in the system at each arrival
+        in_batch = np.arange(len(t)) - np.searchsorted(np.sort(done), t, side="right")
+        before = np.asarray(deps)  # kept sorted
+        in_before = len(before) - np.searchsorted(before, t, side="right")
+        if int((in_batch + in_before).max()) >= self.concurrency:
+            return None
+        # each request took an earliest-free worker: the workers are now free at the c
+        # latest of the old free times and the new departures
+        self._free = sorted([*self._free, *done.tolist()])[-self.concurrency:]
+        self.served += len(t)
+        self.busy_time += float(service.sum())
+        merged = np.concatenate((before, done))
+        merged.sort()
+        self._departures = merged.tolist()
+        return done
+
     def in_flight(self, t: float) -> int:
         """Requests queued or being served at *t* (departures at or before *t* are gone)."""
-        deps = self._departures
-        if self.concurrency == 1:
-            gone = bisect.bisect_right(deps, t)
-            if gone:
-                del deps[:gone]
-        else:
-            while deps and deps[0] <= t:
-                heapq.heappop(deps)
+        deps = self._departures  # sorted
+        gone = bisect.bisect_right(deps, t)
+        if gone:
+            del deps[:gone]
         return len(deps)
 
     def backlog(self, t: float) -> float:
@@ -137,5 +166,5 @@ class SharedQueue:
         pod.served += 1
         pod.busy_time += service
         pod.wait_time += start - t
-        heapq.heappush(pod._departures, done)
+        bisect.insort(pod._departures, done)
         return i, done

@@ -517,10 +517,10 @@ class TrafficController:
                 continue
             if self.policy_objects:
                 controllers = source[group][sort]
-                blocked = np.fromiter(
-                    (not self._allowed_from_pod(proxied_by[int(c)][2], pod, port)
-                     for c in controllers.tolist()), bool, rows.size)
-                if blocked.any():
+                denied_from = [c for c in np.unique(controllers).tolist()
+                               if not self._allowed_from_pod(proxied_by[c][2], pod, port)]
+                blocked = np.isin(controllers, denied_from) if denied_from else None
+                if blocked is not None and blocked.any():
                     outcome[rows[blocked]] = DENIED
                     when[rows[blocked]] = arrivals[rows[blocked]] + timeout
                     latency[rows[blocked]] = np.nan
