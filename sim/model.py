@@ -131,6 +131,7 @@ class Model:
         for placed in self.loaded.workloads.deployments:
             assert isinstance(placed.obj, Deployment)
             self.workloads.add_deployment(placed.obj)
+        self._add_coredns()
         for profile in self.spec.utilization:
             dep = self.workloads.find(profile.deployment)
             dep.utilization = [(p.at, p.cpu) for p in profile.profile]
@@ -146,6 +147,41 @@ class Model:
         self.workloads.instant = False
         self.service_ctl.sync_all()
         self.traffic.start()
+
+    def _add_coredns(self) -> None:
+        """CoreDNS and kube-dns, as every AKS cluster runs them, when a flow looks names up
+        (kube-system/coredns, requests cpu 100m and memory 70Mi, 2+ replicas by the AKS
+        coredns-autoscaler ladder; kube-dns at dnsServiceIP)."""
+        traffic = self.spec.traffic
+        if traffic is None or not any(f.from_ == "pods" and f.to is not None
+                                      for f in traffic.flows):
+            return
+        if "kube-system/coredns" in self.workloads.deployments:
+            return
+        from sim import dns
+        from sim.vmsizes import VM_SIZES
+
+        nodes = sum(p.spec.count for p in self.pools.values())
+        cores = sum(p.spec.count * VM_SIZES[p.spec.vm_size][0] for p in self.pools.values())
+        replicas = traffic.coredns.replicas
+        if replicas is None:
+            replicas = dns.replicas(cores, nodes)
+        labels = {"k8s-app": "kube-dns"}
+        self.workloads.add_deployment(Deployment.model_validate({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
+                         "name": "coredns",
+                         "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"}],
+                         "resources": {"requests": {"cpu": "100m", "memory": "70Mi"}}}]}}}}))
+        kube_dns = Service.model_validate({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": labels},
+            "spec": {"selector": labels, "clusterIP": str(self.spec.cluster.dns_service_ip),
+                     "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}]}})
+        self.services["kube-system/kube-dns"] = self._dns_ip
+        self.service_ctl.add(kube_dns, self._dns_ip)
 
     def _add_service(self, svc: Service) -> None:
         meta = svc.metadata

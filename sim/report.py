@@ -27,7 +27,7 @@ SUBNET_FIGURES = ("usable", "peakUsed", "peakUsedFraction", "finalUsed", "free")
 POOL_FIGURES = ("nodesFinal", "nodesPeak", "readyFinal")
 DEPLOYMENT_FIGURES = ("desiredFinal", "availableFinal", "availableMin", "unavailableSeconds")
 FLOW_FIGURES = ("requests", "ok", "errors", "errorRate", "errorSeconds", "longestErrorSeconds",
-                "p50", "p90", "p99", "maxPodShare")
+                "p50", "p90", "p99", "maxPodShare", "dnsQueriesPerLookup", "dnsQueries")
 """Per flow; plus ``flow.<name>.cause.<cause>`` for each error cause (sim.traffic.OUTCOMES)."""
 CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.readyMin",
                    "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
@@ -168,6 +168,9 @@ def flow_figures(m: Model) -> dict[str, float]:
         for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
             value = quantile(latency, q)
             out[f"{base}.{key}"] = value if value is not None else float("nan")
+        if flow.spec.from_ == "pods" and flow.spec.to is not None:
+            out[f"{base}.dnsQueriesPerLookup"] = flow.dns_queries
+            out[f"{base}.dnsQueries"] = flow.dns_total
         busiest = max(flow.per_pod.values(), default=0)
         out[f"{base}.maxPodShare"] = round(busiest / total, 6) if total else 0.0
         for i, cause in enumerate(OUTCOMES[1:], start=1):
@@ -196,6 +199,9 @@ def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
     else:
         names = [n for p in workloads.deployments
                  for n in (p.obj.metadata.name, p.obj.key)]  # type: ignore[attr-defined]
+        if spec.traffic is not None and any(f.from_ == "pods" and f.to is not None
+                                            for f in spec.traffic.flows):
+            names += ["coredns", "kube-system/coredns"]  # added when flows look names up
         figs = DEPLOYMENT_FIGURES
     if obj not in names:
         return f"{kind} {obj!r} is not defined (defined: {', '.join(names) or 'none'})"

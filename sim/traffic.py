@@ -23,7 +23,13 @@ Outcomes (what the client sees, and why):
 - ``no_ingress_rule``: no Ingress rule matches the host and path: the controller's default
   backend answers 404;
 - ``snat_exhausted``: a pod's outbound connection found no free SNAT port on its node for
-  that destination (sim.snat): the SYN goes unanswered and the client times out.
+  that destination (sim.snat): the SYN goes unanswered and the client times out;
+- ``dns_failure``: a pod could not resolve the Service's name: no CoreDNS pod answered
+  (glibc gives up after ``timeout x attempts``, 5 s x 2) or the name does not exist.
+
+Pods calling a Service by name (``from: pods`` with ``to``) first resolve it as their
+resolv.conf says (search list and ndots:5: sim.dns), each query through the kube-dns
+ClusterIP to a CoreDNS pod's queue; a new connection per request looks the name up each time.
 
 Ingress flows take two queues: the controller pod the load balancer and kube-proxy chose
 (proxy time, plus TLS termination on https), then the backend pod, which the controller picks
@@ -78,9 +84,9 @@ if TYPE_CHECKING:
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
             "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
-            "snat_exhausted")
+            "snat_exhausted", "dns_failure")
 (OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
- NO_RULE, SNAT_EXHAUSTED) = range(11)
+ NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE) = range(12)
 LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
 """Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
 ERROR_TICK_RATE = 0.01
@@ -131,6 +137,10 @@ class FlowState:
         self.client: Any = None
         """Outbound flows: the DeploymentState whose pods call out."""
         self.dest = ""
+        self.dns_queries = 0
+        """Queries one lookup of the flow's name costs (the search-list walk)."""
+        self.dns_ok = True
+        self.dns_total = 0
         self.route: Route | None = None
         """Ingress flows: the rule the controller applies (fixed: Ingresses do not change)."""
         self.backend: ServiceState | None = None
@@ -189,6 +199,17 @@ class TrafficController:
         self._pool_size = self._backend_pool()
         self.snat.resize(self._pool_size)
         for flow in self.spec.flows:
+            if flow.from_ == "pods" and flow.to is not None and flow.client is not None:
+                target = self.m.service_ctl.find(flow.to.service)
+                if target is None:
+                    continue
+                state = FlowState(flow, target, None)
+                state.client = self.m.workloads.find(flow.client)
+                state.backend = target
+                state.backend_port = target.port(flow.to.port) or 80
+                self._lookup_cost(state)
+                self.flows.append(state)
+                continue
             if flow.from_ == "pods" and flow.external is not None and flow.client is not None:
                 state = FlowState(flow, None, None)
                 state.client = self.m.workloads.find(flow.client)
@@ -319,6 +340,78 @@ class TrafficController:
                 for end in ends:  # an open connection cut: the client sees a reset now
                     self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
 
+    def _lookup_cost(self, flow: FlowState) -> None:
+        """How many queries the client's lookup of the name costs, and whether it answers."""
+        from sim import dns
+
+        spec = flow.spec
+        client_ns = flow.client.namespace
+        svc = flow.svc
+        name = spec.dns_name or (svc.name if svc.namespace == client_ns
+                                 else f"{svc.name}.{svc.namespace}")
+        services = [dns.Service(s.namespace, s.name, "ClusterIP", (ip_str(s.cluster_ip),),
+                                tuple(dns.ServicePort(p.port, p.protocol, p.name)
+                                      for p in s.manifest.spec.ports))
+                    for s in self.m.service_ctl.services.values() if s.cluster_ip]
+        cluster = dns.ClusterDNS(services)
+        resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
+            str(self.m.spec.cluster.dns_service_ip),)).resolver()
+        result = resolver.resolve(name, "A", cluster)
+        flow.dns_queries = len(result.tried_in_order)
+        flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
+
+    def _dispatch_lookup(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
+                         when: np.ndarray, latency: np.ndarray, hop: float) -> None:
+        """Pods call a Service by name: look it up at CoreDNS, then connect (ClusterIP)."""
+        spec = flow.spec
+        coredns = self.spec.coredns if self.spec else None
+        assert coredns is not None
+        pods = [p for p in flow.client.pods.values()
+                if p.phase == "Running" and p.node is not None and p.node.alive]
+        n = arrivals.size
+        if not pods:
+            outcome[:] = NO_ENDPOINT
+            when[:] = arrivals
+            return
+        src = self.rng.integers(0, len(pods), n)
+        ready = arrivals.copy()
+        give_up = arrivals + min(spec.timeout, coredns.query_timeout * coredns.attempts)
+        if spec.connection == "new":
+            flow.dns_total += flow.dns_queries * n
+            kube_dns = self.m.service_ctl.find("kube-system/kube-dns")
+            servers = kube_dns.endpoints if kube_dns else []
+            if not flow.dns_ok:
+                outcome[:] = DNS_FAILURE
+                when[:] = arrivals + flow.dns_queries * 2 * hop
+                return
+            if not servers:
+                outcome[:] = DNS_FAILURE
+                when[:] = give_up
+                return
+            pick = self.rng.integers(0, len(servers), n)
+            order = np.argsort(pick, kind="stable")
+            for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
+                server = servers[int(pick[group[0]])]
+                if server.node is None or not server.node.alive or server.phase != "Running":
+                    # the query's conntrack entry keeps it on the same dead pod: no answer
+                    outcome[group] = DNS_FAILURE
+                    when[group] = give_up[group]
+                    continue
+                work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
+                queue = server.queue or self._dns_queue(server, coredns.concurrency)
+                ready[group] = queue.offer_many(arrivals[group] + hop, work) + hop
+        live = np.flatnonzero(outcome == OK)
+        proxied: list[tuple[np.ndarray, np.ndarray, Pod]] = []
+        for i in np.unique(src[live]).tolist():
+            rows = live[src[live] == i]
+            proxied.append((rows, ready[rows] - hop, pods[i]))
+        if proxied:
+            self._forward(flow, proxied, arrivals, outcome, when, latency, hop)
+
+    def _dns_queue(self, pod: Pod, concurrency: int) -> PodQueue:
+        pod.queue = PodQueue(concurrency)
+        return pod.queue
+
     def _dispatch_out(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
                       when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
         """Pods of the client Deployment call an external address through outbound SNAT."""
@@ -366,7 +459,10 @@ class TrafficController:
         when = arrivals + spec.timeout  # overwritten for answered requests
         latency = np.full(n, np.nan)
         if flow.client is not None:
-            self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
+            if flow.spec.to is not None:
+                self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop)
+            else:
+                self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
             self._count(flow, outcome, when, latency, dt)
             return
         self._proxied: list[tuple[np.ndarray, np.ndarray, Pod]] = []

@@ -450,6 +450,9 @@ class Flow(Model):
     """With ``from: pods``: the Deployment whose pods make the calls."""
     external: ExternalRef | None = None
     """With ``from: pods``: the address outside the cluster they call (outbound SNAT)."""
+    dns_name: str | None = None
+    """With ``from: pods`` and ``to``: the name the application looks up (default: the
+    Service's name, with its namespace when the client is in another one)."""
     to: ServiceRef | None = None
     ingress: IngressRef | None = None
     """Instead of ``to``: a host and path routed by the ingress controller's rules."""
@@ -464,11 +467,12 @@ class Flow(Model):
     @model_validator(mode="after")
     def _target(self) -> Flow:
         if self.from_ == "pods":
-            if self.client is None or self.external is None:
-                raise ValueError("a flow from pods needs client (a Deployment) and external "
-                                 "(the address it calls)")
-            if self.to is not None or self.ingress is not None:
-                raise ValueError("a flow from pods calls an external address, not to/ingress")
+            if self.client is None or (self.external is None) == (self.to is None):
+                raise ValueError("a flow from pods needs client (a Deployment) and exactly one of "
+                                 "to (a Service, looked up by name) or external (an address)")
+            if self.ingress is not None:
+                raise ValueError("a flow from pods calls a Service (to) or an external address, "
+                                 "not an ingress")
             return self
         if self.external is not None or self.client is not None:
             raise ValueError("client and external are for flows from pods (from: pods)")
@@ -489,6 +493,21 @@ class Backend(Model):
     """Cores a worker uses while it serves a request (what an HPA on cpu measures)."""
 
 
+class CoreDNSSpec(Model):
+    """CoreDNS as the cluster runs it (kube-system/coredns behind kube-dns), added when a flow
+    looks names up."""
+
+    replicas: Annotated[int, Field(ge=0)] | None = None
+    """Default: the AKS coredns-autoscaler ladder for the cluster's nodes and cores."""
+    service_time: Distribution = Fixed(distribution="fixed", value=0.0002)
+    """A CoreDNS worker's time per query (answers come from its cache)."""
+    concurrency: Annotated[int, Field(ge=1)] = 16
+    query_timeout: Duration = 5.0
+    """glibc's ``timeout:5``: how long a resolver waits for an answer..."""
+    attempts: Annotated[int, Field(ge=1, le=5)] = 2
+    """...and how many times it asks (``attempts:2``)."""
+
+
 class TrafficSpec(Model):
     """Request traffic: flows of clients and how pods serve them."""
 
@@ -498,6 +517,7 @@ class TrafficSpec(Model):
     backends: list[Backend] = []
     ingress_controller: IngressControllerSpec | None = None
     """Where ``ingress:`` flows enter."""
+    coredns: CoreDNSSpec = CoreDNSSpec()
     endpoint_propagation_delay: Duration = 1.0
     """From a pod's readiness change to kube-proxy and the load balancer acting on it
     (EndpointSlice update plus kube-proxy's minSyncPeriod of 1 s)."""

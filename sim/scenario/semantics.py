@@ -286,6 +286,12 @@ class _Checker:
             if self.workloads.deployment(u.deployment) is None:
                 self.error(("utilization", i, "deployment"), self._unknown_deployment(u.deployment))
 
+    def _runs_coredns(self) -> bool:
+        """CoreDNS joins the model when a flow from pods looks a Service up by name."""
+        traffic = self.spec.traffic
+        return traffic is not None and any(f.from_ == "pods" and f.to is not None
+                                           for f in traffic.flows)
+
     def _unknown_deployment(self, ref: str) -> str:
         names = [p.obj.key for p in self.workloads.deployments]  # type: ignore[attr-defined]
         return _unknown("Deployment", ref, names)
@@ -310,7 +316,8 @@ class _Checker:
                 if pool is not None and pool not in pools:
                     self.error((*path, "nodePool"), _unknown("node pool", pool, list(pools)))
                 dep = getattr(item, "deployment", None)
-                if dep is not None and self.workloads.deployment(dep) is None:
+                if dep is not None and self.workloads.deployment(dep) is None and not (
+                        dep in ("kube-system/coredns", "coredns") and self._runs_coredns()):
                     self.error((*path, "deployment"), self._unknown_deployment(dep))
                 op = getattr(item, "operation", None)
                 if op == "scale" and pool in pools and pools[pool].enable_auto_scaling:
@@ -365,6 +372,9 @@ class _Checker:
             if flow.from_ == "pods":
                 if flow.client and self.workloads.deployment(flow.client) is None:
                     self.error((*path, "client"), self._unknown_deployment(flow.client))
+                if flow.to is not None and services.get(flow.to.service) is None:
+                    self.error((*path, "to", "service"), _unknown(
+                        "Service", flow.to.service, sorted(k for k in services if "/" in k)))
                 continue
             if flow.ingress is not None:
                 controller = traffic.ingress_controller

@@ -64,3 +64,23 @@ def test_the_no_steady_state_check_can_fail() -> None:
     """The harness's growth test separates rho = 1 from a stable queue."""
     assert growth("probe-stable", 8, 10, 1) < 1.3
     assert growth("probe-unstable", 10, 10, 1) > 1.3
+
+
+def test_vectorised_batches_equal_one_by_one_service() -> None:
+    """offer_many gives the same departures as offering requests one by one (1 and c workers,
+    with and without waiting)."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    for workers, rate in ((1, 8.0), (4, 3.0), (64, 30.0), (2, 50.0)):
+        a, b = PodQueue(workers), PodQueue(workers)
+        t0 = 0.0
+        for _ in range(20):
+            t = t0 + np.sort(rng.random(40))
+            s = rng.exponential(0.1, 40)
+            one = np.array([a.offer(x, y) for x, y in zip(t.tolist(), s.tolist(), strict=True)])
+            many = b.offer_many(t, s)
+            assert np.allclose(one, many, rtol=0, atol=1e-9), (workers, rate)
+            t0 += 1.0
+        assert a.served == b.served and abs(a.busy_time - b.busy_time) < 1e-9
+        assert a.in_flight(t0) == b.in_flight(t0)

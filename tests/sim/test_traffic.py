@@ -233,3 +233,67 @@ def test_ingress_routes_by_host_and_path_and_backends_queue_as_mmc() -> None:
         q = pod.queue
         mean = (q.wait_time + q.busy_time) / q.served
         assert abs(mean - theory.W) / theory.W < 0.1, (pod.name, mean, theory.W)
+
+
+def _lookup_flow(dns_name: str, client_ns: str = "shop") -> str:
+    return f"""
+duration: 3m
+cluster:
+  networkPlugin: azure
+  networkPluginMode: overlay
+  nodePools:
+    - {{name: system, mode: System, count: 2}}
+workloads:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: web, namespace: {client_ns}}}
+    spec:
+      replicas: 2
+      selector: {{matchLabels: {{app: web}}}}
+      template:
+        metadata: {{labels: {{app: web}}}}
+        spec: {{containers: [{{name: web, resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}}}]}}
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: api, namespace: shop}}
+    spec:
+      replicas: 2
+      selector: {{matchLabels: {{app: api}}}}
+      template:
+        metadata: {{labels: {{app: api}}}}
+        spec: {{containers: [{{name: api, resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}}}]}}
+  - apiVersion: v1
+    kind: Service
+    metadata: {{name: api, namespace: shop}}
+    spec: {{selector: {{app: api}}, ports: [{{port: 80}}]}}
+traffic:
+  flows:
+    - name: calls
+      from: pods
+      client: {client_ns}/web
+      to: {{service: shop/api}}
+      dnsName: {dns_name}
+      rate: {{profile: constant, rps: 20}}
+"""
+
+
+def test_lookups_cost_what_the_search_list_and_ndots_say() -> None:
+    """ndots:5 and search <ns>.svc.cluster.local svc.cluster.local cluster.local plus, on an
+    Azure-DNS VNet, the node's <vnet>.<region>.internal.cloudapp.net: 'api' from its own
+    namespace is 1 query; 'api.shop' from another namespace 2; the full name with a trailing
+    dot 1; without it (4 dots < 5) the 4 search domains first, then the name: 5
+    (kubernetes dns-pod-service; AKS-NETWORKING.md section 7)."""
+    cases = {("api", "shop"): 1, ("api.shop", "other"): 2,
+             ("api.shop.svc.cluster.local.", "other"): 1, ("api.shop.svc.cluster.local", "other"): 5}
+    for (name, ns), queries in cases.items():
+        sim, _ = make_sim(_lookup_flow(name, ns))
+        figures = sim.run().figures
+        assert figures["flow.calls.dnsQueriesPerLookup"] == queries, (name, ns)
+        assert figures["flow.calls.errors"] == 0
+
+
+def test_a_name_that_does_not_exist_is_a_dns_failure() -> None:
+    """NXDOMAIN after the whole search walk: the client never connects."""
+    sim, _ = make_sim(_lookup_flow("apj"))
+    figures = sim.run().figures
+    assert figures["flow.calls.cause.dns_failure"] == figures["flow.calls.requests"] > 0
