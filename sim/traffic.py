@@ -25,7 +25,11 @@ Outcomes (what the client sees, and why):
 - ``snat_exhausted``: a pod's outbound connection found no free SNAT port on its node for
   that destination (sim.snat): the SYN goes unanswered and the client times out;
 - ``dns_failure``: a pod could not resolve the Service's name: no CoreDNS pod answered
-  (glibc gives up after ``timeout x attempts``, 5 s x 2) or the name does not exist.
+  (glibc gives up after ``timeout x attempts``, 5 s x 2) or the name does not exist;
+- ``unroutable``: a VM (same VNet, peered VNet, on-premises) connected to a pod IP that is not
+  routable from there: with kubenet pods are reachable only when they start the connection
+  (NAT to the node IP), with Overlay pod IPs never leave the cluster; Azure CNI pod IPs are
+  VNet addresses and work both ways (AKS network models comparison, configure-kubenet.md).
 
 Pods calling a Service by name (``from: pods`` with ``to``) first resolve it as their
 resolv.conf says (search list and ndots:5: sim.dns), each query through the kube-dns
@@ -84,9 +88,9 @@ if TYPE_CHECKING:
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
             "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
-            "snat_exhausted", "dns_failure")
+            "snat_exhausted", "dns_failure", "unroutable")
 (OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
- NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE) = range(12)
+ NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE, UNROUTABLE) = range(13)
 LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
 """Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
 ERROR_TICK_RATE = 0.01
@@ -137,6 +141,8 @@ class FlowState:
         self.client: Any = None
         """Outbound flows: the DeploymentState whose pods call out."""
         self.dest = ""
+        self.direct: Any = None
+        """VM flows to pod IPs: the DeploymentState whose pods are called."""
         self.dns_queries = 0
         """Queries one lookup of the flow's name costs (the search-list walk)."""
         self.dns_ok = True
@@ -177,6 +183,9 @@ class TrafficController:
         self.snat = SnatTable(1, 0)
         self._pool_size = 0
         self._exhausted: dict[tuple[str, str], float] = {}
+        self._jobs: dict[str, tuple[Pod, list[tuple[np.ndarray, np.ndarray, Any]]]] = {}
+        self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -199,6 +208,13 @@ class TrafficController:
         self._pool_size = self._backend_pool()
         self.snat.resize(self._pool_size)
         for flow in self.spec.flows:
+            if flow.pods is not None:
+                state = FlowState(flow, None, None)
+                state.client = None
+                state.direct = self.m.workloads.find(flow.pods)
+                state.dest = f"pods:{state.direct.key}"
+                self.flows.append(state)
+                continue
             if flow.from_ == "pods" and flow.to is not None and flow.client is not None:
                 target = self.m.service_ctl.find(flow.to.service)
                 if target is None:
@@ -314,7 +330,17 @@ class TrafficController:
             self._snat_resize(t0, dt)
             for flow in self.flows:
                 self._publish(flow, k - 1, dt)
+            self._ticked = []
+            for flow in self.flows:
                 self._dispatch(flow, t0, dt, k)
+            # every flow's requests are queued at their pods before any pod serves them, so a
+            # pod serves the tick's requests of all flows in arrival order (then second stages)
+            while self._jobs or self._forwards:
+                if self._jobs:
+                    self._resolve()
+                self._flush_forwards()
+            for args in self._ticked:
+                self._count(*args, dt)
             k += 1
             yield self.m.env.timeout(dt)
 
@@ -398,19 +424,59 @@ class TrafficController:
                     when[group] = give_up[group]
                     continue
                 work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
-                queue = server.queue or self._dns_queue(server, coredns.concurrency)
-                ready[group] = queue.offer_many(arrivals[group] + hop, work) + hop
-        live = np.flatnonzero(outcome == OK)
-        proxied: list[tuple[np.ndarray, np.ndarray, Pod]] = []
-        for i in np.unique(src[live]).tolist():
-            rows = live[src[live] == i]
-            proxied.append((rows, ready[rows] - hop, pods[i]))
-        if proxied:
+                if server.queue is None:
+                    server.queue = PodQueue(coredns.concurrency)
+                self._enqueue(server, arrivals[group] + hop, work,
+                              lambda done, group=group: self._looked_up(
+                                  flow, group, done + hop, src, pods, arrivals, outcome, when,
+                                  latency, hop))
+            return
+        self._looked_up(flow, np.flatnonzero(outcome == OK), ready[outcome == OK], src, pods,
+                        arrivals, outcome, when, latency, hop)
+
+    def _looked_up(self, flow: FlowState, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
+                   pods: list[Pod], arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
+                   latency: np.ndarray, hop: float) -> None:
+        """The name resolved for *rows* at *ready*: each client pod connects to the Service."""
+        for i in np.unique(src[rows]).tolist():
+            mine = src[rows] == i
+            self._forward_later(flow, rows[mine], ready[mine] - hop, pods[i],
+                                (arrivals, outcome, when, latency, hop))
+
+    def _forward_later(self, flow: FlowState, rows: np.ndarray, t: np.ndarray, source: Pod,
+                       tick: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]) -> None:
+        """Collect a round's proxied requests per flow: one second stage per flow and tick."""
+        entry = self._forwards.get(id(flow))
+        if entry is None:
+            entry = self._forwards[id(flow)] = (flow, tick, [])
+        entry[2].append((rows, t, source))
+
+    def _flush_forwards(self) -> None:
+        pending, self._forwards = self._forwards, {}
+        for flow, (arrivals, outcome, when, latency, hop), proxied in pending.values():
             self._forward(flow, proxied, arrivals, outcome, when, latency, hop)
 
-    def _dns_queue(self, pod: Pod, concurrency: int) -> PodQueue:
-        pod.queue = PodQueue(concurrency)
-        return pod.queue
+    def _dispatch_direct(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
+                         when: np.ndarray, latency: np.ndarray, hop: float) -> None:
+        """A VM connects to pod IPs directly: only Azure CNI pod IPs are routable there."""
+        plugin = self.m.spec.cluster.plugin
+        if plugin in ("kubenet", "overlay", "none"):
+            outcome[:] = UNROUTABLE  # the SYN has no route to the pod CIDR: the client times out
+            return
+        pods = sorted((p for p in flow.direct.pods.values() if p.ready), key=lambda p: p.name)
+        if not pods:
+            outcome[:] = NO_ENDPOINT
+            when[:] = arrivals + 2 * hop
+            return
+        pick = self.rng.integers(0, len(pods), arrivals.size)
+        live = np.flatnonzero(outcome == OK)
+        backend = flow.direct
+        port = next((p.container_port for c in backend.manifest.spec.template.spec.containers
+                     for p in c.ports), 80)
+        if self.policy_objects and not self._allowed(str(flow.spec.client_ip), pods[0], port):
+            outcome[live] = DENIED  # the policy sees the VM's own address
+            return
+        self._serve(flow, pods, pick, outcome == OK, arrivals, outcome, when, latency, hop)
 
     def _dispatch_out(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
                       when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
@@ -458,21 +524,23 @@ class TrafficController:
         outcome = np.full(n, OK, np.int64)
         when = arrivals + spec.timeout  # overwritten for answered requests
         latency = np.full(n, np.nan)
+        self._ticked.append((flow, outcome, when, latency))
+        if flow.direct is not None:
+            self._dispatch_direct(flow, arrivals, outcome, when, latency, hop)
+            return
         if flow.client is not None:
             if flow.spec.to is not None:
                 self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop)
             else:
                 self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
-            self._count(flow, outcome, when, latency, dt)
             return
-        self._proxied: list[tuple[np.ndarray, np.ndarray, Pod]] = []
         lb = flow.lb
         nodes: list[Node] | None = None
         node_idx = None
         if lb is not None:
             nodes = lb.healthy
             if not nodes:
-                self._count(flow, np.full(n, NO_BACKEND), when, latency, dt)
+                outcome[:] = NO_BACKEND
                 return
             node_idx = self.rng.integers(0, len(nodes), n)
             dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
@@ -488,9 +556,6 @@ class TrafficController:
             ep_idx = self.rng.integers(0, len(endpoints), n)
             self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
                         nodes, node_idx)
-        if self._proxied:
-            self._forward(flow, self._proxied, arrivals, outcome, when, latency, hop)
-        self._count(flow, outcome, when, latency, dt)
 
     def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
                      when: np.ndarray, latency: np.ndarray, nodes: list[Node],
@@ -511,8 +576,9 @@ class TrafficController:
     def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
                 node_idx: np.ndarray | None) -> np.ndarray | None:
         """Which of the requests *idx* a NetworkPolicy drops at *pod* (None: none)."""
-        if not self.policy_objects or self.m.spec.cluster.network_policy == "none":
-            return None
+        if (not self.policy_objects or self.m.spec.cluster.network_policy == "none"
+                or flow.svc is None):
+            return None  # direct flows check their policy before serving
         port, _ = flow.svc.target(flow.port)
         if flow.svc.local or nodes is None or node_idx is None:
             ok = self._allowed(str(flow.spec.client_ip), pod, port)
@@ -531,7 +597,6 @@ class TrafficController:
                live: np.ndarray, arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
                latency: np.ndarray, hop: float, nodes: list[Node] | None = None,
                node_idx: np.ndarray | None = None) -> None:
-        timeout = flow.spec.timeout
         chosen = np.flatnonzero(live)
         if chosen.size == 0:
             return
@@ -559,20 +624,58 @@ class TrafficController:
             cpu = backend.cpu if backend else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend.concurrency if backend else 1)
-            done = self._pod_queue(pod).offer_many(arrivals[idx] + hop, service) + hop
-            took = done - arrivals[idx]
-            late = took > timeout
-            outcome[idx[late]] = TIMEOUT
-            answered = idx[~late]
-            when[answered] = done[~late]
-            latency[answered] = took[~late]
-            if flow.route is not None:
-                # stage one of an ingress flow ran on a controller pod: the backend decides,
-                # once every controller pod of this tick is done (backends queue in time order)
-                self._proxied.append((answered, done[~late] - hop, pod))
+            self._enqueue(pod, arrivals[idx] + hop, service,
+                          lambda done, idx=idx, pod=pod: self._served(
+                              flow, pod, idx, done + hop, arrivals, outcome, when, latency, hop))
+
+    def _served(self, flow: FlowState, pod: Pod, idx: np.ndarray, done: np.ndarray,
+                arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
+                latency: np.ndarray, hop: float) -> None:
+        """The first pod of a request answered at *done*: the outcome, or the next stage."""
+        timeout = flow.spec.timeout
+        took = done - arrivals[idx]
+        late = took > timeout
+        outcome[idx[late]] = TIMEOUT
+        answered = idx[~late]
+        if flow.route is not None:
+            # a controller pod proxied these: the backend stage decides their outcome
+            if answered.size:
+                self._forward_later(flow, answered, done[~late] - hop, pod,
+                                    (arrivals, outcome, when, latency, hop))
+            return
+        when[answered] = done[~late]
+        latency[answered] = took[~late]
+        self._in_flight.setdefault(pod.name, []).append(
+            (done - hop, when[idx], outcome[idx], arrivals[idx] + timeout, flow))
+
+    # --- deferred queueing: every pod serves a tick's requests in arrival order ------------
+
+    def _enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
+                 then: Any) -> None:
+        """Queue requests reaching *pod* at *t*; *then(done)* gets their departures later."""
+        self._jobs.setdefault(pod.name, (pod, []))[1].append((t, service, then))
+
+    def _resolve(self) -> None:
+        """Serve every pod's queued requests, all flows merged in time order."""
+        jobs, self._jobs = self._jobs, {}
+        for pod, items in jobs.values():
+            queue = self._pod_queue(pod)
+            if len(items) == 1:
+                t, service, then = items[0]
+                order = np.argsort(t, kind="stable")
+                done = np.empty(t.size)
+                done[order] = queue.offer_many(t[order], service[order])
+                then(done)
                 continue
-            self._in_flight.setdefault(pod.name, []).append(
-                (done - hop, when[idx], outcome[idx], arrivals[idx] + timeout, flow))
+            t = np.concatenate([i[0] for i in items])
+            service = np.concatenate([i[1] for i in items])
+            order = np.argsort(t, kind="stable")
+            done = np.empty(t.size)
+            done[order] = queue.offer_many(t[order], service[order])
+            start = 0
+            for part_t, _s, then in items:
+                then(done[start:start + part_t.size])
+                start += part_t.size
 
     def _forward(self, flow: FlowState, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]],
                  arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
@@ -628,17 +731,24 @@ class TrafficController:
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
-            done = self._pod_queue(pod).offer_many(t, service) + 2 * hop
-            took = done - arrivals[rows]
-            late = took > timeout
-            outcome[rows[late]] = TIMEOUT
-            when[rows[late]] = arrivals[rows[late]] + timeout
-            latency[rows[late]] = np.nan
-            ok = rows[~late]
-            when[ok] = done[~late]
-            latency[ok] = took[~late]
-            self._in_flight.setdefault(pod.name, []).append(
-                (done - 2 * hop, when[rows], outcome[rows], arrivals[rows] + timeout, flow))
+            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod: self._answered(
+                flow, pod, rows, done + 2 * hop, arrivals, outcome, when, latency, hop))
+
+    def _answered(self, flow: FlowState, pod: Pod, rows: np.ndarray, done: np.ndarray,
+                  arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
+                  latency: np.ndarray, hop: float) -> None:
+        """The backend pod answered *rows* at *done* (back at the client)."""
+        timeout = flow.spec.timeout
+        took = done - arrivals[rows]
+        late = took > timeout
+        outcome[rows[late]] = TIMEOUT
+        when[rows[late]] = arrivals[rows[late]] + timeout
+        latency[rows[late]] = np.nan
+        ok = rows[~late]
+        when[ok] = done[~late]
+        latency[ok] = took[~late]
+        self._in_flight.setdefault(pod.name, []).append(
+            (done - 2 * hop, when[rows], outcome[rows], arrivals[rows] + timeout, flow))
 
     def _allowed_from_pod(self, src: Pod, dst: Pod, port: int) -> bool:
         key = (f"pod:{src.dep.key}", dst.dep.key, port)

@@ -443,9 +443,14 @@ class Flow(Model):
     """Clients calling a Service or an Ingress host and path: how often, how long they wait."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
-    from_: Literal["internet", "vnet", "pods"] = Field("internet", alias="from")
-    """internet: through the Service's public load balancer; vnet: a VM in the cluster's VNet
-    (an internal load balancer, or the public one); pods: the pods of ``client`` call out."""
+    from_: Literal["internet", "vnet", "peered-vnet", "on-premises", "pods"] = Field(
+        "internet", alias="from")
+    """internet: through the Service's public load balancer; vnet / peered-vnet / on-premises
+    (VPN or ExpressRoute): a VM there (through a load balancer, or to pod IPs with ``pods``);
+    pods: the pods of ``client`` call out."""
+    pods: str | None = None
+    """From a VM: connect to this Deployment's pod IPs directly (client-side balancing, e.g.
+    over a headless Service): routable from outside only with Azure CNI pod IPs."""
     client: str | None = None
     """With ``from: pods``: the Deployment whose pods make the calls."""
     external: ExternalRef | None = None
@@ -476,8 +481,16 @@ class Flow(Model):
             return self
         if self.external is not None or self.client is not None:
             raise ValueError("client and external are for flows from pods (from: pods)")
+        if self.pods is not None:
+            if self.from_ == "internet":
+                raise ValueError("pod IPs are private: connecting to them needs a VM in the VNet, "
+                                 "a peered VNet or on-premises (from: vnet, peered-vnet, on-premises)")
+            if self.to is not None or self.ingress is not None:
+                raise ValueError("expected one target: pods, to or ingress")
+            return self
         if (self.to is None) == (self.ingress is None):
-            raise ValueError("expected exactly one of to (a Service) or ingress (host and path)")
+            raise ValueError("expected exactly one of to (a Service), ingress (host and path) or "
+                             "pods (pod IPs, from a VM)")
         return self
 
 

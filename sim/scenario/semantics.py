@@ -376,6 +376,10 @@ class _Checker:
                     self.error((*path, "to", "service"), _unknown(
                         "Service", flow.to.service, sorted(k for k in services if "/" in k)))
                 continue
+            if flow.pods is not None:
+                if self.workloads.deployment(flow.pods) is None:
+                    self.error((*path, "pods"), self._unknown_deployment(flow.pods))
+                continue
             if flow.ingress is not None:
                 controller = traffic.ingress_controller
                 if controller is None:

@@ -297,3 +297,26 @@ def test_a_name_that_does_not_exist_is_a_dns_failure() -> None:
     sim, _ = make_sim(_lookup_flow("apj"))
     figures = sim.run().figures
     assert figures["flow.calls.cause.dns_failure"] == figures["flow.calls.requests"] > 0
+
+
+def test_two_flows_sharing_pods_queue_in_arrival_order() -> None:
+    """Two flows of 50 rps each to the same 3 pods (exponential 20 ms): each pod is one M/M/1
+    queue at 33.3 rps, W = 1/(50 - 33.3) = 60 ms, whichever flow a request came from
+    (regression: a flow's whole tick used to queue behind the other's)."""
+    from pathlib import Path
+
+    from sim.engine import Simulation
+    from sim.scenario import load
+    from sim.traffic import quantile
+
+    root = Path(__file__).resolve().parents[2]
+    sim = Simulation(load(str(root / "scenarios" / "vm-in-peered-vnet-azure-cni.yaml")))
+    sim.run()
+    theory = mmc(100 / 3, 50, 1)
+    assert theory is not None
+    for pod in sim.model.workloads.find("erp/inventory").pods.values():
+        q = pod.queue
+        assert abs((q.wait_time + q.busy_time) / q.served - theory.W) / theory.W < 0.1
+    p50 = [quantile(f.latency_total, 0.5) for f in sim.model.traffic.flows]
+    assert abs(p50[0] - p50[1]) / p50[0] < 0.1
+    assert abs(p50[0] - np.log(2) * theory.W) < 0.01  # plus a few ms of hops
