@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import hashlib
 import json
 import os
 import platform
 import pstats
-import resource
 import statistics
 import sys
 import time
@@ -40,6 +38,8 @@ import simpy
 HERE = os.path.dirname(os.path.abspath(__file__))
 if __package__ in (None, ""):  # run as a script: make ``sim`` importable from the checkout
     sys.path.insert(0, os.path.dirname(HERE))
+
+from measure import GcWatch, cpu_name, model_digest, peak_rss_mb, rss_mb  # noqa: E402
 
 from sim.engine import Simulation  # noqa: E402
 from sim.scenario import load_text  # noqa: E402
@@ -122,21 +122,6 @@ def scenario_text(scale: float = 1.0, duration: float = 3600.0, seed: int = 1) -
 
 # --- measurement helpers -------------------------------------------------------------------
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (2**20 if sys.platform == "darwin" else 2**10)
-
-
-def rss_mb() -> float:
-    """Current resident set size, MiB (Linux; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return 0.0
-
-
 def simpy_events_processed(env: simpy.Environment) -> int:
     """Events SimPy popped off its heap so far: ids handed out minus those still queued."""
     # simpy.Environment numbers every scheduled event with next(self._eid); reading the
@@ -203,7 +188,7 @@ def run(args: argparse.Namespace) -> dict:
     end = sim.end
     step = args.step
     checkpoints: list[dict] = []
-    gc_watch = _GcWatch()
+    gc_watch = GcWatch()
     events_at_start = sim.bus.published
     t_run = time.perf_counter()
     last_wall, last_events, now = t_run, events_at_start, 0.0
@@ -294,7 +279,7 @@ def run(args: argparse.Namespace) -> dict:
         "pods_pending": pending,
         "python": platform.python_version(),
         "simpy": simpy.__version__,
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
     }
     if args.checkpoints:
@@ -322,53 +307,6 @@ def run(args: argparse.Namespace) -> dict:
         print(f"profile (start + run, under cProfile: slower than the figures above) written "
               f"to {args.profile}", file=out)
     return result
-
-
-class _GcWatch:
-    """Time spent in the cyclic garbage collector while it is installed (gc.callbacks)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.collections = [0, 0, 0]
-        self._t = 0.0
-        gc.callbacks.append(self._on)
-
-    def _on(self, phase: str, info: dict) -> None:
-        if phase == "start":
-            self._t = time.perf_counter()
-        else:
-            self.seconds += time.perf_counter() - self._t
-            self.collections[info["generation"]] += 1
-
-    def stop(self) -> None:
-        if self._on in gc.callbacks:
-            gc.callbacks.remove(self._on)
-
-
-def model_digest() -> str:
-    """Short sha256 of the model's source (sim/**/*.py), to tie figures to a code version."""
-    root = os.path.join(os.path.dirname(HERE), "sim")
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                path = os.path.join(dirpath, name)
-                h.update(os.path.relpath(path, root).encode())
-                with open(path, "rb") as fh:
-                    h.update(fh.read())
-    return h.hexdigest()[:12]
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

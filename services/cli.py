@@ -23,6 +23,18 @@ def _print_issues(issues: list, stream: TextIO) -> None:
         print(issue.render(), file=stream)
 
 
+def _load(path: str):  # noqa: ANN202 - LoadedScenario, imported lazily
+    """The scenario at *path*, or None after printing every issue (exit 2 follows)."""
+    from sim.errors import ScenarioError
+    from sim.scenario import load
+
+    try:
+        return load(path)
+    except ScenarioError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return None
+
+
 class Progress:
     """A progress bar over simulated time on stderr (only when stderr is a terminal)."""
 
@@ -56,16 +68,12 @@ class Progress:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario to its end: progress, report, events.jsonl, report.json."""
     from sim.engine import Simulation
-    from sim.errors import ScenarioError
     from sim.events import SimEvent
     from sim.report import render_text
-    from sim.scenario import load
     from sim.telemetry.jsonl import line_writer, parse_start
 
-    try:
-        loaded = load(args.scenario)
-    except ScenarioError as exc:
-        _print_issues(exc.issues, sys.stderr)
+    loaded = _load(args.scenario)
+    if loaded is None:
         return EXIT_INVALID
     _print_issues(loaded.warnings, sys.stderr)
     out_dir = args.out or os.path.join("runs", loaded.spec.name)
@@ -101,15 +109,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_reach(args: argparse.Namespace) -> int:
     """Print which workloads can reach which under the scenario's NetworkPolicies."""
     from sim.engine import Simulation
-    from sim.errors import ScenarioError
     from sim.netpol import NetworkPolicyError
     from sim.reach import reachability, render
-    from sim.scenario import load
 
-    try:
-        loaded = load(args.scenario)
-    except ScenarioError as exc:
-        _print_issues(exc.issues, sys.stderr)
+    loaded = _load(args.scenario)
+    if loaded is None:
         return EXIT_INVALID
     sim = Simulation(loaded, seed=args.seed)
     sim.advance_to(0.0)  # the cluster as it runs at time 0: pods placed, addresses given
@@ -134,19 +138,16 @@ def cmd_reach(args: argparse.Namespace) -> int:
 def cmd_route(args: argparse.Namespace) -> int:
     """Print every hop of a URL through the cluster, with the rule that chose it."""
     from sim.engine import Simulation
-    from sim.errors import ScenarioError
     from sim.route import render, trace
-    from sim.scenario import load
     from sim.scenario.units import parse_duration
 
     try:
-        loaded = load(args.scenario)
         at = parse_duration(args.at)
-    except ScenarioError as exc:
-        _print_issues(exc.issues, sys.stderr)
-        return EXIT_INVALID
     except ValueError as exc:
         print(f"aks-sim route: error: --at: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    loaded = _load(args.scenario)
+    if loaded is None:
         return EXIT_INVALID
     from urllib.parse import urlsplit
 
