@@ -23,7 +23,6 @@ from sim.ipam import (
     StaticBlockPodSubnet,
 )
 from sim.network import AddressPool, Subnet
-from sim.report import Stats
 from sim.rng import Streams
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.manifests import (
@@ -34,6 +33,7 @@ from sim.scenario.manifests import (
 )
 from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Uniform, max_pods_of, pod_ip_mode
 from sim.scheduler import NodeTable, Scheduler
+from sim.stats import Stats
 from sim.svc import ServiceController
 from sim.timers import Timers
 from sim.traffic import TrafficController

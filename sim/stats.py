@@ -1,0 +1,59 @@
+"""Running figures of a run that need its timeline (peaks, minima, time below desired).
+
+The model updates them as it goes; ``sim.report`` reads them at the end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.model import Model
+    from sim.workloads import DeploymentState
+
+
+class Stats:
+    """Running figures the model updates as it goes (peaks and minima need the timeline)."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.nodes_peak = 0
+        self.ready_min: int | None = None
+        self.pool_peak: Counter[str] = Counter()
+        self.pending_peak = 0
+
+    def node_count_changed(self) -> None:
+        """Called whenever a node is created, deleted or changes Ready state."""
+        total = 0
+        for pool in self.m.pools.values():
+            size = pool.size
+            total += size
+            if size > self.pool_peak[pool.name]:
+                self.pool_peak[pool.name] = size
+        self.nodes_peak = max(self.nodes_peak, total)
+        if self.m.env.now > 0:
+            ready = self.ready_count()
+            self.ready_min = ready if self.ready_min is None else min(self.ready_min, ready)
+
+    def ready_count(self) -> int:
+        """Nodes Ready now."""
+        return self.m.nodes.ready
+
+    def availability(self, dep: DeploymentState) -> None:
+        """Track how long a Deployment had fewer available pods than desired, once it had them."""
+        now = self.m.env.now
+        pending = self.m.workloads.pending_count
+        self.pending_peak = max(self.pending_peak, pending)
+        if not dep.reached_desired:
+            if dep.available >= dep.desired:
+                dep.reached_desired = True
+            return
+        dep.min_available = dep.available if dep.min_available is None else min(
+            dep.min_available, dep.available)
+        below = dep.available < dep.desired
+        if below and dep.below_since is None:
+            dep.below_since = now
+        elif not below and dep.below_since is not None:
+            dep.unavailable_seconds += now - dep.below_since
+            dep.below_since = None
