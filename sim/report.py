@@ -71,7 +71,7 @@ def figures(m: Model) -> dict[str, float]:
     for dep in m.workloads.deployments.values():
         below = dep.unavailable_seconds + (now - dep.below_since if dep.below_since is not None
                                            else 0.0)
-        for name in {dep.name, dep.key}:
+        for name in dict.fromkeys((dep.name, dep.key)):  # ordered: report.json is stable
             base = f"deployment.{name}"
             out[f"{base}.desiredFinal"] = dep.desired
             out[f"{base}.availableFinal"] = dep.available

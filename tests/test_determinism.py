@@ -75,3 +75,21 @@ def test_more_workload_draws_do_not_shift_which_nodes_fail() -> None:
     large, scheduled_large = _fault_targets(40)
     assert scheduled_large > scheduled_small
     assert small == large
+
+
+def test_report_json_does_not_depend_on_python_hash_seed(tmp_path) -> None:
+    """report.json is byte-identical across processes (no set iteration order leaks in)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    aks_sim = str(Path(sys.executable).with_name("aks-sim"))
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        subprocess.run([aks_sim, "run", str(ROOT / "scenarios" / "upgrade-surge-no-ips.yaml"),
+                        "--quiet", "--out", str(out)], check=True, timeout=120,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outs.append((out / "report.json").read_bytes())
+    assert outs[0] == outs[1]
