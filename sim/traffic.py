@@ -186,6 +186,7 @@ class TrafficController:
         self._jobs: dict[str, tuple[Pod, list[tuple[np.ndarray, np.ndarray, Any]]]] = {}
         self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
+        self._finalizers: list[Any] = []
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -338,6 +339,9 @@ class TrafficController:
             while self._jobs or self._forwards:
                 if self._jobs:
                     self._resolve()
+                    finalizers, self._finalizers = self._finalizers, []
+                    for finish in finalizers:
+                        finish()
                 self._flush_forwards()
             for args in self._ticked:
                 self._count(*args, dt)
@@ -733,6 +737,9 @@ class TrafficController:
         pick = self.rng.integers(0, len(endpoints), idx.size)
         port, _ = backend.target(flow.backend_port)
         order = np.argsort(pick, kind="stable")
+        answered: list[tuple[Pod, np.ndarray, np.ndarray]] = []
+        # the verdict depends on the source pod and the backend Deployment: once per pair
+        denied_by: dict[str, np.ndarray] = {}
         for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
             pod = endpoints[int(pick[group[0]])]
             rows = idx[group]
@@ -746,10 +753,12 @@ class TrafficController:
                 latency[rows] = np.nan
                 continue
             if self.policy_objects:
-                controllers = source[group][sort]
-                denied_from = [c for c in np.unique(controllers).tolist()
-                               if not self._allowed_from_pod(proxied_by[c][2], pod, port)]
-                blocked = np.isin(controllers, denied_from) if denied_from else None
+                denied_src = denied_by.get(pod.dep.key)
+                if denied_src is None:
+                    denied_src = denied_by[pod.dep.key] = np.fromiter(
+                        (not self._allowed_from_pod(p[2], pod, port) for p in proxied_by), bool,
+                        len(proxied_by))
+                blocked = denied_src[source[group][sort]] if denied_src.any() else None
                 if blocked is not None and blocked.any():
                     outcome[rows[blocked]] = DENIED
                     when[rows[blocked]] = arrivals[rows[blocked]] + timeout
@@ -762,14 +771,21 @@ class TrafficController:
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
-            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod: self._answered(
-                flow, pod, rows, done + 2 * hop, arrivals, outcome, when, latency, hop))
+            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod: answered.append(
+                (pod, rows, done.copy())))  # the round's departure buffer is not ours to keep
+        # the callbacks fill `answered` while the round is served; decide outcomes after it
+        self._finalizers.append(lambda: self._answered(flow, answered, arrivals, outcome,
+                                                       when, latency, hop))
 
-    def _answered(self, flow: FlowState, pod: Pod, rows: np.ndarray, done: np.ndarray,
+    def _answered(self, flow: FlowState, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
                   latency: np.ndarray, hop: float) -> None:
-        """The backend pod answered *rows* at *done* (back at the client)."""
+        """The backend pods answered (after the round): outcomes of all their requests at once."""
+        if not answered:
+            return
         timeout = flow.spec.timeout
+        rows = np.concatenate([a[1] for a in answered])
+        done = np.concatenate([a[2] for a in answered]) + 2 * hop
         took = done - arrivals[rows]
         late = took > timeout
         outcome[rows[late]] = TIMEOUT
@@ -778,8 +794,13 @@ class TrafficController:
         ok = rows[~late]
         when[ok] = done[~late]
         latency[ok] = took[~late]
-        self._in_flight.setdefault(pod.name, []).append(
-            (done - 2 * hop, when[rows], outcome[rows], arrivals[rows] + timeout, flow))
+        gives_up = arrivals[rows] + timeout
+        start = 0
+        for pod, part, _ in answered:
+            end = start + part.size
+            self._in_flight.setdefault(pod.name, []).append(
+                (done[start:end] - 2 * hop, when[part], outcome[part], gives_up[start:end], flow))
+            start = end
 
     def _allowed_from_pod(self, src: Pod, dst: Pod, port: int) -> bool:
         key = (f"pod:{src.dep.key}", dst.dep.key, port)
