@@ -29,7 +29,8 @@ Outcomes (what the client sees, and why):
 - ``unroutable``: a VM (same VNet, peered VNet, on-premises) connected to a pod IP that is not
   routable from there: with kubenet pods are reachable only when they start the connection
   (NAT to the node IP), with Overlay pod IPs never leave the cluster; Azure CNI pod IPs are
-  VNet addresses and work both ways (AKS network models comparison, configure-kubenet.md).
+  VNet addresses and work both ways (AKS network models comparison, configure-kubenet.md);
+- ``nsg_denied``: the node subnet's network security group drops the connection (sim.nsg).
 
 Pods calling a Service by name (``from: pods`` with ``to``) first resolve it as their
 resolv.conf says (search list and ndots:5: sim.dns), each query through the kube-dns
@@ -47,6 +48,7 @@ Simplifications, stated: arrivals of a tick see the cluster as it is at the tick
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from collections.abc import Generator
@@ -55,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from sim import nsg
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.loadbalancer import LoadBalancer
@@ -88,9 +91,9 @@ if TYPE_CHECKING:
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
             "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
-            "snat_exhausted", "dns_failure", "unroutable")
+            "snat_exhausted", "dns_failure", "unroutable", "nsg_denied")
 (OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
- NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE, UNROUTABLE) = range(13)
+ NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE, UNROUTABLE, NSG_DENIED) = range(14)
 LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
 """Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
 ERROR_TICK_RATE = 0.01
@@ -187,6 +190,7 @@ class TrafficController:
         self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
         self._finalizers: list[Any] = []
+        self._nsg_cache: dict[int, bool] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -286,6 +290,31 @@ class TrafficController:
                                                                 mean=0.02)
 
     # --- the tick loop ------------------------------------------------------------------
+
+    # --- the node subnet's NSG ----------------------------------------------------------
+
+    def _nsg_allows(self, flow: FlowState) -> bool:
+        """Whether the NSG of the node subnet lets the flow's clients reach the LB port."""
+        verdict = self._nsg_cache.get(id(flow))
+        if verdict is None:
+            c = self.m.spec.cluster
+            subnet = next((s for s in c.vnet.subnets if s.security_rules), None)
+            if subnet is None:
+                verdict = True  # AKS's own rules allow every LoadBalancer port
+            else:
+                rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
+                                  tuple(r.destination_ports) if r.destination_ports else None,
+                                  r.protocol) for r in subnet.security_rules]
+                manifest = flow.svc.manifest
+                for i, src in enumerate(manifest.spec.load_balancer_source_ranges or ["Internet"]):
+                    rules.append(nsg.Rule(f"aks-{flow.svc.name}-{i}", 500 + i, True, src,
+                                          (flow.port,), "TCP"))
+                rules += list(nsg.DEFAULT_RULES)
+                addr = ipaddress.IPv4Address(str(flow.spec.client_ip))
+                verdict = nsg.evaluate(rules, addr, flow.port, "TCP",
+                                       list(c.vnet.address_space)).allow
+            self._nsg_cache[id(flow)] = verdict
+        return verdict
 
     # --- NetworkPolicy at the destination pod ------------------------------------------
 
@@ -541,6 +570,9 @@ class TrafficController:
         lb = flow.lb
         nodes: list[Node] | None = None
         node_idx = None
+        if lb is not None and not self._nsg_allows(flow):
+            outcome[:] = NSG_DENIED  # the SYN is dropped at the NIC: the client times out
+            return
         if lb is not None:
             nodes = lb.healthy
             if not nodes:

@@ -167,6 +167,19 @@ Distribution = Annotated[
 
 # --- cluster ---------------------------------------------------------------------------
 
+class SecurityRule(Model):
+    """An inbound NSG rule (lower priority numbers are evaluated first)."""
+
+    name: Name
+    priority: Annotated[int, Field(ge=100, le=4096)]
+    access: Literal["Allow", "Deny"]
+    source: str = "*"
+    """A CIDR, ``*``, or a service tag: Internet, VirtualNetwork, AzureLoadBalancer."""
+    destination_ports: list[Annotated[int, Field(ge=1, le=65535)]] | None = None
+    """Ports the rule covers (default: any)."""
+    protocol: Literal["*", "TCP", "UDP"] = "*"
+
+
 class SubnetSpec(Model):
     """An Azure subnet of the VNet."""
 
@@ -177,6 +190,9 @@ class SubnetSpec(Model):
     """A user route table attached to the subnet (kubenet needs one per cluster)."""
     service_endpoints: list[str] = []
     """Service endpoints (e.g. Microsoft.Storage) enabled on the subnet."""
+    security_rules: list[SecurityRule] = []
+    """Inbound rules of the subnet's network security group, besides the default rules and
+    the allow rules AKS adds for LoadBalancer Service ports."""
 
 
 class VNetSpec(Model):

@@ -1,0 +1,93 @@
+"""NSG rules on the node subnet (network-security-groups-overview, configure-load-balancer-standard)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from simkit import make_sim
+
+from sim.nsg import DEFAULT_RULES, Rule, evaluate
+
+VNET = [ipaddress.IPv4Network("10.224.0.0/12")]
+
+
+def ip(a: str) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(a)
+
+
+def test_first_match_by_priority_decides() -> None:
+    """Lower priority numbers are evaluated first; the first matching rule wins."""
+    rules = [Rule("deny-client", 400, False, "198.51.100.0/24", (80,)),
+             Rule("aks-web", 500, True, "Internet", (80,)), *DEFAULT_RULES]
+    assert evaluate(rules, ip("198.51.100.7"), 80, "TCP", VNET).name == "deny-client"
+    assert evaluate(rules, ip("203.0.113.9"), 80, "TCP", VNET).name == "aks-web"
+    assert evaluate(rules, ip("203.0.113.9"), 22, "TCP", VNET).name == "DenyAllInBound"
+
+
+def test_default_rules_allow_the_vnet_and_the_load_balancer_probes() -> None:
+    """AllowVnetInBound (65000), AllowAzureLoadBalancerInBound (65001), DenyAllInBound (65500);
+    probes come from 168.63.129.16."""
+    assert evaluate(list(DEFAULT_RULES), ip("10.224.3.4"), 443, "TCP", VNET).allow
+    assert evaluate(list(DEFAULT_RULES), ip("168.63.129.16"), 30080, "TCP", VNET).allow
+    assert not evaluate(list(DEFAULT_RULES), ip("203.0.113.9"), 443, "TCP", VNET).allow
+
+
+SCENARIO = """
+duration: 2m
+cluster:
+  networkPlugin: azure
+  networkPluginMode: overlay
+  vnet:
+    subnets:
+      - name: aks-subnet
+        addressPrefix: 10.224.0.0/16
+        securityRules: {rules}
+  nodePools:
+    - {{name: system, mode: System, count: 2}}
+workloads:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: web}}
+    spec:
+      replicas: 2
+      selector: {{matchLabels: {{app: web}}}}
+      template:
+        metadata: {{labels: {{app: web}}}}
+        spec: {{containers: [{{name: web, resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}}}]}}
+  - apiVersion: v1
+    kind: Service
+    metadata: {{name: web}}
+    spec:
+      type: LoadBalancer
+      selector: {{app: web}}
+      ports: [{{port: 80}}]
+      {ranges}
+traffic:
+  flows:
+    - name: users
+      to: {{service: web}}
+      clientIP: 198.51.100.7
+      rate: {{profile: constant, rps: 20}}
+      timeout: 2s
+"""
+
+
+def _denied(rules: str, ranges: str = "") -> float:
+    text = SCENARIO.format(rules=rules, ranges=ranges)
+    figures = make_sim(text)[0].run().figures
+    return figures["flow.users.cause.nsg_denied"] / figures["flow.users.requests"]
+
+
+def test_a_user_deny_rule_ahead_of_the_aks_rules_blocks_clients() -> None:
+    """A Deny at priority 400 beats AKS's allow rule for the LoadBalancer port (500+)."""
+    deny = "[{name: block-partner, priority: 400, access: Deny, source: 198.51.100.0/24}]"
+    assert _denied(deny) == 1.0
+    other = "[{name: block-other, priority: 400, access: Deny, source: 192.0.2.0/24}]"
+    assert _denied(other) == 0.0
+
+
+def test_load_balancer_source_ranges_narrow_who_may_connect() -> None:
+    """With loadBalancerSourceRanges AKS allows only those sources; the rest hit DenyAllInBound."""
+    keep = "[{name: noop, priority: 4000, access: Allow, source: 10.0.0.0/8}]"
+    assert _denied(keep, "loadBalancerSourceRanges: [203.0.113.0/24]") == 1.0
+    assert _denied(keep, "loadBalancerSourceRanges: [198.51.100.0/24]") == 0.0
