@@ -24,7 +24,13 @@ from sim.events import (
     Surge,
     Upgrade,
 )
-from sim.scenario.schema import NetworkPolicyChange, ScaleDeployment, ScaleNodePool, UpgradeNodePool
+from sim.scenario.schema import (
+    IngressChange,
+    NetworkPolicyChange,
+    ScaleDeployment,
+    ScaleNodePool,
+    UpgradeNodePool,
+)
 
 if TYPE_CHECKING:
     from sim.cluster import Node, NodePool
@@ -44,10 +50,13 @@ def preflight(m: Model, pool: NodePool, nodes: int, operation: str) -> str | Non
     return None
 
 
-def run(m: Model, op: ScaleNodePool | UpgradeNodePool | ScaleDeployment | NetworkPolicyChange) -> None:
+def run(m: Model, op: ScaleNodePool | UpgradeNodePool | ScaleDeployment | NetworkPolicyChange
+        | IngressChange) -> None:
     """Start *op* now."""
     if isinstance(op, NetworkPolicyChange):
         m.traffic.change_policy(op.apply, op.delete)
+    elif isinstance(op, IngressChange):
+        m.traffic.change_ingress(op.apply, op.delete)
     elif isinstance(op, ScaleDeployment):
         m.workloads.set_replicas(m.workloads.find(op.deployment), op.replicas)
     elif isinstance(op, ScaleNodePool):

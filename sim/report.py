@@ -300,7 +300,7 @@ def render_text(r: Report) -> str:
                          f"{w['first_object']}")
             lines.append(f"            {w['message']}")
     else:
-        lines.append("No warnings: nothing failed.")
+        lines.append("No warning events.")
     lines.append("")
     lines.append("Subnets (how close each came to full):")
     for s in r.subnets:

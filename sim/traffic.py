@@ -30,7 +30,14 @@ Outcomes (what the client sees, and why):
   routable from there: with kubenet pods are reachable only when they start the connection
   (NAT to the node IP), with Overlay pod IPs never leave the cluster; Azure CNI pod IPs are
   VNet addresses and work both ways (AKS network models comparison, configure-kubenet.md);
-- ``nsg_denied``: the node subnet's network security group drops the connection (sim.nsg).
+- ``nsg_denied``: the node subnet's network security group drops the connection (sim.nsg);
+- ``tls_error``: an https client of an Ingress host whose certificate is not issued (yet):
+  ingress-nginx serves its default self-signed certificate and the client refuses it.
+
+HTTP application routing: an Ingress applied during the run gets its hosts' A records at
+External-DNS's next sync (``dnsSyncInterval``, 1 minute by default); until then internet
+clients cannot resolve the host (``dns_failure``). A TLS host with a cert-manager issuer
+gets its certificate after ``issuanceTime`` (or never, with ``failureProbability``).
 
 Pods calling a Service by name (``from: pods`` with ``to``) first resolve it as their
 resolv.conf says (search list and ndots:5: sim.dns), each query through the kube-dns
@@ -91,9 +98,9 @@ if TYPE_CHECKING:
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
             "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
-            "snat_exhausted", "dns_failure", "unroutable", "nsg_denied")
+            "snat_exhausted", "dns_failure", "unroutable", "nsg_denied", "tls_error")
 (OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
- NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE, UNROUTABLE, NSG_DENIED) = range(14)
+ NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE, UNROUTABLE, NSG_DENIED, TLS_ERROR) = range(15)
 LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
 """Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
 ERROR_TICK_RATE = 0.01
@@ -191,6 +198,11 @@ class TrafficController:
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
         self._finalizers: list[Any] = []
         self._nsg_cache: dict[int, bool] = {}
+        self.ingress_objects: dict[str, dict[str, Any]] = {}
+        self.dns_ready: dict[str, float] = {}
+        """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
+        self.cert_ready: dict[str, float | None] = {}
+        """TLS hosts with a cert-manager issuer: when the certificate is served (None: failed)."""
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -201,13 +213,10 @@ class TrafficController:
             self.policy_objects[f"{placed.obj.metadata.namespace}/{placed.obj.metadata.name}"] = obj
         if self.spec is None:
             return
-        router = None
         controller = self.spec.ingress_controller
-        if controller is not None:
-            router = IngressRouter(
-                [p.obj.model_dump(by_alias=True, exclude_none=True)
-                 for p in self.m.loaded.workloads.ingresses], controller.ingress_class,
-                watch_ingress_without_class=True)
+        for p in self.m.loaded.workloads.ingresses:
+            self.ingress_objects[f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"] = (
+                p.obj.model_dump(by_alias=True, exclude_none=True))
         profile = self.m.spec.cluster.load_balancer_profile
         self.snat = SnatTable(profile.managed_outbound_ips, profile.allocated_outbound_ports)
         self._pool_size = self._backend_pool()
@@ -247,18 +256,84 @@ class TrafficController:
                 if lb is None:
                     lb = self.balancers[svc.key] = LoadBalancer(
                         self.m, svc, self.spec.probe_interval, self.spec.probe_threshold)
-            state = FlowState(flow, svc, lb)
-            if flow.ingress is not None and router is not None:
-                state.route = router.route(flow.ingress.host, flow.ingress.path, flow.ingress.scheme)
-                backend = state.route.backend
-                if backend is not None and hasattr(backend, "port"):
-                    state.backend = self.m.service_ctl.find(f"{backend.namespace}/{backend.name}")
-                    if state.backend is not None:
-                        port = backend.port
-                        state.backend_port = port if isinstance(port, int) else next(
-                            (p.port for p in state.backend.manifest.spec.ports if p.name == port), 80)
-            self.flows.append(state)
+            self.flows.append(FlowState(flow, svc, lb))
+        self._route_ingress_flows()
         self.m.env.process(self._ticks())
+
+    # --- Ingress rules, their DNS records and certificates ------------------------------
+
+    def _route_ingress_flows(self) -> None:
+        """The route each ingress flow takes under the Ingresses as they are now."""
+        controller = self.spec.ingress_controller if self.spec else None
+        if controller is None:
+            return
+        router = IngressRouter(list(self.ingress_objects.values()), controller.ingress_class,
+                               watch_ingress_without_class=True)
+        for state in self.flows:
+            flow = state.spec
+            if flow.ingress is None:
+                continue
+            state.route = router.route(flow.ingress.host, flow.ingress.path, flow.ingress.scheme)
+            state.backend, state.backend_port = None, 80
+            backend = state.route.backend
+            if backend is not None and hasattr(backend, "port"):
+                state.backend = self.m.service_ctl.find(f"{backend.namespace}/{backend.name}")
+                if state.backend is not None:
+                    port = backend.port
+                    state.backend_port = port if isinstance(port, int) else next(
+                        (p.port for p in state.backend.manifest.spec.ports if p.name == port), 80)
+
+    def change_ingress(self, apply: dict[str, Any] | None, delete: str | None) -> None:
+        """kubectl apply / delete of an Ingress: routes change now; a new host's DNS record
+        and certificate come later (HTTP application routing)."""
+        now = self.m.env.now
+        if delete is not None:
+            self.ingress_objects.pop(delete, None)
+        if apply is not None:
+            meta = apply.get("metadata") or {}
+            self.ingress_objects[f"{meta.get('namespace', 'default')}/{meta.get('name')}"] = apply
+            self._records_and_certificates(apply, now)
+        self._route_ingress_flows()
+
+    def _records_and_certificates(self, ingress: dict[str, Any], now: float) -> None:
+        routing = self.spec.http_application_routing if self.spec else None
+        if routing is None:
+            return
+        zone = routing.dns_zone.strip(".").lower()
+        spec = ingress.get("spec") or {}
+        hosts = [str(r.get("host", "")).lower() for r in spec.get("rules") or [] if r.get("host")]
+        next_sync = (math.floor(now / routing.dns_sync_interval) + 1) * routing.dns_sync_interval
+        for host in hosts:
+            if (host == zone or host.endswith("." + zone)) and host not in self.dns_ready:
+                self.dns_ready[host] = next_sync
+        annotations = (ingress.get("metadata") or {}).get("annotations") or {}
+        if not any(k in annotations for k in ("cert-manager.io/cluster-issuer",
+                                               "cert-manager.io/issuer")):
+            return
+        rng = self.m.streams["certificates"]
+        certs = routing.certificates
+        for tls in spec.get("tls") or []:
+            for host in tls.get("hosts") or []:
+                host = str(host).lower()
+                if host in self.cert_ready:
+                    continue
+                failed = rng.random() < certs.failure_probability
+                self.cert_ready[host] = None if failed else now + self.m.draw(certs.issuance_time, rng)
+
+    def _ingress_blocked(self, flow: FlowState, t0: float) -> int | None:
+        """DNS_FAILURE or TLS_ERROR while the host's record or certificate is not there yet."""
+        ingress = flow.spec.ingress
+        if ingress is None or flow.spec.from_ != "internet":
+            return None
+        host = ingress.host.lower()
+        ready = self.dns_ready.get(host)
+        if ready is not None and t0 < ready:
+            return DNS_FAILURE
+        if ingress.scheme == "https" and host in self.cert_ready:
+            cert = self.cert_ready[host]
+            if cert is None or t0 < cert:
+                return TLS_ERROR
+        return None
 
     def _pod_queue(self, pod: Pod) -> PodQueue:
         queue = pod.queue
@@ -572,6 +647,11 @@ class TrafficController:
         node_idx = None
         if lb is not None and not self._nsg_allows(flow):
             outcome[:] = NSG_DENIED  # the SYN is dropped at the NIC: the client times out
+            return
+        blocked = self._ingress_blocked(flow, t0) if flow.route is not None else None
+        if blocked is not None:
+            outcome[:] = blocked  # NXDOMAIN, or the TLS handshake fails: both at once
+            when[:] = arrivals + 2 * hop
             return
         if lb is not None:
             nodes = lb.healthy

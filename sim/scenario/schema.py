@@ -522,6 +522,27 @@ class Backend(Model):
     """Cores a worker uses while it serves a request (what an HPA on cpu measures)."""
 
 
+class CertificateSpec(Model):
+    """Certificates cert-manager requests for Ingress TLS hosts (an ACME issuer such as
+    Let's Encrypt)."""
+
+    issuance_time: Distribution = Uniform(distribution="uniform", min=30.0, max=120.0)
+    """From the Ingress being applied to the certificate being served."""
+    failure_probability: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Chance an issuance fails (rate limits, a failed HTTP-01 challenge): no certificate."""
+
+
+class HttpApplicationRouting(Model):
+    """AKS HTTP application routing: External-DNS writes A records for Ingress hosts in the
+    cluster's DNS zone; cert-manager gets their certificates."""
+
+    dns_zone: str
+    """Hosts in this zone get records (e.g. ``example.com``)."""
+    dns_sync_interval: Duration = 60.0
+    """External-DNS ``--interval`` (1 minute by default): records appear at the next sync."""
+    certificates: CertificateSpec = CertificateSpec()
+
+
 class CoreDNSSpec(Model):
     """CoreDNS as the cluster runs it (kube-system/coredns behind kube-dns), added when a flow
     looks names up."""
@@ -547,6 +568,8 @@ class TrafficSpec(Model):
     ingress_controller: IngressControllerSpec | None = None
     """Where ``ingress:`` flows enter."""
     coredns: CoreDNSSpec = CoreDNSSpec()
+    http_application_routing: HttpApplicationRouting | None = None
+    """DNS records and certificates for Ingress hosts, with their delays."""
     endpoint_propagation_delay: Duration = 1.0
     """From a pod's readiness change to kube-proxy and the load balancer acting on it
     (EndpointSlice update plus kube-proxy's minSyncPeriod of 1 s)."""
@@ -650,8 +673,25 @@ class NetworkPolicyChange(Model):
         return self
 
 
-Operation = Annotated[ScaleNodePool | UpgradeNodePool | ScaleDeployment | NetworkPolicyChange,
-                      Field(discriminator="operation")]
+class IngressChange(Model):
+    """``kubectl apply`` / ``kubectl delete`` of an Ingress while the run goes."""
+
+    operation: Literal["ingress"]
+    at: Duration
+    apply: dict[str, Any] | None = None
+    """A networking.k8s.io/v1 Ingress to create or replace."""
+    delete: str | None = None
+    """``namespace/name`` of an Ingress to delete."""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> IngressChange:
+        if (self.apply is None) == (self.delete is None):
+            raise ValueError("expected exactly one of apply (an Ingress) or delete (namespace/name)")
+        return self
+
+
+Operation = Annotated[ScaleNodePool | UpgradeNodePool | ScaleDeployment | NetworkPolicyChange
+                      | IngressChange, Field(discriminator="operation")]
 
 
 # --- expectations ----------------------------------------------------------------------

@@ -355,6 +355,27 @@ class _Checker:
                 self.error(("operations", i, "delete"), _unknown("NetworkPolicy", op.delete or "",
                                                                   sorted(known)))
 
+    def ingresses(self) -> None:
+        """Ingresses applied by operations must be valid, and deletions must name one."""
+        from sim.ingress import IngressError, IngressRouter
+
+        known = {f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"
+                 for p in self.workloads.ingresses}
+        for i, op in enumerate(self.spec.operations):
+            if getattr(op, "operation", None) != "ingress":
+                continue
+            if op.apply is not None:
+                meta = op.apply.get("metadata") or {}
+                try:
+                    IngressRouter([op.apply])
+                except IngressError as exc:
+                    self.error(("operations", i, "apply"), str(exc))
+                else:
+                    known.add(f"{meta.get('namespace', 'default')}/{meta.get('name')}")
+            elif op.delete not in known:
+                self.error(("operations", i, "delete"), _unknown("Ingress", op.delete or "",
+                                                                  sorted(known)))
+
     def _flows(self) -> None:
         traffic = self.spec.traffic
         if traffic is None:
@@ -444,6 +465,7 @@ def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set
     checker.workload_refs()
     checker.timeline()
     checker.network_policies()
+    checker.ingresses()
     checker.expectations(known_reasons, figure_ok)
     return checker.issues
 

@@ -320,3 +320,28 @@ def test_two_flows_sharing_pods_queue_in_arrival_order() -> None:
     p50 = [quantile(f.latency_total, 0.5) for f in sim.model.traffic.flows]
     assert abs(p50[0] - p50[1]) / p50[0] < 0.1
     assert abs(p50[0] - np.log(2) * theory.W) < 0.01  # plus a few ms of hops
+
+
+def test_new_ingress_host_waits_for_external_dns_then_its_certificate() -> None:
+    """An Ingress applied at 10m: its host resolves at External-DNS's next sync (1 min), its
+    certificate is served after the issuance time; before each, clients fail with dns_failure,
+    then tls_error; afterwards they are answered."""
+    from pathlib import Path
+
+    from sim.engine import Simulation
+    from sim.scenario import load
+
+    root = Path(__file__).resolve().parents[2]
+    sim = Simulation(load(str(root / "scenarios" / "new-ingress-dns-and-certificate.yaml")))
+    events: list = []
+    from sim.events import SimEvent
+    sim.bus.subscribe(SimEvent, events.append)
+    sim.run()
+    ticks = [e.event for e in events if e.event.reason == "TrafficTick" and e.event.requests]
+    dns = [t.start for t in ticks if "dns_failure" in t.errors]
+    tls = [t.start for t in ticks if "tls_error" in t.errors]
+    assert min(dns) == 600 and max(dns) < 660          # the next sync after 10m is 11m
+    cert = sim.model.traffic.cert_ready["deals.example.com"]
+    assert cert is not None and 690 <= cert <= 780       # issuance 90 s to 3 min
+    assert min(tls) == 660 and max(tls) < cert
+    assert all(t.ok == t.requests for t in ticks if t.start >= cert + 1)
