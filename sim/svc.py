@@ -30,6 +30,8 @@ class ServiceState:
         self.type = manifest.spec.type
         self.local = manifest.spec.external_traffic_policy == "Local"
         self.internal = manifest.is_internal_lb
+        self.affinity = manifest.affinity_timeout
+        """ClientIP session affinity timeout (seconds), None without affinity."""
         self.ports = [p.port for p in manifest.spec.ports]
         self.deployments: list[DeploymentState] = []
         self.endpoints: list[Pod] = []

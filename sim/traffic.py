@@ -198,6 +198,7 @@ class TrafficController:
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
         self._finalizers: list[Any] = []
         self._nsg_cache: dict[int, bool] = {}
+        self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.dns_ready: dict[str, float] = {}
         """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
@@ -365,6 +366,31 @@ class TrafficController:
                                                                 mean=0.02)
 
     # --- the tick loop ------------------------------------------------------------------
+
+    # --- ClientIP session affinity --------------------------------------------------------
+
+    def _sticky(self, flow: FlowState, endpoints: list[Pod], nodes: list[Node],
+                node_idx: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
+        """kube-proxy's ClientIP affinity: the ``recent`` table of each node keeps a client on
+        the endpoint it last used there, for ``timeoutSeconds`` after that use (virtual-ips.md);
+        new (or expired) clients get the random pick. One request at a time: order matters."""
+        n = arrivals.size
+        clients = self.rng.integers(0, flow.spec.clients, n)
+        fresh = self.rng.integers(0, len(endpoints), n)
+        index = {p.name: i for i, p in enumerate(endpoints)}
+        table = self._affinity.setdefault(flow.svc.key, {})
+        timeout = flow.svc.affinity or 0.0
+        picked = np.empty(n, np.int64)
+        for i, (node, client, t) in enumerate(zip(node_idx.tolist(), clients.tolist(),
+                                                  arrivals.tolist(), strict=True)):
+            key = (nodes[node].name, client)
+            entry = table.get(key)
+            j = index.get(entry[0]) if entry is not None and t - entry[1] <= timeout else None
+            if j is None:
+                j = int(fresh[i])
+            table[key] = (endpoints[j].name, t)
+            picked[i] = j
+        return picked
 
     # --- the node subnet's NSG ----------------------------------------------------------
 
@@ -669,7 +695,10 @@ class TrafficController:
         elif flow.svc.local and nodes is not None and node_idx is not None:
             self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop)
         else:
-            ep_idx = self.rng.integers(0, len(endpoints), n)
+            if flow.svc.affinity is not None and nodes is not None and node_idx is not None:
+                ep_idx = self._sticky(flow, endpoints, nodes, node_idx, arrivals)
+            else:
+                ep_idx = self.rng.integers(0, len(endpoints), n)
             self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
                         nodes, node_idx)
 

@@ -260,6 +260,8 @@ class ServiceSpec(K8s):
     load_balancer_ip: str | None = Field(None, alias="loadBalancerIP")
     external_name: str | None = None
     external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
+    session_affinity: Literal["None", "ClientIP"] = "None"
+    session_affinity_config: dict[str, Any] = {}
     load_balancer_source_ranges: list[str] = []
 
 
@@ -280,6 +282,15 @@ class Service(K8s):
         """An internal load balancer: its frontend takes an address of a VNet subnet."""
         return (self.spec.type == "LoadBalancer"
                 and self.metadata.annotations.get(ILB_ANNOTATION, "").lower() == "true")
+
+    @property
+    def affinity_timeout(self) -> float | None:
+        """ClientIP session affinity: seconds a client keeps its endpoint (default 10,800 s,
+        at most 86,400; virtual-ips.md); None without affinity."""
+        if self.spec.session_affinity != "ClientIP":
+            return None
+        client = (self.spec.session_affinity_config or {}).get("clientIP") or {}
+        return float(min(int(client.get("timeoutSeconds", 10800)), 86400))
 
     @property
     def needs_cluster_ip(self) -> bool:

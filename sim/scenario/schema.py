@@ -481,6 +481,9 @@ class Flow(Model):
     """The clients' address as NetworkPolicy ipBlocks see it (with externalTrafficPolicy
     Local; with Cluster the pod sees the node's address)."""
     rate: Rate
+    clients: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    """Distinct client addresses; each request comes from one of them at random (what
+    ClientIP session affinity keys on)."""
     timeout: Duration = 10.0
     """How long a client waits for a response before it gives up."""
     connection: Literal["new", "keepalive"] = "new"

@@ -345,3 +345,58 @@ def test_new_ingress_host_waits_for_external_dns_then_its_certificate() -> None:
     assert cert is not None and 690 <= cert <= 780       # issuance 90 s to 3 min
     assert min(tls) == 660 and max(tls) < cert
     assert all(t.ok == t.requests for t in ticks if t.start >= cert + 1)
+
+
+AFFINITY = """
+duration: 5m
+cluster:
+  networkPlugin: azure
+  networkPluginMode: overlay
+  nodePools:
+    - {{name: system, mode: System, count: 1, vmSize: Standard_D8s_v3}}
+workloads:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: api}}
+    spec:
+      replicas: 6
+      selector: {{matchLabels: {{app: api}}}}
+      template:
+        metadata: {{labels: {{app: api}}}}
+        spec: {{containers: [{{name: api, resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}}}]}}
+  - apiVersion: v1
+    kind: Service
+    metadata: {{name: api}}
+    spec:
+      type: LoadBalancer
+      selector: {{app: api}}
+      ports: [{{port: 80}}]
+      {affinity}
+traffic:
+  flows:
+    - name: users
+      to: {{service: api}}
+      clients: {clients}
+      rate: {{profile: constant, rps: {rps}}}
+"""
+
+
+def _pods_used(affinity: str, clients: int, rps: float) -> int:
+    sim, _ = make_sim(AFFINITY.format(affinity=affinity, clients=clients, rps=rps))
+    sim.run()
+    return len(sim.model.traffic.flows[0].per_pod)
+
+
+def test_client_ip_affinity_keeps_each_client_on_one_endpoint() -> None:
+    """sessionAffinity ClientIP: a client's connections go to the endpoint it used last (on
+    that node) within timeoutSeconds (default 10,800 s), so 3 clients use at most 3 of 6 pods;
+    without affinity they use all 6 (virtual-ips.md)."""
+    assert _pods_used("sessionAffinity: ClientIP", 3, 20) <= 3
+    assert _pods_used("", 3, 20) == 6
+
+
+def test_affinity_expires_after_timeout_seconds() -> None:
+    """With timeoutSeconds 1 and clients calling every few seconds, each call picks anew."""
+    expiring = ("sessionAffinity: ClientIP\n      sessionAffinityConfig: "
+                "{clientIP: {timeoutSeconds: 1}}")
+    assert _pods_used(expiring, 3, 0.5) == 6
