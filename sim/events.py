@@ -45,6 +45,17 @@ class SimEvent:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class NamespacedEvent(SimEvent):
+    """An event about a namespaced object other than a pod (Service, Deployment, HPA)."""
+
+    namespace: str
+    name: str
+
+    def involved_object(self) -> dict[str, str]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+
 def _pod_object(namespace: str, pod: str) -> dict[str, str]:
     return {"kind": "Pod", "namespace": namespace, "name": pod}
 
@@ -133,19 +144,14 @@ class FailedToCreateRoute(SimEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class ClusterIPNotAllocated(SimEvent):
+class ClusterIPNotAllocated(NamespacedEvent):
     """The service CIDR has no free address for a new Service."""
 
     reason: ClassVar[str] = "ClusterIPNotAllocated"
     type: ClassVar[EventType] = EventType.WARNING
     category: ClassVar[str] = "ipam"
     kind: ClassVar[str] = "Service"
-    namespace: str
-    name: str
     service_cidr: str
-
-    def involved_object(self) -> dict[str, str]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
 
     @property
     def message(self) -> str:
@@ -153,19 +159,14 @@ class ClusterIPNotAllocated(SimEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class SyncLoadBalancerFailed(SimEvent):
+class SyncLoadBalancerFailed(NamespacedEvent):
     """The cloud provider could not set up an internal load balancer frontend."""
 
     reason: ClassVar[str] = "SyncLoadBalancerFailed"
     type: ClassVar[EventType] = EventType.WARNING
     category: ClassVar[str] = "ipam"
     kind: ClassVar[str] = "Service"
-    namespace: str
-    name: str
     detail: str
-
-    def involved_object(self) -> dict[str, str]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
 
     @property
     def message(self) -> str:
@@ -355,19 +356,14 @@ class Killing(SimEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class ScalingReplicaSet(SimEvent):
+class ScalingReplicaSet(NamespacedEvent):
     """The Deployment controller changed the desired replicas."""
 
     reason: ClassVar[str] = "ScalingReplicaSet"
     category: ClassVar[str] = "workload"
     kind: ClassVar[str] = "Deployment"
-    namespace: str
-    name: str
     old: int
     new: int
-
-    def involved_object(self) -> dict[str, str]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
 
     @property
     def message(self) -> str:
@@ -376,20 +372,15 @@ class ScalingReplicaSet(SimEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class SuccessfulRescale(SimEvent):
+class SuccessfulRescale(NamespacedEvent):
     """The HorizontalPodAutoscaler changed its target's replicas."""
 
     reason: ClassVar[str] = "SuccessfulRescale"
     category: ClassVar[str] = "hpa"
     kind: ClassVar[str] = "HorizontalPodAutoscaler"
-    namespace: str
-    name: str
     replicas: int
     utilization: float
     target: float
-
-    def involved_object(self) -> dict[str, str]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
 
     @property
     def message(self) -> str:

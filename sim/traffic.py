@@ -777,21 +777,31 @@ class TrafficController:
                 arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
                 latency: np.ndarray, hop: float) -> None:
         """The first pod of a request answered at *done*: the outcome, or the next stage."""
-        timeout = flow.spec.timeout
-        took = done - arrivals[idx]
-        late = took > timeout
-        outcome[idx[late]] = TIMEOUT
-        answered = idx[~late]
+        ok = self._settle(flow, idx, done, arrivals, outcome, when, latency)
         if flow.route is not None:
             # a controller pod proxied these: the backend stage decides their outcome
-            if answered.size:
-                self._forward_later(flow, answered, done[~late] - hop, pod,
+            if ok.any():
+                self._forward_later(flow, idx[ok], done[ok] - hop, pod,
                                     (arrivals, outcome, when, latency, hop))
             return
-        when[answered] = done[~late]
-        latency[answered] = took[~late]
         self._in_flight.setdefault(pod.name, []).append(
-            (done - hop, when[idx], outcome[idx], arrivals[idx] + timeout, flow))
+            (done - hop, when[idx], outcome[idx], arrivals[idx] + flow.spec.timeout, flow))
+
+    @staticmethod
+    def _settle(flow: FlowState, rows: np.ndarray, done: np.ndarray, arrivals: np.ndarray,
+                outcome: np.ndarray, when: np.ndarray, latency: np.ndarray) -> np.ndarray:
+        """Requests *rows* answered at *done*: past the flow's timeout the client gave up
+        (TIMEOUT at arrival + timeout), otherwise it has its answer. Returns the answered mask."""
+        timeout = flow.spec.timeout
+        took = done - arrivals[rows]
+        ok = took <= timeout
+        late = rows[~ok]
+        outcome[late] = TIMEOUT
+        when[late] = arrivals[late] + timeout
+        latency[late] = np.nan
+        when[rows[ok]] = done[ok]
+        latency[rows[ok]] = took[ok]
+        return ok
 
     # --- deferred queueing: every pod serves a tick's requests in arrival order ------------
 
@@ -924,18 +934,10 @@ class TrafficController:
         """The backend pods answered (after the round): outcomes of all their requests at once."""
         if not answered:
             return
-        timeout = flow.spec.timeout
         rows = np.concatenate([a[1] for a in answered])
         done = np.concatenate([a[2] for a in answered]) + 2 * hop
-        took = done - arrivals[rows]
-        late = took > timeout
-        outcome[rows[late]] = TIMEOUT
-        when[rows[late]] = arrivals[rows[late]] + timeout
-        latency[rows[late]] = np.nan
-        ok = rows[~late]
-        when[ok] = done[~late]
-        latency[ok] = took[~late]
-        gives_up = arrivals[rows] + timeout
+        self._settle(flow, rows, done, arrivals, outcome, when, latency)
+        gives_up = arrivals[rows] + flow.spec.timeout
         start = 0
         for pod, part, _ in answered:
             end = start + part.size
