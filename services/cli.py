@@ -7,6 +7,7 @@ Exit codes: 0 success (every ``expect`` holds), 1 an expectation failed, 2 inval
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -67,10 +68,10 @@ class Progress:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario to its end: progress, report, events.jsonl, report.json."""
+    from services import logging
+    from services.runner import LiveRun, ShellError
     from sim.engine import Simulation
-    from sim.events import SimEvent
     from sim.report import render_text
-    from sim.telemetry.jsonl import line_writer, parse_start
 
     loaded = _load(args.scenario)
     if loaded is None:
@@ -83,16 +84,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{out_dir}: cannot write the run's output: {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
+    events_file.close()
+    try:
+        opts = _live_options(args)
+    except ValueError as exc:
+        print(f"aks-sim run: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    logging.configure(args.log_format, args.log_level)
+    logging.bind_run(args.run_id)
     sim = Simulation(loaded, seed=args.seed, run_id=args.run_id)
-    with events_file:
-        sim.bus.subscribe(SimEvent,
-                          line_writer(parse_start(loaded.spec.start_time), events_file.write))
-        progress = Progress(sim.end, sys.stderr, sys.stderr.isatty() and not args.quiet)
-        steps = 200
-        for i in range(1, steps + 1):
-            sim.advance_to(sim.end * i / steps)
-            progress.update(sim.now, sim.bus.published)
+    progress = Progress(sim.end, sys.stderr, sys.stderr.isatty() and not args.quiet)
+    live = LiveRun(sim, opts, out_dir, progress.update)
+    try:
+        outcome = asyncio.run(live.run())
+    except ShellError as exc:
         progress.close()
+        print(f"aks-sim run: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    progress.close()
+    if outcome.dropped:
+        print(f"warning: {outcome.dropped} events did not reach the MQTT broker (seq "
+              + ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in outcome.lost_ranges[:10])
+              + "); all of them are in events.jsonl", file=sys.stderr)
     report = sim.report()
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
         json.dump(report.to_dict(), fh, indent=2, sort_keys=False)
@@ -100,10 +113,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(render_text(report))
         print(f"\nEvent log: {os.path.join(out_dir, 'events.jsonl')}; "
-              f"report: {os.path.join(out_dir, 'report.json')}")
+              f"report: {os.path.join(out_dir, 'report.json')}; "
+              f"metrics: {os.path.join(out_dir, 'metrics.jsonl')}")
     for err in sim.fault_errors:
         print(f"warning: fault skipped at {err}", file=sys.stderr)
     return EXIT_OK if report.passed else EXIT_EXPECT_FAILED
+
+
+def _live_options(args: argparse.Namespace):  # noqa: ANN202 - LiveOptions, imported lazily
+    """The run's live options from its flags; ValueError names the flag and what is wrong."""
+    from services.mqtt import MqttSettings
+    from services.runner import LiveOptions
+    from sim.scenario.units import parse_duration
+
+    def duration(flag: str, text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise ValueError(f"{flag}: {exc}") from None
+
+    if args.speed is not None and not args.speed > 0:
+        raise ValueError(f"--speed: expected a positive number of simulated seconds per wall "
+                         f"second (60 = an hour in a minute), found {args.speed:g}")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        raise ValueError(f"--metrics-port: expected 0 to 65535, found {args.metrics_port}")
+    interval = duration("--sample-interval", args.sample_interval)
+    if interval <= 0:
+        raise ValueError(f"--sample-interval: expected a positive duration, found {args.sample_interval!r}")
+    mqtt = None
+    if args.mqtt:
+        mqtt = MqttSettings.from_url(
+            args.mqtt, qos=args.mqtt_qos, username=args.mqtt_username,
+            password=os.environ.get("AKSSIM_MQTT_PASSWORD"), protocol=args.mqtt_protocol,
+            ca_file=args.mqtt_ca, insecure=args.mqtt_insecure, tls=bool(args.mqtt_ca))
+    return LiveOptions(speed=args.speed, metrics_port=args.metrics_port,
+                       metrics_host=args.metrics_host, mqtt=mqtt, outbox=args.mqtt_outbox,
+                       sample_interval=interval, series_cap=args.series_cap,
+                       linger=duration("--linger", args.linger),
+                       log_events=args.log_level in ("debug", "info"))
 
 
 def cmd_reach(args: argparse.Namespace) -> int:
@@ -165,6 +212,58 @@ def cmd_route(args: argparse.Namespace) -> int:
     return EXIT_OK if result.answered else EXIT_EXPECT_FAILED
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a finished run's metrics as OpenMetrics text with wall-clock timestamps."""
+    from sim.telemetry.jsonl import parse_start
+    from sim.telemetry.openmetrics import ExportError, export, read_header
+
+    path = os.path.join(args.run_dir, "metrics.jsonl")
+    try:
+        fh = open(path, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        print(f"{path}: cannot read the run's metrics: {exc.strerror} (expected the directory "
+              f"of an `aks-sim run`)", file=sys.stderr)
+        return EXIT_INVALID
+    with fh:
+        try:
+            head = read_header(fh.readline(), path)
+            fh.seek(0)
+            text = args.start or head.get("startTime") or "1970-01-01T00:00:00Z"
+            try:
+                start = parse_start(text)
+            except ValueError:
+                print(f"aks-sim export: error: --start: expected an ISO 8601 instant like "
+                      f"2026-01-01T00:00:00Z, found {text!r}", file=sys.stderr)
+                return EXIT_INVALID
+            if start.tzinfo is None:
+                print(f"aks-sim export: error: --start: {text!r} has no time zone (add Z or "
+                      f"+00:00)", file=sys.stderr)
+                return EXIT_INVALID
+            out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+            try:
+                for chunk in export(fh, start, path):
+                    out.write(chunk)
+            finally:
+                if out is not sys.stdout:
+                    out.close()
+        except ExportError as exc:
+            print(f"aks-sim export: error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Print a broker's akssim event stream readably."""
+    from services.mqtt import SettingsError
+    from services.watch import watch
+
+    try:
+        return asyncio.run(watch(args))
+    except SettingsError as exc:
+        print(f"aks-sim watch: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario; list every issue compiler-style."""
     from sim.scenario import validate
@@ -203,6 +302,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output directory (default runs/<name>)")
     run.add_argument("--run-id", default="local", help="run id stamped on every event")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no report text")
+    live = run.add_argument_group("watching a run live")
+    live.add_argument("--speed", type=float, default=None, metavar="X",
+                      help="pace the run at X simulated seconds per wall second (default: as fast "
+                           "as possible)")
+    live.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                      help="serve Prometheus metrics on this port while the run goes")
+    live.add_argument("--metrics-host", default="127.0.0.1", help="address to serve metrics on")
+    live.add_argument("--sample-interval", default="15s", metavar="DURATION",
+                      help="simulated time between metric samples (default 15s)")
+    live.add_argument("--series-cap", type=int, default=1000, metavar="N",
+                      help="per-pod and per-node series only up to N objects (default 1000)")
+    live.add_argument("--linger", default="0s", metavar="DURATION",
+                      help="keep serving metrics this long (wall time) after the run ends")
+    live.add_argument("--mqtt", default=None, metavar="URL",
+                      help="publish every event to this broker (mqtt://host:1883, mqtts://...); "
+                           "password from AKSSIM_MQTT_PASSWORD or the URL")
+    live.add_argument("--mqtt-qos", type=int, default=1, choices=[0, 1, 2])
+    live.add_argument("--mqtt-username", default=None)
+    live.add_argument("--mqtt-protocol", default="auto", choices=["auto", "5", "3.1.1"])
+    live.add_argument("--mqtt-ca", default=None, metavar="FILE", help="CA file: use TLS")
+    live.add_argument("--mqtt-insecure", action="store_true",
+                      help="TLS without checking the broker's certificate")
+    live.add_argument("--mqtt-outbox", type=int, default=100_000, metavar="N",
+                      help="events held while the broker is away (default 100000)")
+    live.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
+                      help="info: also log Warning events; debug: every event")
+    live.add_argument("--log-format", default="console", choices=["console", "json"])
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a scenario and list every problem")
     validate.add_argument("scenario")
@@ -222,6 +348,31 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--seed", type=int, default=None)
     route.add_argument("--json", action="store_true")
     route.set_defaults(func=cmd_route)
+    export = sub.add_parser("export", help="export a finished run (openmetrics: for promtool backfill)")
+    export.add_argument("format", choices=["openmetrics"])
+    export.add_argument("run_dir", metavar="RUN_DIR", help="directory written by `aks-sim run`")
+    export.add_argument("--start", default=None, metavar="INSTANT",
+                        help="wall-clock instant of simulated time 0 (default: the scenario's "
+                             "startTime), e.g. 2026-01-01T00:00:00Z")
+    export.add_argument("-o", "--output", default=None, metavar="FILE", help="default: stdout")
+    export.set_defaults(func=cmd_export)
+    watch = sub.add_parser("watch", help="print the events a broker carries, readably")
+    watch.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", metavar="URL")
+    watch.add_argument("--run", default="+", help="run id (default: every run)")
+    watch.add_argument("--category", action="append", default=None,
+                       help="only this category (ipam, node, traffic, ...); repeatable")
+    watch.add_argument("--reason", action="append", default=None,
+                       help="only this reason (SubnetIsFull, ...); repeatable")
+    watch.add_argument("--warnings", action="store_true", help="only Warning events")
+    watch.add_argument("--json", action="store_true", help="print the CloudEvents as received")
+    watch.add_argument("--count", type=int, default=None, help="stop after N events")
+    watch.add_argument("--until-finished", action="store_true",
+                       help="stop when the watched run's status says finished")
+    watch.add_argument("--session", default=None, metavar="CLIENT_ID",
+                       help="persistent session: resume where this client id left off")
+    watch.add_argument("--mqtt-username", default=None)
+    watch.add_argument("--mqtt-ca", default=None, metavar="FILE")
+    watch.set_defaults(func=cmd_watch)
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
     schema.set_defaults(func=cmd_schema)
     plan.add_parser(sub)

@@ -59,12 +59,32 @@ class Simulation:
         gc.collect()
         gc.freeze()
 
-    def advance_to(self, t: float) -> None:
-        """Process events scheduled before *t*; events at exactly *t* run on the next call."""
+    def advance_to(self, t: float, *, max_events: int | None = None) -> bool:
+        """Process events scheduled before *t*; events at exactly *t* run on the next call.
+
+        Args:
+            t: simulated time to reach (at most the scenario's end).
+            max_events: stop early once this many events were published (a shell draining
+                them to a broker applies back-pressure this way); the stop falls between
+                two SimPy events, so the stream is the same however the run is cut.
+
+        Returns:
+            True when the simulation reached *t*; False when it stopped at *max_events*.
+        """
         self._start()
         t = min(t, self.end)
-        if t > self.env.now:
-            self.env.run(until=t)
+        env = self.env
+        if t <= env.now:
+            return True
+        if max_events is not None:
+            stop = self.bus.published + max_events
+            bus, step, peek = self.bus, env.step, env.peek
+            while peek() < t:
+                if bus.published >= stop:
+                    return False
+                step()
+        env.run(until=t)
+        return True
 
     def run(self) -> Report:
         """Run to the scenario's ``duration`` and return the report."""

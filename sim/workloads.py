@@ -129,6 +129,8 @@ class WorkloadController:
         self.m = model
         self.rng = model.streams["workloads"]
         self.deployments: dict[str, DeploymentState] = {}
+        self.hpas: list[tuple[HorizontalPodAutoscaler, DeploymentState]] = []
+        """Every HPA with the Deployment it scales (read by telemetry)."""
         self.queue: dict[str, deque[Pod]] = {}
         """Pending pods by workload, in arrival order."""
         self.unschedulable: set[str] = set()
@@ -356,6 +358,7 @@ class WorkloadController:
     def add_hpa(self, hpa: HorizontalPodAutoscaler) -> None:
         """Start the HPA controller loop for one HorizontalPodAutoscaler."""
         dep = self.find(f"{hpa.metadata.namespace}/{hpa.spec.scale_target_ref.name}")
+        self.hpas.append((hpa, dep))
         self.m.env.process(self._hpa_loop(hpa, dep))
 
     def _hpa_loop(self, hpa: HorizontalPodAutoscaler,

@@ -1,0 +1,275 @@
+"""One run with its sinks: events.jsonl, metrics (HTTP and samples file), MQTT, logs, pacing.
+
+The simulation advances in slices on the asyncio loop. Between slices the MQTT publisher
+drains the outbox; with ``speed`` the slices follow the wall clock (``speed`` simulated seconds
+per wall second, lag reported as ``akssim_pacer_lag_seconds``), without it the run goes as
+fast as the CPU allows. Back-pressure: a slice never publishes more events than the outbox
+has room for, and an unpaced run waits for the broker rather than lose events; a paced run
+keeps its clock and counts what did not fit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from services.mqtt import MqttSettings, Publisher
+from services.pacer import Pacer
+from sim.engine import Simulation
+from sim.events import SimEvent
+from sim.telemetry.cloudevents import Outbox, status_message
+from sim.telemetry.jsonl import line_writer, parse_start
+from sim.telemetry.logging import event_logger
+from sim.telemetry.metrics import DEFAULT_SERIES_CAP, Sampler
+from sim.telemetry.openmetrics import SampleWriter
+from sim.telemetry.prometheus import SimCollector
+
+log = structlog.get_logger("akssim.run")
+
+
+class ShellError(RuntimeError):
+    """The run cannot be watched as asked (a port in use, a broker away): says which option."""
+
+SLICE_EVENTS = 20_000
+"""Most events one slice publishes before the loop gets control back."""
+
+
+@dataclass
+class LiveOptions:
+    """How a run is watched: every field maps to an ``aks-sim run`` option."""
+
+    speed: float | None = None
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    mqtt: MqttSettings | None = None
+    outbox: int = 100_000
+    sample_interval: float = 15.0
+    series_cap: int = DEFAULT_SERIES_CAP
+    linger: float = 0.0
+    log_events: bool = False
+    step: float = 0.02
+    """Wall seconds between slices of a paced run."""
+
+
+@dataclass
+class ShellMetrics:
+    """Metrics of the shell itself (not of the model), on the run's registry."""
+
+    registry: CollectorRegistry
+    run_id: str
+    lag: Gauge = field(init=False)
+    sink_errors: Counter = field(init=False)
+    outbox: Gauge = field(init=False)
+    dropped: Counter = field(init=False)
+    published: Counter = field(init=False)
+    reconnects: Counter = field(init=False)
+    connected: Gauge = field(init=False)
+
+    def __post_init__(self) -> None:
+        r, run = self.registry, ["run"]
+        self.lag = Gauge("akssim_pacer_lag_seconds", "How far simulated time is behind the "
+                         "wall clock's target (paced runs).", run, registry=r)
+        self.sink_errors = Counter("akssim_sink_errors", "Errors raised by a sink (handled: the "
+                                   "run goes on).", ["run", "sink"], registry=r)
+        self.outbox = Gauge("akssim_mqtt_outbox_messages", "Messages waiting for the broker.",
+                            run, registry=r)
+        self.dropped = Counter("akssim_mqtt_dropped", "Messages that did not fit in the outbox "
+                               "during a broker outage (reported, never silent).", run, registry=r)
+        self.published = Counter("akssim_mqtt_published", "Messages the broker acknowledged.",
+                                 run, registry=r)
+        self.reconnects = Counter("akssim_mqtt_reconnects", "Reconnections to the broker.", run,
+                                  registry=r)
+        self.connected = Gauge("akssim_mqtt_connected", "1 while the broker connection is up.",
+                               run, registry=r)
+
+
+def isolate(sink: str, handler: Callable[[Any], None], metrics: ShellMetrics
+            ) -> Callable[[Any], None]:
+    """Wrap a sink so that its failure is logged and counted, and the run goes on."""
+    counter = metrics.sink_errors.labels(metrics.run_id, sink)
+
+    def safe(env: Any) -> None:
+        try:
+            handler(env)
+        except Exception as exc:  # noqa: BLE001 - a sink must not stop the run
+            counter.inc()
+            log.error("sink_failed", sink=sink, seq=getattr(env, "seq", None), error=repr(exc))
+
+    return safe
+
+
+@dataclass
+class Outcome:
+    """What the shell saw: MQTT figures for the report and exit status."""
+
+    published: int = 0
+    dropped: int = 0
+    lost_ranges: list[list[int]] = field(default_factory=list)
+    reconnects: int = 0
+    metrics_url: str | None = None
+
+
+class LiveRun:
+    """Runs *sim* to its end with the sinks *opts* asks for, writing into *out_dir*."""
+
+    def __init__(self, sim: Simulation, opts: LiveOptions, out_dir: str,
+                 progress: Callable[[float, int], None] | None = None,
+                 registry: CollectorRegistry | None = None) -> None:
+        self.sim = sim
+        self.opts = opts
+        self.out_dir = out_dir
+        self.progress = progress or (lambda now, events: None)
+        self.registry = registry or CollectorRegistry()
+        self.shell = ShellMetrics(self.registry, sim.run_id)
+        self.collector = SimCollector(sim.run_id)
+        self.sampler = Sampler(sim.model, sim.bus, opts.series_cap)
+        self.outbox: Outbox | None = None
+        self.publisher: Publisher | None = None
+        self.outcome = Outcome()
+        self._server: Any = None
+
+    async def run(self) -> Outcome:
+        """Run to the end; returns what the shell saw.
+
+        Raises:
+            ShellError: the broker cannot be reached at the start, or the metrics port cannot
+                be opened.
+        """
+        sim, opts = self.sim, self.opts
+        start = parse_start(sim.spec.start_time)
+        events = open(os.path.join(self.out_dir, "events.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
+        samples = open(os.path.join(self.out_dir, "metrics.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            sim.bus.subscribe(SimEvent, line_writer(start, events.write))
+            writer = SampleWriter(samples.write, sim.run_id, sim.spec.start_time, opts.sample_interval)
+            if opts.log_events:
+                sim.bus.subscribe(SimEvent, isolate("log", event_logger(), self.shell))
+            if opts.metrics_port is not None:
+                self._serve_metrics()
+            if opts.mqtt is not None:
+                await self._connect(start)
+            await self._loop(writer)
+            await self._finish()
+        finally:
+            events.close()
+            samples.close()
+            if self.opts.linger > 0 and self._server is not None:
+                await asyncio.sleep(self.opts.linger)
+            self._stop_serving()
+        return self.outcome
+
+    def _serve_metrics(self) -> None:
+        self.collector.register(self.registry)
+        try:
+            server, _thread = start_http_server(self.opts.metrics_port, addr=self.opts.metrics_host,
+                                                registry=self.registry)
+        except OSError as exc:
+            raise ShellError(f"--metrics-port {self.opts.metrics_port}: cannot listen on "
+                             f"{self.opts.metrics_host}:{self.opts.metrics_port}: "
+                             f"{exc.strerror or exc}") from None
+        self._server = server
+        host, port = server.server_address[:2]
+        self.outcome.metrics_url = f"http://{host}:{port}/metrics"
+        log.info("metrics_serving", url=self.outcome.metrics_url)
+
+    def _stop_serving(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.collector.unregister()
+
+    async def _connect(self, start: Any) -> None:
+        assert self.opts.mqtt is not None
+        self.outbox = Outbox(start, self.opts.outbox)
+        self.publisher = Publisher(self.opts.mqtt, self.outbox, self.sim.run_id,
+                                   on_change=self._mqtt_metrics)
+        self.outbox.put(status_message(self.sim.run_id, "running", scenario=self.sim.spec.name,
+                                       seed=self.sim.seed, sim_time=0.0, duration=self.sim.end))
+        self.sim.bus.subscribe(SimEvent, isolate("mqtt", self.outbox.handler, self.shell))
+        try:
+            await self.publisher.start()
+        except ConnectionError as exc:
+            raise ShellError(f"--mqtt: {exc}") from None
+
+    def _mqtt_metrics(self) -> None:
+        p, s = self.publisher, self.shell
+        if p is None or self.outbox is None:
+            return
+        run = self.sim.run_id
+        s.outbox.labels(run).set(len(self.outbox))
+        s.connected.labels(run).set(1 if p.connected else 0)
+        published = s.published.labels(run)
+        published.inc(p.stats.published - published._value.get())  # noqa: SLF001
+        reconnects = s.reconnects.labels(run)
+        reconnects.inc(p.stats.reconnects - reconnects._value.get())  # noqa: SLF001
+        dropped = s.dropped.labels(run)
+        dropped.inc(self.outbox.dropped - dropped._value.get())  # noqa: SLF001
+
+    async def _loop(self, writer: SampleWriter) -> None:
+        sim, opts = self.sim, self.opts
+        interval = opts.sample_interval
+        next_sample = min(interval, sim.end)
+        pacer = Pacer(opts.speed, asyncio.get_running_loop().time) if opts.speed else None
+        lag = self.shell.lag.labels(sim.run_id)
+        while True:
+            target = pacer.target() if pacer is not None else sim.end
+            goal = min(target, next_sample)
+            reached = sim.advance_to(goal, max_events=self._room())
+            self.progress(sim.now, sim.bus.published)
+            if reached and sim.now >= next_sample:
+                self._sample(writer)
+                if next_sample >= sim.end:
+                    break
+                next_sample = min(next_sample + interval, sim.end)
+            if pacer is not None:
+                lag.set(max(0.0, pacer.target() - sim.now))
+            await self._breathe(reached, pacer, goal)
+
+    def _room(self) -> int:
+        if self.outbox is None:
+            return SLICE_EVENTS
+        return max(1, min(SLICE_EVENTS, self.outbox.room))
+
+    async def _breathe(self, reached: bool, pacer: Pacer | None, goal: float) -> None:
+        """Give the loop (and the publisher) its turn; wait for the wall clock or the broker."""
+        p = self.publisher
+        full = p is not None and self.outbox is not None and self.outbox.room <= 0
+        if full and (p.connected or self.opts.speed is None):  # type: ignore[union-attr]
+            # unpaced: wait for the broker (nothing lost); paced and connected: let it drain
+            await p.wait_room(self.outbox.capacity // 2)  # type: ignore[union-attr]
+            return
+        if pacer is not None and reached and goal >= pacer.target() - 1e-9:
+            await asyncio.sleep(self.opts.step)
+        else:
+            await asyncio.sleep(0)
+
+    def _sample(self, writer: SampleWriter) -> None:
+        snapshot = self.sampler.sample()
+        writer.write(self.sim.now, snapshot)
+        self.collector.update(snapshot)
+        if self.outbox is not None:
+            self.outbox.put(status_message(self.sim.run_id, "running", sim_time=self.sim.now,
+                                           duration=self.sim.end, events=self.sim.bus.published,
+                                           dropped=self.outbox.dropped))
+
+    async def _finish(self) -> None:
+        if self.publisher is None or self.outbox is None:
+            return
+        report = self.sim.report()
+        self.outbox.put(status_message(
+            self.sim.run_id, "finished", sim_time=self.sim.now, events=self.sim.bus.published,
+            passed=report.passed, dropped=self.outbox.dropped, lost=self.outbox.lost_ranges))
+        await self.publisher.close()
+        self._mqtt_metrics()
+        o = self.outcome
+        o.published = self.publisher.stats.published
+        o.dropped = self.outbox.dropped + len(self.outbox)
+        o.lost_ranges = self.outbox.lost_ranges
+        o.reconnects = self.publisher.stats.reconnects

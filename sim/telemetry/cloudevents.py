@@ -1,0 +1,107 @@
+"""Envelope -> MQTT message: a CloudEvents 1.0 JSON payload on ``akssim/<run>/<category>/<reason>``.
+
+Pure: the shell (``services/mqtt.py``) does the I/O. The payload is the same object as a line
+of ``events.jsonl`` (:func:`sim.telemetry.jsonl.to_cloudevent`), so a subscriber and the file
+agree byte for byte. The run's state is a retained message on ``akssim/<run>/status``; the
+same topic carries the publisher's last will, so subscribers learn when it died.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sim.bus import Envelope
+from sim.events import SimEvent
+from sim.telemetry.jsonl import to_cloudevent
+
+TOPIC_ROOT = "akssim"
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True, slots=True)
+class MqttMessage:
+    """One message to publish: topic, UTF-8 JSON payload, retained or not, and its ``seq``
+    (0 for status messages)."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+    seq: int = 0
+
+
+def event_topic(run_id: str, category: str, reason: str) -> str:
+    """``akssim/<run_id>/<category>/<reason>``."""
+    return f"{TOPIC_ROOT}/{run_id}/{category}/{reason}"
+
+
+def status_topic(run_id: str) -> str:
+    """``akssim/<run_id>/status`` (retained)."""
+    return f"{TOPIC_ROOT}/{run_id}/status"
+
+
+def to_message(env: Envelope[SimEvent], start: datetime) -> MqttMessage:
+    """The MQTT message of one envelope."""
+    ev = env.event
+    return MqttMessage(event_topic(env.run_id, ev.category, ev.reason),
+                       _dumps(to_cloudevent(env, start)).encode(), False, env.seq)
+
+
+def status_message(run_id: str, state: str, **fields: Any) -> MqttMessage:
+    """The retained status of a run: ``state`` (running, finished, failed, lost) and *fields*
+    (sim_time, events, dropped, summary, ...)."""
+    body = {"run_id": run_id, "state": state, **fields}
+    return MqttMessage(status_topic(run_id), _dumps(body).encode(), True, 0)
+
+
+class Outbox:
+    """A bounded, ordered queue of messages between the bus and the broker.
+
+    :meth:`handler` is the bus subscriber. What does not fit is counted, with the ``seq``
+    range lost, and never dropped silently: the shell reports :attr:`dropped` and
+    :attr:`lost_ranges` in the run's status and at its end.
+
+    Args:
+        start: wall-clock instant of simulated time 0 (the events' ``time``).
+        capacity: most messages held at once.
+        on_put: called after each put (the shell wakes its sender with it).
+    """
+
+    def __init__(self, start: datetime, capacity: int = 100_000,
+                 on_put: Callable[[], None] | None = None) -> None:
+        self.start = start
+        self.capacity = capacity
+        self.queue: deque[MqttMessage] = deque()
+        self.dropped = 0
+        self.lost_ranges: list[list[int]] = []
+        self.on_put = on_put
+
+    def __len__(self) -> int:
+        return len(self.queue)
+
+    @property
+    def room(self) -> int:
+        """How many more messages fit."""
+        return self.capacity - len(self.queue)
+
+    def put(self, msg: MqttMessage) -> bool:
+        """Queue *msg*; False (and counted) when the outbox is full."""
+        if len(self.queue) >= self.capacity and not msg.retain:
+            self.dropped += 1
+            if self.lost_ranges and self.lost_ranges[-1][1] == msg.seq - 1:
+                self.lost_ranges[-1][1] = msg.seq
+            else:
+                self.lost_ranges.append([msg.seq, msg.seq])
+            return False
+        self.queue.append(msg)
+        if self.on_put is not None:
+            self.on_put()
+        return True
+
+    def handler(self, env: Envelope[SimEvent]) -> None:
+        """The bus subscriber: every event becomes a message."""
+        self.put(to_message(env, self.start))

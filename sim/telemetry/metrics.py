@@ -1,0 +1,350 @@
+"""What the run looks like as metrics: the catalogue (the contract) and a sampler of the model.
+
+A :class:`Sampler` reads the model's state at one simulated instant and returns a
+:data:`Snapshot`: every family of :data:`CATALOGUE` with its series. It never changes the
+model, so sampling (or not) leaves the event stream byte-identical. The Prometheus collector
+(:mod:`sim.telemetry.prometheus`) serves the latest snapshot; the backfill path
+(:mod:`sim.telemetry.openmetrics`) writes every snapshot with its simulated time.
+
+Names follow kube-state-metrics, ingress-nginx and CoreDNS where they export the same thing,
+so existing dashboards keep working; the rest are ``akssim_*``. Every series carries ``run``
+(added by the exporters, not listed in :attr:`Family.labels`). ``docs/metrics.md`` documents
+every family; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.bus import Bus, Envelope
+from sim.events import SimEvent
+
+if TYPE_CHECKING:
+    from sim.model import Model
+
+GAUGE, COUNTER, HISTOGRAM = "gauge", "counter", "histogram"
+
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Histogram upper bounds, seconds: ingress-nginx's defaults (and Prometheus clients')."""
+
+DEFAULT_SERIES_CAP = 1000
+"""Per-object families (one series per pod, node, ...) are exported only up to this many
+objects; above it the family is left out and ``akssim_series_capped`` says so."""
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family of the contract."""
+
+    name: str
+    """For counters, without the ``_total`` suffix (OpenMetrics family name)."""
+    type: str
+    help: str
+    labels: tuple[str, ...]
+    per_object: bool = False
+    """One series per pod / node: subject to the series cap."""
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """A histogram's value: cumulative counts per upper bound, the sum and the count."""
+
+    buckets: tuple[tuple[float, int], ...]
+    sum: float
+    count: int
+
+
+Value = float | Histogram
+Series = tuple[tuple[str, ...], Value]
+Snapshot = list[tuple[Family, list[Series]]]
+"""Every family with its series (label values in :attr:`Family.labels` order)."""
+
+
+def _f(name: str, type_: str, help_: str, *labels: str, per_object: bool = False) -> Family:
+    return Family(name, type_, help_, labels, per_object)
+
+
+CATALOGUE: tuple[Family, ...] = (
+    # --- kube-state-metrics names ---------------------------------------------------------
+    _f("kube_node_status_condition", GAUGE, "The condition of a cluster node.",
+       "node", "condition", "status", per_object=True),
+    _f("kube_node_info", GAUGE, "Information about a cluster node.",
+       "node", "agentpool", "zone", "internal_ip", per_object=True),
+    _f("kube_pod_status_phase", GAUGE, "The pods current phase.",
+       "namespace", "pod", "phase", per_object=True),
+    _f("kube_deployment_spec_replicas", GAUGE, "Number of desired pods for a deployment.",
+       "namespace", "deployment"),
+    _f("kube_deployment_status_replicas_available", GAUGE,
+       "The number of available replicas per deployment.", "namespace", "deployment"),
+    _f("kube_deployment_status_replicas_unavailable", GAUGE,
+       "The number of unavailable replicas per deployment.", "namespace", "deployment"),
+    _f("kube_horizontalpodautoscaler_status_current_replicas", GAUGE,
+       "Current number of replicas of pods managed by this autoscaler.",
+       "namespace", "horizontalpodautoscaler"),
+    _f("kube_horizontalpodautoscaler_spec_max_replicas", GAUGE,
+       "Upper limit for the number of pods that can be set by the autoscaler.",
+       "namespace", "horizontalpodautoscaler"),
+    _f("kube_horizontalpodautoscaler_spec_min_replicas", GAUGE,
+       "Lower limit for the number of pods that can be set by the autoscaler.",
+       "namespace", "horizontalpodautoscaler"),
+    # --- ingress-nginx names --------------------------------------------------------------
+    _f("nginx_ingress_controller_requests", COUNTER,
+       "The total number of client requests", "controller_class", "controller_namespace",
+       "ingress", "namespace", "service", "host", "path", "method", "status"),
+    _f("nginx_ingress_controller_request_duration_seconds", HISTOGRAM,
+       "The request processing time in seconds", "controller_class", "controller_namespace",
+       "ingress", "namespace", "service", "host", "path", "method"),
+    # --- CoreDNS names --------------------------------------------------------------------
+    _f("coredns_dns_requests", COUNTER, "Counter of DNS requests made per zone, protocol and "
+       "family.", "server", "zone", "view", "proto", "family", "type"),
+    _f("coredns_dns_responses", COUNTER, "Counter of response status codes.",
+       "server", "zone", "view", "rcode", "plugin"),
+    # --- akssim ----------------------------------------------------------------------------
+    _f("akssim_sim_time_seconds", GAUGE, "Simulated seconds since the start of the run."),
+    _f("akssim_events", COUNTER, "Events published on the run's bus.", "category", "reason",
+       "type"),
+    _f("akssim_subnet_addresses", GAUGE, "Addresses of a subnet by state: usable (size minus "
+       "Azure's 5 reserved), used, free.", "subnet", "state"),
+    _f("akssim_subnet_addresses_peak_used", GAUGE, "The most addresses of a subnet in use at "
+       "once so far.", "subnet"),
+    _f("akssim_ip_allocation_failures", COUNTER, "Address allocation failures by reason (the "
+       "event reason: SubnetIsFull, FailedCreatePodSandBox, CIDRNotAvailable, ...).", "reason"),
+    _f("akssim_nodes", GAUGE, "Nodes of a node pool by state.", "agentpool", "state"),
+    _f("akssim_pods", GAUGE, "Pods of a Deployment by phase.", "namespace", "deployment",
+       "phase"),
+    _f("akssim_pods_pending", GAUGE, "Pods waiting for a node or an address."),
+    _f("akssim_snat_ports_allocated_per_node", GAUGE, "SNAT ports each node of the outbound "
+       "backend pool gets (by pool size, or allocatedOutboundPorts)."),
+    _f("akssim_snat_backend_pool_size", GAUGE, "Nodes in the outbound backend pool."),
+    _f("akssim_snat_ports_used", GAUGE, "SNAT ports a node holds now, over all destinations.",
+       "node", per_object=True),
+    _f("akssim_snat_exhausted_nodes", GAUGE, "Nodes that ran out of SNAT ports at least once."),
+    _f("akssim_lb_backend_up", GAUGE, "1 when the load balancer's health probe of a Service "
+       "passes on a node (the node is in rotation), else 0.", "service", "node",
+       per_object=True),
+    _f("akssim_lb_backend_requests", COUNTER, "Requests the load balancer sent to a node.",
+       "service", "node", per_object=True),
+    _f("akssim_requests", COUNTER, "Requests of a traffic flow by outcome (ok or the error's "
+       "cause).", "flow", "service", "outcome"),
+    _f("akssim_request_duration_seconds", HISTOGRAM, "Latency of a flow's answered requests.",
+       "flow", "service"),
+    _f("akssim_networkpolicy_drops", COUNTER, "Connections dropped by NetworkPolicy.", "flow",
+       "service"),
+    _f("akssim_series_capped", GAUGE, "1 when a per-object family was left out because it "
+       "would have more series than the cap.", "family"),
+)
+
+BY_NAME = {f.name: f for f in CATALOGUE}
+
+
+def _status(outcome: str) -> str | None:
+    """The HTTP status ingress-nginx logs for an outcome; None: the request never reached it."""
+    return {"ok": "200", "no_ingress_rule": "404", "timeout": "504", "denied": "504",
+            "reset": "502", "dead_node": "502", "dead_endpoint": "502",
+            "no_endpoint": "503", "no_local_endpoint": "503"}.get(outcome)
+
+
+class Sampler:
+    """Reads a model into :data:`Snapshot` values; counts the bus's events as they pass.
+
+    Args:
+        model: the run's model (read only).
+        bus: the run's bus; the sampler subscribes to every event.
+        series_cap: the most objects a per-object family may export.
+    """
+
+    def __init__(self, model: Model, bus: Bus, series_cap: int = DEFAULT_SERIES_CAP) -> None:
+        self.m = model
+        self.series_cap = series_cap
+        self._events: Counter[tuple[str, str, str]] = Counter()
+        self._over_cap: set[str] = set()
+        self.unsubscribe = bus.subscribe(SimEvent, self._on)
+
+    def _on(self, env: Envelope[SimEvent]) -> None:
+        ev = env.event
+        self._events[(ev.category, ev.reason, str(ev.type))] += 1
+
+    def sample(self) -> Snapshot:
+        """Every family of :data:`CATALOGUE` at the model's current time."""
+        values: dict[str, list[Series]] = {f.name: [] for f in CATALOGUE}
+        m = self.m
+        nodes = sum(len(p.nodes) for p in m.pools.values())
+        pods = sum(len(d.pods) for d in m.workloads.deployments.values())
+        self._over_cap = {f.name for f in CATALOGUE if f.per_object
+                          and (pods if f.name == "kube_pod_status_phase" else nodes) > self.series_cap}
+        self._cluster(values)
+        self._workloads(values)
+        self._traffic(values)
+        capped = values["akssim_series_capped"]
+        out: Snapshot = []
+        for fam in CATALOGUE:
+            series = values[fam.name]
+            if fam.name in self._over_cap:
+                capped.append(((fam.name,), 1.0))
+                series = []
+            out.append((fam, series))
+        return out
+
+    # --- cluster --------------------------------------------------------------------------
+
+    def _cluster(self, v: dict[str, list[Series]]) -> None:
+        m = self.m
+        v["akssim_sim_time_seconds"].append(((), float(m.env.now)))
+        v["akssim_events"].extend(((c, r, t), float(n)) for (c, r, t), n in sorted(self._events.items()))
+        failures: Counter[str] = Counter()
+        for (category, reason, _), n in self._events.items():
+            if category == "ipam":
+                failures[reason] += n
+        v["akssim_ip_allocation_failures"].extend(((r,), float(n)) for r, n in sorted(failures.items()))
+        for s in m.subnets.values():
+            v["akssim_subnet_addresses"].extend((
+                ((s.name, "usable"), float(s.usable)), ((s.name, "used"), float(s.used)),
+                ((s.name, "free"), float(s.usable - s.used))))
+            v["akssim_subnet_addresses_peak_used"].append(((s.name,), float(s.peak_used)))
+        cond = v["kube_node_status_condition"]
+        info = v["kube_node_info"]
+        for pool in m.pools.values():
+            states: Counter[str] = Counter()
+            for node in pool.nodes.values():
+                states[node.state] += 1
+                status = {"Ready": "true", "NotReady": "unknown"}.get(node.state, "false")
+                for s in ("true", "false", "unknown"):
+                    cond.append(((node.name, "Ready", s), 1.0 if s == status else 0.0))
+                info.append(((node.name, pool.name, node.zone, _ip(node)), 1.0))
+            for state in ("Provisioning", "Ready", "NotReady", "Failed"):
+                v["akssim_nodes"].append(((pool.name, state), float(states.get(state, 0))))
+
+    # --- workloads ------------------------------------------------------------------------
+
+    def _workloads(self, v: dict[str, list[Series]]) -> None:
+        m = self.m
+        phase_rows = v["kube_pod_status_phase"]
+        per_pod = "kube_pod_status_phase" not in self._over_cap
+        for dep in m.workloads.deployments.values():
+            ns, name = dep.namespace, dep.name
+            v["kube_deployment_spec_replicas"].append(((ns, name), float(dep.desired)))
+            v["kube_deployment_status_replicas_available"].append(((ns, name), float(dep.available)))
+            v["kube_deployment_status_replicas_unavailable"].append(
+                ((ns, name), float(max(0, dep.desired - dep.available))))
+            phases: Counter[str] = Counter(p.phase for p in dep.pods.values())
+            for phase in ("Pending", "Running"):
+                v["akssim_pods"].append(((ns, name, phase), float(phases.get(phase, 0))))
+            if per_pod:
+                for pod in dep.pods.values():
+                    for phase in _PHASES:
+                        phase_rows.append(((ns, pod.name, phase), 1.0 if pod.phase == phase else 0.0))
+        v["akssim_pods_pending"].append(((), float(m.workloads.pending_count)))
+        for hpa, dep in m.workloads.hpas:
+            key = (hpa.metadata.namespace, hpa.metadata.name)
+            v["kube_horizontalpodautoscaler_status_current_replicas"].append((key, float(dep.desired)))
+            v["kube_horizontalpodautoscaler_spec_max_replicas"].append(
+                (key, float(hpa.spec.max_replicas)))
+            v["kube_horizontalpodautoscaler_spec_min_replicas"].append(
+                (key, float(hpa.spec.min_replicas)))
+
+    # --- traffic --------------------------------------------------------------------------
+
+    def _traffic(self, v: dict[str, list[Series]]) -> None:
+        from sim.traffic import DENIED, LATENCY_EDGES, OUTCOMES
+
+        m = self.m
+        t = m.traffic
+        snat = t.snat
+        now = float(m.env.now)
+        v["akssim_snat_ports_allocated_per_node"].append(((), float(snat.per_node)))
+        v["akssim_snat_backend_pool_size"].append(((), float(snat.pool_size)))
+        v["akssim_snat_exhausted_nodes"].append(((), float(len(snat.exhausted_nodes))))
+        used: Counter[str] = Counter()
+        for (node, _dest), window in snat.windows.items():
+            released = sum(c for at, c in window.releases if at <= now)
+            used[node] += window.in_use - released
+        v["akssim_snat_ports_used"].extend(((n,), float(c)) for n, c in sorted(used.items()))
+        for key, lb in sorted(t.balancers.items()):
+            healthy = {n.name for n in lb.healthy}
+            for node in sorted(n.name for p in m.pools.values() for n in p.nodes.values()):
+                v["akssim_lb_backend_up"].append(((key, node), 1.0 if node in healthy else 0.0))
+        edges = LATENCY_EDGES
+        upper = np.append(edges[1:], np.inf)
+        mid = np.where(np.isfinite(upper), np.sqrt(np.maximum(edges, 1e-4) * upper), edges)
+        controller = self._controller()
+        backend_requests: Counter[tuple[str, str]] = Counter()
+        dns_requests = 0
+        dns_lookups = 0
+        for flow in t.flows:
+            name = flow.spec.name
+            svc = flow.svc.key if flow.svc is not None else (flow.dest or "")
+            totals = flow.totals
+            for i, outcome in enumerate(OUTCOMES):
+                v["akssim_requests"].append(((name, svc, outcome), float(totals[i])))
+            v["akssim_networkpolicy_drops"].append(((name, svc), float(totals[DENIED])))
+            hist = _histogram(flow.latency_total, upper, mid)
+            v["akssim_request_duration_seconds"].append(((name, svc), hist))
+            if flow.lb is not None:
+                for node, n in flow.per_node.items():
+                    backend_requests[(flow.svc.key, node)] += n
+            if flow.dns_queries:
+                dns_requests += flow.dns_total
+                dns_lookups += flow.dns_total // flow.dns_queries
+            route = flow.route
+            if route is not None and controller is not None and flow.spec.ingress is not None:
+                ingress_ns, ingress_name = _split(route.matched.ingress if route.matched else
+                                                  (route.default_from or "/"))
+                backend = flow.backend.name if flow.backend is not None else ""
+                labels = (controller[0], controller[1], ingress_name, ingress_ns, backend,
+                          flow.spec.ingress.host, route.matched.path if route.matched else "",
+                          "GET")
+                by_status: Counter[str] = Counter({"200": 0})
+                for i, outcome in enumerate(OUTCOMES):
+                    status = _status(outcome)
+                    if status is not None and totals[i]:
+                        by_status[status] += int(totals[i])
+                v["nginx_ingress_controller_requests"].extend(
+                    ((*labels, status), float(n)) for status, n in sorted(by_status.items()))
+                v["nginx_ingress_controller_request_duration_seconds"].append((labels, hist))
+        v["akssim_lb_backend_requests"].extend(
+            ((s, n), float(c)) for (s, n), c in sorted(backend_requests.items()))
+        if dns_requests:
+            server, zone = "dns://:53", "."
+            v["coredns_dns_requests"].append(((server, zone, "", "udp", "1", "A"), float(dns_requests)))
+            v["coredns_dns_responses"].extend((
+                ((server, zone, "", "NOERROR", ""), float(dns_lookups)),
+                ((server, zone, "", "NXDOMAIN", ""), float(dns_requests - dns_lookups))))
+
+    def _controller(self) -> tuple[str, str] | None:
+        spec = self.m.spec.traffic
+        ctl = getattr(spec, "ingress_controller", None) if spec is not None else None
+        if ctl is None:
+            return None
+        return ("k8s.io/ingress-nginx", ctl.service.partition("/")[0])
+
+
+_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+
+def _ip(node: object) -> str:
+    import ipaddress
+
+    ip = getattr(getattr(node, "net", None), "node_ip", 0)
+    return str(ipaddress.IPv4Address(ip)) if ip else ""
+
+
+def _split(key: str) -> tuple[str, str]:
+    ns, _, name = key.partition("/")
+    return ns, name
+
+
+def _histogram(counts: np.ndarray, upper: np.ndarray, mid: np.ndarray) -> Histogram:
+    """Fine latency bins -> cumulative counts at :data:`DURATION_BUCKETS`; the sum is estimated
+    from each bin's geometric middle."""
+    cum = np.cumsum(counts)
+    total = int(cum[-1]) if cum.size else 0
+    buckets = []
+    for le in DURATION_BUCKETS:
+        # bins wholly at or below the bound (bin upper edge <= le)
+        k = int(np.searchsorted(upper, le, side="right"))
+        buckets.append((le, int(cum[k - 1]) if k else 0))
+    return Histogram(tuple(buckets), float(np.dot(counts, mid)), total)

@@ -1,0 +1,135 @@
+"""Backfill: every snapshot of a run with its simulated time, and OpenMetrics text from them.
+
+During a run, :class:`SampleWriter` appends one JSON line per sampled instant to
+``RUN_DIR/metrics.jsonl`` (the first line is a header: run id, start time, interval). Later,
+:func:`export` turns the file into OpenMetrics text with simulated time mapped onto wall-clock
+timestamps (``start + sim_time``), ready for ``promtool tsdb create-blocks-from openmetrics``:
+a run simulated in seconds can then be browsed as the hours it represents.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from prometheus_client.utils import floatToGoString
+
+from sim.telemetry.metrics import BY_NAME, CATALOGUE, COUNTER, HISTOGRAM, Histogram, Snapshot
+
+FORMAT = "akssim-metrics/1"
+
+
+class SampleWriter:
+    """Writes snapshots as JSON lines through *write* (a file's ``write``)."""
+
+    def __init__(self, write: Callable[[str], Any], run_id: str, start_time: str,
+                 interval: float) -> None:
+        self._write = write
+        self._dumps = json.JSONEncoder(separators=(",", ":")).encode
+        write(self._dumps({"format": FORMAT, "run": run_id, "startTime": start_time,
+                           "interval": interval}) + "\n")
+
+    def write(self, t: float, snapshot: Snapshot) -> None:
+        """Append the snapshot of simulated time *t*."""
+        fams: dict[str, list[Any]] = {}
+        for fam, series in snapshot:
+            if not series:
+                continue
+            rows: list[Any] = []
+            for labels, value in series:
+                if isinstance(value, Histogram):
+                    rows.append([list(labels), [[le, n] for le, n in value.buckets],
+                                 value.sum, value.count])
+                else:
+                    rows.append([list(labels), value])
+            fams[fam.name] = rows
+        self._write(self._dumps({"t": t, "f": fams}) + "\n")
+
+
+class ExportError(ValueError):
+    """The samples file is not what :class:`SampleWriter` writes; says where and why."""
+
+
+def read_header(first_line: str, where: str) -> dict[str, Any]:
+    """The header of a samples file (its first line)."""
+    try:
+        head = json.loads(first_line)
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{where}:1:{exc.colno}: not JSON: {exc.msg}") from None
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        found = head.get("format") if isinstance(head, dict) else type(head).__name__
+        raise ExportError(f"{where}:1:1: format: expected {FORMAT!r}, found {found!r}")
+    return head
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(names: Iterable[str], values: Iterable[str], extra: str = "") -> str:
+    body = ",".join(f'{n}="{_escape(str(v))}"' for n, v in zip(names, values, strict=True))
+    if extra:
+        body = f"{body},{extra}" if body else extra
+    return "{" + body + "}"
+
+
+def _num(v: float) -> str:
+    return floatToGoString(v)
+
+
+def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") -> Iterator[str]:
+    """OpenMetrics text (lines with their newline) of a samples file; *start* is sim time 0.
+
+    Raises:
+        ExportError: the file is not a samples file, or a line is broken (file:line:column).
+    """
+    it = iter(lines)
+    first = next(it, None)
+    if first is None:
+        raise ExportError(f"{where}: empty: expected a samples file written by aks-sim run")
+    head = read_header(first, where)
+    run = str(head.get("run", ""))
+    base = start.timestamp()
+    # family -> label values -> [(timestamp, value)]
+    data: dict[str, dict[tuple[str, ...], list[tuple[float, Any]]]] = {}
+    for lineno, line in enumerate(it, start=2):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            ts = base + float(row["t"])
+            fams = row["f"]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ExportError(f"{where}:{lineno}:1: expected a sample line "
+                              f'({{"t": seconds, "f": families}}), found {line[:60]!r}: {exc}') from None
+        for name, rows in fams.items():
+            if name not in BY_NAME:
+                raise ExportError(f"{where}:{lineno}:1: unknown metric family {name!r}")
+            series = data.setdefault(name, {})
+            for r in rows:
+                series.setdefault(tuple(r[0]), []).append((ts, r[1:]))
+    for fam in CATALOGUE:
+        series = data.get(fam.name)
+        if not series:
+            continue
+        yield f"# TYPE {fam.name} {fam.type}\n"
+        yield f"# HELP {fam.name} {_escape(fam.help)}\n"
+        names = ("run", *fam.labels)
+        for values in sorted(series):
+            points = series[values]
+            labels = _labels(names, (run, *values))
+            if fam.type == HISTOGRAM:
+                for ts, (buckets, total, count) in points:
+                    for le, n in (*buckets, ("+Inf", count)):
+                        bound = le if isinstance(le, str) else _num(float(le))
+                        le_labels = _labels(names, (run, *values), 'le="' + bound + '"')
+                        yield f"{fam.name}_bucket{le_labels} {n} {ts:.3f}\n"
+                    yield f"{fam.name}_count{labels} {count} {ts:.3f}\n"
+                    yield f"{fam.name}_sum{labels} {_num(total)} {ts:.3f}\n"
+            else:
+                suffix = "_total" if fam.type == COUNTER else ""
+                for ts, (value,) in points:
+                    yield f"{fam.name}{suffix}{labels} {_num(value)} {ts:.3f}\n"
+    yield "# EOF\n"

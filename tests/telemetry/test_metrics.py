@@ -1,0 +1,153 @@
+"""Metrics sampled from the model, checked against AKS-NETWORKING.md and kube-state-metrics'
+semantics; the contract in docs/metrics.md; sampling leaves the event stream unchanged."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from servers import need
+from simkit import cluster_yaml, deployment, make_sim
+
+from sim.telemetry.metrics import CATALOGUE, DURATION_BUCKETS, Histogram, Sampler
+from sim.telemetry.prometheus import SimCollector
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _series(snapshot, name: str) -> dict[tuple[str, ...], object]:
+    fam = next(s for f, s in snapshot if f.name == name)
+    return dict(fam)
+
+
+@pytest.mark.parametrize("nodes,max_pods", [(3, 30), (5, 30), (2, 50)])
+def test_free_addresses_of_an_azure_cni_node_subnet_follow_the_formula(nodes: int, max_pods: int) -> None:
+    """Azure CNI (node subnet): each node takes 1 + maxPods addresses; a subnet has its size
+    minus Azure's 5 reserved usable (AKS-NETWORKING.md section 1)."""
+    prefix = "10.10.0.0/23"
+    sim, _ = make_sim(cluster_yaml(subnet=prefix, count=nodes, max_pods=max_pods, duration="10m"))
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(60)
+    addresses = _series(sampler.sample(), "akssim_subnet_addresses")
+    usable = ipaddress.ip_network(prefix).num_addresses - 5
+    used = (nodes + 1) * (1 + max_pods)  # the user pool and one system node
+    assert addresses[("nodes", "usable")] == usable
+    assert addresses[("nodes", "used")] == used
+    assert addresses[("nodes", "free")] == usable - used
+
+
+def test_node_condition_turns_unknown_after_the_grace_period() -> None:
+    """kube-state-metrics reports Ready=unknown for a node whose kubelet stopped posting
+    status; the node lifecycle controller marks it after the 40 s grace period."""
+    text = cluster_yaml(overlay=True, count=2, duration="30m") + "workloads:" + deployment(replicas=2)
+    text += "\nchaos:\n  - {at: 5m, fault: node_failure, nodePool: user, fixedBy: reimage}\n"
+    sim, events = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(300 + 30)
+    before = _series(sampler.sample(), "kube_node_status_condition")
+    assert sum(v for (n, c, s), v in before.items() if s == "unknown") == 0
+    sim.advance_to(300 + 50)
+    after = _series(sampler.sample(), "kube_node_status_condition")
+    failed = [e.event.node for e in events if e.event.reason == "NodeNotReady"]
+    assert failed
+    for node in failed:
+        assert after[(node, "Ready", "unknown")] == 1 and after[(node, "Ready", "true")] == 0
+    # every node has exactly one status set
+    by_node: dict[str, float] = {}
+    for (node, _, _), v in after.items():
+        by_node[node] = by_node.get(node, 0) + v
+    assert set(by_node.values()) == {1.0}
+
+
+def test_event_counters_count_what_the_bus_carried() -> None:
+    sim, events = make_sim(cluster_yaml(count=2, duration="10m") + "workloads:" + deployment(replicas=4))
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(sim.end)
+    counted = _series(sampler.sample(), "akssim_events")
+    assert sum(counted.values()) == len(events)
+    scheduled = sum(1 for e in events if e.event.reason == "Scheduled")
+    assert scheduled and counted[("scheduler", "Scheduled", "Normal")] == scheduled
+
+
+def test_per_pod_series_stop_at_the_cap() -> None:
+    """Cardinality is bounded: above the cap the per-pod family is left out, and said so."""
+    text = cluster_yaml(count=2, duration="5m") + "workloads:" + deployment(replicas=12)
+    sim, _ = make_sim(text)
+    small, large = Sampler(sim.model, sim.bus, series_cap=5), Sampler(sim.model, sim.bus, 100)
+    sim.advance_to(60)
+    capped = small.sample()
+    assert _series(capped, "kube_pod_status_phase") == {}
+    assert _series(capped, "akssim_series_capped")[("kube_pod_status_phase",)] == 1
+    full = _series(large.sample(), "kube_pod_status_phase")
+    running = [k for k, v in full.items() if k[2] == "Running" and v == 1]
+    assert len(running) == 12
+    # the aggregate never goes away
+    assert _series(capped, "akssim_pods")[("default", "web", "Running")] == 12
+
+
+def test_sampling_does_not_change_the_event_stream() -> None:
+    """A run watched through metrics publishes the same events as one that is not."""
+    text = (ROOT / "scenarios" / "ingress-shop.yaml").read_text()
+    plain, plain_events = make_sim(text.replace("duration: 20m", "duration: 11m"))
+    plain.advance_to(plain.end)
+    watched, watched_events = make_sim(text.replace("duration: 20m", "duration: 11m"))
+    sampler = Sampler(watched.model, watched.bus, series_cap=10)
+    t = 0.0
+    while t < watched.end:
+        t += 7.0
+        watched.advance_to(t, max_events=50)
+        sampler.sample()
+    watched.advance_to(watched.end)
+    assert [(e.seq, e.sim_time, e.event) for e in plain_events] == \
+           [(e.seq, e.sim_time, e.event) for e in watched_events]
+
+
+def test_request_histograms_are_cumulative_and_count_the_answered_requests() -> None:
+    text = (ROOT / "scenarios" / "ingress-shop.yaml").read_text()
+    sim, _ = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(300)
+    snap = sampler.sample()
+    hists = _series(snap, "akssim_request_duration_seconds")
+    requests = _series(snap, "akssim_requests")
+    for (flow, svc), hist in hists.items():
+        assert isinstance(hist, Histogram)
+        counts = [n for _, n in hist.buckets]
+        assert counts == sorted(counts) and counts[-1] <= hist.count
+        assert [le for le, _ in hist.buckets] == list(DURATION_BUCKETS)
+        assert hist.count == requests[(flow, svc, "ok")]
+    nginx = _series(snap, "nginx_ingress_controller_requests")
+    assert sum(v for k, v in nginx.items() if k[-1] == "404") > 0  # the typo host: default backend
+
+
+def test_exposition_passes_promtool_check_metrics(tmp_path: Path) -> None:
+    promtool = need("promtool")
+    text = (ROOT / "scenarios" / "ingress-shop.yaml").read_text()
+    sim, _ = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+    collector = SimCollector("r1")
+    registry = CollectorRegistry()
+    collector.register(registry)
+    sim.advance_to(120)
+    collector.update(sampler.sample())
+    exposition = generate_latest(registry)
+    assert b'run="r1"' in exposition
+    check = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    collector.unregister()
+    assert generate_latest(registry) == b""
+
+
+def test_every_family_is_documented_with_its_type_and_labels() -> None:
+    """docs/metrics.md is the contract: each family appears with its type and every label."""
+    doc = (ROOT / "docs" / "metrics.md").read_text()
+    for fam in CATALOGUE:
+        row = re.search(rf"^\| `{fam.name}(?:_total)?` \| (\w+) \| ([^|]*) \|", doc, re.M)
+        assert row, f"{fam.name} is not in docs/metrics.md"
+        assert row.group(1) == fam.type, fam.name
+        documented = set(re.findall(r"`(\w+)`", row.group(2)))
+        assert documented == {"run", *fam.labels}, fam.name
