@@ -24,6 +24,8 @@ from sim.telemetry.cloudevents import MqttMessage, Outbox, status_message, statu
 
 log = structlog.get_logger("akssim.mqtt")
 
+REFUSED = (4, 5, 134, 135)
+"""CONNACK codes that retrying cannot fix: bad user name or password, not authorised (3.1.1, v5)."""
 PROTOCOLS = {"5": aiomqtt.ProtocolVersion.V5, "3.1.1": aiomqtt.ProtocolVersion.V311}
 
 
@@ -88,10 +90,13 @@ class MqttSettings:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
         version = PROTOCOLS[protocol or ("5" if self.protocol == "auto" else self.protocol)]
-        return aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
+        client = aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
                               identifier=identifier or self.client_id, protocol=version, will=will,
                               tls_context=context, timeout=self.timeout,
                               clean_session=clean_session if version != PROTOCOLS["5"] else None)
+        # the publisher keeps a window of publishes in flight on purpose
+        client.pending_calls_threshold = 1 << 20
+        return client
 
 
 @dataclass
@@ -201,6 +206,8 @@ class Publisher:
                     self._protocol = "3.1.1"
                     continue
                 self._broken(exc)
+                if not self._connected.is_set() and getattr(exc, "rc", None) in REFUSED:
+                    return  # bad credentials or not allowed: retrying will not help
             except (TimeoutError, aiomqtt.MqttError, OSError) as exc:
                 self._broken(exc)
             if self._closing and not self._connected.is_set():

@@ -36,6 +36,8 @@ log = structlog.get_logger("akssim.run")
 class ShellError(RuntimeError):
     """The run cannot be watched as asked (a port in use, a broker away): says which option."""
 
+STATUS_UPDATES = 20
+"""Retained status updates over a run (plus the first and the last)."""
 SLICE_EVENTS = 20_000
 """Most events one slice publishes before the loop gets control back."""
 
@@ -133,6 +135,7 @@ class LiveRun:
         self.publisher: Publisher | None = None
         self.outcome = Outcome()
         self._server: Any = None
+        self._next_status = 0.0
 
     async def run(self) -> Outcome:
         """Run to the end; returns what the shell saw.
@@ -254,7 +257,8 @@ class LiveRun:
         snapshot = self.sampler.sample()
         writer.write(self.sim.now, snapshot)
         self.collector.update(snapshot)
-        if self.outbox is not None:
+        if self.outbox is not None and self.sim.now >= self._next_status:
+            self._next_status = self.sim.now + self.sim.end / STATUS_UPDATES
             self.outbox.put(status_message(self.sim.run_id, "running", sim_time=self.sim.now,
                                            duration=self.sim.end, events=self.sim.bus.published,
                                            dropped=self.outbox.dropped))

@@ -7,6 +7,7 @@ Debian's ``mosquitto``, ``mosquitto-clients`` and ``prometheus`` packages.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import shutil
@@ -87,7 +88,7 @@ class Mosquitto:
         conf = self.dir / "mosquitto.conf"
         (self.dir / "data").mkdir(exist_ok=True)
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
+            f"listener {self.port} 127.0.0.1\nuser {getpass.getuser()}\n"
             f"persistence true\npersistence_location {self.dir / 'data'}/\n"
             f"log_dest file {self.log}\nlog_type all\n"
             "max_queued_messages 0\nmax_inflight_messages 0\n"

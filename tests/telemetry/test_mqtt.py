@@ -1,0 +1,239 @@
+"""Events over MQTT through a real Mosquitto: every event as its CloudEvent, in order, the
+topic tree, the retained status and last will, broker outages, authentication, MQTT v5."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from servers import Mosquitto, free_port, mosquitto, need
+
+ROOT = Path(__file__).resolve().parents[2]
+AKS_SIM = [sys.executable, "-m", "services.cli"]
+IPAM = ROOT / "scenarios" / "azure-cni-ip-exhaustion.yaml"
+TRAFFIC = ROOT / "scenarios" / "ingress-shop.yaml"
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*AKS_SIM, "run", *args, "--quiet"], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=300)
+
+
+async def _collect(broker: Mosquitto, topic: str, into: list[aiomqtt.Message],
+                   ready: asyncio.Event, stop_on_finished: bool = True) -> None:
+    """Subscribe (QoS 1) and keep messages until the run's status says finished."""
+    async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+        await client.subscribe(topic, qos=1)
+        ready.set()
+        async for msg in client.messages:
+            into.append(msg)
+            if stop_on_finished and msg.topic.value.endswith("/status") and \
+                    json.loads(msg.payload)["state"] == "finished":
+                return
+
+
+async def test_every_event_is_published_as_its_cloudevent_in_order(tmp_path: Path) -> None:
+    """The stream carries each line of events.jsonl, byte for byte, on
+    akssim/<run>/<category>/<reason>, at QoS 1, in seq order, then a finished status."""
+    with mosquitto(tmp_path) as broker:
+        got: list[aiomqtt.Message] = []
+        ready = asyncio.Event()
+        sub = asyncio.create_task(_collect(broker, "akssim/ev1/#", got, ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        proc = await asyncio.create_subprocess_exec(
+            *AKS_SIM, "run", str(IPAM), "--quiet", "--out", str(tmp_path / "run"),
+            "--run-id", "ev1", "--mqtt", broker.url, cwd=ROOT)
+        assert await proc.wait() == 0
+        await asyncio.wait_for(sub, 30)
+    lines = (tmp_path / "run" / "events.jsonl").read_bytes().splitlines()
+    events = [m for m in got if not m.topic.value.endswith("/status")]
+    assert [m.payload for m in events] == lines
+    for m in events:
+        ce = json.loads(m.payload)
+        category, reason = ce["type"].split(".")[2:]
+        assert m.topic.value == f"akssim/ev1/{category}/{reason}"
+        assert m.qos == 1 and ce["specversion"] == "1.0" and ce["data"]["run_id"] == "ev1"
+    assert [json.loads(m.payload)["data"]["seq"] for m in events] == list(range(1, len(lines) + 1))
+    statuses = [json.loads(m.payload) for m in got if m.topic.value == "akssim/ev1/status"]
+    assert statuses[0]["state"] == "running" and statuses[-1]["state"] == "finished"
+    assert statuses[-1]["events"] == len(lines) and statuses[-1]["dropped"] == 0
+
+
+def test_mosquitto_sub_shows_the_ip_allocation_failures_of_every_run(tmp_path: Path) -> None:
+    """The issue's example: mosquitto_sub -t 'akssim/+/ipam/#'."""
+    sub_bin = need("mosquitto_sub")
+    with mosquitto(tmp_path) as broker:
+        sub = subprocess.Popen([sub_bin, "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                                "-t", "akssim/+/ipam/#", "-v", "-W", "60"],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            for run in ("a", "b"):
+                assert _run(str(IPAM), "--out", str(tmp_path / run), "--run-id", run,
+                            "--mqtt", broker.url).returncode == 0
+        finally:
+            import time
+            time.sleep(1.0)
+            sub.terminate()
+            out = sub.communicate(timeout=10)[0]
+    seen = [line.split(" ", 1) for line in out.splitlines()]
+    for run in ("a", "b"):
+        expected = [json.loads(x) for x in (tmp_path / run / "events.jsonl").read_text().splitlines()]
+        ipam = [e for e in expected if e["type"].startswith("io.akssim.ipam.")]
+        assert ipam, "the scenario runs out of addresses"
+        mine = [json.loads(p) for t, p in seen if t.startswith(f"akssim/{run}/ipam/")]
+        assert mine == ipam
+
+
+async def test_status_is_retained_for_late_subscribers(tmp_path: Path) -> None:
+    with mosquitto(tmp_path) as broker:
+        assert _run(str(IPAM), "--out", str(tmp_path / "r"), "--run-id", "late",
+                    "--mqtt", broker.url).returncode == 0
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.subscribe("akssim/late/status", qos=1)
+            msg = await asyncio.wait_for(anext(aiter(client.messages)), 10)
+    body = json.loads(msg.payload)
+    assert msg.retain and body["state"] == "finished" and body["passed"] is True
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert body["passed"] == report["passed"]
+
+
+async def test_last_will_says_the_publisher_died(tmp_path: Path) -> None:
+    """A run killed mid-way leaves status 'lost' (the broker publishes the will)."""
+    with mosquitto(tmp_path) as broker:
+        proc = await asyncio.create_subprocess_exec(
+            *AKS_SIM, "run", str(TRAFFIC), "--quiet", "--out", str(tmp_path / "r"),
+            "--run-id", "dies", "--mqtt", broker.url, "--speed", "60", cwd=ROOT)
+        states: list[str] = []
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.subscribe("akssim/dies/status", qos=1)
+            async for msg in client.messages:
+                states.append(json.loads(msg.payload)["state"])
+                if states[-1] == "running" and proc.returncode is None and len(states) == 1:
+                    proc.send_signal(signal.SIGKILL)
+                if states[-1] == "lost":
+                    break
+        await proc.wait()
+    assert states[0] == "running" and states[-1] == "lost"
+
+
+async def test_nothing_is_lost_when_the_broker_restarts_mid_run(tmp_path: Path) -> None:
+    """Kill the real Mosquitto in the middle of a paced run and start it again: a subscriber
+    with a persistent session gets every seq in order (duplicates allowed, gaps not)."""
+    broker = Mosquitto(tmp_path).start()
+    seqs: list[int] = []
+    finished = asyncio.Event()
+
+    async def subscriber() -> None:
+        while not finished.is_set():
+            try:
+                async with aiomqtt.Client("127.0.0.1", broker.port, identifier="persistent-watcher",
+                                          clean_session=False,
+                                          protocol=aiomqtt.ProtocolVersion.V311) as client:
+                    await client.subscribe("akssim/outage/#", qos=1)
+                    async for msg in client.messages:
+                        body = json.loads(msg.payload)
+                        if msg.topic.value.endswith("/status"):
+                            if body["state"] == "finished":
+                                finished.set()
+                                return
+                            continue
+                        seqs.append(body["data"]["seq"])
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.1)
+
+    sub = asyncio.create_task(subscriber())
+    try:
+        await asyncio.sleep(0.5)
+        proc = await asyncio.create_subprocess_exec(
+            *AKS_SIM, "run", str(TRAFFIC), "--quiet", "--out", str(tmp_path / "r"),
+            "--run-id", "outage", "--mqtt", broker.url, "--speed", "240", cwd=ROOT,
+            stderr=asyncio.subprocess.PIPE)
+        while len(seqs) < 300:
+            await asyncio.sleep(0.05)
+        broker.stop()  # SIGTERM: Mosquitto saves its sessions, as on a restart
+        await asyncio.sleep(1.5)
+        broker.start()
+        _, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0
+        await asyncio.wait_for(finished.wait(), 60)
+    finally:
+        sub.cancel()
+        broker.stop()
+    total = len((tmp_path / "r" / "events.jsonl").read_bytes().splitlines())
+    first_seen: list[int] = []
+    high = 0
+    for s in seqs:
+        assert s <= high + 1, f"gap: {s} after {high}"
+        if s == high + 1:
+            first_seen.append(s)
+            high = s
+    assert first_seen == list(range(1, total + 1))
+    assert b"mqtt_disconnected" in err  # the publisher did lose the broker mid-run
+    assert len(seqs) > 300 and seqs.index(300) < len(seqs) - 100  # and went on after it
+
+
+def test_watch_prints_the_stream_readably_with_filters(tmp_path: Path) -> None:
+    with mosquitto(tmp_path) as broker:
+        watch = subprocess.Popen([*AKS_SIM, "watch", "--mqtt", broker.url, "--run", "w1",
+                                  "--category", "ipam", "--until-finished"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        import time
+        time.sleep(1.0)
+        assert _run(str(IPAM), "--out", str(tmp_path / "r"), "--run-id", "w1",
+                    "--mqtt", broker.url).returncode == 0
+        out, err = watch.communicate(timeout=30)
+    assert watch.returncode == 0, err
+    events = [json.loads(x)["data"] for x in (tmp_path / "r" / "events.jsonl").read_text().splitlines()]
+    ipam = [e for e in events if e["reason"] in ("SubnetIsFull", "FailedCreatePodSandBox",
+                                                  "CIDRNotAvailable", "FailedToCreateRoute")]
+    lines = [x for x in out.splitlines() if " status " not in x]
+    assert len(lines) == len(ipam)
+    for line, ev in zip(lines, ipam, strict=True):
+        assert line.startswith(f"w1 #{ev['seq']:>6}") and f"{ev['reason']}: " in line
+        assert ev["message"] in line
+    assert out.splitlines()[-1].startswith("w1 status finished")
+
+
+def test_a_broker_that_is_not_there_is_a_clear_error(tmp_path: Path) -> None:
+    port = free_port()
+    done = _run(str(IPAM), "--out", str(tmp_path / "r"), "--mqtt", f"mqtt://127.0.0.1:{port}")
+    assert done.returncode == 2
+    assert f"--mqtt: cannot connect to MQTT broker 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+    bad = _run(str(IPAM), "--out", str(tmp_path / "r"), "--mqtt", "http://127.0.0.1:1883")
+    assert bad.returncode == 2 and "expected a URL like mqtt://host:1883" in bad.stderr
+
+
+def test_username_and_password(tmp_path: Path) -> None:
+    passwd = need("mosquitto_passwd")
+    pwfile = tmp_path / "passwd"
+    subprocess.run([passwd, "-c", "-b", str(pwfile), "sim", "s3cret"], check=True)
+    os.chmod(pwfile, 0o600)
+    with mosquitto(tmp_path, extra=f"allow_anonymous false\npassword_file {pwfile}\n") as broker:
+        ok = _run(str(IPAM), "--out", str(tmp_path / "ok"), "--mqtt", broker.url,
+                  "--mqtt-username", "sim", env={"AKSSIM_MQTT_PASSWORD": "s3cret"})
+        assert ok.returncode == 0, ok.stderr
+        wrong = _run(str(IPAM), "--out", str(tmp_path / "no"), "--mqtt",
+                     f"mqtt://sim:wrong@127.0.0.1:{broker.port}")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "cannot connect to MQTT broker" in wrong.stderr
+    assert "authori" in wrong.stderr.lower() or "password" in wrong.stderr.lower()
+
+
+@pytest.mark.parametrize("flag,expected", [("auto", "p5"), ("3.1.1", "p2")])
+def test_mqtt_v5_where_the_broker_has_it(tmp_path: Path, flag: str, expected: str) -> None:
+    """Mosquitto 2 speaks v5: ``auto`` uses it. The broker's log names each client's protocol
+    (Mosquitto's own numbering: p2 = 3.1.1, p5 = v5)."""
+    with mosquitto(tmp_path) as broker:
+        assert _run(str(IPAM), "--out", str(tmp_path / "r"), "--mqtt", broker.url,
+                    "--mqtt-protocol", flag).returncode == 0
+        log = broker.log.read_text(errors="replace")
+    connects = [line for line in log.splitlines() if "New client connected" in line]
+    assert connects and all(f"({expected}," in line for line in connects)
