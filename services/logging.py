@@ -24,7 +24,7 @@ def configure(mode: Literal["console", "json"] = "console", level: str = "warnin
     """
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(sort_keys=True) if mode == "json"
-        else structlog.dev.ConsoleRenderer(colors=False, pad_event=0))
+        else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from servers import free_port, need, prometheus
@@ -118,7 +118,7 @@ def test_backfill_a_finished_run_and_query_a_simulated_instant(tmp_path: Path) -
     made = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(blocks)],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stdout + made.stderr
-    base = datetime(2026, 3, 1, 8, tzinfo=timezone.utc).timestamp()
+    base = datetime(2026, 3, 1, 8, tzinfo=UTC).timestamp()
     with prometheus(tmp_path, storage=blocks) as prom:
         free = 'akssim_subnet_addresses{run="past",subnet="nodes",state="free"}'
         assert _value(prom.query(free, at=base + 90)) == _free_after(1 + 3)
@@ -133,6 +133,36 @@ def test_backfill_a_finished_run_and_query_a_simulated_instant(tmp_path: Path) -
         # counters survive the trip: events up to the end equal the event log's length
         events = len((tmp_path / "r" / "events.jsonl").read_text().splitlines())
         assert _value(prom.query('sum(akssim_events_total{run="past"})', at=base + 720)) == events
+
+
+def test_backfilled_request_histograms_answer_histogram_quantile(tmp_path: Path) -> None:
+    """Histograms survive export -> promtool -> Prometheus: counts match the event log's
+    TrafficTick totals and histogram_quantile gives a latency within the run's own bins."""
+    promtool = need("promtool")
+    scenario = ROOT / "scenarios" / "ingress-shop.yaml"
+    done = subprocess.run([*AKS_SIM, "run", str(scenario), "--quiet", "--out", str(tmp_path / "r"),
+                           "--run-id", "shop"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    om = tmp_path / "run.om"
+    assert subprocess.run([*AKS_SIM, "export", "openmetrics", str(tmp_path / "r"), "-o", str(om)],
+                          cwd=ROOT).returncode == 0
+    blocks = tmp_path / "blocks"
+    made = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(blocks)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout + made.stderr
+    base = datetime(2026, 1, 1, tzinfo=UTC).timestamp()  # the scenario's startTime
+    ticks = [json.loads(x)["data"] for x in (tmp_path / "r" / "events.jsonl").read_text().splitlines()]
+    at = 600.0
+    # the sample at 600 s holds every tick published before it
+    ticks = [d["fields"] for d in ticks if d["reason"] == "TrafficTick" and d["sim_time"] < at]
+    ok_cart = sum(f["ok"] for f in ticks if f["flow"] == "cart")
+    with prometheus(tmp_path, storage=blocks) as prom:
+        count = prom.query('akssim_request_duration_seconds_count{run="shop",flow="cart"}', at=base + at)
+        assert _value(count) == ok_cart
+        p50 = _value(prom.query('histogram_quantile(0.5, akssim_request_duration_seconds_bucket'
+                                '{run="shop",flow="cart"})', at=base + at))
+    p50s = [f["p50"] for f in ticks if f["flow"] == "cart" and f["p50"] is not None]
+    assert 0 < p50 <= 2 * max(p50s)
 
 
 def test_export_errors_say_where(tmp_path: Path) -> None:
