@@ -68,7 +68,8 @@ class MqttSettings:
             raise SettingsError(f"--mqtt: port of {url!r} is not a number from 1 to 65535") from None
         if not parts.hostname:
             raise SettingsError(f"--mqtt: no host in {url!r} (expected mqtt://host:port)")
-        tls = parts.scheme in ("mqtts", "ssl") or bool(options.pop("tls", False))
+        tls_option = bool(options.pop("tls", False))
+        tls = parts.scheme in ("mqtts", "ssl") or tls_option
         qos = options.pop("qos", 1)
         if qos not in (0, 1, 2):
             raise SettingsError(f"--mqtt-qos: expected 0, 1 or 2, found {qos!r}")
@@ -141,7 +142,7 @@ class Publisher:
         """True while a broker connection is up."""
         return self.stats.connected
 
-    async def start(self, first_connect_timeout: float = 10.0) -> None:
+    async def start(self, first_connect_timeout: float = 5.0) -> None:
         """Connect (raising :class:`ConnectionError` with the broker's answer when the first
         connection fails within *first_connect_timeout*), then publish in the background."""
         self._task = asyncio.create_task(self._run(), name="mqtt-publisher")
@@ -210,6 +211,8 @@ class Publisher:
                     return  # bad credentials or not allowed: retrying will not help
             except (TimeoutError, aiomqtt.MqttError, OSError) as exc:
                 self._broken(exc)
+                if not self._connected.is_set() and _is_tls_failure(exc):
+                    return  # a certificate the CA does not vouch for will not get better
             if self._closing and not self._connected.is_set():
                 return
             self.stats.reconnects += 1
@@ -251,6 +254,15 @@ class Publisher:
             if len(queue) <= self.outbox.capacity // 2:
                 self._drained.set()
             self._on_change()
+
+
+def _is_tls_failure(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, ssl.SSLError):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def render_event(payload: bytes) -> str:

@@ -237,3 +237,69 @@ def test_mqtt_v5_where_the_broker_has_it(tmp_path: Path, flag: str, expected: st
         log = broker.log.read_text(errors="replace")
     connects = [line for line in log.splitlines() if "New client connected" in line]
     assert connects and all(f"({expected}," in line for line in connects)
+
+
+def _certificates(tmp: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1, made with openssl."""
+    openssl = need("openssl")
+    ca_key, ca, key, csr, cert = (tmp / n for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem"))
+    run = lambda *a: subprocess.run([openssl, *a], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
+        "-days", "2", "-subj", "/CN=akssim test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+        "-subj", "/CN=127.0.0.1")
+    ext = tmp / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    for p in (key, cert, ca):
+        os.chmod(p, 0o644)
+    return ca, cert, key
+
+
+def test_tls_with_the_brokers_ca(tmp_path: Path) -> None:
+    """--mqtt-ca: the broker's certificate is checked against the CA (and 127.0.0.1)."""
+    ca, cert, key = _certificates(tmp_path)
+    tls = f"allow_anonymous true\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
+    with mosquitto(tmp_path, extra=tls) as broker:
+        ok = _run(str(IPAM), "--out", str(tmp_path / "ok"), "--mqtt", f"mqtts://127.0.0.1:{broker.port}",
+                  "--mqtt-ca", str(ca))
+        assert ok.returncode == 0, ok.stderr
+        (tmp_path / "other").mkdir()
+        other_ca, _, _ = _certificates(tmp_path / "other")
+        bad = _run(str(IPAM), "--out", str(tmp_path / "bad"), "--mqtt",
+                   f"mqtts://127.0.0.1:{broker.port}", "--mqtt-ca", str(other_ca))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "certificate verify failed" in bad.stderr
+
+
+async def test_a_paced_run_counts_and_reports_what_an_outage_did_not_fit(tmp_path: Path) -> None:
+    """An outage longer than the outbox: a paced run keeps its clock, and every event that did
+    not fit is counted (status, stderr with the seq ranges); events.jsonl has them all."""
+    broker = Mosquitto(tmp_path).start()
+    statuses: list[dict] = []
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *AKS_SIM, "run", str(TRAFFIC), "--quiet", "--out", str(tmp_path / "r"),
+            "--run-id", "small", "--mqtt", broker.url, "--speed", "400", "--mqtt-outbox", "30",
+            cwd=ROOT, stderr=asyncio.subprocess.PIPE)
+        await asyncio.sleep(1.0)
+        broker.stop()
+        await asyncio.sleep(1.5)
+        broker.start()
+        _, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.subscribe("akssim/small/status", qos=1)
+            msg = await asyncio.wait_for(anext(aiter(client.messages)), 10)
+            statuses.append(json.loads(msg.payload))
+    finally:
+        broker.stop()
+    final = statuses[-1]
+    assert final["state"] == "finished" and final["dropped"] > 0
+    text = err.decode()
+    assert f"warning: {final['dropped']} events did not reach the MQTT broker (seq " in text
+    lost = sum(b - a + 1 for a, b in final["lost"])
+    assert lost == final["dropped"]
+    total = len((tmp_path / "r" / "events.jsonl").read_bytes().splitlines())
+    assert all(1 <= a <= b <= total for a, b in final["lost"])
