@@ -93,6 +93,8 @@ class DeploymentState:
         self.pods: dict[str, Pod] = {}
         self.rs_hash = _rs_hash(manifest.key)
         self.available = 0
+        self.running = 0
+        """Pods in phase Running (kept as they change: telemetry reads it every sample)."""
         # availability accounting for the report
         self.reached_desired = False
         self.min_available: int | None = None
@@ -240,6 +242,8 @@ class WorkloadController:
             pod.node = None
         else:
             self.pending_count -= 1
+        if pod.phase == "Running":
+            dep.running -= 1
         pod.phase = "Terminated"
         pod.epoch += 1
         dep.pods.pop(pod.name, None)
@@ -324,6 +328,7 @@ class WorkloadController:
         pod.ip = ip
         if self.instant:
             pod.phase = "Running"
+            pod.dep.running += 1
             self.set_ready(pod, True)
             return
         delay = m.draw(m.spec.cluster.timings.pod_startup_time, self.rng)
@@ -334,6 +339,7 @@ class WorkloadController:
         if pod.epoch != epoch or pod.phase != "ContainerCreating":
             return
         pod.phase = "Running"
+        pod.dep.running += 1
         self.m.timers.after(pod.dep.readiness_delay + pod.dep.min_ready, self._probe_ok,
                             (pod, epoch))
 

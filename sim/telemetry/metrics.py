@@ -207,14 +207,15 @@ class Sampler:
             v["akssim_subnet_addresses_peak_used"].append(((s.name,), float(s.peak_used)))
         cond = v["kube_node_status_condition"]
         info = v["kube_node_info"]
+        per_node = "kube_node_status_condition" not in self._over_cap
         for pool in m.pools.values():
-            states: Counter[str] = Counter()
-            for node in pool.nodes.values():
-                states[node.state] += 1
-                status = {"Ready": "true", "NotReady": "unknown"}.get(node.state, "false")
-                for s in ("true", "false", "unknown"):
-                    cond.append(((node.name, "Ready", s), 1.0 if s == status else 0.0))
-                info.append(((node.name, pool.name, node.zone, _ip(node)), 1.0))
+            states = Counter(node.state for node in pool.nodes.values())
+            if per_node:
+                for node in pool.nodes.values():
+                    status = {"Ready": "true", "NotReady": "unknown"}.get(node.state, "false")
+                    for s in ("true", "false", "unknown"):
+                        cond.append(((node.name, "Ready", s), 1.0 if s == status else 0.0))
+                    info.append(((node.name, pool.name, node.zone, _ip(node)), 1.0))
             for state in ("Provisioning", "Ready", "NotReady", "Failed"):
                 v["akssim_nodes"].append(((pool.name, state), float(states.get(state, 0))))
 
@@ -230,13 +231,14 @@ class Sampler:
             v["kube_deployment_status_replicas_available"].append(((ns, name), float(dep.available)))
             v["kube_deployment_status_replicas_unavailable"].append(
                 ((ns, name), float(max(0, dep.desired - dep.available))))
-            phases: Counter[str] = Counter(p.phase for p in dep.pods.values())
-            for phase in ("Pending", "Running"):
-                v["akssim_pods"].append(((ns, name, phase), float(phases.get(phase, 0))))
+            # ContainerCreating is a reason; the phase is still Pending (kube-state-metrics)
+            v["akssim_pods"].append(((ns, name, "Pending"), float(len(dep.pods) - dep.running)))
+            v["akssim_pods"].append(((ns, name, "Running"), float(dep.running)))
             if per_pod:
                 for pod in dep.pods.values():
-                    for phase in _PHASES:
-                        phase_rows.append(((ns, pod.name, phase), 1.0 if pod.phase == phase else 0.0))
+                    phase = "Running" if pod.phase == "Running" else "Pending"
+                    for p in _PHASES:
+                        phase_rows.append(((ns, pod.name, p), 1.0 if p == phase else 0.0))
         v["akssim_pods_pending"].append(((), float(m.workloads.pending_count)))
         for hpa, dep in m.workloads.hpas:
             key = (hpa.metadata.namespace, hpa.metadata.name)
@@ -263,10 +265,12 @@ class Sampler:
             released = sum(c for at, c in window.releases if at <= now)
             used[node] += window.in_use - released
         v["akssim_snat_ports_used"].extend(((n,), float(c)) for n, c in sorted(used.items()))
-        for key, lb in sorted(t.balancers.items()):
-            healthy = {n.name for n in lb.healthy}
-            for node in sorted(n.name for p in m.pools.values() for n in p.nodes.values()):
-                v["akssim_lb_backend_up"].append(((key, node), 1.0 if node in healthy else 0.0))
+        if "akssim_lb_backend_up" not in self._over_cap:
+            nodes = sorted(n.name for p in m.pools.values() for n in p.nodes.values())
+            for key, lb in sorted(t.balancers.items()):
+                healthy = {n.name for n in lb.healthy}
+                for node in nodes:
+                    v["akssim_lb_backend_up"].append(((key, node), 1.0 if node in healthy else 0.0))
         edges = LATENCY_EDGES
         upper = np.append(edges[1:], np.inf)
         mid = np.where(np.isfinite(upper), np.sqrt(np.maximum(edges, 1e-4) * upper), edges)

@@ -151,3 +151,22 @@ def test_every_family_is_documented_with_its_type_and_labels() -> None:
         assert row.group(1) == fam.type, fam.name
         documented = set(re.findall(r"`(\w+)`", row.group(2)))
         assert documented == {"run", *fam.labels}, fam.name
+
+
+def test_pod_phase_counts_follow_every_pod_through_failures_and_evictions() -> None:
+    """The Running/Pending aggregates stay equal to a scan of every pod while nodes fail, pods
+    are evicted and rescheduled (ContainerCreating counts as phase Pending)."""
+    text = cluster_yaml(overlay=True, count=3, duration="40m") + "workloads:" + deployment(replicas=9)
+    text += "\nchaos:\n  - {at: 2m, fault: node_failure, nodePool: user, fixedBy: reimage}\n"
+    sim, _ = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+    seen_pending = False
+    for t in [*range(30, 440, 30), *range(440, 560), *range(560, 2400, 60)]:
+        sim.advance_to(t)
+        pods = _series(sampler.sample(), "akssim_pods")
+        dep = sim.model.workloads.deployments["default/web"]
+        running = sum(1 for p in dep.pods.values() if p.phase == "Running")
+        assert pods[("default", "web", "Running")] == running, t
+        assert pods[("default", "web", "Pending")] == len(dep.pods) - running, t
+        seen_pending |= running < len(dep.pods)
+    assert seen_pending  # the failure did take pods out of Running
