@@ -94,7 +94,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.bind_run(args.run_id)
     sim = Simulation(loaded, seed=args.seed, run_id=args.run_id)
     progress = Progress(sim.end, sys.stderr, sys.stderr.isatty() and not args.quiet)
-    live = LiveRun(sim, opts, out_dir, progress.update)
+    with open(args.scenario, encoding="utf-8") as fh:
+        source = {"path": os.path.abspath(args.scenario), "text": fh.read()}
+    live = LiveRun(sim, opts, out_dir, progress.update, source=source)
     try:
         outcome = asyncio.run(live.run())
     except ShellError as exc:
@@ -252,6 +254,37 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run a recorded run again; with --check, compare the event logs byte for byte."""
+    from services.replay import ReplayError, replay
+    from sim.report import render_text
+
+    out_dir = args.out or os.path.join(args.run_dir, "replay")
+    try:
+        sim = replay(args.run_dir, out_dir)
+    except ReplayError as exc:
+        print(f"aks-sim replay: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    report = sim.report()
+    with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(report.to_dict(), fh, indent=2)
+        fh.write("\n")
+    if not args.quiet:
+        print(render_text(report))
+    if args.check:
+        original = os.path.join(args.run_dir, "events.jsonl")
+        with open(original, "rb") as a, open(os.path.join(out_dir, "events.jsonl"), "rb") as b:
+            for n, (x, y) in enumerate(zip(a, b, strict=False), start=1):
+                if x != y:
+                    print(f"{original}:{n}: the replay differs from here on", file=sys.stderr)
+                    return EXIT_EXPECT_FAILED
+            if a.read(1) or b.read(1):
+                print(f"{original}: the replay has a different number of events", file=sys.stderr)
+                return EXIT_EXPECT_FAILED
+        print(f"replay matches {original} byte for byte", file=sys.stderr)
+    return EXIT_OK if report.passed else EXIT_EXPECT_FAILED
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     """Print a broker's akssim event stream readably."""
     from services.mqtt import SettingsError
@@ -356,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "startTime), e.g. 2026-01-01T00:00:00Z")
     export.add_argument("-o", "--output", default=None, metavar="FILE", help="default: stdout")
     export.set_defaults(func=cmd_export)
+    replay = sub.add_parser("replay", help="run a recorded run again (faults and all), as fast as possible")
+    replay.add_argument("run_dir", metavar="RUN_DIR", help="a run directory with recording.json")
+    replay.add_argument("--out", default=None, help="output directory (default RUN_DIR/replay)")
+    replay.add_argument("--check", action="store_true",
+                        help="compare the event log with the original, byte for byte (exit 1 if not)")
+    replay.add_argument("--quiet", action="store_true")
+    replay.set_defaults(func=cmd_replay)
     watch = sub.add_parser("watch", help="print the events a broker carries, readably")
     watch.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", metavar="URL")
     watch.add_argument("--run", default="+", help="run id (default: every run)")

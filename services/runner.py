@@ -11,6 +11,7 @@ keeps its clock and counts what did not fit.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,7 +65,6 @@ class ShellMetrics:
     """Metrics of the shell itself (not of the model), on the run's registry."""
 
     registry: CollectorRegistry
-    run_id: str
     lag: Gauge = field(init=False)
     sink_errors: Counter = field(init=False)
     outbox: Gauge = field(init=False)
@@ -91,10 +91,10 @@ class ShellMetrics:
                                run, registry=r)
 
 
-def isolate(sink: str, handler: Callable[[Any], None], metrics: ShellMetrics
+def isolate(sink: str, handler: Callable[[Any], None], metrics: ShellMetrics, run_id: str
             ) -> Callable[[Any], None]:
     """Wrap a sink so that its failure is logged and counted, and the run goes on."""
-    counter = metrics.sink_errors.labels(metrics.run_id, sink)
+    counter = metrics.sink_errors.labels(run_id, sink)
 
     def safe(env: Any) -> None:
         try:
@@ -104,6 +104,40 @@ def isolate(sink: str, handler: Callable[[Any], None], metrics: ShellMetrics
             log.error("sink_failed", sink=sink, seq=getattr(env, "seq", None), error=repr(exc))
 
     return safe
+
+
+@dataclass
+class Recording:
+    """What a replay needs: the scenario, the seed, and every fault injected while the run went,
+    with the simulated instant it was applied at (``call``) and, when it was scheduled ahead,
+    the instant it takes effect (``at``)."""
+
+    run_id: str
+    seed: int
+    source: dict[str, Any]
+    """``{"path": ..., "text": ...}``: the scenario as it was when the run started."""
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    stopped_at: float | None = None
+
+    FORMAT = "akssim-recording/1"
+
+    def add(self, call: float, at: float | None, fault: Any) -> None:
+        """Record one applied fault."""
+        self.faults.append({"call": call, "at": at,
+                            "fault": fault.model_dump(mode="json", by_alias=True, exclude_none=True)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": self.FORMAT, "run_id": self.run_id, "seed": self.seed,
+                "scenario": self.source, "faults": self.faults, "stopped_at": self.stopped_at}
+
+    def write(self, out_dir: str) -> None:
+        """Write ``recording.json`` (atomically: a reader never sees half a file)."""
+        path = os.path.join(out_dir, "recording.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
 
 
 @dataclass
@@ -122,20 +156,63 @@ class LiveRun:
 
     def __init__(self, sim: Simulation, opts: LiveOptions, out_dir: str,
                  progress: Callable[[float, int], None] | None = None,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None, shell: ShellMetrics | None = None,
+                 source: dict[str, Any] | None = None) -> None:
         self.sim = sim
         self.opts = opts
         self.out_dir = out_dir
         self.progress = progress or (lambda now, events: None)
+        self.shared_registry = registry is not None
         self.registry = registry or CollectorRegistry()
-        self.shell = ShellMetrics(self.registry, sim.run_id)
+        self.shell = shell or ShellMetrics(self.registry)
         self.collector = SimCollector(sim.run_id)
         self.sampler = Sampler(sim.model, sim.bus, opts.series_cap)
         self.outbox: Outbox | None = None
         self.publisher: Publisher | None = None
         self.outcome = Outcome()
+        self.state = "pending"
+        self.lag = 0.0
+        self.recording = Recording(sim.run_id, sim.seed, source or {})
         self._server: Any = None
         self._next_status = 0.0
+        self._faults: list[tuple[Any, float | None, asyncio.Future[float]]] = []
+        self._stop = False
+
+    def inject(self, fault: Any, delay: float | None = None) -> asyncio.Future[float]:
+        """Apply *fault* at the next slice boundary (now, or *delay* simulated seconds later).
+
+        Returns:
+            A future of the simulated instant the fault was applied (or scheduled from);
+            it fails with :class:`sim.errors.FaultError` when the fault cannot apply.
+        """
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        if self.state not in ("pending", "running"):
+            future.set_exception(RuntimeError(f"run {self.sim.run_id} is {self.state}"))
+        else:
+            self._faults.append((fault, delay, future))
+        return future
+
+    def stop(self) -> None:
+        """End the run at the next slice boundary (state ``stopped``)."""
+        self._stop = True
+
+    def _apply_faults(self) -> None:
+        from sim.errors import FaultError
+
+        pending, self._faults = self._faults, []
+        for fault, delay, future in pending:
+            now = self.sim.now
+            at = now + delay if delay else None
+            try:
+                self.sim.inject(fault, at=at)
+            except FaultError as exc:
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            self.recording.add(now, at, fault)
+            self.recording.write(self.out_dir)
+            if not future.done():
+                future.set_result(now)
 
     async def run(self) -> Outcome:
         """Run to the end; returns what the shell saw.
@@ -146,20 +223,34 @@ class LiveRun:
         """
         sim, opts = self.sim, self.opts
         start = parse_start(sim.spec.start_time)
+        os.makedirs(self.out_dir, exist_ok=True)
         events = open(os.path.join(self.out_dir, "events.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
         samples = open(os.path.join(self.out_dir, "metrics.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
         try:
             sim.bus.subscribe(SimEvent, line_writer(start, events.write))
             writer = SampleWriter(samples.write, sim.run_id, sim.spec.start_time, opts.sample_interval)
             if opts.log_events:
-                sim.bus.subscribe(SimEvent, isolate("log", event_logger(), self.shell))
+                sim.bus.subscribe(SimEvent, isolate("log", event_logger(), self.shell, sim.run_id))
             if opts.metrics_port is not None:
                 self._serve_metrics()
+            elif self.shared_registry:
+                self.collector.register(self.registry)
             if opts.mqtt is not None:
                 await self._connect(start)
+            self.state = "running"
+            self.recording.write(self.out_dir)
             await self._loop(writer)
+            if self.state == "running":
+                self.state = "finished"
             await self._finish()
+        except BaseException:
+            self.state = "failed"
+            raise
         finally:
+            for _, _, future in self._faults:
+                if not future.done():
+                    future.set_exception(RuntimeError(f"run {sim.run_id} ended before the fault applied"))
+            self.recording.write(self.out_dir)
             events.close()
             samples.close()
             if self.opts.linger > 0 and self._server is not None:
@@ -186,7 +277,8 @@ class LiveRun:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        self.collector.unregister()
+        if not self.shared_registry:
+            self.collector.unregister()
 
     async def _connect(self, start: Any) -> None:
         assert self.opts.mqtt is not None
@@ -195,7 +287,7 @@ class LiveRun:
                                    on_change=self._mqtt_metrics)
         self.outbox.put(status_message(self.sim.run_id, "running", scenario=self.sim.spec.name,
                                        seed=self.sim.seed, sim_time=0.0, duration=self.sim.end))
-        self.sim.bus.subscribe(SimEvent, isolate("mqtt", self.outbox.handler, self.shell))
+        self.sim.bus.subscribe(SimEvent, isolate("mqtt", self.outbox.handler, self.shell, self.sim.run_id))
         try:
             await self.publisher.start()
         except ConnectionError as exc:
@@ -226,13 +318,22 @@ class LiveRun:
             goal = min(target, next_sample)
             reached = sim.advance_to(goal, max_events=self._room())
             self.progress(sim.now, sim.bus.published)
+            if reached and (self._faults or self._stop):
+                # between two instants: what replay reproduces with advance_to + inject
+                self._apply_faults()
+                if self._stop:
+                    self.state = "stopped"
+                    self.recording.stopped_at = sim.now
+                    self._sample(writer)
+                    break
             if reached and sim.now >= next_sample:
                 self._sample(writer)
                 if next_sample >= sim.end:
                     break
                 next_sample = min(next_sample + interval, sim.end)
             if pacer is not None:
-                lag.set(max(0.0, pacer.target() - sim.now))
+                self.lag = max(0.0, pacer.target() - sim.now)
+                lag.set(self.lag)
             await self._breathe(reached, pacer, goal)
 
     def _room(self) -> int:
@@ -268,7 +369,7 @@ class LiveRun:
             return
         report = self.sim.report()
         self.outbox.put(status_message(
-            self.sim.run_id, "finished", sim_time=self.sim.now, events=self.sim.bus.published,
+            self.sim.run_id, self.state, sim_time=self.sim.now, events=self.sim.bus.published,
             passed=report.passed, dropped=self.outbox.dropped, lost=self.outbox.lost_ranges))
         await self.publisher.close()
         self._mqtt_metrics()

@@ -94,14 +94,14 @@ def test_console_logs_are_filtered_by_level() -> None:
 
 def test_a_failing_sink_is_counted_and_the_run_goes_on() -> None:
     registry = CollectorRegistry()
-    metrics = ShellMetrics(registry, "r")
+    metrics = ShellMetrics(registry)
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(io.StringIO()))
 
     def broken(env: object) -> None:
         raise OSError("disk full")
 
     sim, events = make_sim(cluster_yaml(count=1, duration="5m"))
-    sim.bus.subscribe(NodeReady, isolate("jsonl", broken, metrics))
+    sim.bus.subscribe(NodeReady, isolate("jsonl", broken, metrics, "r"))
     sim.advance_to(sim.end)
     ready = [e for e in events if isinstance(e.event, NodeReady)]
     assert ready
