@@ -1,0 +1,242 @@
+"""Live runs of the service: start, list, stop, inject, and follow their events.
+
+Each run is a :class:`services.runner.LiveRun` task on the service's event loop, with its own
+output directory (``runs_dir/<run_id>``: events, metrics, report, recording) and a bounded
+buffer of its latest events for clients that follow it over HTTP (Server-Sent Events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from services.mqtt import MqttSettings
+from services.runner import LiveOptions, LiveRun, ShellMetrics
+from services.settings import Settings
+from sim.engine import Simulation
+from sim.errors import ScenarioError
+from sim.events import SimEvent
+from sim.scenario import load_text
+from sim.errors import Issue
+from sim.telemetry.jsonl import line_writer, parse_start
+
+log = structlog.get_logger("akssim.runs")
+
+RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class RunError(Exception):
+    """A request about runs cannot be honoured: *status* is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str, issues: list[Issue] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.issues = issues or []
+
+
+@dataclass
+class RunHandle:
+    """One run of the service and what clients can see of it."""
+
+    live: LiveRun
+    speed: float | None
+    scenario: str
+    task: asyncio.Task[Any] | None = None
+    error: str | None = None
+    events: deque[str] = field(default_factory=deque)
+    first_seq: int = 1
+    """seq of ``events[0]``."""
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def run_id(self) -> str:
+        return self.live.sim.run_id
+
+    def public(self) -> dict[str, Any]:
+        """What ``GET /v1/runs/{id}`` shows."""
+        sim, live = self.live.sim, self.live
+        out: dict[str, Any] = {
+            "id": self.run_id, "scenario": self.scenario, "seed": sim.seed, "state": live.state,
+            "speed": self.speed, "simTime": sim.now, "duration": sim.end,
+            "events": sim.bus.published, "lag": round(live.lag, 3),
+            "faults": live.recording.faults, "error": self.error,
+        }
+        if live.state in ("finished", "stopped", "failed") and self.error is None:
+            report = sim.report()
+            out["passed"] = report.passed
+            out["expect"] = [r.to_dict() for r in report.expectations]
+        return out
+
+
+class RunManager:
+    """Every run of the service."""
+
+    def __init__(self, settings: Settings, registry: CollectorRegistry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.shell = ShellMetrics(registry)
+        self.runs: dict[str, RunHandle] = {}
+
+    def active(self) -> int:
+        """Runs not finished yet."""
+        return sum(1 for r in self.runs.values() if r.live.state in ("pending", "running"))
+
+    def load(self, name: str | None, text: str | None) -> tuple[Any, str, str]:
+        """The scenario by name (from ``scenarios_dir``) or inline; (loaded, label, path)."""
+        if (name is None) == (text is None):
+            raise RunError(422, "give either scenario (a name from GET /v1/scenarios) or yaml")
+        if name is not None:
+            path = self._scenario_path(name)
+            text = path.read_text(encoding="utf-8")
+            label, file, base = name, str(path), str(path.parent)
+        else:
+            label, file, base = "inline", "<request>", str(self.settings.scenarios_dir)
+        try:
+            return load_text(text or "", file, base), label, file
+        except ScenarioError as exc:
+            raise RunError(422, "the scenario is invalid", exc.issues) from None
+
+    def _scenario_path(self, name: str) -> Any:
+        if not re.fullmatch(r"[A-Za-z0-9][-A-Za-z0-9_.]*", name) or ".." in name:
+            raise RunError(404, f"no scenario named {name!r}")
+        base = self.settings.scenarios_dir
+        for candidate in (base / name, base / f"{name}.yaml"):
+            if candidate.is_file():
+                return candidate
+        raise RunError(404, f"no scenario named {name!r} in {base}")
+
+    async def start(self, *, scenario: str | None, text: str | None, seed: int | None,
+                    speed: float | None, duration: float | None, run_id: str | None) -> RunHandle:
+        """Create and start a run."""
+        if self.active() >= self.settings.max_runs:
+            raise RunError(429, f"{self.settings.max_runs} runs are going already (max_runs)")
+        run_id = run_id or f"run-{secrets.token_hex(4)}"
+        if not RUN_ID.fullmatch(run_id):
+            raise RunError(422, f"runId: expected lowercase letters, digits and '-' (at most 63), "
+                                f"found {run_id!r}")
+        if run_id in self.runs:
+            raise RunError(409, f"a run {run_id!r} exists already")
+        loaded, label, path = self.load(scenario, text)
+        if speed is not None and speed <= 0:
+            raise RunError(422, f"speed: expected a positive factor or null, found {speed}")
+        sim = Simulation(loaded, seed=seed, run_id=run_id)
+        if duration is not None:
+            if duration <= 0:
+                raise RunError(422, f"duration: expected a positive duration, found {duration}")
+            sim.end = min(sim.end, duration)
+        opts = LiveOptions(speed=speed, sample_interval=self.settings.sample_interval,
+                           mqtt=self._mqtt())
+        out_dir = os.path.join(self.settings.runs_dir, run_id)
+        source = {"path": path, "text": text if text is not None else
+                  open(path, encoding="utf-8").read()}  # noqa: SIM115
+        live = LiveRun(sim, opts, out_dir, registry=self.registry, shell=self.shell, source=source)
+        handle = RunHandle(live, speed, label)
+        keep = self.settings.max_events_kept
+
+        def buffer(line: str) -> None:
+            if len(handle.events) >= keep:
+                handle.events.popleft()
+                handle.first_seq += 1
+            handle.events.append(line.rstrip("\n"))
+            handle.changed.set()
+
+        sim.bus.subscribe(SimEvent, line_writer(parse_start(sim.spec.start_time), buffer))
+        self.runs[run_id] = handle
+        handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
+        return handle
+
+    def _mqtt(self) -> MqttSettings | None:
+        s = self.settings
+        if not s.mqtt:
+            return None
+        return MqttSettings.from_url(s.mqtt, username=s.mqtt_username, password=s.mqtt_password)
+
+    async def _run(self, handle: RunHandle) -> None:
+        try:
+            await handle.live.run()
+        except asyncio.CancelledError:
+            handle.live.state = "stopped"
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing run must not take the service down
+            handle.live.state = "failed"
+            handle.error = f"{type(exc).__name__}: {exc}"
+            log.error("run_failed", run_id=handle.run_id, error=handle.error)
+        finally:
+            handle.changed.set()
+            self._write_report(handle)
+
+    def _write_report(self, handle: RunHandle) -> None:
+        if handle.error is not None:
+            return
+        try:
+            report = handle.live.sim.report()
+            path = os.path.join(handle.live.out_dir, "report.json")
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(report.to_dict(), fh, indent=2)
+        except Exception as exc:  # noqa: BLE001
+            log.error("report_failed", run_id=handle.run_id, error=repr(exc))
+
+    def get(self, run_id: str) -> RunHandle:
+        """The run *run_id* (404 when there is none)."""
+        handle = self.runs.get(run_id)
+        if handle is None:
+            raise RunError(404, f"no run {run_id!r}")
+        return handle
+
+    async def stop(self, run_id: str) -> RunHandle:
+        """Stop a run at its next slice boundary and wait for it to end."""
+        handle = self.get(run_id)
+        handle.live.stop()
+        if handle.task is not None:
+            await asyncio.wait([handle.task], timeout=30)
+        return handle
+
+    async def inject(self, run_id: str, fault: Any, delay: float | None) -> float:
+        """Apply *fault* to a going run; the simulated instant it applied."""
+        from sim.errors import FaultError
+
+        handle = self.get(run_id)
+        if handle.live.state not in ("pending", "running"):
+            raise RunError(409, f"run {run_id!r} is {handle.live.state}: faults need a going run")
+        try:
+            return await asyncio.wait_for(handle.live.inject(fault, delay), 30)
+        except FaultError as exc:
+            raise RunError(409, f"the fault cannot apply: {exc}") from None
+        except RuntimeError as exc:
+            raise RunError(409, str(exc)) from None
+
+    async def follow(self, run_id: str, from_seq: int) -> AsyncIterator[tuple[int, str]]:
+        """Every event from *from_seq* on as (seq, CloudEvent JSON), until the run ends."""
+        handle = self.get(run_id)
+        seq = max(from_seq, 1)
+        while True:
+            if seq < handle.first_seq:
+                raise RunError(410, f"events before seq {handle.first_seq} are no longer kept "
+                                    f"(max_events_kept); the event log has them all")
+            index = seq - handle.first_seq
+            while index < len(handle.events):
+                yield seq, handle.events[index]
+                seq += 1
+                index += 1
+            if handle.live.state not in ("pending", "running"):
+                return
+            handle.changed.clear()
+            await handle.changed.wait()
+
+    async def close(self) -> None:
+        """Stop every run (service shutdown)."""
+        for handle in self.runs.values():
+            handle.live.stop()
+        tasks = [h.task for h in self.runs.values() if h.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=30)
