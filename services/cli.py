@@ -14,7 +14,7 @@ import sys
 import time
 from typing import TextIO
 
-from services import plan
+from services import client, plan
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -73,6 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.engine import Simulation
     from sim.report import render_text
 
+    if args.server:
+        return client.run_remote(args)
     loaded = _load(args.scenario)
     if loaded is None:
         return EXIT_INVALID
@@ -335,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output directory (default runs/<name>)")
     run.add_argument("--run-id", default="local", help="run id stamped on every event")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no report text")
+    run.add_argument("--server", default=None, metavar="URL",
+                     help="launch the run on a running service (aks-sim serve) instead")
     live = run.add_argument_group("watching a run live")
     live.add_argument("--speed", type=float, default=None, metavar="X",
                       help="pace the run at X simulated seconds per wall second (default: as fast "
@@ -416,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
     schema.set_defaults(func=cmd_schema)
     plan.add_parser(sub)
+    client.add_parsers(sub)
     return parser
 
 

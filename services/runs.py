@@ -24,10 +24,9 @@ from services.mqtt import MqttSettings
 from services.runner import LiveOptions, LiveRun, ShellMetrics
 from services.settings import Settings
 from sim.engine import Simulation
-from sim.errors import ScenarioError
+from sim.errors import Issue, ScenarioError
 from sim.events import SimEvent
 from sim.scenario import load_text
-from sim.errors import Issue
 from sim.telemetry.jsonl import line_writer, parse_start
 
 log = structlog.get_logger("akssim.runs")

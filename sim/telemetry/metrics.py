@@ -134,6 +134,8 @@ CATALOGUE: tuple[Family, ...] = (
        "flow", "service"),
     _f("akssim_networkpolicy_drops", COUNTER, "Connections dropped by NetworkPolicy.", "flow",
        "service"),
+    _f("akssim_fault_active", GAUGE, "1 while a fault is in effect (a Grafana annotation source).",
+       "fault", "target"),
     _f("akssim_series_capped", GAUGE, "1 when a per-object family was left out because it "
        "would have more series than the cap.", "family"),
 )
@@ -162,11 +164,15 @@ class Sampler:
         self.series_cap = series_cap
         self._events: Counter[tuple[str, str, str]] = Counter()
         self._over_cap: set[str] = set()
+        self._faults: Counter[tuple[str, str]] = Counter()
         self.unsubscribe = bus.subscribe(SimEvent, self._on)
 
     def _on(self, env: Envelope[SimEvent]) -> None:
         ev = env.event
         self._events[(ev.category, ev.reason, str(ev.type))] += 1
+        if ev.category == "chaos":
+            key = (ev.fault, ev.target)  # type: ignore[attr-defined]
+            self._faults[key] += 1 if ev.reason == "FaultInjected" else -1
 
     def sample(self) -> Snapshot:
         """Every family of :data:`CATALOGUE` at the model's current time."""
@@ -194,6 +200,8 @@ class Sampler:
     def _cluster(self, v: dict[str, list[Series]]) -> None:
         m = self.m
         v["akssim_sim_time_seconds"].append(((), float(m.env.now)))
+        v["akssim_fault_active"].extend(((f, t), 1.0 if n > 0 else 0.0)
+                                        for (f, t), n in sorted(self._faults.items()))
         v["akssim_events"].extend(((c, r, t), float(n)) for (c, r, t), n in sorted(self._events.items()))
         failures: Counter[str] = Counter()
         for (category, reason, _), n in self._events.items():

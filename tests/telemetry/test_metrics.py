@@ -170,3 +170,18 @@ def test_pod_phase_counts_follow_every_pod_through_failures_and_evictions() -> N
         assert pods[("default", "web", "Pending")] == len(dep.pods) - running, t
         seen_pending |= running < len(dep.pods)
     assert seen_pending  # the failure did take pods out of Running
+
+
+def test_a_fault_is_active_from_its_injection_to_its_revert() -> None:
+    text = cluster_yaml(overlay=True, count=3, duration="30m") + "workloads:" + deployment(replicas=3)
+    text += "\nchaos:\n  - {at: 5m, fault: zone_failure, zone: \"2\", duration: 10m}\n"
+    sim, events = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(299)
+    assert _series(sampler.sample(), "akssim_fault_active") == {}
+    sim.advance_to(301)
+    active = _series(sampler.sample(), "akssim_fault_active")
+    assert list(active.values()) == [1.0] and next(iter(active))[0] == "zone_failure"
+    sim.advance_to(901)
+    assert list(_series(sampler.sample(), "akssim_fault_active").values()) == [0.0]
+    assert [e.sim_time for e in events if e.event.reason == "FaultReverted"] == [900.0]

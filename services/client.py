@@ -1,0 +1,175 @@
+"""The command line's side of the service: ``run --server``, ``runs``, ``stop``, ``inject``, ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+import httpx
+import yaml
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _client(server: str) -> httpx.Client:
+    token = os.environ.get("AKSSIM_API_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=60)
+
+
+def _fail(what: str, r: httpx.Response) -> int:
+    try:
+        body = r.json()
+    except ValueError:
+        body = {"detail": r.text}
+    print(f"aks-sim {what}: error: {r.status_code} {body.get('detail', body)}", file=sys.stderr)
+    for issue in body.get("issues", []):
+        print(issue.get("text", issue), file=sys.stderr)
+    return EXIT_INVALID if r.status_code in (401, 404, 409, 410, 413, 422, 429) else EXIT_FAILED
+
+
+def _call(what: str, fn: Any) -> Any:
+    try:
+        return fn()
+    except httpx.HTTPError as exc:
+        print(f"aks-sim {what}: error: cannot reach the service: {exc}", file=sys.stderr)
+        return None
+
+
+def run_remote(args: argparse.Namespace) -> int:
+    """``aks-sim run --server URL SCENARIO``: launch the run there; print its id."""
+    with open(args.scenario, encoding="utf-8") as fh:
+        text = fh.read()
+    body = {"yaml": text, "seed": args.seed, "speed": args.speed}
+    if args.run_id != "local":
+        body["runId"] = args.run_id
+    with _client(args.server) as c:
+        r = _call("run", lambda: c.post("/v1/runs", json=body))
+    if r is None:
+        return EXIT_INVALID
+    if r.status_code != 201:
+        return _fail("run", r)
+    run = r.json()
+    print(run["id"])
+    print(f"started {run['id']} on {args.server} ({run['scenario']}, speed "
+          f"{run['speed'] or 'as fast as possible'}); follow it with aks-sim watch --run {run['id']}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def runs(args: argparse.Namespace) -> int:
+    """``aks-sim runs``: the service's runs."""
+    with _client(args.server) as c:
+        r = _call("runs", lambda: c.get("/v1/runs"))
+    if r is None:
+        return EXIT_INVALID
+    if r.status_code != 200:
+        return _fail("runs", r)
+    if args.json:
+        print(json.dumps(r.json(), indent=2))
+        return EXIT_OK
+    print(f"{'RUN':<20} {'STATE':<9} {'SIM TIME':>10} {'OF':>8} {'EVENTS':>8} {'LAG':>6}  SCENARIO")
+    for run in r.json():
+        print(f"{run['id']:<20} {run['state']:<9} {run['simTime']:>9.0f}s {run['duration']:>7.0f}s "
+              f"{run['events']:>8} {run['lag']:>6.1f}  {run['scenario']}")
+    return EXIT_OK
+
+
+def stop(args: argparse.Namespace) -> int:
+    """``aks-sim stop RUN``."""
+    with _client(args.server) as c:
+        r = _call("stop", lambda: c.post(f"/v1/runs/{args.run}/stop"))
+    if r is None:
+        return EXIT_INVALID
+    if r.status_code != 200:
+        return _fail("stop", r)
+    print(f"{args.run} {r.json()['state']} at {r.json()['simTime']:g}s", file=sys.stderr)
+    return EXIT_OK
+
+
+def inject(args: argparse.Namespace) -> int:
+    """``aks-sim inject RUN FAULT.yaml``: one fault (the scenario's fault format), or a list."""
+    try:
+        with open(args.fault, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"aks-sim inject: error: {args.fault}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    faults = data if isinstance(data, list) else [data]
+    with _client(args.server) as c:
+        for i, fault in enumerate(faults):
+            r = _call("inject", lambda f=fault: c.post(f"/v1/runs/{args.run}/faults", json=f))
+            if r is None:
+                return EXIT_INVALID
+            if r.status_code != 202:
+                print(f"{args.fault}: fault {i}:", file=sys.stderr)
+                return _fail("inject", r)
+            body = r.json()
+            print(f"{body['fault']} applied to {args.run} at {body['appliedAt']:g}s"
+                  + (f", takes effect at {body['takesEffectAt']:g}s"
+                     if body["takesEffectAt"] != body["appliedAt"] else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``aks-sim serve``: the service on uvicorn."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from services import logging as shell_logging
+    from services.app import create_app
+    from services.settings import Settings
+
+    overrides: dict[str, Any] = {"host": args.host, "port": args.port}
+    if args.mqtt:
+        overrides["mqtt"] = args.mqtt
+    if args.runs_dir:
+        overrides["runs_dir"] = args.runs_dir
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for e in exc.errors():
+            print(f"aks-sim serve: error: {'.'.join(str(x) for x in e['loc'])}: {e['msg']}", file=sys.stderr)
+        return EXIT_INVALID
+    token, generated = settings.token()
+    if generated:
+        print(f"API token (set AKSSIM_API_TOKEN to choose your own): {token}", file=sys.stderr, flush=True)
+    shell_logging.configure("json", args.log_level)
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                            log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except OSError as exc:
+        print(f"aks-sim serve: error: cannot listen on {settings.host}:{settings.port}: {exc}",
+              file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def add_parsers(sub: Any) -> None:
+    """Register serve, runs, stop and inject."""
+    default = os.environ.get("AKSSIM_SERVER", "http://127.0.0.1:8080")
+    p = sub.add_parser("serve", help="start the simulation service (HTTP API, live runs)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--mqtt", default=None, metavar="URL", help="publish every run's events there")
+    p.add_argument("--runs-dir", default=None, help="where runs are written (default ./runs)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=serve)
+    p = sub.add_parser("runs", help="list the service's runs")
+    p.add_argument("--server", default=default)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=runs)
+    p = sub.add_parser("stop", help="stop a run of the service")
+    p.add_argument("run")
+    p.add_argument("--server", default=default)
+    p.set_defaults(func=stop)
+    p = sub.add_parser("inject", help="inject a fault (YAML, the scenario's fault format) into a run")
+    p.add_argument("run")
+    p.add_argument("fault", help="a YAML file with one fault or a list; at: is a delay from now")
+    p.add_argument("--server", default=default)
+    p.set_defaults(func=inject)
