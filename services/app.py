@@ -7,6 +7,7 @@ reads too unless ``open_reads``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hmac
 import json
@@ -89,11 +90,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runs = RunManager(settings, registry)
+        listener = None
+        if settings.mqtt:
+            from services.commands import listen
+
+            commands_ready = asyncio.Event()
+            listener = asyncio.create_task(listen(app.state.runs.mqtt(), app.state.runs,
+                                                  commands_ready), name="mqtt-commands")
+            await asyncio.wait([listener, asyncio.create_task(commands_ready.wait())], timeout=10,
+                               return_when=asyncio.FIRST_COMPLETED)
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            if listener is not None:
+                listener.cancel()
             await app.state.runs.close()
 
     app = FastAPI(title="aks-sim", version="1", lifespan=lifespan,

@@ -154,6 +154,10 @@ class RunManager:
         handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
         return handle
 
+    def mqtt(self) -> MqttSettings | None:
+        """The broker settings runs publish with (None: no broker)."""
+        return self._mqtt()
+
     def _mqtt(self) -> MqttSettings | None:
         s = self.settings
         if not s.mqtt:

@@ -1,0 +1,73 @@
+"""Chaos over MQTT: fault commands on ``akssim/<run_id>/commands/faults``, answered on
+``akssim/<run_id>/commands/faults/ack``.
+
+The payload is a fault in the scenario's format (``at`` is a delay from now), plus an optional
+``commandId`` echoed in the acknowledgement. Who may publish commands is the broker's
+business: ship an ACL that lets only the chaos user write there (``deploy/mosquitto/acl``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiomqtt
+import structlog
+from pydantic import TypeAdapter, ValidationError
+
+from services.mqtt import MqttSettings
+from services.runs import RunError, RunManager
+from sim.scenario.schema import Fault
+from sim.telemetry.cloudevents import TOPIC_ROOT
+
+log = structlog.get_logger("akssim.commands")
+FAULT = TypeAdapter(Fault)
+COMMANDS = f"{TOPIC_ROOT}/+/commands/faults"
+
+
+async def handle(manager: RunManager, topic: str, payload: bytes) -> tuple[str, dict[str, Any]]:
+    """Apply one command; the acknowledgement's topic and body."""
+    run_id = topic.split("/")[1]
+    ack_topic = f"{TOPIC_ROOT}/{run_id}/commands/faults/ack"
+    body: dict[str, Any] = {"run": run_id}
+    try:
+        data = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return ack_topic, body | {"ok": False, "error": f"payload: not JSON: {exc}"}
+    if not isinstance(data, dict):
+        return ack_topic, body | {"ok": False, "error": "payload: expected a fault object"}
+    if "commandId" in data:
+        body["commandId"] = data.pop("commandId")
+    try:
+        fault = FAULT.validate_python({**data, "at": data.get("at", 0)})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return ack_topic, body | {"ok": False, "error": f"not a fault: {problems}"}
+    try:
+        applied = await manager.inject(run_id, fault, float(fault.at) or None)
+    except RunError as exc:
+        return ack_topic, body | {"ok": False, "error": str(exc)}
+    return ack_topic, body | {"ok": True, "fault": fault.fault, "appliedAt": applied,
+                              "takesEffectAt": applied + float(fault.at)}
+
+
+async def listen(settings: MqttSettings, manager: RunManager, ready: asyncio.Event | None = None) -> None:
+    """Subscribe to fault commands and answer each, reconnecting with backoff."""
+    backoff = 0.2
+    while True:
+        try:
+            async with settings.client(protocol="3.1.1", identifier=None) as client:
+                await client.subscribe(COMMANDS, qos=1)
+                if ready is not None:
+                    ready.set()
+                backoff = 0.2
+                async for msg in client.messages:
+                    payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+                    ack_topic, ack = await handle(manager, msg.topic.value, payload)
+                    await client.publish(ack_topic, json.dumps(ack), qos=1)
+                    log.info("fault_command", **ack)
+        except aiomqtt.MqttError as exc:
+            log.warning("commands_disconnected", error=str(exc))
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
