@@ -191,12 +191,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not isinstance(body, dict):
             raise RunError(422, 'body: expected a fault object, e.g. {"fault": "zone_failure", '
                                 '"zone": "1"}')
+        dry = body.pop("dryRun", False)
+        horizon_text = body.pop("horizon", "10m")
         delay = body.get("at", 0)
         try:
             fault = FAULT.validate_python({**body, "at": delay})
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
             raise RunError(422, f"not a fault: {problems}") from None
+        if dry:
+            try:
+                horizon = parse_duration(str(horizon_text))
+            except ValueError as exc:
+                raise RunError(422, f"horizon: {exc}") from None
+            return await manager.dry_run(run_id, fault, horizon)
         applied = await manager.inject(run_id, fault, float(fault.at) or None)
         return {"run": run_id, "fault": fault.fault, "appliedAt": applied,
                 "takesEffectAt": applied + float(fault.at)}

@@ -218,6 +218,24 @@ class RunManager:
         except RuntimeError as exc:
             raise RunError(409, str(exc)) from None
 
+    async def dry_run(self, run_id: str, fault: Any, horizon: float) -> dict[str, Any]:
+        """What *fault* would do to the run from now on, simulated on a fork (in a thread)."""
+        from services.dryrun import dry_run
+        from sim.errors import FaultError
+
+        handle = self.get(run_id)
+        live = handle.live
+        if live.state not in ("pending", "running"):
+            raise RunError(409, f"run {run_id!r} is {live.state}: a dry run needs a going run")
+        if horizon <= 0:
+            raise RunError(422, "horizon: expected a positive duration")
+        recording, now = live.recording.to_dict(), live.sim.now
+        try:
+            result = await asyncio.to_thread(dry_run, recording, now, fault, horizon)
+        except FaultError as exc:
+            raise RunError(409, f"the fault cannot apply: {exc}") from None
+        return {"run": run_id, "dryRun": True, **result}
+
     async def follow(self, run_id: str, from_seq: int) -> AsyncIterator[tuple[int, str]]:
         """Every event from *from_seq* on as (seq, CloudEvent JSON), until the run ends."""
         handle = self.get(run_id)

@@ -106,3 +106,24 @@ async def test_body_limit_and_unknown_run(client: httpx.AsyncClient) -> None:
     assert r.status_code == 413
     assert (await client.get("/v1/runs/nope", headers=AUTH)).status_code == 404
     assert json.loads((await client.get("/v1/runs/nope", headers=AUTH)).text)["detail"] == "no run 'nope'"
+
+
+async def test_dry_run_says_what_a_fault_would_hit_without_touching_the_run(
+        client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/runs", json={"scenario": "node-failure-through-lb", "runId": "d1",
+                                            "speed": 20}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    while (await client.get("/v1/runs/d1", headers=AUTH)).json()["simTime"] < 30:
+        await asyncio.sleep(0.05)
+    events_before = (await client.get("/v1/runs/d1", headers=AUTH)).json()["events"]
+    dry = await client.post("/v1/runs/d1/faults", headers=AUTH, json={
+        "fault": "zone_failure", "zone": "1", "dryRun": True, "horizon": "15m"})
+    assert dry.status_code == 202, dry.text
+    body = dry.json()
+    assert body["dryRun"] is True and body["horizon"] > 0
+    assert body["events"]["NodeNotReady"]["count"] >= 1
+    assert any(c["extraErrorsByCause"] for c in body["clients"].values()), body["clients"]
+    run = (await client.get("/v1/runs/d1", headers=AUTH)).json()
+    assert run["faults"] == [] and run["state"] == "running"
+    assert run["events"] >= events_before
+    await client.post("/v1/runs/d1/stop", headers=AUTH)
