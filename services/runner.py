@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,9 @@ STATUS_UPDATES = 20
 """Retained status updates over a run (plus the first and the last)."""
 SLICE_EVENTS = 20_000
 """Most events one slice publishes before the loop gets control back."""
+SLICE_WALL = 0.02
+"""Wall seconds a slice aims at, so the HTTP server and the MQTT client never starve: the
+slice's event budget follows how long the last one took (heavy clusters get small slices)."""
 
 
 @dataclass
@@ -177,6 +181,7 @@ class LiveRun:
         self._next_status = 0.0
         self._faults: list[tuple[Any, float | None, asyncio.Future[float]]] = []
         self._stop = False
+        self._budget = SLICE_EVENTS
 
     def inject(self, fault: Any, delay: float | None = None) -> asyncio.Future[float]:
         """Apply *fault* at the next slice boundary (now, or *delay* simulated seconds later).
@@ -316,7 +321,9 @@ class LiveRun:
         while True:
             target = pacer.target() if pacer is not None else sim.end
             goal = min(target, next_sample)
+            began = time.perf_counter()
             reached = sim.advance_to(goal, max_events=self._room())
+            self._adapt(time.perf_counter() - began, reached)
             self.progress(sim.now, sim.bus.published)
             if reached and (self._faults or self._stop):
                 # between two instants: what replay reproduces with advance_to + inject
@@ -337,9 +344,17 @@ class LiveRun:
             await self._breathe(reached, pacer, goal)
 
     def _room(self) -> int:
+        budget = self._budget
         if self.outbox is None:
-            return SLICE_EVENTS
-        return max(1, min(SLICE_EVENTS, self.outbox.room))
+            return budget
+        return max(1, min(budget, self.outbox.room))
+
+    def _adapt(self, took: float, reached: bool) -> None:
+        """Resize the event budget towards :data:`SLICE_WALL` of work per slice."""
+        if took > SLICE_WALL:
+            self._budget = max(100, int(self._budget * SLICE_WALL / took))
+        elif not reached:
+            self._budget = min(SLICE_EVENTS, self._budget * 2)
 
     async def _breathe(self, reached: bool, pacer: Pacer | None, goal: float) -> None:
         """Give the loop (and the publisher) its turn; wait for the wall clock or the broker."""
