@@ -55,6 +55,7 @@ Simplifications, stated: arrivals of a tick see the cluster as it is at the tick
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import json
 import math
@@ -67,6 +68,7 @@ import simpy
 from sim import nsg
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
+from sim.ipvs import IpvsTables
 from sim.loadbalancer import LoadBalancer
 from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, NetworkPolicies
@@ -199,6 +201,13 @@ class TrafficController:
         self._finalizers: list[Any] = []
         self._nsg_cache: dict[int, bool] = {}
         self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
+        scheduler = model.spec.cluster.ipvs_scheduler
+        self.ipvs = IpvsTables(scheduler, float(
+            model.spec.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)
+        ) if scheduler else None
+        """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
+        self._shadow: dict[str, list[float]] = {}
+        """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.dns_ready: dict[str, float] = {}
         """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
@@ -370,12 +379,11 @@ class TrafficController:
     # --- ClientIP session affinity --------------------------------------------------------
 
     def _sticky(self, flow: FlowState, endpoints: list[Pod], nodes: list[Node],
-                node_idx: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
+                node_idx: np.ndarray, arrivals: np.ndarray, clients: np.ndarray) -> np.ndarray:
         """kube-proxy's ClientIP affinity: the ``recent`` table of each node keeps a client on
         the endpoint it last used there, for ``timeoutSeconds`` after that use (virtual-ips.md);
         new (or expired) clients get the random pick. One request at a time: order matters."""
         n = arrivals.size
-        clients = self.rng.integers(0, flow.spec.clients, n)
         fresh = self.rng.integers(0, len(endpoints), n)
         index = {p.name: i for i, p in enumerate(endpoints)}
         table = self._affinity.setdefault(flow.svc.key, {})
@@ -462,6 +470,7 @@ class TrafficController:
             for flow in self.flows:
                 self._publish(flow, k - 1, dt)
             self._ticked = []
+            self._shadow = {}
             for flow in self.flows:
                 self._dispatch(flow, t0, dt, k)
             # every flow's requests are queued at their pods before any pod serves them, so a
@@ -679,24 +688,47 @@ class TrafficController:
             outcome[:] = blocked  # NXDOMAIN, or the TLS handshake fails: both at once
             when[:] = arrivals + 2 * hop
             return
+        clients = None
         if lb is not None:
             nodes = lb.healthy
             if not nodes:
                 outcome[:] = NO_BACKEND
                 return
             node_idx = self.rng.integers(0, len(nodes), n)
+            if flow.svc.affinity is not None or self.ipvs is not None:
+                clients = self.rng.integers(0, flow.spec.clients, n)
+                if lb.distribution != "Default":  # session persistence: the client's node
+                    node_idx = lb.by_source(self._client_ips(flow, clients), len(nodes))
             dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
             outcome[dead] = DEAD_NODE
+        elif self.ipvs is not None:
+            clients = self.rng.integers(0, flow.spec.clients, n)
         endpoints = flow.svc.endpoints
         live = outcome == OK
         if not endpoints:
             outcome[live] = NO_ENDPOINT
             when[live] = arrivals[live] + 2 * hop
         elif flow.svc.local and nodes is not None and node_idx is not None:
-            self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop)
+            self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop,
+                              clients)
+        elif self.ipvs is not None and clients is not None:
+            rows = np.flatnonzero(live)
+            names = ([nodes[i].name for i in node_idx[rows].tolist()] if nodes is not None
+                     and node_idx is not None else [""] * rows.size)
+            ep_idx = np.zeros(n, np.int64)
+            service = np.zeros(n)
+            picks, drawn = self._ipvs_choose(flow, flow.svc, endpoints, names,
+                                             self._client_ips(flow, clients[rows]),
+                                             arrivals[rows], hop, clients[rows])
+            ep_idx[rows] = picks
+            if drawn is not None:
+                service[rows] = drawn
+            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
+                        nodes, node_idx, service if drawn is not None else None)
         else:
-            if flow.svc.affinity is not None and nodes is not None and node_idx is not None:
-                ep_idx = self._sticky(flow, endpoints, nodes, node_idx, arrivals)
+            if (flow.svc.affinity is not None and nodes is not None and node_idx is not None
+                    and clients is not None):
+                ep_idx = self._sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
             else:
                 ep_idx = self.rng.integers(0, len(endpoints), n)
             self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
@@ -704,7 +736,7 @@ class TrafficController:
 
     def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
                      when: np.ndarray, latency: np.ndarray, nodes: list[Node],
-                     node_idx: np.ndarray, hop: float) -> None:
+                     node_idx: np.ndarray, hop: float, clients: np.ndarray | None = None) -> None:
         # externalTrafficPolicy Local: only the endpoints on the node the LB chose
         endpoints = flow.svc.endpoints
         for i in np.unique(node_idx[outcome == OK]).tolist():
@@ -713,10 +745,99 @@ class TrafficController:
             if not local:
                 outcome[sel] = NO_LOCAL
                 continue
-            pick = self.rng.integers(0, len(local), int(sel.sum()))
             ep_idx = np.zeros(len(arrivals), np.int64)
-            ep_idx[sel] = pick
-            self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop)
+            service = None
+            if self.ipvs is not None and clients is not None:
+                rows = np.flatnonzero(sel)
+                picks, drawn = self._ipvs_choose(
+                    flow, flow.svc, local, [nodes[i].name] * rows.size,
+                    self._client_ips(flow, clients[rows]), arrivals[rows], hop, clients[rows],
+                    ":local")
+                ep_idx[rows] = picks
+                if drawn is not None:
+                    service = np.zeros(len(arrivals))
+                    service[rows] = drawn
+            else:
+                ep_idx[sel] = self.rng.integers(0, len(local), int(sel.sum()))
+            self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop,
+                        service_for=service)
+
+    # --- kube-proxy in IPVS mode ----------------------------------------------------------
+
+    @staticmethod
+    def _client_ips(flow: FlowState, clients: np.ndarray) -> np.ndarray:
+        """The clients' source addresses (IPv4 as ints): ``clientIP`` and the ones after it."""
+        return (int(flow.spec.client_ip) + clients) & 0xFFFFFFFF
+
+    def _ipvs_choose(self, flow: FlowState, svc: ServiceState, endpoints: list[Pod],
+                     nodes: list[str], src: np.ndarray, t: np.ndarray, hop: float,
+                     clients: np.ndarray | None = None, table: str = "",
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each new connection's endpoint as the IPVS scheduler of its node decides, in
+        arrival order (index into *endpoints*, aligned with *t*); with a counting scheduler
+        also the service times drawn for them (each connection's end is counted).
+
+        With ClientIP affinity, IPVS persistence keeps a client on its endpoint on that node
+        for ``timeoutSeconds`` after its last connection, as the iptables mode does.
+        """
+        ipvs = self.ipvs
+        assert ipvs is not None
+        keys = tuple(p.name for p in endpoints)
+        n = t.size
+        picks = np.empty(n, np.int64)
+        service = None
+        dists: list[Distribution] = []
+        if ipvs.counts:
+            dists = [self._service_time(p, flow) for p in endpoints]
+            if all(d == dists[0] for d in dists):
+                service = draw(dists[0], self.service_rng, n)
+                dists = []
+            else:  # pods of different Deployments: each connection's time from its pod
+                service = np.empty(n)
+        servers: dict[str, Any] = {}
+        timeout = flow.spec.timeout
+        affinity = svc.affinity if clients is not None else None
+        sticky = self._affinity.setdefault(svc.key + table, {}) if affinity is not None else None
+        index = {p.name: i for i, p in enumerate(endpoints)} if sticky is not None else None
+        order = np.argsort(t, kind="stable").tolist()
+        src_l, t_l = src.tolist(), t.tolist()
+        client_l = clients.tolist() if clients is not None else None
+        for k in order:
+            node, at = nodes[k], t_l[k]
+            vs = servers.get(node)
+            if vs is None:
+                vs = servers[node] = ipvs.server(node, svc.key + table, keys, svc.cluster_ip)
+            i = -1
+            if sticky is not None and index is not None and client_l is not None:
+                entry = sticky.get((node, client_l[k]))
+                if entry is not None and at - entry[1] <= affinity:
+                    i = index.get(entry[0], -1)
+            if i < 0:
+                i = ipvs.pick(vs, src_l[k], at)
+                if i < 0:
+                    i = 0  # not reached: kube-proxy gives every real server weight 1
+            if sticky is not None and client_l is not None:
+                sticky[(node, client_l[k])] = (keys[i], at)
+            picks[k] = i
+            if service is not None:
+                if dists:
+                    service[k] = float(draw(dists[i], self.service_rng, 1)[0])
+                vs.open(i, self._expected_end(endpoints[i], at, float(service[k]), hop, timeout))
+        return picks, service
+
+    def _expected_end(self, pod: Pod, t: float, service: float, hop: float,
+                      timeout: float) -> float:
+        """When a connection opened at *t* to *pod* ends: its response leaves the pod's queue
+        (looked ahead from the workers' free times), or the client gives up at its timeout."""
+        if pod.node is None or not pod.node.alive or pod.phase != "Running":
+            return t + timeout  # the SYN is never answered
+        free = self._shadow.get(pod.name)
+        if free is None:
+            free = self._shadow[pod.name] = self._pod_queue(pod).free_times()
+        start = max(t + hop, free[0])
+        done = start + service
+        heapq.heapreplace(free, done)
+        return min(done + hop, t + timeout)
 
     def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
                 node_idx: np.ndarray | None) -> np.ndarray | None:
@@ -741,7 +862,8 @@ class TrafficController:
     def _serve(self, flow: FlowState, endpoints: list[Pod], ep_idx: np.ndarray,
                live: np.ndarray, arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
                latency: np.ndarray, hop: float, nodes: list[Node] | None = None,
-               node_idx: np.ndarray | None = None) -> None:
+               node_idx: np.ndarray | None = None, service_for: np.ndarray | None = None,
+               ) -> None:
         chosen = np.flatnonzero(live)
         if chosen.size == 0:
             return
@@ -761,7 +883,8 @@ class TrafficController:
                 if idx.size == 0:
                     continue
             flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
-            service = draw(self._service_time(pod, flow), self.service_rng, idx.size)
+            service = (service_for[idx] if service_for is not None
+                       else draw(self._service_time(pod, flow), self.service_rng, idx.size))
             if flow.route is not None and flow.spec.ingress and flow.spec.ingress.scheme == "https":
                 service = service + (self.spec.ingress_controller.tls_time
                                      if self.spec and self.spec.ingress_controller else 0.0)

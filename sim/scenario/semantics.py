@@ -247,6 +247,10 @@ class _Checker:
         if c.network_policy == "azure" and total > sizing.AZURE_NPM_MAX_NODES:
             self.warn(("cluster", "networkPolicy"), f"Azure NPM supports at most "
                       f"{sizing.AZURE_NPM_MAX_NODES} nodes; this cluster can reach {total}")
+        if c.network_policy == "azure" and c.kube_proxy_config.mode == "IPVS":
+            self.error(("cluster", "kubeProxyConfig", "mode"), "kube-proxy in IPVS mode does not "
+                       "support Azure Network Policy (configure-kube-proxy.md); use networkPolicy "
+                       "calico or cilium, or mode IPTABLES")
 
     # --- workloads, chaos, operations, expectations ------------------------------------
 
