@@ -518,10 +518,14 @@ class TrafficController:
         svc = flow.svc
         name = spec.dns_name or (svc.name if svc.namespace == client_ns
                                  else f"{svc.name}.{svc.namespace}")
-        services = [dns.Service(s.namespace, s.name, "ClusterIP", (ip_str(s.cluster_ip),),
+        # a headless name resolves to its ready pods (one stands in for them here: whether
+        # any is ready is decided per request)
+        services = [dns.Service(s.namespace, s.name, "ClusterIP",
+                                () if s.headless else (ip_str(s.cluster_ip),),
                                 tuple(dns.ServicePort(p.port, p.protocol, p.name)
-                                      for p in s.manifest.spec.ports))
-                    for s in self.m.service_ctl.services.values() if s.cluster_ip]
+                                      for p in s.manifest.spec.ports),
+                                (dns.Endpoint("192.0.2.1"),) if s.headless else ())
+                    for s in self.m.service_ctl.services.values() if s.cluster_ip or s.headless]
         cluster = dns.ClusterDNS(services)
         resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
             str(self.m.spec.cluster.dns_service_ip),)).resolver()
@@ -1003,12 +1007,31 @@ class TrafficController:
             return
         endpoints = backend.endpoints
         if not endpoints:  # NGINX answers 503 when the upstream has no endpoints
-            outcome[idx] = NO_ENDPOINT
+            # a headless name has no address to connect to; a ClusterIP is REJECTed
+            outcome[idx] = DNS_FAILURE if backend.headless and flow.client is not None else NO_ENDPOINT
             when[idx] = proxied + hop
             latency[idx] = np.nan
             return
         timeout = flow.spec.timeout
-        pick = self.rng.integers(0, len(endpoints), idx.size)
+        service_for: np.ndarray | None = None
+        if flow.client is not None and not backend.headless and (
+                backend.internal_local or self.ipvs is not None):
+            # a pod calling the ClusterIP: its node's kube-proxy chooses
+            pick, service_for, dropped = self._cluster_ip_pick(flow, backend, proxied_by, idx,
+                                                               proxied, source, hop)
+            if dropped.any():  # internalTrafficPolicy Local, no endpoint on the node: DROP
+                lost = idx[dropped]
+                outcome[lost] = NO_LOCAL
+                when[lost] = arrivals[lost] + timeout
+                latency[lost] = np.nan
+                keep = ~dropped
+                idx, proxied, source, pick = idx[keep], proxied[keep], source[keep], pick[keep]
+                if service_for is not None:
+                    service_for = service_for[keep]
+                if idx.size == 0:
+                    return
+        else:  # ingress-nginx balances over the endpoints; a headless name's pods are shuffled
+            pick = self.rng.integers(0, len(endpoints), idx.size)
         port, _ = backend.target(flow.backend_port)
         order = np.argsort(pick, kind="stable")
         answered: list[tuple[Pod, np.ndarray, np.ndarray]] = []
@@ -1020,6 +1043,7 @@ class TrafficController:
             t = proxied[group] + hop
             sort = np.argsort(t, kind="stable")
             rows, t = rows[sort], t[sort]
+            drawn = service_for[group][sort] if service_for is not None else None
             flow.per_pod[pod.name] = flow.per_pod.get(pod.name, 0) + rows.size
             if pod.node is None or not pod.node.alive or pod.phase != "Running":
                 outcome[rows] = DEAD_ENDPOINT
@@ -1038,9 +1062,12 @@ class TrafficController:
                     when[rows[blocked]] = arrivals[rows[blocked]] + timeout
                     latency[rows[blocked]] = np.nan
                     rows, t = rows[~blocked], t[~blocked]
+                    if drawn is not None:
+                        drawn = drawn[~blocked]
                     if rows.size == 0:
                         continue
-            service = draw(self._service_time(pod), self.service_rng, rows.size)
+            service = (drawn if drawn is not None
+                       else draw(self._service_time(pod), self.service_rng, rows.size))
             backend_spec = self._backend(pod)
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
@@ -1050,6 +1077,51 @@ class TrafficController:
         # the callbacks fill `answered` while the round is served; decide outcomes after it
         self._finalizers.append(lambda: self._answered(flow, answered, arrivals, outcome,
                                                        when, latency, hop))
+
+    def _cluster_ip_pick(self, flow: FlowState, svc: ServiceState,
+                         proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]], idx: np.ndarray,
+                         proxied: np.ndarray, source: np.ndarray, hop: float,
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Client pods connect to a ClusterIP: the endpoint each connection gets from the
+        kube-proxy of the client's node (iptables: uniform; IPVS: that node's scheduler, the
+        client pod's IP as source), among the endpoints on that node with
+        internalTrafficPolicy Local. Returns (endpoint index, drawn service times or None,
+        rows dropped for lack of a local endpoint)."""
+        endpoints = svc.endpoints
+        n = idx.size
+        pick = np.zeros(n, np.int64)
+        counts = self.ipvs is not None and self.ipvs.counts
+        service = np.zeros(n) if counts else None
+        dropped = np.zeros(n, bool)
+        pods = [p[2] for p in proxied_by]
+        ips = np.array([p.ip for p in pods], np.int64)
+        by_node: dict[str, list[int]] = {}
+        for s, pod in enumerate(pods):
+            by_node.setdefault(pod.node.name if pod.node is not None else "", []).append(s)
+        for name, sources in by_node.items():
+            mine = np.flatnonzero(np.isin(source, sources))
+            if mine.size == 0:
+                continue
+            node = pods[sources[0]].node
+            if svc.internal_local:
+                among = [j for j, e in enumerate(endpoints) if e.node is node]
+                if not among:
+                    dropped[mine] = True
+                    continue
+            else:
+                among = list(range(len(endpoints)))
+            if self.ipvs is not None:
+                got, drawn = self._ipvs_choose(
+                    flow, svc, [endpoints[j] for j in among], [name] * mine.size,
+                    ips[source[mine]], proxied[mine], hop,
+                    table=":local" if svc.internal_local else "")
+                pick[mine] = np.asarray(among, np.int64)[got]
+                if service is not None and drawn is not None:
+                    service[mine] = drawn
+            else:
+                pick[mine] = np.asarray(among, np.int64)[
+                    self.rng.integers(0, len(among), mine.size)]
+        return pick, service, dropped
 
     def _answered(self, flow: FlowState, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
