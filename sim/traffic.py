@@ -70,25 +70,44 @@ from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.ipvs import IpvsTables
 from sim.loadbalancer import LoadBalancer
+from sim.lookups import NameLookups
 from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, NetworkPolicies
 from sim.netpol import Pod as NpPod
 from sim.network import ip_str
+from sim.outcomes import (
+    DEAD_ENDPOINT,
+    DEAD_NODE,
+    DENIED,
+    DNS_FAILURE,
+    ERROR_TICK_RATE,
+    LATENCY_EDGES,
+    NO_BACKEND,
+    NO_ENDPOINT,
+    NO_LOCAL,
+    NO_RULE,
+    NSG_DENIED,
+    OK,
+    OUTCOMES,
+    RESET,
+    SNAT_EXHAUSTED,
+    TIMEOUT,
+    TLS_ERROR,
+    UNROUTABLE,
+    draw,
+)
 from sim.podqueue import PodQueue
 from sim.scenario.schema import (
     Constant,
     Distribution,
     Diurnal,
     Exponential,
-    Fixed,
     Flow,
-    Normal,
     Ramp,
     Rate,
     Spike,
     Step,
     TrafficSpec,
-    Uniform,
 )
 from sim.snat import FIN_HOLD, SnatTable
 
@@ -98,15 +117,6 @@ if TYPE_CHECKING:
     from sim.svc import ServiceState
     from sim.workloads import Pod
 
-OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
-            "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
-            "snat_exhausted", "dns_failure", "unroutable", "nsg_denied", "tls_error")
-(OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
- NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE, UNROUTABLE, NSG_DENIED, TLS_ERROR) = range(15)
-LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
-"""Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
-ERROR_TICK_RATE = 0.01
-"""A tick counts as an error tick when more than 1% of its outcomes are errors."""
 
 
 def rate_at(rate: Rate, t: float) -> float:
@@ -131,18 +141,6 @@ def rate_at(rate: Rate, t: float) -> float:
     return rate.peak if rate.at <= t < rate.at + rate.duration else rate.base
 
 
-def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
-    """*n* durations from *dist* (vectorised)."""
-    if isinstance(dist, Fixed):
-        return np.full(n, dist.value)
-    if isinstance(dist, Uniform):
-        return rng.uniform(dist.min, dist.max, n)
-    if isinstance(dist, Normal):
-        return np.maximum(dist.min, rng.normal(dist.mean, dist.stddev, n))
-    assert isinstance(dist, Exponential)
-    return rng.exponential(dist.mean, n)
-
-
 class FlowState:
     """One flow of the scenario and what it produced so far."""
 
@@ -157,6 +155,10 @@ class FlowState:
         """VM flows to pod IPs: the DeploymentState whose pods are called."""
         self.dns_queries = 0
         """Queries one lookup of the flow's name costs (the search-list walk)."""
+        self.dns_upstream = 0
+        """Of those, how many CoreDNS forwards to the VNet resolver (cache misses wait)."""
+        self.external_name = ""
+        """Pods calling an ExternalName Service: the name its CNAME points to."""
         self.dns_ok = True
         self.dns_total = 0
         self.route: Route | None = None
@@ -176,8 +178,9 @@ class FlowState:
         self.per_node: dict[str, int] = {}
 
 
-class TrafficController:
-    """Generates and routes every flow's requests, tick by tick."""
+class TrafficController(NameLookups):
+    """Generates and routes every flow's requests, tick by tick (the lookups of pods calling
+    a Service by name are in sim.lookups)."""
 
     def __init__(self, model: Model, spec: TrafficSpec | None) -> None:
         self.m = model
@@ -208,6 +211,7 @@ class TrafficController:
         """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
         self._shadow: dict[str, list[float]] = {}
         """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
+        self._lookups_init()
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.dns_ready: dict[str, float] = {}
         """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
@@ -247,6 +251,9 @@ class TrafficController:
                 state.client = self.m.workloads.find(flow.client)
                 state.backend = target
                 state.backend_port = target.port(flow.to.port) or 80
+                if target.type == "ExternalName":  # a CNAME: the call leaves the cluster
+                    state.external_name = target.manifest.spec.external_name or ""
+                    state.dest = f"{state.external_name}:{state.port}"
                 self._lookup_cost(state)
                 self.flows.append(state)
                 continue
@@ -509,87 +516,6 @@ class TrafficController:
                 for end in ends:  # an open connection cut: the client sees a reset now
                     self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
 
-    def _lookup_cost(self, flow: FlowState) -> None:
-        """How many queries the client's lookup of the name costs, and whether it answers."""
-        from sim import dns
-
-        spec = flow.spec
-        client_ns = flow.client.namespace
-        svc = flow.svc
-        name = spec.dns_name or (svc.name if svc.namespace == client_ns
-                                 else f"{svc.name}.{svc.namespace}")
-        # a headless name resolves to its ready pods (one stands in for them here: whether
-        # any is ready is decided per request)
-        services = [dns.Service(s.namespace, s.name, "ClusterIP",
-                                () if s.headless else (ip_str(s.cluster_ip),),
-                                tuple(dns.ServicePort(p.port, p.protocol, p.name)
-                                      for p in s.manifest.spec.ports),
-                                (dns.Endpoint("192.0.2.1"),) if s.headless else ())
-                    for s in self.m.service_ctl.services.values() if s.cluster_ip or s.headless]
-        cluster = dns.ClusterDNS(services)
-        resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
-            str(self.m.spec.cluster.dns_service_ip),)).resolver()
-        result = resolver.resolve(name, "A", cluster)
-        flow.dns_queries = len(result.tried_in_order)
-        flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
-
-    def _dispatch_lookup(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                         when: np.ndarray, latency: np.ndarray, hop: float) -> None:
-        """Pods call a Service by name: look it up at CoreDNS, then connect (ClusterIP)."""
-        spec = flow.spec
-        coredns = self.spec.coredns if self.spec else None
-        assert coredns is not None
-        pods = [p for p in flow.client.pods.values()
-                if p.phase == "Running" and p.node is not None and p.node.alive]
-        n = arrivals.size
-        if not pods:
-            outcome[:] = NO_ENDPOINT
-            when[:] = arrivals
-            return
-        src = self.rng.integers(0, len(pods), n)
-        ready = arrivals.copy()
-        give_up = arrivals + min(spec.timeout, coredns.query_timeout * coredns.attempts)
-        if spec.connection == "new":
-            flow.dns_total += flow.dns_queries * n
-            kube_dns = self.m.service_ctl.find("kube-system/kube-dns")
-            servers = kube_dns.endpoints if kube_dns else []
-            if not flow.dns_ok:
-                outcome[:] = DNS_FAILURE
-                when[:] = arrivals + flow.dns_queries * 2 * hop
-                return
-            if not servers:
-                outcome[:] = DNS_FAILURE
-                when[:] = give_up
-                return
-            pick = self.rng.integers(0, len(servers), n)
-            order = np.argsort(pick, kind="stable")
-            for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
-                server = servers[int(pick[group[0]])]
-                if server.node is None or not server.node.alive or server.phase != "Running":
-                    # the query's conntrack entry keeps it on the same dead pod: no answer
-                    outcome[group] = DNS_FAILURE
-                    when[group] = give_up[group]
-                    continue
-                work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
-                if server.queue is None:
-                    server.queue = PodQueue(coredns.concurrency)
-                self._enqueue(server, arrivals[group] + hop, work,
-                              lambda done, group=group: self._looked_up(
-                                  flow, group, done + hop, src, pods, arrivals, outcome, when,
-                                  latency, hop))
-            return
-        self._looked_up(flow, np.flatnonzero(outcome == OK), ready[outcome == OK], src, pods,
-                        arrivals, outcome, when, latency, hop)
-
-    def _looked_up(self, flow: FlowState, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
-                   pods: list[Pod], arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                   latency: np.ndarray, hop: float) -> None:
-        """The name resolved for *rows* at *ready*: each client pod connects to the Service."""
-        for i in np.unique(src[rows]).tolist():
-            mine = src[rows] == i
-            self._forward_later(flow, rows[mine], ready[mine] - hop, pods[i],
-                                (arrivals, outcome, when, latency, hop))
-
     def _forward_later(self, flow: FlowState, rows: np.ndarray, t: np.ndarray, source: Pod,
                        tick: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]) -> None:
         """Collect a round's proxied requests per flow: one second stage per flow and tick."""
@@ -677,7 +603,7 @@ class TrafficController:
             return
         if flow.client is not None:
             if flow.spec.to is not None:
-                self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop)
+                self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop, t0)
             else:
                 self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
             return

@@ -518,6 +518,10 @@ class Flow(Model):
     timeout: Duration = 10.0
     """How long a client waits for a response before it gives up."""
     connection: Literal["new", "keepalive"] = "new"
+    dns_source_port: Literal["ephemeral", "reused"] = "ephemeral"
+    """With ``from: pods`` and ``to``: whether the client's resolver opens a socket per lookup
+    (ephemeral, glibc) or keeps one (reused), so conntrack keeps each client pod on one
+    CoreDNS pod while it queries at least every 30 s."""
 
     @model_validator(mode="after")
     def _target(self) -> Flow:
@@ -590,6 +594,11 @@ class CoreDNSSpec(Model):
     """glibc's ``timeout:5``: how long a resolver waits for an answer..."""
     attempts: Annotated[int, Field(ge=1, le=5)] = 2
     """...and how many times it asks (``attempts:2``)."""
+    upstream_latency: Distribution = Fixed(distribution="fixed", value=0.002)
+    """Round trip from CoreDNS to the VNet resolver (168.63.129.16) for a forwarded name (an
+    assumption: Azure publishes no figure)."""
+    cache_ttl: Duration = 30.0
+    """The Corefile's ``cache 30``: a forwarded answer is reused this long."""
 
 
 class TrafficSpec(Model):
