@@ -37,7 +37,6 @@ from sim.network import ip_str
 from sim.outcomes import DNS_FAILURE, NO_ENDPOINT, OK, SNAT_EXHAUSTED, TIMEOUT, draw
 from sim.podqueue import PodQueue
 from sim.scenario.schema import ExternalRef
-from sim.snat import FIN_HOLD
 
 if TYPE_CHECKING:
     from sim.workloads import Pod
@@ -63,6 +62,7 @@ class NameLookups:
     _enqueue: Any
     _forward_later: Any
     _settle: Any
+    _snat_grant: Any
 
     def _lookups_init(self) -> None:
         self._dns_rng = self.m.streams.numpy("dns-upstream")
@@ -237,12 +237,14 @@ class NameLookups:
             return
         took = draw(DEFAULT_EXTERNAL.latency, self.service_rng, rows.size) + 2 * hop
         ends = ready + took
-        hold = FIN_HOLD if flow.spec.connection == "new" else 0.0
         nodes = np.fromiter((pods[i].node.row for i in src[rows].tolist()), np.int64, rows.size)
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
+            group = group[np.argsort(ready[group], kind="stable")]
             node = self.m.nodes_by_row[int(nodes[group[0]])]
-            granted = self.snat.take(node.name, flow.dest, t0, ends[group] + hold, ends[group])
+            granted = self._snat_grant(flow, node.name,
+                                       [pods[i].name for i in src[rows[group]].tolist()],
+                                       ready[group], ends[group], t0)
             refused = rows[group[~granted]]
             if refused.size:
                 outcome[refused] = SNAT_EXHAUSTED

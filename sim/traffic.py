@@ -109,7 +109,7 @@ from sim.scenario.schema import (
     Step,
     TrafficSpec,
 )
-from sim.snat import FIN_HOLD, SnatTable
+from sim.snat import FIN_HOLD, KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
     from sim.cluster import Node
@@ -196,6 +196,7 @@ class TrafficController(NameLookups):
         self._policies: NetworkPolicies | None = None
         self._verdicts: dict[tuple[str, str, int], bool] = {}
         self.snat = SnatTable(1, 0)
+        self.keepalive = KeepAlivePools(self.snat, 1800.0)
         self._pool_size = 0
         self._exhausted: dict[tuple[str, str], float] = {}
         self._jobs: dict[str, tuple[Pod, list[tuple[np.ndarray, np.ndarray, Any]]]] = {}
@@ -233,6 +234,7 @@ class TrafficController(NameLookups):
                 p.obj.model_dump(by_alias=True, exclude_none=True))
         profile = self.m.spec.cluster.load_balancer_profile
         self.snat = SnatTable(profile.managed_outbound_ips, profile.allocated_outbound_ports)
+        self.keepalive = KeepAlivePools(self.snat, profile.idle_timeout_in_minutes * 60.0)
         self._pool_size = self._backend_pool()
         self.snat.resize(self._pool_size)
         for flow in self.spec.flows:
@@ -474,6 +476,7 @@ class TrafficController(NameLookups):
         while True:
             t0 = k * dt
             self._snat_resize(t0, dt)
+            self.keepalive.sweep(t0)
             for flow in self.flows:
                 self._publish(flow, k - 1, dt)
             self._ticked = []
@@ -566,12 +569,12 @@ class TrafficController(NameLookups):
         src = self.rng.integers(0, len(pods), n)
         took = draw(spec.external.latency, self.service_rng, n) + 2 * hop
         ends = arrivals + took
-        hold = FIN_HOLD if spec.connection == "new" else 0.0
         nodes = np.fromiter((pods[i].node.row for i in src.tolist()), np.int64, n)
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
             node = self.m.nodes_by_row[int(nodes[group[0]])]
-            granted = self.snat.take(node.name, flow.dest, t0, ends[group] + hold, ends[group])
+            granted = self._snat_grant(flow, node.name, [pods[i].name for i in src[group].tolist()],
+                                       arrivals[group], ends[group], t0)
             refused = group[~granted]
             if refused.size:
                 outcome[refused] = SNAT_EXHAUSTED
@@ -586,6 +589,17 @@ class TrafficController(NameLookups):
             answered = ok[~late]
             when[answered] = ends[answered]
             latency[answered] = took[answered]
+
+    def _snat_grant(self, flow: FlowState, node: str, pods: list[str], starts: np.ndarray,
+                    ends: np.ndarray, t0: float) -> np.ndarray:
+        """Which of these outbound requests (from *node*, in time order) get a SNAT port: a new
+        connection each, held 240 s past its FIN; or, keep-alive, a connection of the client
+        pod's pool (a new one only when all are busy, held until it idles out)."""
+        if flow.spec.connection == "new":
+            return self.snat.take(node, flow.dest, t0, ends + FIN_HOLD, ends)
+        use = self.keepalive.use
+        return np.fromiter((use(p, node, flow.dest, t, e) for p, t, e in zip(
+            pods, starts.tolist(), ends.tolist(), strict=True)), bool, len(pods))
 
     def _dispatch(self, flow: FlowState, t0: float, dt: float, k: int) -> None:
         spec = flow.spec
