@@ -216,6 +216,8 @@ class TrafficController(NameLookups):
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.dns_ready: dict[str, float] = {}
         """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
+        self.dns_gone: dict[str, float] = {}
+        """Hosts whose Ingress was deleted: when External-DNS deletes their record."""
         self.cert_ready: dict[str, float | None] = {}
         """TLS hosts with a cert-manager issuer: when the certificate is served (None: failed)."""
 
@@ -307,23 +309,66 @@ class TrafficController(NameLookups):
         and certificate come later (HTTP application routing)."""
         now = self.m.env.now
         if delete is not None:
-            self.ingress_objects.pop(delete, None)
+            gone = self.ingress_objects.pop(delete, None)
+            if gone is not None:
+                self._records_removed(gone, now)
         if apply is not None:
             meta = apply.get("metadata") or {}
-            self.ingress_objects[f"{meta.get('namespace', 'default')}/{meta.get('name')}"] = apply
-            self._records_and_certificates(apply, now)
+            key = f"{meta.get('namespace', 'default')}/{meta.get('name')}"
+            claimed = {h for other in self.ingress_objects.values() for h in self._zone_hosts(other)}
+            old = self.ingress_objects.get(key)
+            self.ingress_objects[key] = apply
+            if old is not None:  # a host the new version dropped loses its record
+                self._records_removed(old, now)
+            self._records_and_certificates(apply, now, claimed)
         self._route_ingress_flows()
 
-    def _records_and_certificates(self, ingress: dict[str, Any], now: float) -> None:
+    def _next_sync(self, now: float) -> float | None:
         routing = self.spec.http_application_routing if self.spec else None
         if routing is None:
-            return
+            return None
+        return (math.floor(now / routing.dns_sync_interval) + 1) * routing.dns_sync_interval
+
+    def _zone_hosts(self, ingress: dict[str, Any]) -> list[str]:
+        """The hosts of *ingress* in the routing DNS zone (those External-DNS writes)."""
+        routing = self.spec.http_application_routing if self.spec else None
+        if routing is None:
+            return []
         zone = routing.dns_zone.strip(".").lower()
         spec = ingress.get("spec") or {}
         hosts = [str(r.get("host", "")).lower() for r in spec.get("rules") or [] if r.get("host")]
-        next_sync = (math.floor(now / routing.dns_sync_interval) + 1) * routing.dns_sync_interval
-        for host in hosts:
-            if (host == zone or host.endswith("." + zone)) and host not in self.dns_ready:
+        return [h for h in hosts if h == zone or h.endswith("." + zone)]
+
+    def _records_removed(self, ingress: dict[str, Any], now: float) -> None:
+        """External-DNS deletes the A record of a host no Ingress claims any more, at its next
+        sync (policy sync; its TXT registry owns the record): from then on the name does not
+        resolve."""
+        sync = self._next_sync(now)
+        if sync is None:
+            return
+        claimed = {h for other in self.ingress_objects.values() for h in self._zone_hosts(other)}
+        for host in self._zone_hosts(ingress):
+            if host not in claimed:
+                self.dns_gone[host] = sync
+                self.dns_ready.pop(host, None)
+
+    def _records_and_certificates(self, ingress: dict[str, Any], now: float,
+                                  claimed: set[str]) -> None:
+        """A new host gets its A record at External-DNS's next sync (one another Ingress
+        already claims, or whose record is still there, resolves all along)."""
+        routing = self.spec.http_application_routing if self.spec else None
+        if routing is None:
+            return
+        spec = ingress.get("spec") or {}
+        next_sync = self._next_sync(now)
+        assert next_sync is not None
+        for host in self._zone_hosts(ingress):
+            gone = self.dns_gone.pop(host, None)
+            if gone is not None:
+                if now >= gone:  # deleted already: written again at the next sync
+                    self.dns_ready[host] = next_sync
+                continue  # otherwise back before the sync that would have deleted it
+            if host not in claimed and host not in self.dns_ready:
                 self.dns_ready[host] = next_sync
         annotations = (ingress.get("metadata") or {}).get("annotations") or {}
         if not any(k in annotations for k in ("cert-manager.io/cluster-issuer",
@@ -348,6 +393,9 @@ class TrafficController(NameLookups):
         ready = self.dns_ready.get(host)
         if ready is not None and t0 < ready:
             return DNS_FAILURE
+        gone = self.dns_gone.get(host)
+        if gone is not None and t0 >= gone:
+            return DNS_FAILURE  # External-DNS deleted the record: NXDOMAIN
         if ingress.scheme == "https" and host in self.cert_ready:
             cert = self.cert_ready[host]
             if cert is None or t0 < cert:
