@@ -113,11 +113,12 @@ def test_reused_source_port_sticks_each_client_pod_to_one_coredns_pod() -> None:
     """A resolver keeping one UDP socket keeps its conntrack entry (30 s) while it queries:
     one client pod's lookups all reach one of 3 CoreDNS pods; with a socket per lookup they
     spread over all 3 (coredns-troubleshoot.md)."""
-    sim, _ = _run(replicas=3, extra="dnsSourcePort: reused")
-    assert len(sim.model.traffic.dns_by_pod) == 1
-    sim, _ = _run(replicas=3)
+    sim, figures = _run(replicas=3, extra="dnsSourcePort: reused")
+    assert len(sim.model.traffic.dns_by_pod) == 1 and figures["coredns.maxPodShare"] == 1.0
+    sim, figures = _run(replicas=3)
     counts = sim.model.traffic.dns_by_pod
     assert len(counts) == 3 and min(counts.values()) > 0.2 * sum(counts.values())
+    assert figures["coredns.maxPodShare"] < 0.4
 
 
 def test_external_name_is_a_cname_resolved_upstream_then_called_out() -> None:
