@@ -55,7 +55,6 @@ Simplifications, stated: arrivals of a tick see the cluster as it is at the tick
 
 from __future__ import annotations
 
-import heapq
 import ipaddress
 import json
 import math
@@ -66,6 +65,7 @@ import numpy as np
 import simpy
 
 from sim import nsg
+from sim.approuting import AppRouting
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.ipvs import IpvsTables
@@ -92,11 +92,11 @@ from sim.outcomes import (
     RESET,
     SNAT_EXHAUSTED,
     TIMEOUT,
-    TLS_ERROR,
     UNROUTABLE,
     draw,
 )
 from sim.podqueue import PodQueue
+from sim.proxypath import KubeProxyPath
 from sim.scenario.schema import (
     Constant,
     Distribution,
@@ -178,9 +178,10 @@ class FlowState:
         self.per_node: dict[str, int] = {}
 
 
-class TrafficController(NameLookups):
-    """Generates and routes every flow's requests, tick by tick (the lookups of pods calling
-    a Service by name are in sim.lookups)."""
+class TrafficController(NameLookups, KubeProxyPath, AppRouting):
+    """Generates and routes every flow's requests, tick by tick. Rooms of their own: the
+    lookups of pods calling a Service by name (sim.lookups), the endpoint kube-proxy chooses
+    (sim.proxypath), External-DNS records and certificates of Ingress hosts (sim.approuting)."""
 
     def __init__(self, model: Model, spec: TrafficSpec | None) -> None:
         self.m = model
@@ -323,85 +324,6 @@ class TrafficController(NameLookups):
             self._records_and_certificates(apply, now, claimed)
         self._route_ingress_flows()
 
-    def _next_sync(self, now: float) -> float | None:
-        routing = self.spec.http_application_routing if self.spec else None
-        if routing is None:
-            return None
-        return (math.floor(now / routing.dns_sync_interval) + 1) * routing.dns_sync_interval
-
-    def _zone_hosts(self, ingress: dict[str, Any]) -> list[str]:
-        """The hosts of *ingress* in the routing DNS zone (those External-DNS writes)."""
-        routing = self.spec.http_application_routing if self.spec else None
-        if routing is None:
-            return []
-        zone = routing.dns_zone.strip(".").lower()
-        spec = ingress.get("spec") or {}
-        hosts = [str(r.get("host", "")).lower() for r in spec.get("rules") or [] if r.get("host")]
-        return [h for h in hosts if h == zone or h.endswith("." + zone)]
-
-    def _records_removed(self, ingress: dict[str, Any], now: float) -> None:
-        """External-DNS deletes the A record of a host no Ingress claims any more, at its next
-        sync (policy sync; its TXT registry owns the record): from then on the name does not
-        resolve."""
-        sync = self._next_sync(now)
-        if sync is None:
-            return
-        claimed = {h for other in self.ingress_objects.values() for h in self._zone_hosts(other)}
-        for host in self._zone_hosts(ingress):
-            if host not in claimed:
-                self.dns_gone[host] = sync
-                self.dns_ready.pop(host, None)
-
-    def _records_and_certificates(self, ingress: dict[str, Any], now: float,
-                                  claimed: set[str]) -> None:
-        """A new host gets its A record at External-DNS's next sync (one another Ingress
-        already claims, or whose record is still there, resolves all along)."""
-        routing = self.spec.http_application_routing if self.spec else None
-        if routing is None:
-            return
-        spec = ingress.get("spec") or {}
-        next_sync = self._next_sync(now)
-        assert next_sync is not None
-        for host in self._zone_hosts(ingress):
-            gone = self.dns_gone.pop(host, None)
-            if gone is not None:
-                if now >= gone:  # deleted already: written again at the next sync
-                    self.dns_ready[host] = next_sync
-                continue  # otherwise back before the sync that would have deleted it
-            if host not in claimed and host not in self.dns_ready:
-                self.dns_ready[host] = next_sync
-        annotations = (ingress.get("metadata") or {}).get("annotations") or {}
-        if not any(k in annotations for k in ("cert-manager.io/cluster-issuer",
-                                               "cert-manager.io/issuer")):
-            return
-        rng = self.m.streams["certificates"]
-        certs = routing.certificates
-        for tls in spec.get("tls") or []:
-            for host in tls.get("hosts") or []:
-                host = str(host).lower()
-                if host in self.cert_ready:
-                    continue
-                failed = rng.random() < certs.failure_probability
-                self.cert_ready[host] = None if failed else now + self.m.draw(certs.issuance_time, rng)
-
-    def _ingress_blocked(self, flow: FlowState, t0: float) -> int | None:
-        """DNS_FAILURE or TLS_ERROR while the host's record or certificate is not there yet."""
-        ingress = flow.spec.ingress
-        if ingress is None or flow.spec.from_ != "internet":
-            return None
-        host = ingress.host.lower()
-        ready = self.dns_ready.get(host)
-        if ready is not None and t0 < ready:
-            return DNS_FAILURE
-        gone = self.dns_gone.get(host)
-        if gone is not None and t0 >= gone:
-            return DNS_FAILURE  # External-DNS deleted the record: NXDOMAIN
-        if ingress.scheme == "https" and host in self.cert_ready:
-            cert = self.cert_ready[host]
-            if cert is None or t0 < cert:
-                return TLS_ERROR
-        return None
-
     def _pod_queue(self, pod: Pod) -> PodQueue:
         queue = pod.queue
         if queue is None:
@@ -430,32 +352,6 @@ class TrafficController(NameLookups):
         backend = self._backend(pod)
         return backend.service_time if backend else Exponential(distribution="exponential",
                                                                 mean=0.02)
-
-    # --- the tick loop ------------------------------------------------------------------
-
-    # --- ClientIP session affinity --------------------------------------------------------
-
-    def _sticky(self, flow: FlowState, endpoints: list[Pod], nodes: list[Node],
-                node_idx: np.ndarray, arrivals: np.ndarray, clients: np.ndarray) -> np.ndarray:
-        """kube-proxy's ClientIP affinity: the ``recent`` table of each node keeps a client on
-        the endpoint it last used there, for ``timeoutSeconds`` after that use (virtual-ips.md);
-        new (or expired) clients get the random pick. One request at a time: order matters."""
-        n = arrivals.size
-        fresh = self.rng.integers(0, len(endpoints), n)
-        index = {p.name: i for i, p in enumerate(endpoints)}
-        table = self._affinity.setdefault(flow.svc.key, {})
-        timeout = flow.svc.affinity or 0.0
-        picked = np.empty(n, np.int64)
-        for i, (node, client, t) in enumerate(zip(node_idx.tolist(), clients.tolist(),
-                                                  arrivals.tolist(), strict=True)):
-            key = (nodes[node].name, client)
-            entry = table.get(key)
-            j = index.get(entry[0]) if entry is not None and t - entry[1] <= timeout else None
-            if j is None:
-                j = int(fresh[i])
-            table[key] = (endpoints[j].name, t)
-            picked[i] = j
-        return picked
 
     # --- the node subnet's NSG ----------------------------------------------------------
 
@@ -754,83 +650,6 @@ class TrafficController(NameLookups):
             self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop,
                         service_for=service)
 
-    # --- kube-proxy in IPVS mode ----------------------------------------------------------
-
-    @staticmethod
-    def _client_ips(flow: FlowState, clients: np.ndarray) -> np.ndarray:
-        """The clients' source addresses (IPv4 as ints): ``clientIP`` and the ones after it."""
-        return (int(flow.spec.client_ip) + clients) & 0xFFFFFFFF
-
-    def _ipvs_choose(self, flow: FlowState, svc: ServiceState, endpoints: list[Pod],
-                     nodes: list[str], src: np.ndarray, t: np.ndarray, hop: float,
-                     clients: np.ndarray | None = None, table: str = "",
-                     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Each new connection's endpoint as the IPVS scheduler of its node decides, in
-        arrival order (index into *endpoints*, aligned with *t*); with a counting scheduler
-        also the service times drawn for them (each connection's end is counted).
-
-        With ClientIP affinity, IPVS persistence keeps a client on its endpoint on that node
-        for ``timeoutSeconds`` after its last connection, as the iptables mode does.
-        """
-        ipvs = self.ipvs
-        assert ipvs is not None
-        keys = tuple(p.name for p in endpoints)
-        n = t.size
-        picks = np.empty(n, np.int64)
-        service = None
-        dists: list[Distribution] = []
-        if ipvs.counts:
-            dists = [self._service_time(p, flow) for p in endpoints]
-            if all(d == dists[0] for d in dists):
-                service = draw(dists[0], self.service_rng, n)
-                dists = []
-            else:  # pods of different Deployments: each connection's time from its pod
-                service = np.empty(n)
-        servers: dict[str, Any] = {}
-        timeout = flow.spec.timeout
-        affinity = svc.affinity if clients is not None else None
-        sticky = self._affinity.setdefault(svc.key + table, {}) if affinity is not None else None
-        index = {p.name: i for i, p in enumerate(endpoints)} if sticky is not None else None
-        order = np.argsort(t, kind="stable").tolist()
-        src_l, t_l = src.tolist(), t.tolist()
-        client_l = clients.tolist() if clients is not None else None
-        for k in order:
-            node, at = nodes[k], t_l[k]
-            vs = servers.get(node)
-            if vs is None:
-                vs = servers[node] = ipvs.server(node, svc.key + table, keys, svc.cluster_ip)
-            i = -1
-            if sticky is not None and index is not None and client_l is not None:
-                entry = sticky.get((node, client_l[k]))
-                if entry is not None and at - entry[1] <= affinity:
-                    i = index.get(entry[0], -1)
-            if i < 0:
-                i = ipvs.pick(vs, src_l[k], at)
-                if i < 0:
-                    i = 0  # not reached: kube-proxy gives every real server weight 1
-            if sticky is not None and client_l is not None:
-                sticky[(node, client_l[k])] = (keys[i], at)
-            picks[k] = i
-            if service is not None:
-                if dists:
-                    service[k] = float(draw(dists[i], self.service_rng, 1)[0])
-                vs.open(i, self._expected_end(endpoints[i], at, float(service[k]), hop, timeout))
-        return picks, service
-
-    def _expected_end(self, pod: Pod, t: float, service: float, hop: float,
-                      timeout: float) -> float:
-        """When a connection opened at *t* to *pod* ends: its response leaves the pod's queue
-        (looked ahead from the workers' free times), or the client gives up at its timeout."""
-        if pod.node is None or not pod.node.alive or pod.phase != "Running":
-            return t + timeout  # the SYN is never answered
-        free = self._shadow.get(pod.name)
-        if free is None:
-            free = self._shadow[pod.name] = self._pod_queue(pod).free_times()
-        start = max(t + hop, free[0])
-        done = start + service
-        heapq.heapreplace(free, done)
-        return min(done + hop, t + timeout)
-
     def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
                 node_idx: np.ndarray | None) -> np.ndarray | None:
         """Which of the requests *idx* a NetworkPolicy drops at *pod* (None: none)."""
@@ -1065,51 +884,6 @@ class TrafficController(NameLookups):
         # the callbacks fill `answered` while the round is served; decide outcomes after it
         self._finalizers.append(lambda: self._answered(flow, answered, arrivals, outcome,
                                                        when, latency, hop))
-
-    def _cluster_ip_pick(self, flow: FlowState, svc: ServiceState,
-                         proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]], idx: np.ndarray,
-                         proxied: np.ndarray, source: np.ndarray, hop: float,
-                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """Client pods connect to a ClusterIP: the endpoint each connection gets from the
-        kube-proxy of the client's node (iptables: uniform; IPVS: that node's scheduler, the
-        client pod's IP as source), among the endpoints on that node with
-        internalTrafficPolicy Local. Returns (endpoint index, drawn service times or None,
-        rows dropped for lack of a local endpoint)."""
-        endpoints = svc.endpoints
-        n = idx.size
-        pick = np.zeros(n, np.int64)
-        counts = self.ipvs is not None and self.ipvs.counts
-        service = np.zeros(n) if counts else None
-        dropped = np.zeros(n, bool)
-        pods = [p[2] for p in proxied_by]
-        ips = np.array([p.ip for p in pods], np.int64)
-        by_node: dict[str, list[int]] = {}
-        for s, pod in enumerate(pods):
-            by_node.setdefault(pod.node.name if pod.node is not None else "", []).append(s)
-        for name, sources in by_node.items():
-            mine = np.flatnonzero(np.isin(source, sources))
-            if mine.size == 0:
-                continue
-            node = pods[sources[0]].node
-            if svc.internal_local:
-                among = [j for j, e in enumerate(endpoints) if e.node is node]
-                if not among:
-                    dropped[mine] = True
-                    continue
-            else:
-                among = list(range(len(endpoints)))
-            if self.ipvs is not None:
-                got, drawn = self._ipvs_choose(
-                    flow, svc, [endpoints[j] for j in among], [name] * mine.size,
-                    ips[source[mine]], proxied[mine], hop,
-                    table=":local" if svc.internal_local else "")
-                pick[mine] = np.asarray(among, np.int64)[got]
-                if service is not None and drawn is not None:
-                    service[mine] = drawn
-            else:
-                pick[mine] = np.asarray(among, np.int64)[
-                    self.rng.integers(0, len(among), mine.size)]
-        return pick, service, dropped
 
     def _answered(self, flow: FlowState, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
