@@ -15,7 +15,8 @@ Outcomes (what the client sees, and why):
 - ``no_local_endpoint``: externalTrafficPolicy Local and no ready endpoint on that node
   (kube-proxy drops it: timeout);
 - ``dead_endpoint``: kube-proxy still sent it to a pod that is gone or whose node is down;
-- ``reset``: the pod was killed while the request was in flight;
+- ``reset``: the pod was killed while the request was in flight (behind an ingress
+  controller, also the controller pod holding the client connection until the answer);
 - ``denied``: a NetworkPolicy drops it at the pod (the client times out). The source the
   policy sees is the client's address with externalTrafficPolicy Local, and the address of
   the node the load balancer chose with Cluster (kube-proxy masquerades external traffic);
@@ -881,14 +882,24 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
             self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod: answered.append(
                 (pod, rows, done.copy())))  # the round's departure buffer is not ours to keep
+        proxies = None
+        if flow.route is not None:  # which controller pod holds each client's connection
+            via = np.full(arrivals.size, -1, np.int64)
+            via[idx] = source
+            proxies = (via, [p[2] for p in proxied_by])
         # the callbacks fill `answered` while the round is served; decide outcomes after it
         self._finalizers.append(lambda: self._answered(flow, answered, arrivals, outcome,
-                                                       when, latency, hop))
+                                                       when, latency, hop, proxies))
 
     def _answered(self, flow: FlowState, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                  latency: np.ndarray, hop: float) -> None:
-        """The backend pods answered (after the round): outcomes of all their requests at once."""
+                  latency: np.ndarray, hop: float,
+                  proxies: tuple[np.ndarray, list[Pod]] | None = None) -> None:
+        """The backend pods answered (after the round): outcomes of all their requests at once.
+
+        Behind an ingress controller, the controller pod holds the client's connection until
+        it relays the answer: a request is in flight there too (a killed controller pod
+        resets it)."""
         if not answered:
             return
         rows = np.concatenate([a[1] for a in answered])
@@ -901,6 +912,14 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             self._in_flight.setdefault(pod.name, []).append(
                 (done[start:end] - 2 * hop, when[part], outcome[part], gives_up[start:end], flow))
             start = end
+        if proxies is not None:
+            via, controllers = proxies
+            by = via[rows]
+            for c in np.unique(by).tolist():
+                mine = by == c
+                part = rows[mine]
+                self._in_flight.setdefault(controllers[c].name, []).append(
+                    (when[part] - hop, when[part], outcome[part], gives_up[mine], flow))
 
     def _allowed_from_pod(self, src: Pod, dst: Pod, port: int) -> bool:
         key = (f"pod:{src.dep.key}", dst.dep.key, port)
