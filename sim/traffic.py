@@ -12,7 +12,8 @@ Outcomes (what the client sees, and why):
 - ``no_healthy_backend``: the load balancer has no backend passing its probe (dropped);
 - ``dead_node``: the load balancer still sent it to a node that is down (timeout);
 - ``no_endpoint``: the Service has no ready endpoint: kube-proxy REJECTs (refused at once);
-- ``no_local_endpoint``: externalTrafficPolicy Local and no ready endpoint on that node
+- ``no_local_endpoint``: externalTrafficPolicy Local and no ready endpoint on the node the
+  load balancer chose, or internalTrafficPolicy Local and none on the client pod's node
   (kube-proxy drops it: timeout);
 - ``dead_endpoint``: kube-proxy still sent it to a pod that is gone or whose node is down;
 - ``reset``: the pod was killed while the request was in flight (behind an ingress
@@ -25,8 +26,10 @@ Outcomes (what the client sees, and why):
   backend answers 404;
 - ``snat_exhausted``: a pod's outbound connection found no free SNAT port on its node for
   that destination (sim.snat): the SYN goes unanswered and the client times out;
-- ``dns_failure``: a pod could not resolve the Service's name: no CoreDNS pod answered
-  (glibc gives up after ``timeout x attempts``, 5 s x 2) or the name does not exist;
+- ``dns_failure``: a pod could not resolve the Service's name: no CoreDNS pod answered in
+  time (gone, or overloaded: glibc gives up after ``timeout x attempts``, 5 s x 2), the name
+  does not exist, or a headless Service has no ready pod (sim.lookups); an internet client
+  of an Ingress host without an A record (sim.approuting);
 - ``unroutable``: a VM (same VNet, peered VNet, on-premises) connected to a pod IP that is not
   routable from there: with kubenet pods are reachable only when they start the connection
   (NAT to the node IP), with Overlay pod IPs never leave the cluster; Azure CNI pod IPs are
@@ -35,10 +38,16 @@ Outcomes (what the client sees, and why):
 - ``tls_error``: an https client of an Ingress host whose certificate is not issued (yet):
   ingress-nginx serves its default self-signed certificate and the client refuses it.
 
-HTTP application routing: an Ingress applied during the run gets its hosts' A records at
-External-DNS's next sync (``dnsSyncInterval``, 1 minute by default); until then internet
-clients cannot resolve the host (``dns_failure``). A TLS host with a cert-manager issuer
-gets its certificate after ``issuanceTime`` (or never, with ``failureProbability``).
+HTTP application routing (sim.approuting): an Ingress applied during the run gets its hosts'
+A records at External-DNS's next sync (``dnsSyncInterval``, 1 minute by default), and a
+deleted one loses them at the next sync; without a record internet clients cannot resolve
+the host (``dns_failure``). A TLS host with a cert-manager issuer gets its certificate after
+``issuanceTime`` (or never, with ``failureProbability``).
+
+Which endpoint (sim.proxypath): kube-proxy of the node the load balancer chose (or of the
+client pod's node) picks one, uniformly in iptables/nftables mode, by the node's IPVS
+scheduler in IPVS mode (sim.ipvs); the load balancer picks the node by the 5-tuple hash, or
+by the 2-tuple with session persistence (ClientIP affinity).
 
 Pods calling a Service by name (``from: pods`` with ``to``) first resolve it as their
 resolv.conf says (search list and ndots:5: sim.dns), each query through the kube-dns
