@@ -65,13 +65,21 @@ class KubeProxyPath:
         return picked
 
     @staticmethod
+    def _entry(flow: FlowState) -> tuple[str, int | None]:
+        """The IPVS virtual server a flow from outside enters by: the load balancer's frontend
+        (a virtual server of its own, apart from the ClusterIP's), else the ClusterIP."""
+        if flow.lb is not None:
+            return ":lb", flow.lb.frontend
+        return "", None
+
+    @staticmethod
     def _client_ips(flow: FlowState, clients: np.ndarray) -> np.ndarray:
         """The clients' source addresses (IPv4 as ints): ``clientIP`` and the ones after it."""
         return (int(flow.spec.client_ip) + clients) & 0xFFFFFFFF
 
     def _ipvs_choose(self, flow: FlowState, svc: ServiceState, endpoints: list[Pod],
                      nodes: list[str], src: np.ndarray, t: np.ndarray, hop: float,
-                     clients: np.ndarray | None = None, table: str = "",
+                     clients: np.ndarray | None = None, table: str = "", vip: int | None = None,
                      ) -> tuple[np.ndarray, np.ndarray | None]:
         """Each new connection's endpoint as the IPVS scheduler of its node decides, in
         arrival order (index into *endpoints*, aligned with *t*); with a counting scheduler
@@ -79,6 +87,11 @@ class KubeProxyPath:
 
         With ClientIP affinity, IPVS persistence keeps a client on its endpoint on that node
         for ``timeoutSeconds`` after its last connection, as the iptables mode does.
+
+        *table* and *vip* name the virtual server: IPVS has one per address and port a
+        Service is reached on (the ClusterIP, and the load balancer IP / NodePort), each with
+        its own scheduler state and connection counts; its real servers are the endpoints
+        that address may reach from that node (only the local ones under a Local policy).
         """
         ipvs = self.ipvs
         assert ipvs is not None
@@ -106,7 +119,8 @@ class KubeProxyPath:
             node, at = nodes[k], t_l[k]
             vs = servers.get(node)
             if vs is None:
-                vs = servers[node] = ipvs.server(node, svc.key + table, keys, svc.cluster_ip)
+                vs = servers[node] = ipvs.server(node, svc.key + table, keys,
+                                                 svc.cluster_ip if vip is None else vip)
             i = -1
             if sticky is not None and index is not None and client_l is not None:
                 entry = sticky.get((node, client_l[k]))
@@ -174,8 +188,7 @@ class KubeProxyPath:
             if self.ipvs is not None:
                 got, drawn = self._ipvs_choose(
                     flow, svc, [endpoints[j] for j in among], [name] * mine.size,
-                    ips[source[mine]], proxied[mine], hop,
-                    table=":local" if svc.internal_local else "")
+                    ips[source[mine]], proxied[mine], hop)
                 pick[mine] = np.asarray(among, np.int64)[got]
                 if service is not None and drawn is not None:
                     service[mine] = drawn

@@ -617,7 +617,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             service = np.zeros(n)
             picks, drawn = self._ipvs_choose(flow, flow.svc, endpoints, names,
                                              self._client_ips(flow, clients[rows]),
-                                             arrivals[rows], hop, clients[rows])
+                                             arrivals[rows], hop, clients[rows],
+                                             *self._entry(flow))
             ep_idx[rows] = picks
             if drawn is not None:
                 service[rows] = drawn
@@ -650,7 +651,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 picks, drawn = self._ipvs_choose(
                     flow, flow.svc, local, [nodes[i].name] * rows.size,
                     self._client_ips(flow, clients[rows]), arrivals[rows], hop, clients[rows],
-                    ":local")
+                    *self._entry(flow))
                 ep_idx[rows] = picks
                 if drawn is not None:
                     service = np.zeros(len(arrivals))
