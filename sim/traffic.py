@@ -200,6 +200,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         self.rng = model.streams.numpy("traffic")
         self.service_rng = model.streams.numpy("service-time")
         self.balancers: dict[str, LoadBalancer] = {}
+        self._proxied: list[tuple[Any, ...]] = []
+        """Requests behind an ingress controller, by the controller pod that holds each one
+        (last give-up time, rows, controller index per row, controllers, when, outcome,
+        give-up times, flow)."""
         self._in_flight: dict[
             str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
@@ -922,14 +926,9 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             self._in_flight.setdefault(pod.name, []).append(
                 (done[start:end] - 2 * hop, when[part], outcome[part], gives_up[start:end], flow))
             start = end
-        if proxies is not None:
-            via, controllers = proxies
-            by = via[rows]
-            for c in np.unique(by).tolist():
-                mine = by == c
-                part = rows[mine]
-                self._in_flight.setdefault(controllers[c].name, []).append(
-                    (when[part] - hop, when[part], outcome[part], gives_up[mine], flow))
+        if proxies is not None:  # sorted out only if a controller pod is lost (rare)
+            self._proxied.append((float(arrivals[-1]) + flow.spec.timeout, rows, proxies[0],
+                                  proxies[1], when, outcome, gives_up, flow))
 
     def _allowed_from_pod(self, src: Pod, dst: Pod, port: int) -> bool:
         key = (f"pod:{src.dep.key}", dst.dep.key, port)
@@ -1001,6 +1000,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 0.99)))
         # forget in-flight records that can no longer change
         horizon = (tick + 1) * dt
+        if self._proxied and self._proxied[0][0] < horizon:
+            self._proxied = [r for r in self._proxied if r[0] >= horizon]
         for name in list(self._in_flight):
             kept = [r for r in self._in_flight[name] if float(r[1].max()) >= horizon]
             if kept:
@@ -1015,12 +1016,20 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
 
     def pod_lost(self, pod: Pod, *, reset: bool) -> None:
         """*pod* stops answering now: its in-flight requests fail (reset) or hang (timeout)."""
-        records = self._in_flight.pop(pod.name, None)
+        records = self._in_flight.pop(pod.name, None) or []
         if pod.queue is not None:
             pod.queue.drop(self.m.env.now)
+        now = self.m.env.now
+        # requests an ingress controller pod holds until their answer is relayed
+        for _, rows, via, controllers, when_all, outcome_all, gives_up_all, flow in self._proxied:
+            for c, controller in enumerate(controllers):
+                if controller is pod:
+                    mine = via[rows] == c
+                    part = rows[mine]
+                    records.append((when_all[part], when_all[part], outcome_all[part],
+                                    gives_up_all[mine], flow))
         if not records or self.spec is None:
             return
-        now = self.m.env.now
         dt = self.spec.tick
         for done, when, outcome, gives_up, flow in records:
             hit = (done > now) & (when > now) & (outcome == OK)
