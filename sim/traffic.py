@@ -272,6 +272,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 state.backend_port = target.port(flow.to.port) or 80
                 if target.type == "ExternalName":  # a CNAME: the call leaves the cluster
                     state.external_name = target.manifest.spec.external_name or ""
+                    state.port = flow.to.port or state.port  # any port of the far end
                     state.dest = f"{state.external_name}:{state.port}"
                 self._lookup_cost(state)
                 self.flows.append(state)

@@ -147,3 +147,10 @@ def test_forwarded_names_wait_for_upstream_only_on_a_cache_miss() -> None:
                   duration="2m")
     assert quantile(sim.model.traffic.flows[0].latency_total, 0.5) >= 1.9
 
+
+
+def test_external_name_is_called_on_the_port_the_client_asks_for() -> None:
+    """An ExternalName has no ports of its own to map: the client's port is the far end's."""
+    sim, figures = _run(target="partner, port: 8443", rps=3)
+    assert sim.model.traffic.flows[0].dest == "api.partner.example:8443"
+    assert figures["flow.calls.errors"] == 0
