@@ -14,8 +14,9 @@ dns-pod-service and dns-debugging-resolution, coredns-troubleshoot.md, resolv.co
   to one CoreDNS pod: the known imbalance (coredns-troubleshoot.md).
 - Overload: glibc waits ``timeout`` (5 s) for an answer and resends the same query
   ``attempts`` (2) times in all; a reply to any of them counts. A lookup whose answer has not
-  come ``timeout x attempts`` after it was sent fails (``dns_failure``) then. The resends
-  themselves are not added to the CoreDNS queue (an approximation: a real overload is worse).
+  come ``timeout x attempts`` after it was sent fails (``dns_failure``) then. Each resend is
+  one more query in the same CoreDNS pod's queue (conntrack keeps it there), so an overload
+  feeds itself; CoreDNS still answers the queries nobody waits for any more.
 - Names CoreDNS forwards to the VNet resolver (168.63.129.16), such as an ExternalName's
   target, wait ``upstreamLatency`` for its answer, which CoreDNS caches for ``cacheTtl``
   (the Corefile's ``cache 30``): a CoreDNS pod forwards a name at most once per TTL, and the
@@ -72,6 +73,9 @@ class NameLookups:
         """(CoreDNS pod, flow) -> when it last forwarded the flow's name upstream."""
         self.dns_by_pod: dict[str, int] = {}
         """Lookups each CoreDNS pod answered (the imbalance shows here)."""
+        self._resend_rng = self.m.streams.numpy("dns-resends")
+        self.dns_resends = 0
+        """Queries resent after a resolver timeout (extra load on an overloaded CoreDNS)."""
 
     def _lookup_cost(self, flow: Any) -> None:
         """How many queries the client's lookup of the name costs, how many of them CoreDNS
@@ -188,7 +192,10 @@ class NameLookups:
         ready = done + hop
         if flow.dns_upstream:
             ready = ready + self._upstream_wait(flow, server, arrivals[group] + hop, done)
-        late = ready - arrivals[group] > coredns.query_timeout * coredns.attempts
+        waited = ready - arrivals[group]
+        if coredns.attempts > 1 and bool((waited > coredns.query_timeout).any()):
+            self._resend(server, arrivals[group] + hop, waited)
+        late = waited > coredns.query_timeout * coredns.attempts
         if late.any():  # no reply to any attempt in time: the lookup failed
             failed = group[late]
             outcome[failed] = DNS_FAILURE
@@ -196,6 +203,19 @@ class NameLookups:
             group, ready = group[~late], ready[~late]
         if group.size:
             self._looked_up(flow, group, ready, src, pods, after)
+
+    def _resend(self, server: Pod, sent: np.ndarray, waited: np.ndarray) -> None:
+        """The resolver resends a query it has no answer to after each ``timeout`` (up to
+        ``attempts`` sends): each resend is one more query in *server*'s queue (it keeps the
+        conntrack entry, so the same pod), served even though its answer is not needed."""
+        coredns = self.spec.coredns
+        times = [sent[waited > coredns.query_timeout * i] + coredns.query_timeout * i
+                 for i in range(1, coredns.attempts)]
+        t = np.sort(np.concatenate(times))
+        if t.size:
+            self.dns_resends += int(t.size)
+            work = draw(coredns.service_time, self._resend_rng, t.size)
+            self._enqueue(server, t, work, _ignore)
 
     def _upstream_wait(self, flow: Any, server: Pod, t: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Extra wait of lookups reaching *server* at *t* (in order) for the forwarded names:
@@ -259,3 +279,7 @@ class NameLookups:
             answered = rows[ok[~late]]
             when[answered] = ends[ok[~late]]
             latency[answered] = total[~late]
+
+
+def _ignore(done: np.ndarray) -> None:
+    """A resent query's answer: nobody needs it (the first reply to any send counts)."""

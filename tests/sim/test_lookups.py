@@ -154,3 +154,19 @@ def test_external_name_is_called_on_the_port_the_client_asks_for() -> None:
     sim, figures = _run(target="partner, port: 8443", rps=3)
     assert sim.model.traffic.flows[0].dest == "api.partner.example:8443"
     assert figures["flow.calls.errors"] == 0
+
+
+def test_resent_queries_add_to_the_overloaded_coredns_queue() -> None:
+    """A lookup unanswered after 5 s is sent again (attempts:2) into the same pod's queue:
+    CoreDNS serves more queries than the lookups asked for. With attempts:1 nothing is resent;
+    without overload nothing either."""
+    overload = "serviceTime: 10ms\n    concurrency: 1"
+    sim, _ = _run(rps=300, replicas=1, coredns=overload, duration="1m")
+    traffic = sim.model.traffic
+    coredns = next(iter(sim.model.workloads.find("kube-system/coredns").pods.values()))
+    assert traffic.dns_resends > 1000
+    assert coredns.queue.served == traffic.flows[0].dns_total + traffic.dns_resends
+    once, _ = _run(rps=300, replicas=1, coredns=overload + "\n    attempts: 1", duration="1m")
+    assert once.model.traffic.dns_resends == 0
+    calm, _ = _run(rps=20, replicas=1, coredns=overload, duration="1m")
+    assert calm.model.traffic.dns_resends == 0
