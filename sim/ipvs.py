@@ -24,6 +24,8 @@ COUNTING = frozenset({"lc", "wlc", "sed", "nq", "lblc", "lblcr"})
 """Schedulers that read connection counts (the others need no connection bookkeeping)."""
 DEFAULT_FIN_TIMEOUT = 120.0
 """LVS's FIN_WAIT timeout (2 min); kube-proxy's ``tcpFinTimeout: 0`` keeps the kernel's."""
+DEFAULT_UDP_TIMEOUT = 300.0
+"""LVS's UDP connection timeout (ip_vs_proto_udp.c, 5 min; AKS ``UDPTimeoutSeconds`` 300)."""
 
 
 class VirtualServer:
@@ -69,11 +71,15 @@ class VirtualServer:
 class IpvsTables:
     """The IPVS tables of every node: virtual servers by (node, Service)."""
 
-    __slots__ = ("scheduler", "fin_timeout", "counts", "_servers")
+    __slots__ = ("scheduler", "fin_timeout", "udp_timeout", "counts", "_servers")
 
-    def __init__(self, scheduler: str, fin_timeout: float = DEFAULT_FIN_TIMEOUT) -> None:
+    def __init__(self, scheduler: str, fin_timeout: float = DEFAULT_FIN_TIMEOUT,
+                 udp_timeout: float = DEFAULT_UDP_TIMEOUT) -> None:
         self.scheduler = resolve_scheduler(scheduler)
         self.fin_timeout = fin_timeout
+        self.udp_timeout = udp_timeout
+        """How long a UDP connection's entry lives after its last packet (it counts as
+        active all along: UDP has no states that would make it inactive)."""
         self.counts = self.scheduler in COUNTING
         """Whether the scheduler reads connection counts (callers then report each end)."""
         self._servers: dict[tuple[str, str], VirtualServer] = {}

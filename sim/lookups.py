@@ -7,11 +7,13 @@ dns-pod-service and dns-debugging-resolution, coredns-troubleshoot.md, resolv.co
 - The lookup walks the client's resolv.conf (search list, ``ndots:5``: sim.dns); every name
   tried is a query, all sent to one CoreDNS pod behind the kube-dns ClusterIP and queued
   there (``concurrency`` workers, ``serviceTime`` each).
-- Which CoreDNS pod: kube-proxy picks one for each new UDP conntrack entry. A resolver that
+- Which CoreDNS pod: kube-proxy picks one for each new UDP conntrack entry (uniformly; in
+  IPVS mode the kube-dns virtual server of the client's node schedules it). A resolver that
   opens a socket per lookup (glibc) has a new source port each time, so lookups spread over
   the pods; one that keeps its socket (``dnsSourcePort: reused``) keeps its conntrack entry
-  while it queries at least every 30 s (the UDP conntrack timeout), so each client pod sticks
-  to one CoreDNS pod: the known imbalance (coredns-troubleshoot.md).
+  while it queries at least every 30 s (the UDP conntrack timeout; IPVS: its UDP timeout,
+  5 minutes), so each client pod sticks to one CoreDNS pod: the known imbalance
+  (coredns-troubleshoot.md).
 - Overload: glibc waits ``timeout`` (5 s) for an answer and resends the same query
   ``attempts`` (2) times in all; a reply to any of them counts. A lookup whose answer has not
   come ``timeout x attempts`` after it was sent fails (``dns_failure``) then. Each resend is
@@ -56,6 +58,7 @@ class NameLookups:
 
     m: Any
     spec: Any
+    ipvs: Any
     rng: np.random.Generator
     service_rng: np.random.Generator
     snat: Any
@@ -143,9 +146,13 @@ class NameLookups:
             outcome[:] = DNS_FAILURE
             when[:] = give_up
             return
-        pick = self.rng.integers(0, len(servers), n)
-        if spec.dns_source_port == "reused":
-            pick = self._same_source_port(flow, servers, pods, src, arrivals, pick)
+        reused = spec.dns_source_port == "reused"
+        if self.ipvs is not None:
+            pick = self._dns_ipvs(flow, kube_dns, servers, pods, src, arrivals, reused)
+        else:
+            pick = self.rng.integers(0, len(servers), n)
+            if reused:
+                pick = self._same_source_port(flow, servers, pods, src, arrivals, pick)
         order = np.argsort(pick, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
             server = servers[int(pick[group[0]])]
@@ -179,6 +186,37 @@ class NameLookups:
                 j = int(fresh[k])
             pick[k] = j
             table[key] = (servers[j].name, t)
+        return pick
+
+    def _dns_ipvs(self, flow: Any, kube_dns: Any, servers: list[Pod], pods: list[Pod],
+                  src: np.ndarray, arrivals: np.ndarray, reused: bool) -> np.ndarray:
+        """CoreDNS pod of each lookup in IPVS mode: the kube-dns virtual server of the client
+        pod's node schedules each new UDP connection (a new source port: every lookup, or
+        only when a reused port's IPVS entry expired, ``udpTimeout`` after its last query).
+        A UDP connection counts as active for as long as its entry lives (no TCP states)."""
+        ipvs = self.ipvs
+        assert ipvs is not None
+        keys = tuple(p.name for p in servers)
+        index = {name: i for i, name in enumerate(keys)}
+        pick = np.empty(src.size, np.int64)
+        table = self._conntrack
+        for k, (i, t) in enumerate(zip(src.tolist(), arrivals.tolist(), strict=True)):
+            pod = pods[i]
+            key = (flow.spec.name, pod.name)
+            j = -1
+            if reused:
+                entry = table.get(key)
+                if entry is not None and t - entry[1] <= ipvs.udp_timeout:
+                    j = index.get(entry[0], -1)
+            if j < 0:
+                node = pod.node.name if pod.node is not None else ""
+                vs = ipvs.server(node, kube_dns.key, keys, kube_dns.cluster_ip)
+                j = max(0, ipvs.pick(vs, pod.ip, t))
+                if ipvs.counts:
+                    vs.open(j, t + ipvs.udp_timeout)
+            pick[k] = j
+            if reused:
+                table[key] = (keys[j], t)
         return pick
 
     def _dns_answered(self, flow: Any, server: Pod, group: np.ndarray, done: np.ndarray,

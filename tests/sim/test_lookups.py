@@ -170,3 +170,20 @@ def test_resent_queries_add_to_the_overloaded_coredns_queue() -> None:
     assert once.model.traffic.dns_resends == 0
     calm, _ = _run(rps=20, replicas=1, coredns=overload, duration="1m")
     assert calm.model.traffic.dns_resends == 0
+
+
+def test_ipvs_round_robin_spreads_lookups_over_coredns_pods_in_turn() -> None:
+    """In IPVS mode the kube-dns virtual server of the client's node schedules each new UDP
+    connection: with rr and a socket per lookup, the 3 CoreDNS pods take turns exactly; a
+    reused source port keeps its IPVS entry (5 min) and stays on one pod."""
+    text = SCENARIO.replace("  networkPluginMode: overlay\n",
+                            "  networkPluginMode: overlay\n  kubeProxyConfig: {{mode: IPVS}}\n")
+    sim, events = make_sim(text.format(target="api", rps=20, replicas=3, web=1, extra="",
+                                       coredns="", duration="2m"))
+    sim.run()
+    counts = sorted(sim.model.traffic.dns_by_pod.values())
+    assert len(counts) == 3 and sum(counts) > 2000 and counts[-1] - counts[0] <= 1
+    sim, events = make_sim(text.format(target="api", rps=20, replicas=3, web=1,
+                                       extra="dnsSourcePort: reused", coredns="", duration="2m"))
+    sim.run()
+    assert len(sim.model.traffic.dns_by_pod) == 1
