@@ -64,6 +64,28 @@ class KubeProxyPath:
             picked[i] = j
         return picked
 
+    def _sticky_rows(self, svc: ServiceState, endpoints: list[Pod], node: str,
+                     clients: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """ClientIP affinity for connections from *clients* (source addresses) through *node*'s
+        iptables rules, in time order: the endpoint each used last there within
+        ``timeoutSeconds``, else a random one. The ``recent`` lists are the endpoints', so
+        every way into the Service shares them."""
+        fresh = self.rng.integers(0, len(endpoints), t.size)
+        index = {p.name: i for i, p in enumerate(endpoints)}
+        table = self._affinity.setdefault(svc.key, {})
+        timeout = svc.affinity or 0.0
+        picked = np.empty(t.size, np.int64)
+        client_l, t_l = clients.tolist(), t.tolist()
+        for k in np.argsort(t, kind="stable").tolist():
+            key = (node, client_l[k])
+            entry = table.get(key)
+            j = index.get(entry[0]) if entry is not None and t_l[k] - entry[1] <= timeout else None
+            if j is None:
+                j = int(fresh[k])
+            table[key] = (endpoints[j].name, t_l[k])
+            picked[k] = j
+        return picked
+
     @staticmethod
     def _entry(flow: FlowState) -> tuple[str, int | None]:
         """The IPVS virtual server a flow from outside enters by: the load balancer's frontend
@@ -185,13 +207,18 @@ class KubeProxyPath:
                     continue
             else:
                 among = list(range(len(endpoints)))
+            clients = ips[source[mine]]  # the client pods' own addresses
             if self.ipvs is not None:
                 got, drawn = self._ipvs_choose(
                     flow, svc, [endpoints[j] for j in among], [name] * mine.size,
-                    ips[source[mine]], proxied[mine], hop)
+                    clients, proxied[mine], hop, clients)
                 pick[mine] = np.asarray(among, np.int64)[got]
                 if service is not None and drawn is not None:
                     service[mine] = drawn
+            elif svc.affinity is not None:
+                got = self._sticky_rows(svc, [endpoints[j] for j in among], name, clients,
+                                        proxied[mine])
+                pick[mine] = np.asarray(among, np.int64)[got]
             else:
                 pick[mine] = np.asarray(among, np.int64)[
                     self.rng.integers(0, len(among), mine.size)]

@@ -838,7 +838,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         timeout = flow.spec.timeout
         service_for: np.ndarray | None = None
         if flow.client is not None and not backend.headless and (
-                backend.internal_local or self.ipvs is not None):
+                backend.internal_local or self.ipvs is not None or backend.affinity is not None):
             # a pod calling the ClusterIP: its node's kube-proxy chooses
             pick, service_for, dropped = self._cluster_ip_pick(flow, backend, proxied_by, idx,
                                                                proxied, source, hop)

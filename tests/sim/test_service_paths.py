@@ -115,3 +115,17 @@ def test_ipvs_source_hashing_keeps_a_client_pod_on_one_endpoint() -> None:
     """IPVS sh hashes the client pod's IP: one client pod reaches one endpoint."""
     flow, _ = _run(proxy="kubeProxyConfig: {mode: IPVS, ipvsConfig: {scheduler: sh}}", web=1)
     assert len(flow.per_pod) == 1
+
+
+def test_client_ip_affinity_keeps_a_client_pod_on_one_endpoint() -> None:
+    """sessionAffinity ClientIP applies to pods calling the ClusterIP too: one client pod's
+    connections all go to the endpoint it used first (within timeoutSeconds), in iptables and
+    in IPVS mode (persistence); without affinity they reach all 3."""
+    affinity = "sessionAffinity: ClientIP"  # in the Service spec, where {headless} goes
+    for proxy in ("", "kubeProxyConfig: {mode: IPVS}"):
+        sim, _ = make_sim(SCENARIO.format(itp="Cluster", near=1, proxy=proxy, web=1,
+                                          headless=affinity))
+        sim.run()
+        assert len(sim.model.traffic.flows[0].per_pod) == 1, proxy
+    spread, _ = _run()
+    assert len(spread.per_pod) == 3
