@@ -31,7 +31,7 @@ CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.ready
                    "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
                    "kubenet.routesPeak", "podCidr.rangesPeak", "events.warnings",
                    "snat.portsPerNodeFinal", "snat.peakPortsUsed", "snat.exhaustedNodes",
-                   "coredns.maxPodShare")
+                   "coredns.maxPodShare", "coredns.resentQueries")
 
 
 class Recorder:
@@ -97,6 +97,7 @@ def figures(m: Model) -> dict[str, float]:
     total_lookups = sum(lookups.values())
     out["coredns.maxPodShare"] = (round(max(lookups.values()) / total_lookups, 6)
                                   if total_lookups else 0.0)
+    out["coredns.resentQueries"] = m.traffic.dns_resends
     ranges = getattr(m.ipam, "ranges", None)
     out["kubenet.routesPeak"] = getattr(m.ipam, "peak_routes", 0)
     out["podCidr.rangesPeak"] = ranges.peak if ranges is not None else 0
