@@ -10,20 +10,72 @@
   ``externalTrafficPolicy: Cluster`` a TCP probe of the NodePort, which answers while the VM
   and its kube-proxy run; with ``Local`` an HTTP probe of the health check node port, which
   answers 200 only where a ready endpoint of the Service runs on that node.
-- New connections are spread by the 5-tuple hash, i.e. uniformly over healthy backends.
+- Distribution (distribution-mode-concepts): by default a 5-tuple hash (source IP and port,
+  destination IP and port, protocol), so each new connection, with its new source port, lands
+  on any healthy backend: uniformly. Session persistence hashes only the 2-tuple (source IP,
+  destination IP: ``SourceIP``) or the 3-tuple (plus protocol: ``SourceIPProtocol``), so a
+  client's connections all land on one backend while the set of healthy backends stays the
+  same, and are spread anew when it changes. cloud-provider-azure writes ``SourceIP`` on the
+  rules of a Service with ``sessionAffinity: ClientIP`` and ``Default`` otherwise
+  (``getExpectedLoadBalancingRulePropertiesForPort``). Azure's hash function is not
+  published: :func:`tuple_hash` is a fixed 32-bit mix standing in for it.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import simpy
 
 if TYPE_CHECKING:
     from sim.cluster import Node
     from sim.model import Model
     from sim.svc import ServiceState
+
+
+LOAD_DISTRIBUTIONS = ("Default", "SourceIP", "SourceIPProtocol")
+"""``loadDistribution`` of a load-balancing rule: 5-, 2- or 3-tuple hash."""
+PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17}
+
+
+def load_distribution(session_affinity: str) -> str:
+    """The rule's distribution cloud-provider-azure writes for a Service's sessionAffinity."""
+    return "SourceIP" if session_affinity == "ClientIP" else "Default"
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser on uint64 arrays holding 32-bit values."""
+    h = h ^ (h >> 16)
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h = h ^ (h >> 13)
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+
+def tuple_hash(mode: str, src_ip: np.ndarray, dst_ip: int, protocol: str = "TCP",
+               src_port: np.ndarray | None = None, dst_port: int = 0) -> np.ndarray:
+    """The hash the load balancer maps flows with, per *mode*: the 5-tuple (Default), the
+    2-tuple (SourceIP) or the 3-tuple (SourceIPProtocol); fields outside the tuple are ignored.
+
+    Raises:
+        ValueError: for a mode that is not one of :data:`LOAD_DISTRIBUTIONS`, or Default
+            without source ports.
+    """
+    if mode not in LOAD_DISTRIBUTIONS:
+        raise ValueError(f"unknown load distribution {mode!r}; expected one of "
+                         f"{', '.join(LOAD_DISTRIBUTIONS)}")
+    h = _fmix32(np.asarray(src_ip, np.uint64) & 0xFFFFFFFF)
+    h = _fmix32(h ^ np.uint64(dst_ip & 0xFFFFFFFF))
+    if mode != "SourceIP":
+        h = _fmix32(h ^ np.uint64(PROTOCOL_NUMBERS.get(protocol, 0)))
+    if mode == "Default":
+        if src_port is None:
+            raise ValueError("the 5-tuple hash needs the source ports")
+        h = _fmix32(h ^ (np.asarray(src_port, np.uint64) << np.uint64(16)) ^ np.uint64(dst_port))
+    return h
 
 
 class LoadBalancer:
@@ -35,11 +87,21 @@ class LoadBalancer:
         self.interval = interval
         self.threshold = threshold
         self.failures: dict[str, int] = {}
+        self.distribution = load_distribution(svc.manifest.spec.session_affinity)
+        """The rule's loadDistribution: Default (5-tuple) or SourceIP (ClientIP affinity)."""
+        self.frontend = zlib.crc32(svc.key.encode())
+        """Stands in for the frontend IP in the hash (one frontend per Service here)."""
         self.healthy: list[Node] = []
         """Backends the load balancer sends new connections to (sorted by name)."""
         self._healthy_names: set[str] = set()
         self.refresh_now()
         model.env.process(self._probe_loop())
+
+    def by_source(self, src_ip: np.ndarray, backends: int, protocol: str = "TCP") -> np.ndarray:
+        """Backend index (among *backends* healthy ones) for connections from *src_ip* under
+        session persistence: the same for every connection of a client."""
+        return (tuple_hash(self.distribution, src_ip, self.frontend, protocol)
+                % np.uint64(backends)).astype(np.int64)
 
     def _answers(self, node: Node) -> bool:
         if not node.alive or node.state in ("Provisioning", "Deleted", "Failed"):

@@ -177,6 +177,14 @@ class PodQueue:
         earliest = self._free_at if self.concurrency == 1 else float(self._free[0])
         return max(0.0, earliest - t)
 
+    def free_times(self) -> list[float]:
+        """When each worker is free next, as a min-heap (a copy: for look-ahead, e.g. the
+        end of a connection an IPVS scheduler counts before the round is served)."""
+        if self.concurrency == 1:
+            return [self._free_at]
+        free = self._free
+        return free.tolist() if type(free) is not list else list(free)
+
     def drop(self, t: float) -> int:
         """The pod is gone at *t*: every request still in flight fails; returns how many."""
         lost = self.in_flight(t)

@@ -30,7 +30,8 @@ FLOW_FIGURES = ("requests", "ok", "errors", "errorRate", "errorSeconds", "longes
 CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.readyMin",
                    "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
                    "kubenet.routesPeak", "podCidr.rangesPeak", "events.warnings",
-                   "snat.portsPerNodeFinal", "snat.peakPortsUsed", "snat.exhaustedNodes")
+                   "snat.portsPerNodeFinal", "snat.peakPortsUsed", "snat.exhaustedNodes",
+                   "coredns.maxPodShare", "coredns.resentQueries")
 
 
 class Recorder:
@@ -91,6 +92,12 @@ def figures(m: Model) -> dict[str, float]:
     out["snat.portsPerNodeFinal"] = m.traffic.snat.per_node
     out["snat.peakPortsUsed"] = m.traffic.snat.peak_in_use
     out["snat.exhaustedNodes"] = len(m.traffic.snat.exhausted_nodes)
+    # the busiest CoreDNS pod's share of all lookups (the UDP conntrack imbalance shows here)
+    lookups = m.traffic.dns_by_pod
+    total_lookups = sum(lookups.values())
+    out["coredns.maxPodShare"] = (round(max(lookups.values()) / total_lookups, 6)
+                                  if total_lookups else 0.0)
+    out["coredns.resentQueries"] = m.traffic.dns_resends
     ranges = getattr(m.ipam, "ranges", None)
     out["kubenet.routesPeak"] = getattr(m.ipam, "peak_routes", 0)
     out["podCidr.rangesPeak"] = ranges.peak if ranges is not None else 0

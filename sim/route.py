@@ -40,22 +40,65 @@ class RouteTrace:
     verdict: str
 
 
+def _dns_hop(model: Model, host: str | None, csvc: ServiceState) -> tuple[Hop, bool]:
+    """The DNS answer for *host* now: External-DNS's record (HTTP application routing) or,
+    for a host outside its zone, the assumption that it points at the controller."""
+    traffic = model.traffic
+    routing = model.spec.traffic.http_application_routing if model.spec.traffic else None
+    name = (host or "").lower()
+    target = f"{name} -> the public IP of {csvc.key}"
+    zone = routing.dns_zone.strip(".").lower() if routing is not None else ""
+    if routing is None or not (name == zone or name.endswith("." + zone)):
+        return Hop("DNS", target, ["assumed: the host's A record points at the ingress "
+                                   "controller"]), True
+    from sim.scenario.units import format_duration
+
+    now = model.env.now
+    sync = f"External-DNS syncs every {format_duration(routing.dns_sync_interval)}"
+    gone = traffic.dns_gone.get(name)
+    if gone is not None:
+        if now >= gone:
+            return Hop("DNS", f"{name}: NXDOMAIN", [
+                f"its Ingress was deleted; External-DNS deleted the A record at "
+                f"{format_duration(gone)} ({sync})"]), False
+        return Hop("DNS", target, [f"its Ingress was deleted; External-DNS deletes the A record at "
+                                   f"its next sync, {format_duration(gone)}"]), True
+    ready = traffic.dns_ready.get(name)
+    if ready is not None and now < ready:
+        return Hop("DNS", f"{name}: NXDOMAIN", [
+            f"the Ingress is new; External-DNS writes the A record at its next sync, "
+            f"{format_duration(ready)}"]), False
+    owners = [k for k, obj in traffic.ingress_objects.items() if name in traffic._zone_hosts(obj)]
+    if not owners:
+        return Hop("DNS", f"{name}: NXDOMAIN", [
+            f"no Ingress has this host in zone {zone}: External-DNS writes no record"]), False
+    since = f" since {format_duration(ready)}" if ready is not None else ""
+    return Hop("DNS", target, [f"A record written by External-DNS{since} for Ingress "
+                               f"{', '.join(sorted(owners))} (zone {zone})"]), True
+
+
 def _lb_hops(model: Model, svc: ServiceState) -> list[Hop]:
     lb = model.traffic.balancers.get(svc.key)
     healthy = lb.healthy if lb is not None else []
     probe = ("HTTP health check node port: 200 only on nodes with a ready local endpoint"
              if svc.local else "TCP probe of the NodePort: answers while the node runs kube-proxy")
+    spread = ("2-tuple hash (session persistence SourceIP, for sessionAffinity ClientIP): one "
+              "client, one backend" if lb is not None and lb.distribution == "SourceIP"
+              else "5-tuple hash over the backends passing the probe")
+    scheduler = model.spec.cluster.ipvs_scheduler
+    chooser = (f"IPVS scheduler {scheduler} of the node's virtual server" if scheduler
+               else "iptables: each endpoint with probability 1/n (statistic --mode random)")
     hops = [Hop("load balancer", f"public frontend of Service {svc.key} "
                 f"(type LoadBalancer, externalTrafficPolicy {'Local' if svc.local else 'Cluster'})",
-                ["5-tuple hash over the backends passing the probe"]),
+                [spread]),
             Hop("backend nodes", ", ".join(n.name for n in healthy) or "none passes the probe",
                 [probe])]
     endpoints = ", ".join(f"{p.name} ({ip_str(p.ip)} on {p.node.name if p.node else '?'})"
                           for p in svc.endpoints) or "none ready"
     hops.append(Hop("kube-proxy", f"Service {svc.key} ClusterIP {ip_str(svc.cluster_ip)}: "
                     f"{len(svc.endpoints)} endpoints: {endpoints}",
-                    ["iptables: each endpoint with probability 1/n (statistic --mode random)"
-                     if not svc.local else "Local: only the endpoints on the chosen node"]))
+                    [chooser if not svc.local else
+                     f"Local: only the endpoints on the chosen node ({chooser})"]))
     return hops
 
 
@@ -72,11 +115,13 @@ def trace(model: Model, host: str | None, path: str, scheme: str = "http") -> Ro
     if csvc is None:
         return RouteTrace(url, now, [Hop("ingress", f"controller Service {controller.service} "
                                          "not found")], False, "unreachable")
-    hops.append(Hop("DNS", f"{host} -> the public IP of {csvc.key}",
-                    ["assumed: the host's A record points at the ingress controller"]))
+    dns_hop, resolves = _dns_hop(model, host, csvc)
+    hops.append(dns_hop)
+    if not resolves:
+        return RouteTrace(url, now, hops, False, "DNS failure: the client cannot resolve the host")
     hops += _lb_hops(model, csvc)
-    router = IngressRouter([p.obj.model_dump(by_alias=True, exclude_none=True)
-                            for p in model.loaded.workloads.ingresses], controller.ingress_class,
+    # the Ingresses as they are now (operations may have applied or deleted some)
+    router = IngressRouter(list(model.traffic.ingress_objects.values()), controller.ingress_class,
                            watch_ingress_without_class=True)
     route = router.route(host, path, scheme)
     hops.append(Hop("ingress rule", route.explain().splitlines()[0], route.explain().splitlines()[1:]))

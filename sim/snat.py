@@ -10,6 +10,11 @@ configure-load-balancer-standard.md):
   plus 240 s after a FIN (15 s after a RST); when a node has no free port for a destination,
   new connections there fail (their SYNs go unanswered).
 
+- a keep-alive connection holds its port as long as it is open: a client reuses an idle
+  connection of its pool for the next request, and the load balancer closes one that stays
+  idle for the outbound rule's idle timeout (``idleTimeoutInMinutes``, 30 in AKS; TCP reset on
+  idle), which frees its port (:class:`KeepAlivePools`).
+
 One table per node and destination, with a queue of (release time, ports): per tick the
 expired ports are freed and new connections take what is left, in arrival order. Ports freed
 inside a tick become usable from the next one (a tick-length approximation).
@@ -17,6 +22,7 @@ inside a tick become usable from the next one (a tick-length approximation).
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -36,6 +42,8 @@ class PortWindow:
     in_use: int = 0
     live: list[float] = field(default_factory=list)
     """When each connection still open on a port ends (sorted lazily)."""
+    held: int = 0
+    """Ports of open keep-alive connections (released when the connection closes)."""
 
     def expire(self, now: float) -> None:
         """Free every port released at or before *now*; forget connections that ended."""
@@ -95,6 +103,35 @@ class SnatTable:
             self.exhausted_nodes.add(node)
         return ok
 
+    def hold(self, node: str, dest: str, now: float) -> bool:
+        """A keep-alive connection from *node* to *dest* opens at *now*: it takes a port until
+        :meth:`free` says when it closed. False (and no port) when the node has none left."""
+        window = self.windows.get((node, dest))
+        if window is None:
+            window = self.windows[(node, dest)] = PortWindow()
+        window.expire(now)
+        if window.in_use >= self.per_node:
+            self.exhausted_nodes.add(node)
+            return False
+        window.in_use += 1
+        window.held += 1
+        self.peak_in_use = max(self.peak_in_use, window.in_use)
+        return True
+
+    def free(self, node: str, dest: str, at: float) -> None:
+        """A keep-alive connection from *node* to *dest* closed at *at*: its port is free then."""
+        window = self.windows[(node, dest)]
+        window.held -= 1
+        self._push(window, at, 1)
+
+    def in_use(self, node: str, dest: str, now: float) -> int:
+        """Ports *node* holds for *dest* at *now*."""
+        window = self.windows.get((node, dest))
+        if window is None:
+            return 0
+        window.expire(now)
+        return window.in_use
+
     @staticmethod
     def _push(window: PortWindow, t: float, count: int) -> None:
         rel = window.releases
@@ -117,7 +154,7 @@ class SnatTable:
             excess = window.in_use - self.per_node
             if excess <= 0:
                 continue
-            idle = window.in_use - len(window.live)
+            idle = window.in_use - len(window.live) - window.held
             lost = sorted(window.live)[-(excess - idle):] if excess > idle else []
             if lost:
                 keep = sorted(window.live)[: len(window.live) - len(lost)]
@@ -131,3 +168,51 @@ class SnatTable:
                 window.in_use -= drop
                 excess -= drop
         return cut
+
+
+class KeepAlivePools:
+    """Each client pod's keep-alive connections to each destination, over a :class:`SnatTable`.
+
+    A request takes the pod's connection that has been free longest (if it is not past the
+    idle timeout), else opens a new connection, which needs a SNAT port. A connection idle for
+    *idle_timeout* seconds is closed by the load balancer and its port freed at that instant.
+    Requests come to :meth:`use` in time order per pod.
+    """
+
+    __slots__ = ("table", "idle_timeout", "_pools")
+
+    def __init__(self, table: SnatTable, idle_timeout: float) -> None:
+        self.table = table
+        self.idle_timeout = idle_timeout
+        self._pools: dict[tuple[str, str], tuple[str, list[float]]] = {}
+        """(pod, destination) -> (its node, min-heap of when each connection is free)."""
+
+    def connections(self, pod: str, dest: str) -> int:
+        """Connections *pod* keeps open to *dest* (closed ones are dropped at the next use)."""
+        pool = self._pools.get((pod, dest))
+        return len(pool[1]) if pool else 0
+
+    def sweep(self, now: float) -> None:
+        """Close every connection idle for the idle timeout at *now* (frees their ports)."""
+        idle = self.idle_timeout
+        for (_, dest), (node, heap) in self._pools.items():
+            while heap and heap[0] + idle <= now:
+                self.table.free(node, dest, heapq.heappop(heap) + idle)
+
+    def use(self, pod: str, node: str, dest: str, t: float, end: float) -> bool:
+        """A request of *pod* (on *node*) to *dest* at *t*, answered at *end*: whether it had
+        a connection (False: a new one was needed and the node had no SNAT port for it)."""
+        pool = self._pools.get((pod, dest))
+        if pool is None:
+            pool = self._pools[(pod, dest)] = (node, [])
+        heap = pool[1]
+        idle = self.idle_timeout
+        while heap and heap[0] + idle <= t:  # closed by the idle timeout meanwhile
+            self.table.free(node, dest, heapq.heappop(heap) + idle)
+        if heap and heap[0] <= t:
+            heapq.heapreplace(heap, end)
+            return True
+        if not self.table.hold(node, dest, t):
+            return False
+        heapq.heappush(heap, end)
+        return True

@@ -29,6 +29,10 @@ class ServiceState:
         self.cluster_ip = cluster_ip
         self.type = manifest.spec.type
         self.local = manifest.spec.external_traffic_policy == "Local"
+        self.internal_local = manifest.spec.internal_traffic_policy == "Local"
+        """``internalTrafficPolicy: Local``: ClusterIP traffic only to the client node's endpoints."""
+        self.headless = manifest.spec.type != "ExternalName" and manifest.spec.cluster_ip == "None"
+        """No ClusterIP: DNS answers with the ready pods' IPs and clients connect to them."""
         self.internal = manifest.is_internal_lb
         self.affinity = manifest.affinity_timeout
         """ClientIP session affinity timeout (seconds), None without affinity."""

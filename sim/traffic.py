@@ -12,10 +12,12 @@ Outcomes (what the client sees, and why):
 - ``no_healthy_backend``: the load balancer has no backend passing its probe (dropped);
 - ``dead_node``: the load balancer still sent it to a node that is down (timeout);
 - ``no_endpoint``: the Service has no ready endpoint: kube-proxy REJECTs (refused at once);
-- ``no_local_endpoint``: externalTrafficPolicy Local and no ready endpoint on that node
+- ``no_local_endpoint``: externalTrafficPolicy Local and no ready endpoint on the node the
+  load balancer chose, or internalTrafficPolicy Local and none on the client pod's node
   (kube-proxy drops it: timeout);
 - ``dead_endpoint``: kube-proxy still sent it to a pod that is gone or whose node is down;
-- ``reset``: the pod was killed while the request was in flight;
+- ``reset``: the pod was killed while the request was in flight (behind an ingress
+  controller, also the controller pod holding the client connection until the answer);
 - ``denied``: a NetworkPolicy drops it at the pod (the client times out). The source the
   policy sees is the client's address with externalTrafficPolicy Local, and the address of
   the node the load balancer chose with Cluster (kube-proxy masquerades external traffic);
@@ -24,8 +26,10 @@ Outcomes (what the client sees, and why):
   backend answers 404;
 - ``snat_exhausted``: a pod's outbound connection found no free SNAT port on its node for
   that destination (sim.snat): the SYN goes unanswered and the client times out;
-- ``dns_failure``: a pod could not resolve the Service's name: no CoreDNS pod answered
-  (glibc gives up after ``timeout x attempts``, 5 s x 2) or the name does not exist;
+- ``dns_failure``: a pod could not resolve the Service's name: no CoreDNS pod answered in
+  time (gone, or overloaded: glibc gives up after ``timeout x attempts``, 5 s x 2), the name
+  does not exist, or a headless Service has no ready pod (sim.lookups); an internet client
+  of an Ingress host without an A record (sim.approuting);
 - ``unroutable``: a VM (same VNet, peered VNet, on-premises) connected to a pod IP that is not
   routable from there: with kubenet pods are reachable only when they start the connection
   (NAT to the node IP), with Overlay pod IPs never leave the cluster; Azure CNI pod IPs are
@@ -34,10 +38,16 @@ Outcomes (what the client sees, and why):
 - ``tls_error``: an https client of an Ingress host whose certificate is not issued (yet):
   ingress-nginx serves its default self-signed certificate and the client refuses it.
 
-HTTP application routing: an Ingress applied during the run gets its hosts' A records at
-External-DNS's next sync (``dnsSyncInterval``, 1 minute by default); until then internet
-clients cannot resolve the host (``dns_failure``). A TLS host with a cert-manager issuer
-gets its certificate after ``issuanceTime`` (or never, with ``failureProbability``).
+HTTP application routing (sim.approuting): an Ingress applied during the run gets its hosts'
+A records at External-DNS's next sync (``dnsSyncInterval``, 1 minute by default), and a
+deleted one loses them at the next sync; without a record internet clients cannot resolve
+the host (``dns_failure``). A TLS host with a cert-manager issuer gets its certificate after
+``issuanceTime`` (or never, with ``failureProbability``).
+
+Which endpoint (sim.proxypath): kube-proxy of the node the load balancer chose (or of the
+client pod's node) picks one, uniformly in iptables/nftables mode, by the node's IPVS
+scheduler in IPVS mode (sim.ipvs); the load balancer picks the node by the 5-tuple hash, or
+by the 2-tuple with session persistence (ClientIP affinity).
 
 Pods calling a Service by name (``from: pods`` with ``to``) first resolve it as their
 resolv.conf says (search list and ndots:5: sim.dns), each query through the kube-dns
@@ -65,30 +75,51 @@ import numpy as np
 import simpy
 
 from sim import nsg
+from sim.approuting import AppRouting
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
+from sim.ipvs import IpvsTables
 from sim.loadbalancer import LoadBalancer
+from sim.lookups import NameLookups
 from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, NetworkPolicies
 from sim.netpol import Pod as NpPod
 from sim.network import ip_str
+from sim.outcomes import (
+    DEAD_ENDPOINT,
+    DEAD_NODE,
+    DENIED,
+    DNS_FAILURE,
+    ERROR_TICK_RATE,
+    LATENCY_EDGES,
+    NO_BACKEND,
+    NO_ENDPOINT,
+    NO_LOCAL,
+    NO_RULE,
+    NSG_DENIED,
+    OK,
+    OUTCOMES,
+    RESET,
+    SNAT_EXHAUSTED,
+    TIMEOUT,
+    UNROUTABLE,
+    draw,
+)
 from sim.podqueue import PodQueue
+from sim.proxypath import KubeProxyPath
 from sim.scenario.schema import (
     Constant,
     Distribution,
     Diurnal,
     Exponential,
-    Fixed,
     Flow,
-    Normal,
     Ramp,
     Rate,
     Spike,
     Step,
     TrafficSpec,
-    Uniform,
 )
-from sim.snat import FIN_HOLD, SnatTable
+from sim.snat import FIN_HOLD, KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
     from sim.cluster import Node
@@ -96,15 +127,6 @@ if TYPE_CHECKING:
     from sim.svc import ServiceState
     from sim.workloads import Pod
 
-OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
-            "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
-            "snat_exhausted", "dns_failure", "unroutable", "nsg_denied", "tls_error")
-(OK, TIMEOUT, NO_BACKEND, DEAD_NODE, NO_ENDPOINT, NO_LOCAL, DEAD_ENDPOINT, RESET, DENIED,
- NO_RULE, SNAT_EXHAUSTED, DNS_FAILURE, UNROUTABLE, NSG_DENIED, TLS_ERROR) = range(15)
-LATENCY_EDGES = np.concatenate(([0.0], np.geomspace(0.0005, 120.0, 96)))
-"""Latency histogram bucket edges, seconds (log-spaced, 0.5 ms to 2 min)."""
-ERROR_TICK_RATE = 0.01
-"""A tick counts as an error tick when more than 1% of its outcomes are errors."""
 
 
 def rate_at(rate: Rate, t: float) -> float:
@@ -129,18 +151,6 @@ def rate_at(rate: Rate, t: float) -> float:
     return rate.peak if rate.at <= t < rate.at + rate.duration else rate.base
 
 
-def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
-    """*n* durations from *dist* (vectorised)."""
-    if isinstance(dist, Fixed):
-        return np.full(n, dist.value)
-    if isinstance(dist, Uniform):
-        return rng.uniform(dist.min, dist.max, n)
-    if isinstance(dist, Normal):
-        return np.maximum(dist.min, rng.normal(dist.mean, dist.stddev, n))
-    assert isinstance(dist, Exponential)
-    return rng.exponential(dist.mean, n)
-
-
 class FlowState:
     """One flow of the scenario and what it produced so far."""
 
@@ -155,6 +165,10 @@ class FlowState:
         """VM flows to pod IPs: the DeploymentState whose pods are called."""
         self.dns_queries = 0
         """Queries one lookup of the flow's name costs (the search-list walk)."""
+        self.dns_upstream = 0
+        """Of those, how many CoreDNS forwards to the VNet resolver (cache misses wait)."""
+        self.external_name = ""
+        """Pods calling an ExternalName Service: the name its CNAME points to."""
         self.dns_ok = True
         self.dns_total = 0
         self.route: Route | None = None
@@ -174,8 +188,10 @@ class FlowState:
         self.per_node: dict[str, int] = {}
 
 
-class TrafficController:
-    """Generates and routes every flow's requests, tick by tick."""
+class TrafficController(NameLookups, KubeProxyPath, AppRouting):
+    """Generates and routes every flow's requests, tick by tick. Rooms of their own: the
+    lookups of pods calling a Service by name (sim.lookups), the endpoint kube-proxy chooses
+    (sim.proxypath), External-DNS records and certificates of Ingress hosts (sim.approuting)."""
 
     def __init__(self, model: Model, spec: TrafficSpec | None) -> None:
         self.m = model
@@ -184,6 +200,10 @@ class TrafficController:
         self.rng = model.streams.numpy("traffic")
         self.service_rng = model.streams.numpy("service-time")
         self.balancers: dict[str, LoadBalancer] = {}
+        self._proxied: list[tuple[Any, ...]] = []
+        """Requests behind an ingress controller, by the controller pod that holds each one
+        (last give-up time, rows, controller index per row, controllers, when, outcome,
+        give-up times, flow)."""
         self._in_flight: dict[
             str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
@@ -191,6 +211,7 @@ class TrafficController:
         self._policies: NetworkPolicies | None = None
         self._verdicts: dict[tuple[str, str, int], bool] = {}
         self.snat = SnatTable(1, 0)
+        self.keepalive = KeepAlivePools(self.snat, 1800.0)
         self._pool_size = 0
         self._exhausted: dict[tuple[str, str], float] = {}
         self._jobs: dict[str, tuple[Pod, list[tuple[np.ndarray, np.ndarray, Any]]]] = {}
@@ -199,9 +220,19 @@ class TrafficController:
         self._finalizers: list[Any] = []
         self._nsg_cache: dict[int, bool] = {}
         self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
+        scheduler = model.spec.cluster.ipvs_scheduler
+        self.ipvs = IpvsTables(scheduler, float(
+            model.spec.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)
+        ) if scheduler else None
+        """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
+        self._shadow: dict[str, list[float]] = {}
+        """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
+        self._lookups_init()
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.dns_ready: dict[str, float] = {}
         """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
+        self.dns_gone: dict[str, float] = {}
+        """Hosts whose Ingress was deleted: when External-DNS deletes their record."""
         self.cert_ready: dict[str, float | None] = {}
         """TLS hosts with a cert-manager issuer: when the certificate is served (None: failed)."""
 
@@ -220,6 +251,7 @@ class TrafficController:
                 p.obj.model_dump(by_alias=True, exclude_none=True))
         profile = self.m.spec.cluster.load_balancer_profile
         self.snat = SnatTable(profile.managed_outbound_ips, profile.allocated_outbound_ports)
+        self.keepalive = KeepAlivePools(self.snat, profile.idle_timeout_in_minutes * 60.0)
         self._pool_size = self._backend_pool()
         self.snat.resize(self._pool_size)
         for flow in self.spec.flows:
@@ -238,6 +270,10 @@ class TrafficController:
                 state.client = self.m.workloads.find(flow.client)
                 state.backend = target
                 state.backend_port = target.port(flow.to.port) or 80
+                if target.type == "ExternalName":  # a CNAME: the call leaves the cluster
+                    state.external_name = target.manifest.spec.external_name or ""
+                    state.port = flow.to.port or state.port  # any port of the far end
+                    state.dest = f"{state.external_name}:{state.port}"
                 self._lookup_cost(state)
                 self.flows.append(state)
                 continue
@@ -289,52 +325,19 @@ class TrafficController:
         and certificate come later (HTTP application routing)."""
         now = self.m.env.now
         if delete is not None:
-            self.ingress_objects.pop(delete, None)
+            gone = self.ingress_objects.pop(delete, None)
+            if gone is not None:
+                self._records_removed(gone, now)
         if apply is not None:
             meta = apply.get("metadata") or {}
-            self.ingress_objects[f"{meta.get('namespace', 'default')}/{meta.get('name')}"] = apply
-            self._records_and_certificates(apply, now)
+            key = f"{meta.get('namespace', 'default')}/{meta.get('name')}"
+            claimed = {h for other in self.ingress_objects.values() for h in self._zone_hosts(other)}
+            old = self.ingress_objects.get(key)
+            self.ingress_objects[key] = apply
+            if old is not None:  # a host the new version dropped loses its record
+                self._records_removed(old, now)
+            self._records_and_certificates(apply, now, claimed)
         self._route_ingress_flows()
-
-    def _records_and_certificates(self, ingress: dict[str, Any], now: float) -> None:
-        routing = self.spec.http_application_routing if self.spec else None
-        if routing is None:
-            return
-        zone = routing.dns_zone.strip(".").lower()
-        spec = ingress.get("spec") or {}
-        hosts = [str(r.get("host", "")).lower() for r in spec.get("rules") or [] if r.get("host")]
-        next_sync = (math.floor(now / routing.dns_sync_interval) + 1) * routing.dns_sync_interval
-        for host in hosts:
-            if (host == zone or host.endswith("." + zone)) and host not in self.dns_ready:
-                self.dns_ready[host] = next_sync
-        annotations = (ingress.get("metadata") or {}).get("annotations") or {}
-        if not any(k in annotations for k in ("cert-manager.io/cluster-issuer",
-                                               "cert-manager.io/issuer")):
-            return
-        rng = self.m.streams["certificates"]
-        certs = routing.certificates
-        for tls in spec.get("tls") or []:
-            for host in tls.get("hosts") or []:
-                host = str(host).lower()
-                if host in self.cert_ready:
-                    continue
-                failed = rng.random() < certs.failure_probability
-                self.cert_ready[host] = None if failed else now + self.m.draw(certs.issuance_time, rng)
-
-    def _ingress_blocked(self, flow: FlowState, t0: float) -> int | None:
-        """DNS_FAILURE or TLS_ERROR while the host's record or certificate is not there yet."""
-        ingress = flow.spec.ingress
-        if ingress is None or flow.spec.from_ != "internet":
-            return None
-        host = ingress.host.lower()
-        ready = self.dns_ready.get(host)
-        if ready is not None and t0 < ready:
-            return DNS_FAILURE
-        if ingress.scheme == "https" and host in self.cert_ready:
-            cert = self.cert_ready[host]
-            if cert is None or t0 < cert:
-                return TLS_ERROR
-        return None
 
     def _pod_queue(self, pod: Pod) -> PodQueue:
         queue = pod.queue
@@ -364,33 +367,6 @@ class TrafficController:
         backend = self._backend(pod)
         return backend.service_time if backend else Exponential(distribution="exponential",
                                                                 mean=0.02)
-
-    # --- the tick loop ------------------------------------------------------------------
-
-    # --- ClientIP session affinity --------------------------------------------------------
-
-    def _sticky(self, flow: FlowState, endpoints: list[Pod], nodes: list[Node],
-                node_idx: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
-        """kube-proxy's ClientIP affinity: the ``recent`` table of each node keeps a client on
-        the endpoint it last used there, for ``timeoutSeconds`` after that use (virtual-ips.md);
-        new (or expired) clients get the random pick. One request at a time: order matters."""
-        n = arrivals.size
-        clients = self.rng.integers(0, flow.spec.clients, n)
-        fresh = self.rng.integers(0, len(endpoints), n)
-        index = {p.name: i for i, p in enumerate(endpoints)}
-        table = self._affinity.setdefault(flow.svc.key, {})
-        timeout = flow.svc.affinity or 0.0
-        picked = np.empty(n, np.int64)
-        for i, (node, client, t) in enumerate(zip(node_idx.tolist(), clients.tolist(),
-                                                  arrivals.tolist(), strict=True)):
-            key = (nodes[node].name, client)
-            entry = table.get(key)
-            j = index.get(entry[0]) if entry is not None and t - entry[1] <= timeout else None
-            if j is None:
-                j = int(fresh[i])
-            table[key] = (endpoints[j].name, t)
-            picked[i] = j
-        return picked
 
     # --- the node subnet's NSG ----------------------------------------------------------
 
@@ -459,9 +435,11 @@ class TrafficController:
         while True:
             t0 = k * dt
             self._snat_resize(t0, dt)
+            self.keepalive.sweep(t0)
             for flow in self.flows:
                 self._publish(flow, k - 1, dt)
             self._ticked = []
+            self._shadow = {}
             for flow in self.flows:
                 self._dispatch(flow, t0, dt, k)
             # every flow's requests are queued at their pods before any pod serves them, so a
@@ -499,83 +477,6 @@ class TrafficController:
                     continue
                 for end in ends:  # an open connection cut: the client sees a reset now
                     self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
-
-    def _lookup_cost(self, flow: FlowState) -> None:
-        """How many queries the client's lookup of the name costs, and whether it answers."""
-        from sim import dns
-
-        spec = flow.spec
-        client_ns = flow.client.namespace
-        svc = flow.svc
-        name = spec.dns_name or (svc.name if svc.namespace == client_ns
-                                 else f"{svc.name}.{svc.namespace}")
-        services = [dns.Service(s.namespace, s.name, "ClusterIP", (ip_str(s.cluster_ip),),
-                                tuple(dns.ServicePort(p.port, p.protocol, p.name)
-                                      for p in s.manifest.spec.ports))
-                    for s in self.m.service_ctl.services.values() if s.cluster_ip]
-        cluster = dns.ClusterDNS(services)
-        resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
-            str(self.m.spec.cluster.dns_service_ip),)).resolver()
-        result = resolver.resolve(name, "A", cluster)
-        flow.dns_queries = len(result.tried_in_order)
-        flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
-
-    def _dispatch_lookup(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                         when: np.ndarray, latency: np.ndarray, hop: float) -> None:
-        """Pods call a Service by name: look it up at CoreDNS, then connect (ClusterIP)."""
-        spec = flow.spec
-        coredns = self.spec.coredns if self.spec else None
-        assert coredns is not None
-        pods = [p for p in flow.client.pods.values()
-                if p.phase == "Running" and p.node is not None and p.node.alive]
-        n = arrivals.size
-        if not pods:
-            outcome[:] = NO_ENDPOINT
-            when[:] = arrivals
-            return
-        src = self.rng.integers(0, len(pods), n)
-        ready = arrivals.copy()
-        give_up = arrivals + min(spec.timeout, coredns.query_timeout * coredns.attempts)
-        if spec.connection == "new":
-            flow.dns_total += flow.dns_queries * n
-            kube_dns = self.m.service_ctl.find("kube-system/kube-dns")
-            servers = kube_dns.endpoints if kube_dns else []
-            if not flow.dns_ok:
-                outcome[:] = DNS_FAILURE
-                when[:] = arrivals + flow.dns_queries * 2 * hop
-                return
-            if not servers:
-                outcome[:] = DNS_FAILURE
-                when[:] = give_up
-                return
-            pick = self.rng.integers(0, len(servers), n)
-            order = np.argsort(pick, kind="stable")
-            for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
-                server = servers[int(pick[group[0]])]
-                if server.node is None or not server.node.alive or server.phase != "Running":
-                    # the query's conntrack entry keeps it on the same dead pod: no answer
-                    outcome[group] = DNS_FAILURE
-                    when[group] = give_up[group]
-                    continue
-                work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
-                if server.queue is None:
-                    server.queue = PodQueue(coredns.concurrency)
-                self._enqueue(server, arrivals[group] + hop, work,
-                              lambda done, group=group: self._looked_up(
-                                  flow, group, done + hop, src, pods, arrivals, outcome, when,
-                                  latency, hop))
-            return
-        self._looked_up(flow, np.flatnonzero(outcome == OK), ready[outcome == OK], src, pods,
-                        arrivals, outcome, when, latency, hop)
-
-    def _looked_up(self, flow: FlowState, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
-                   pods: list[Pod], arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                   latency: np.ndarray, hop: float) -> None:
-        """The name resolved for *rows* at *ready*: each client pod connects to the Service."""
-        for i in np.unique(src[rows]).tolist():
-            mine = src[rows] == i
-            self._forward_later(flow, rows[mine], ready[mine] - hop, pods[i],
-                                (arrivals, outcome, when, latency, hop))
 
     def _forward_later(self, flow: FlowState, rows: np.ndarray, t: np.ndarray, source: Pod,
                        tick: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]) -> None:
@@ -627,12 +528,12 @@ class TrafficController:
         src = self.rng.integers(0, len(pods), n)
         took = draw(spec.external.latency, self.service_rng, n) + 2 * hop
         ends = arrivals + took
-        hold = FIN_HOLD if spec.connection == "new" else 0.0
         nodes = np.fromiter((pods[i].node.row for i in src.tolist()), np.int64, n)
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
             node = self.m.nodes_by_row[int(nodes[group[0]])]
-            granted = self.snat.take(node.name, flow.dest, t0, ends[group] + hold, ends[group])
+            granted = self._snat_grant(flow, node.name, [pods[i].name for i in src[group].tolist()],
+                                       arrivals[group], ends[group], t0)
             refused = group[~granted]
             if refused.size:
                 outcome[refused] = SNAT_EXHAUSTED
@@ -647,6 +548,17 @@ class TrafficController:
             answered = ok[~late]
             when[answered] = ends[answered]
             latency[answered] = took[answered]
+
+    def _snat_grant(self, flow: FlowState, node: str, pods: list[str], starts: np.ndarray,
+                    ends: np.ndarray, t0: float) -> np.ndarray:
+        """Which of these outbound requests (from *node*, in time order) get a SNAT port: a new
+        connection each, held 240 s past its FIN; or, keep-alive, a connection of the client
+        pod's pool (a new one only when all are busy, held until it idles out)."""
+        if flow.spec.connection == "new":
+            return self.snat.take(node, flow.dest, t0, ends + FIN_HOLD, ends)
+        use = self.keepalive.use
+        return np.fromiter((use(p, node, flow.dest, t, e) for p, t, e in zip(
+            pods, starts.tolist(), ends.tolist(), strict=True)), bool, len(pods))
 
     def _dispatch(self, flow: FlowState, t0: float, dt: float, k: int) -> None:
         spec = flow.spec
@@ -664,7 +576,7 @@ class TrafficController:
             return
         if flow.client is not None:
             if flow.spec.to is not None:
-                self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop)
+                self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop, t0)
             else:
                 self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
             return
@@ -679,24 +591,48 @@ class TrafficController:
             outcome[:] = blocked  # NXDOMAIN, or the TLS handshake fails: both at once
             when[:] = arrivals + 2 * hop
             return
+        clients = None
         if lb is not None:
             nodes = lb.healthy
             if not nodes:
                 outcome[:] = NO_BACKEND
                 return
             node_idx = self.rng.integers(0, len(nodes), n)
+            if flow.svc.affinity is not None or self.ipvs is not None:
+                clients = self.rng.integers(0, flow.spec.clients, n)
+                if lb.distribution != "Default":  # session persistence: the client's node
+                    node_idx = lb.by_source(self._client_ips(flow, clients), len(nodes))
             dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
             outcome[dead] = DEAD_NODE
+        elif self.ipvs is not None:
+            clients = self.rng.integers(0, flow.spec.clients, n)
         endpoints = flow.svc.endpoints
         live = outcome == OK
         if not endpoints:
             outcome[live] = NO_ENDPOINT
             when[live] = arrivals[live] + 2 * hop
         elif flow.svc.local and nodes is not None and node_idx is not None:
-            self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop)
+            self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop,
+                              clients)
+        elif self.ipvs is not None and clients is not None:
+            rows = np.flatnonzero(live)
+            names = ([nodes[i].name for i in node_idx[rows].tolist()] if nodes is not None
+                     and node_idx is not None else [""] * rows.size)
+            ep_idx = np.zeros(n, np.int64)
+            service = np.zeros(n)
+            picks, drawn = self._ipvs_choose(flow, flow.svc, endpoints, names,
+                                             self._client_ips(flow, clients[rows]),
+                                             arrivals[rows], hop, clients[rows],
+                                             *self._entry(flow))
+            ep_idx[rows] = picks
+            if drawn is not None:
+                service[rows] = drawn
+            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
+                        nodes, node_idx, service if drawn is not None else None)
         else:
-            if flow.svc.affinity is not None and nodes is not None and node_idx is not None:
-                ep_idx = self._sticky(flow, endpoints, nodes, node_idx, arrivals)
+            if (flow.svc.affinity is not None and nodes is not None and node_idx is not None
+                    and clients is not None):
+                ep_idx = self._sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
             else:
                 ep_idx = self.rng.integers(0, len(endpoints), n)
             self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
@@ -704,7 +640,7 @@ class TrafficController:
 
     def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
                      when: np.ndarray, latency: np.ndarray, nodes: list[Node],
-                     node_idx: np.ndarray, hop: float) -> None:
+                     node_idx: np.ndarray, hop: float, clients: np.ndarray | None = None) -> None:
         # externalTrafficPolicy Local: only the endpoints on the node the LB chose
         endpoints = flow.svc.endpoints
         for i in np.unique(node_idx[outcome == OK]).tolist():
@@ -713,10 +649,22 @@ class TrafficController:
             if not local:
                 outcome[sel] = NO_LOCAL
                 continue
-            pick = self.rng.integers(0, len(local), int(sel.sum()))
             ep_idx = np.zeros(len(arrivals), np.int64)
-            ep_idx[sel] = pick
-            self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop)
+            service = None
+            if self.ipvs is not None and clients is not None:
+                rows = np.flatnonzero(sel)
+                picks, drawn = self._ipvs_choose(
+                    flow, flow.svc, local, [nodes[i].name] * rows.size,
+                    self._client_ips(flow, clients[rows]), arrivals[rows], hop, clients[rows],
+                    *self._entry(flow))
+                ep_idx[rows] = picks
+                if drawn is not None:
+                    service = np.zeros(len(arrivals))
+                    service[rows] = drawn
+            else:
+                ep_idx[sel] = self.rng.integers(0, len(local), int(sel.sum()))
+            self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop,
+                        service_for=service)
 
     def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
                 node_idx: np.ndarray | None) -> np.ndarray | None:
@@ -741,7 +689,8 @@ class TrafficController:
     def _serve(self, flow: FlowState, endpoints: list[Pod], ep_idx: np.ndarray,
                live: np.ndarray, arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
                latency: np.ndarray, hop: float, nodes: list[Node] | None = None,
-               node_idx: np.ndarray | None = None) -> None:
+               node_idx: np.ndarray | None = None, service_for: np.ndarray | None = None,
+               ) -> None:
         chosen = np.flatnonzero(live)
         if chosen.size == 0:
             return
@@ -761,7 +710,8 @@ class TrafficController:
                 if idx.size == 0:
                     continue
             flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
-            service = draw(self._service_time(pod, flow), self.service_rng, idx.size)
+            service = (service_for[idx] if service_for is not None
+                       else draw(self._service_time(pod, flow), self.service_rng, idx.size))
             if flow.route is not None and flow.spec.ingress and flow.spec.ingress.scheme == "https":
                 service = service + (self.spec.ingress_controller.tls_time
                                      if self.spec and self.spec.ingress_controller else 0.0)
@@ -880,12 +830,31 @@ class TrafficController:
             return
         endpoints = backend.endpoints
         if not endpoints:  # NGINX answers 503 when the upstream has no endpoints
-            outcome[idx] = NO_ENDPOINT
+            # a headless name has no address to connect to; a ClusterIP is REJECTed
+            outcome[idx] = DNS_FAILURE if backend.headless and flow.client is not None else NO_ENDPOINT
             when[idx] = proxied + hop
             latency[idx] = np.nan
             return
         timeout = flow.spec.timeout
-        pick = self.rng.integers(0, len(endpoints), idx.size)
+        service_for: np.ndarray | None = None
+        if flow.client is not None and not backend.headless and (
+                backend.internal_local or self.ipvs is not None or backend.affinity is not None):
+            # a pod calling the ClusterIP: its node's kube-proxy chooses
+            pick, service_for, dropped = self._cluster_ip_pick(flow, backend, proxied_by, idx,
+                                                               proxied, source, hop)
+            if dropped.any():  # internalTrafficPolicy Local, no endpoint on the node: DROP
+                lost = idx[dropped]
+                outcome[lost] = NO_LOCAL
+                when[lost] = arrivals[lost] + timeout
+                latency[lost] = np.nan
+                keep = ~dropped
+                idx, proxied, source, pick = idx[keep], proxied[keep], source[keep], pick[keep]
+                if service_for is not None:
+                    service_for = service_for[keep]
+                if idx.size == 0:
+                    return
+        else:  # ingress-nginx balances over the endpoints; a headless name's pods are shuffled
+            pick = self.rng.integers(0, len(endpoints), idx.size)
         port, _ = backend.target(flow.backend_port)
         order = np.argsort(pick, kind="stable")
         answered: list[tuple[Pod, np.ndarray, np.ndarray]] = []
@@ -897,6 +866,7 @@ class TrafficController:
             t = proxied[group] + hop
             sort = np.argsort(t, kind="stable")
             rows, t = rows[sort], t[sort]
+            drawn = service_for[group][sort] if service_for is not None else None
             flow.per_pod[pod.name] = flow.per_pod.get(pod.name, 0) + rows.size
             if pod.node is None or not pod.node.alive or pod.phase != "Running":
                 outcome[rows] = DEAD_ENDPOINT
@@ -915,23 +885,36 @@ class TrafficController:
                     when[rows[blocked]] = arrivals[rows[blocked]] + timeout
                     latency[rows[blocked]] = np.nan
                     rows, t = rows[~blocked], t[~blocked]
+                    if drawn is not None:
+                        drawn = drawn[~blocked]
                     if rows.size == 0:
                         continue
-            service = draw(self._service_time(pod), self.service_rng, rows.size)
+            service = (drawn if drawn is not None
+                       else draw(self._service_time(pod), self.service_rng, rows.size))
             backend_spec = self._backend(pod)
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
             self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod: answered.append(
                 (pod, rows, done.copy())))  # the round's departure buffer is not ours to keep
+        proxies = None
+        if flow.route is not None:  # which controller pod holds each client's connection
+            via = np.full(arrivals.size, -1, np.int64)
+            via[idx] = source
+            proxies = (via, [p[2] for p in proxied_by])
         # the callbacks fill `answered` while the round is served; decide outcomes after it
         self._finalizers.append(lambda: self._answered(flow, answered, arrivals, outcome,
-                                                       when, latency, hop))
+                                                       when, latency, hop, proxies))
 
     def _answered(self, flow: FlowState, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                  latency: np.ndarray, hop: float) -> None:
-        """The backend pods answered (after the round): outcomes of all their requests at once."""
+                  latency: np.ndarray, hop: float,
+                  proxies: tuple[np.ndarray, list[Pod]] | None = None) -> None:
+        """The backend pods answered (after the round): outcomes of all their requests at once.
+
+        Behind an ingress controller, the controller pod holds the client's connection until
+        it relays the answer: a request is in flight there too (a killed controller pod
+        resets it)."""
         if not answered:
             return
         rows = np.concatenate([a[1] for a in answered])
@@ -944,6 +927,9 @@ class TrafficController:
             self._in_flight.setdefault(pod.name, []).append(
                 (done[start:end] - 2 * hop, when[part], outcome[part], gives_up[start:end], flow))
             start = end
+        if proxies is not None:  # sorted out only if a controller pod is lost (rare)
+            self._proxied.append((float(arrivals[-1]) + flow.spec.timeout, rows, proxies[0],
+                                  proxies[1], when, outcome, gives_up, flow))
 
     def _allowed_from_pod(self, src: Pod, dst: Pod, port: int) -> bool:
         key = (f"pod:{src.dep.key}", dst.dep.key, port)
@@ -1015,6 +1001,8 @@ class TrafficController:
             quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 0.99)))
         # forget in-flight records that can no longer change
         horizon = (tick + 1) * dt
+        if self._proxied and self._proxied[0][0] < horizon:
+            self._proxied = [r for r in self._proxied if r[0] >= horizon]
         for name in list(self._in_flight):
             kept = [r for r in self._in_flight[name] if float(r[1].max()) >= horizon]
             if kept:
@@ -1029,12 +1017,20 @@ class TrafficController:
 
     def pod_lost(self, pod: Pod, *, reset: bool) -> None:
         """*pod* stops answering now: its in-flight requests fail (reset) or hang (timeout)."""
-        records = self._in_flight.pop(pod.name, None)
+        records = self._in_flight.pop(pod.name, None) or []
         if pod.queue is not None:
             pod.queue.drop(self.m.env.now)
+        now = self.m.env.now
+        # requests an ingress controller pod holds until their answer is relayed
+        for _, rows, via, controllers, when_all, outcome_all, gives_up_all, flow in self._proxied:
+            for c, controller in enumerate(controllers):
+                if controller is pod:
+                    mine = via[rows] == c
+                    part = rows[mine]
+                    records.append((when_all[part], when_all[part], outcome_all[part],
+                                    gives_up_all[mine], flow))
         if not records or self.spec is None:
             return
-        now = self.m.env.now
         dt = self.spec.tick
         for done, when, outcome, gives_up, flow in records:
             hit = (done > now) & (when > now) & (outcome == OK)

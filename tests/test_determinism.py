@@ -93,3 +93,11 @@ def test_report_json_does_not_depend_on_python_hash_seed(tmp_path) -> None:
                        env={**os.environ, "PYTHONHASHSEED": seed})
         outs.append((out / "report.json").read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_traffic_rooms_give_byte_identical_logs() -> None:
+    """IPVS tables, CoreDNS queues and lookups run the same twice (no hidden order)."""
+    for name in ("ipvs-least-connection-slow-canary", "coredns-overload-ndots"):
+        path = str(ROOT / "scenarios" / f"{name}.yaml")
+        first, second = _jsonl(path), _jsonl(path)
+        assert len(first) > 10_000 and first == second, name

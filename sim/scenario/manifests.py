@@ -260,6 +260,7 @@ class ServiceSpec(K8s):
     load_balancer_ip: str | None = Field(None, alias="loadBalancerIP")
     external_name: str | None = None
     external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
+    internal_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
     session_affinity: Literal["None", "ClientIP"] = "None"
     session_affinity_config: dict[str, Any] = {}
     load_balancer_source_ranges: list[str] = []

@@ -293,6 +293,27 @@ class LoadBalancerProfile(Model):
     idle_timeout_in_minutes: Annotated[int, Field(ge=4, le=120)] = 30
 
 
+class IpvsConfig(Model):
+    """``networkProfile.kubeProxyConfig.ipvsConfig``: the LVS scheduler of every Service."""
+
+    scheduler: Literal["RoundRobin", "LeastConnection", "rr", "wrr", "lc", "wlc", "lblc", "lblcr",
+                       "sh", "dh", "sed", "nq"] = "RoundRobin"
+    """AKS's values RoundRobin (rr, kube-proxy's default) and LeastConnection (lc), or any
+    ``--ipvs-scheduler`` name kube-proxy accepts (sh: source hashing, dh, sed, nq, wrr, ...)."""
+    tcp_fin_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
+    """How long a closed TCP connection stays in the IPVS table as inactive (LVS FIN_WAIT,
+    2 minutes by default): ``lc`` counts these too (``active x 256 + inactive``)."""
+
+
+class KubeProxyConfig(Model):
+    """``networkProfile.kubeProxyConfig`` (configure-kube-proxy.md): kube-proxy's mode."""
+
+    mode: Literal["IPTABLES", "IPVS", "NFTABLES"] = "IPTABLES"
+    """IPTABLES (the default; a uniform random endpoint), IPVS (the scheduler of
+    ``ipvsConfig``) or NFTABLES (a uniform random endpoint, like IPTABLES)."""
+    ipvs_config: IpvsConfig = IpvsConfig()
+
+
 class ClusterSpec(Model):
     """The AKS cluster: network profile, VNet, zones, node pools, timings."""
 
@@ -313,6 +334,16 @@ class ClusterSpec(Model):
     autoscaler_profile: AutoscalerProfile = AutoscalerProfile()
     auto_repair: AutoRepair = AutoRepair()
     load_balancer_profile: LoadBalancerProfile = LoadBalancerProfile()
+    kube_proxy_config: KubeProxyConfig = KubeProxyConfig()
+    """kube-proxy's mode and IPVS scheduler (networkProfile.kubeProxyConfig)."""
+
+    @property
+    def ipvs_scheduler(self) -> str | None:
+        """The LVS scheduler name (rr, lc, sh, ...) in IPVS mode; None in iptables/nftables mode."""
+        if self.kube_proxy_config.mode != "IPVS":
+            return None
+        name = self.kube_proxy_config.ipvs_config.scheduler
+        return {"RoundRobin": "rr", "LeastConnection": "lc"}.get(name, name)
 
     @property
     def plugin(self) -> str:
@@ -487,6 +518,10 @@ class Flow(Model):
     timeout: Duration = 10.0
     """How long a client waits for a response before it gives up."""
     connection: Literal["new", "keepalive"] = "new"
+    dns_source_port: Literal["ephemeral", "reused"] = "ephemeral"
+    """With ``from: pods`` and ``to``: whether the client's resolver opens a socket per lookup
+    (ephemeral, glibc) or keeps one (reused), so conntrack keeps each client pod on one
+    CoreDNS pod while it queries at least every 30 s."""
 
     @model_validator(mode="after")
     def _target(self) -> Flow:
@@ -559,6 +594,11 @@ class CoreDNSSpec(Model):
     """glibc's ``timeout:5``: how long a resolver waits for an answer..."""
     attempts: Annotated[int, Field(ge=1, le=5)] = 2
     """...and how many times it asks (``attempts:2``)."""
+    upstream_latency: Distribution = Fixed(distribution="fixed", value=0.002)
+    """Round trip from CoreDNS to the VNet resolver (168.63.129.16) for a forwarded name (an
+    assumption: Azure publishes no figure)."""
+    cache_ttl: Duration = 30.0
+    """The Corefile's ``cache 30``: a forwarded answer is reused this long."""
 
 
 class TrafficSpec(Model):

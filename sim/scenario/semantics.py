@@ -247,6 +247,10 @@ class _Checker:
         if c.network_policy == "azure" and total > sizing.AZURE_NPM_MAX_NODES:
             self.warn(("cluster", "networkPolicy"), f"Azure NPM supports at most "
                       f"{sizing.AZURE_NPM_MAX_NODES} nodes; this cluster can reach {total}")
+        if c.network_policy == "azure" and c.kube_proxy_config.mode == "IPVS":
+            self.error(("cluster", "kubeProxyConfig", "mode"), "kube-proxy in IPVS mode does not "
+                       "support Azure Network Policy (configure-kube-proxy.md); use networkPolicy "
+                       "calico or cilium, or mode IPTABLES")
 
     # --- workloads, chaos, operations, expectations ------------------------------------
 
@@ -393,9 +397,17 @@ class _Checker:
             if flow.from_ == "pods":
                 if flow.client and self.workloads.deployment(flow.client) is None:
                     self.error((*path, "client"), self._unknown_deployment(flow.client))
-                if flow.to is not None and services.get(flow.to.service) is None:
+                target_svc = services.get(flow.to.service) if flow.to is not None else None
+                if flow.to is not None and target_svc is None:
                     self.error((*path, "to", "service"), _unknown(
                         "Service", flow.to.service, sorted(k for k in services if "/" in k)))
+                elif (flow.to is not None and target_svc is not None and flow.to.port is not None
+                      and target_svc.spec.type != "ExternalName"
+                      and flow.to.port not in [p.port for p in target_svc.spec.ports]):
+                    # an ExternalName is only a name: any port of the far end may be called
+                    ports = [p.port for p in target_svc.spec.ports]
+                    self.error((*path, "to", "port"), f"Service {flow.to.service} has no port "
+                               f"{flow.to.port} (ports: {', '.join(map(str, ports)) or 'none'})")
                 continue
             if flow.pods is not None:
                 if self.workloads.deployment(flow.pods) is None:

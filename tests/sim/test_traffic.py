@@ -400,3 +400,23 @@ def test_affinity_expires_after_timeout_seconds() -> None:
     expiring = ("sessionAffinity: ClientIP\n      sessionAffinityConfig: "
                 "{clientIP: {timeoutSeconds: 1}}")
     assert _pods_used(expiring, 3, 0.5) == 6
+
+
+def test_killing_an_ingress_controller_pod_resets_the_requests_it_holds() -> None:
+    """ingress-nginx holds each client connection until the backend answers: with a 1 s
+    backend and 150 requests a second, ~150 are in flight, half of them through each of the 2
+    controller pods; killing one at 10m resets about 75 (before, only backend pods counted)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "scenarios" / "ingress-shop.yaml").read_text()
+    text = text.replace("{at: 10m, fault: pod_kill, deployment: shop/cart}",
+                        "{at: 10m, fault: pod_kill, deployment: ingress-nginx/ingress-nginx-controller,"
+                        " count: 1}")
+    text = text.replace("serviceTime: {distribution: exponential, mean: 20ms}\n      concurrency: 2",
+                        "serviceTime: 1s\n      concurrency: 200")
+    sim, events = make_sim(text)
+    sim.advance_to(660)
+    resets = sum(json.loads(e.event.errors).get("reset", 0) for e in events
+                 if e.event.reason == "TrafficTick" and e.event.flow == "cart")
+    assert 40 <= resets <= 120

@@ -1,0 +1,100 @@
+"""kube-proxy in IPVS mode on the request path: one LVS virtual server per Service on each node.
+
+Every node's kube-proxy programs its own IPVS table (pkg/proxy/ipvs/proxier.go), so each node
+has its own scheduler state (where ``rr`` is in its list) and its own connection counts: a
+connection is counted in the table of the node that scheduled it, never in another node's.
+The schedulers are the LVS ones of :mod:`sim.kubeproxy` (``rr`` by default).
+
+Connection counts, what ``lc``, ``wlc``, ``sed``, ``nq``, ``lblc`` and ``lblcr`` read: a
+connection is *active* from its SYN until its response has been sent (one request per
+connection), then *inactive* for ``fin_timeout`` seconds (the LVS FIN_WAIT / TIME_WAIT state,
+2 minutes by default: ip_vs_proto_tcp.c), and then gone. ``lc`` weighs a server by
+``active * 256 + inactive``. The caller says when each connection ends: it knows the pod's
+queue. Pure and deterministic: no randomness at all here.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+from sim.kubeproxy import IpvsService, resolve_scheduler
+
+COUNTING = frozenset({"lc", "wlc", "sed", "nq", "lblc", "lblcr"})
+"""Schedulers that read connection counts (the others need no connection bookkeeping)."""
+DEFAULT_FIN_TIMEOUT = 120.0
+"""LVS's FIN_WAIT timeout (2 min); kube-proxy's ``tcpFinTimeout: 0`` keeps the kernel's."""
+DEFAULT_UDP_TIMEOUT = 300.0
+"""LVS's UDP connection timeout (ip_vs_proto_udp.c, 5 min; AKS ``UDPTimeoutSeconds`` 300)."""
+
+
+class VirtualServer:
+    """One Service's IPVS virtual server on one node: real servers (by key) and their
+    connections (end times of the active ones, expiry times of the inactive ones)."""
+
+    __slots__ = ("keys", "ipvs", "_active", "_closed")
+
+    def __init__(self, keys: Sequence[object], scheduler: str, vip: int,
+                 old: VirtualServer | None = None) -> None:
+        self.keys = tuple(keys)
+        self.ipvs = IpvsService(len(self.keys), scheduler, vip=vip)
+        self._active: list[list[float]] = [[] for _ in self.keys]
+        self._closed: list[list[float]] = [[] for _ in self.keys]
+        if old is not None:  # a real server that stays keeps its connections
+            where = {k: i for i, k in enumerate(old.keys)}
+            for i, key in enumerate(self.keys):
+                j = where.get(key)
+                if j is not None:
+                    self._active[i] = old._active[j]
+                    self._closed[i] = old._closed[j]
+                    self.ipvs.active[i] = len(self._active[i])
+                    self.ipvs.inactive[i] = len(self._closed[i])
+
+    def advance(self, t: float, fin_timeout: float) -> None:
+        """Bring the counts to time *t*: ended connections turn inactive, old ones leave."""
+        active, inactive = self.ipvs.active, self.ipvs.inactive
+        for j, heap in enumerate(self._active):
+            closed = self._closed[j]
+            while heap and heap[0] <= t:
+                heapq.heappush(closed, heapq.heappop(heap) + fin_timeout)
+            while closed and closed[0] <= t:
+                heapq.heappop(closed)
+            active[j] = len(heap)
+            inactive[j] = len(closed)
+
+    def open(self, i: int, end: float) -> None:
+        """A connection to real server *i*, active until *end*."""
+        heapq.heappush(self._active[i], end)
+        self.ipvs.active[i] += 1
+
+
+class IpvsTables:
+    """The IPVS tables of every node: virtual servers by (node, Service)."""
+
+    __slots__ = ("scheduler", "fin_timeout", "udp_timeout", "counts", "_servers")
+
+    def __init__(self, scheduler: str, fin_timeout: float = DEFAULT_FIN_TIMEOUT,
+                 udp_timeout: float = DEFAULT_UDP_TIMEOUT) -> None:
+        self.scheduler = resolve_scheduler(scheduler)
+        self.fin_timeout = fin_timeout
+        self.udp_timeout = udp_timeout
+        """How long a UDP connection's entry lives after its last packet (it counts as
+        active all along: UDP has no states that would make it inactive)."""
+        self.counts = self.scheduler in COUNTING
+        """Whether the scheduler reads connection counts (callers then report each end)."""
+        self._servers: dict[tuple[str, str], VirtualServer] = {}
+
+    def server(self, node: str, service: str, keys: tuple[object, ...], vip: int) -> VirtualServer:
+        """The virtual server of *service* on *node* with real servers *keys*; a changed
+        list of real servers re-inits the scheduler (connections of the servers that stay
+        are kept)."""
+        vs = self._servers.get((node, service))
+        if vs is None or vs.keys != keys:
+            vs = self._servers[(node, service)] = VirtualServer(keys, self.scheduler, vip, vs)
+        return vs
+
+    def pick(self, vs: VirtualServer, src: int, t: float) -> int:
+        """The real server for a new connection from *src* at *t* (-1: none may take it)."""
+        if self.counts:
+            vs.advance(t, self.fin_timeout)
+        return vs.ipvs.pick(src)

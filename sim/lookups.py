@@ -1,0 +1,323 @@
+"""Pods calling a Service by name: the lookup at CoreDNS, then the connection.
+
+A part of :class:`sim.traffic.TrafficController` (a mixin: it uses the controller's streams,
+pod queues and deferred rounds). Sources: AKS-NETWORKING.md section 7, kubernetes
+dns-pod-service and dns-debugging-resolution, coredns-troubleshoot.md, resolv.conf(5).
+
+- The lookup walks the client's resolv.conf (search list, ``ndots:5``: sim.dns); every name
+  tried is a query, all sent to one CoreDNS pod behind the kube-dns ClusterIP and queued
+  there (``concurrency`` workers, ``serviceTime`` each).
+- Which CoreDNS pod: kube-proxy picks one for each new UDP conntrack entry (uniformly; in
+  IPVS mode the kube-dns virtual server of the client's node schedules it). A resolver that
+  opens a socket per lookup (glibc) has a new source port each time, so lookups spread over
+  the pods; one that keeps its socket (``dnsSourcePort: reused``) keeps its conntrack entry
+  while it queries at least every 30 s (the UDP conntrack timeout; IPVS: its UDP timeout,
+  5 minutes), so each client pod sticks to one CoreDNS pod: the known imbalance
+  (coredns-troubleshoot.md).
+- Overload: glibc waits ``timeout`` (5 s) for an answer and resends the same query
+  ``attempts`` (2) times in all; a reply to any of them counts. A lookup whose answer has not
+  come ``timeout x attempts`` after it was sent fails (``dns_failure``) then. Each resend is
+  one more query in the same CoreDNS pod's queue (conntrack keeps it there), so an overload
+  feeds itself; CoreDNS still answers the queries nobody waits for any more.
+- Names CoreDNS forwards to the VNet resolver (168.63.129.16), such as an ExternalName's
+  target, wait ``upstreamLatency`` for its answer, which CoreDNS caches for ``cacheTtl``
+  (the Corefile's ``cache 30``): a CoreDNS pod forwards a name at most once per TTL, and the
+  queries that reach it while that answer is on its way wait for it too.
+- An ExternalName Service is a CNAME: the client resolves the external name and connects to
+  it, out of the cluster through the node's SNAT ports, like an ``external`` flow.
+- A headless Service's name gives the ready pods' IPs: the client connects to one directly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.events import SNATPortExhaustion
+from sim.network import ip_str
+from sim.outcomes import DNS_FAILURE, NO_ENDPOINT, OK, SNAT_EXHAUSTED, TIMEOUT, draw
+from sim.podqueue import PodQueue
+from sim.scenario.schema import ExternalRef
+
+if TYPE_CHECKING:
+    from sim.workloads import Pod
+
+UDP_CONNTRACK_TIMEOUT = 30.0
+"""Seconds a UDP conntrack entry lives after its last packet (AKS-NETWORKING.md section 7)."""
+EXTERNAL_NAME_ADDRESS = "198.51.100.10"
+"""Where an ExternalName's target resolves (a documentation address: the name is assumed to
+exist in public DNS)."""
+DEFAULT_EXTERNAL = ExternalRef(address=EXTERNAL_NAME_ADDRESS)
+"""What the far end of an ExternalName costs: the default latency of an ``external`` call."""
+
+
+class NameLookups:
+    """The lookup half of the traffic controller (see the module docstring)."""
+
+    m: Any
+    spec: Any
+    ipvs: Any
+    rng: np.random.Generator
+    service_rng: np.random.Generator
+    snat: Any
+    _exhausted: dict[tuple[str, str], float]
+    _enqueue: Any
+    _forward_later: Any
+    _settle: Any
+    _snat_grant: Any
+
+    def _lookups_init(self) -> None:
+        self._dns_rng = self.m.streams.numpy("dns-upstream")
+        self._conntrack: dict[tuple[str, str], tuple[str, float]] = {}
+        """(flow, client pod) -> (CoreDNS pod, last query): the resolver's one source port."""
+        self._dns_cache: dict[tuple[str, str], float] = {}
+        """(CoreDNS pod, flow) -> when it last forwarded the flow's name upstream."""
+        self.dns_by_pod: dict[str, int] = {}
+        """Lookups each CoreDNS pod answered (the imbalance shows here)."""
+        self._resend_rng = self.m.streams.numpy("dns-resends")
+        self.dns_resends = 0
+        """Queries resent after a resolver timeout (extra load on an overloaded CoreDNS)."""
+
+    def _lookup_cost(self, flow: Any) -> None:
+        """How many queries the client's lookup of the name costs, how many of them CoreDNS
+        forwards upstream, and whether it answers."""
+        from sim import dns
+
+        spec = flow.spec
+        client_ns = flow.client.namespace
+        svc = flow.svc
+        name = spec.dns_name or (svc.name if svc.namespace == client_ns
+                                 else f"{svc.name}.{svc.namespace}")
+        services, targets = [], []
+        for s in self.m.service_ctl.services.values():
+            ports = tuple(dns.ServicePort(p.port, p.protocol, p.name) for p in s.manifest.spec.ports)
+            if s.type == "ExternalName" and s.manifest.spec.external_name:
+                target = s.manifest.spec.external_name
+                services.append(dns.Service(s.namespace, s.name, "ExternalName", (), ports,
+                                            external_name=target))
+                targets.append(dns.Record(target, "A", EXTERNAL_NAME_ADDRESS))
+            elif s.headless:
+                # its ready pods' IPs (one stands in for them: readiness is per request)
+                services.append(dns.Service(s.namespace, s.name, "ClusterIP", (), ports,
+                                            (dns.Endpoint("192.0.2.1"),)))
+            elif s.cluster_ip:
+                services.append(dns.Service(s.namespace, s.name, "ClusterIP",
+                                            (ip_str(s.cluster_ip),), ports))
+        cluster = dns.ClusterDNS(services, upstream=dns.Upstream(targets))
+        resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
+            str(self.m.spec.cluster.dns_service_ip),)).resolver()
+        result = resolver.resolve(name, "A", cluster)
+        flow.dns_queries = len(result.tried_in_order)
+        flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
+        # an ExternalName's CNAME target is chased upstream inside the kubernetes answer
+        flow.dns_upstream = result.upstream_queries + (1 if svc.type == "ExternalName" else 0)
+
+    def _dispatch_lookup(self, flow: Any, arrivals: np.ndarray, outcome: np.ndarray,
+                         when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
+        """Pods call a Service by name: look it up at CoreDNS, then connect."""
+        spec = flow.spec
+        coredns = self.spec.coredns if self.spec else None
+        assert coredns is not None
+        pods = [p for p in flow.client.pods.values()
+                if p.phase == "Running" and p.node is not None and p.node.alive]
+        n = arrivals.size
+        if not pods:
+            outcome[:] = NO_ENDPOINT
+            when[:] = arrivals
+            return
+        src = self.rng.integers(0, len(pods), n)
+        ready = arrivals.copy()
+        give_up = arrivals + min(spec.timeout, coredns.query_timeout * coredns.attempts)
+        after = (arrivals, outcome, when, latency, hop, t0)
+        if spec.connection != "new":  # keep-alive: the name was looked up long ago
+            live = np.flatnonzero(outcome == OK)
+            self._looked_up(flow, live, ready[live], src, pods, after)
+            return
+        flow.dns_total += flow.dns_queries * n
+        kube_dns = self.m.service_ctl.find("kube-system/kube-dns")
+        servers = kube_dns.endpoints if kube_dns else []
+        if not flow.dns_ok:
+            outcome[:] = DNS_FAILURE
+            when[:] = arrivals + flow.dns_queries * 2 * hop
+            return
+        if not servers:
+            outcome[:] = DNS_FAILURE
+            when[:] = give_up
+            return
+        reused = spec.dns_source_port == "reused"
+        if self.ipvs is not None:
+            pick = self._dns_ipvs(flow, kube_dns, servers, pods, src, arrivals, reused)
+        else:
+            pick = self.rng.integers(0, len(servers), n)
+            if reused:
+                pick = self._same_source_port(flow, servers, pods, src, arrivals, pick)
+        order = np.argsort(pick, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
+            server = servers[int(pick[group[0]])]
+            self.dns_by_pod[server.name] = self.dns_by_pod.get(server.name, 0) + group.size
+            if server.node is None or not server.node.alive or server.phase != "Running":
+                # the query's conntrack entry keeps it on the same dead pod: no answer
+                outcome[group] = DNS_FAILURE
+                when[group] = give_up[group]
+                continue
+            work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
+            if server.queue is None:
+                server.queue = PodQueue(coredns.concurrency)
+            self._enqueue(server, arrivals[group] + hop, work,
+                          lambda done, group=group, server=server: self._dns_answered(
+                              flow, server, group, done, src, pods, give_up, after))
+
+    def _same_source_port(self, flow: Any, servers: list[Pod], pods: list[Pod],
+                          src: np.ndarray, arrivals: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+        """CoreDNS pod of each lookup when each client pod queries from one source port: its
+        conntrack entry keeps it on one CoreDNS pod until 30 s pass without a query (or that
+        pod leaves the endpoints); then kube-proxy picks anew (*fresh*)."""
+        index = {p.name: i for i, p in enumerate(servers)}
+        pick = fresh.copy()
+        table = self._conntrack
+        for k, (i, t) in enumerate(zip(src.tolist(), arrivals.tolist(), strict=True)):
+            key = (flow.spec.name, pods[i].name)
+            entry = table.get(key)
+            j = index.get(entry[0], -1) if entry is not None and t - entry[1] <= \
+                UDP_CONNTRACK_TIMEOUT else -1
+            if j < 0:
+                j = int(fresh[k])
+            pick[k] = j
+            table[key] = (servers[j].name, t)
+        return pick
+
+    def _dns_ipvs(self, flow: Any, kube_dns: Any, servers: list[Pod], pods: list[Pod],
+                  src: np.ndarray, arrivals: np.ndarray, reused: bool) -> np.ndarray:
+        """CoreDNS pod of each lookup in IPVS mode: the kube-dns virtual server of the client
+        pod's node schedules each new UDP connection (a new source port: every lookup, or
+        only when a reused port's IPVS entry expired, ``udpTimeout`` after its last query).
+        A UDP connection counts as active for as long as its entry lives (no TCP states)."""
+        ipvs = self.ipvs
+        assert ipvs is not None
+        keys = tuple(p.name for p in servers)
+        index = {name: i for i, name in enumerate(keys)}
+        pick = np.empty(src.size, np.int64)
+        table = self._conntrack
+        for k, (i, t) in enumerate(zip(src.tolist(), arrivals.tolist(), strict=True)):
+            pod = pods[i]
+            key = (flow.spec.name, pod.name)
+            j = -1
+            if reused:
+                entry = table.get(key)
+                if entry is not None and t - entry[1] <= ipvs.udp_timeout:
+                    j = index.get(entry[0], -1)
+            if j < 0:
+                node = pod.node.name if pod.node is not None else ""
+                vs = ipvs.server(node, kube_dns.key, keys, kube_dns.cluster_ip)
+                j = max(0, ipvs.pick(vs, pod.ip, t))
+                if ipvs.counts:
+                    vs.open(j, t + ipvs.udp_timeout)
+            pick[k] = j
+            if reused:
+                table[key] = (keys[j], t)
+        return pick
+
+    def _dns_answered(self, flow: Any, server: Pod, group: np.ndarray, done: np.ndarray,
+                      src: np.ndarray, pods: list[Pod], give_up: np.ndarray,
+                      after: tuple[Any, ...]) -> None:
+        """CoreDNS *server* answered lookups *group* at *done* (plus any upstream wait):
+        those the resolver still waits for go on to connect, the others failed."""
+        arrivals, outcome, when = after[0], after[1], after[2]
+        hop = after[4]
+        coredns = self.spec.coredns
+        ready = done + hop
+        if flow.dns_upstream:
+            ready = ready + self._upstream_wait(flow, server, arrivals[group] + hop, done)
+        waited = ready - arrivals[group]
+        if coredns.attempts > 1 and bool((waited > coredns.query_timeout).any()):
+            self._resend(server, arrivals[group] + hop, waited)
+        late = waited > coredns.query_timeout * coredns.attempts
+        if late.any():  # no reply to any attempt in time: the lookup failed
+            failed = group[late]
+            outcome[failed] = DNS_FAILURE
+            when[failed] = give_up[failed]
+            group, ready = group[~late], ready[~late]
+        if group.size:
+            self._looked_up(flow, group, ready, src, pods, after)
+
+    def _resend(self, server: Pod, sent: np.ndarray, waited: np.ndarray) -> None:
+        """The resolver resends a query it has no answer to after each ``timeout`` (up to
+        ``attempts`` sends): each resend is one more query in *server*'s queue (it keeps the
+        conntrack entry, so the same pod), served even though its answer is not needed."""
+        coredns = self.spec.coredns
+        times = [sent[waited > coredns.query_timeout * i] + coredns.query_timeout * i
+                 for i in range(1, coredns.attempts)]
+        t = np.sort(np.concatenate(times))
+        if t.size:
+            self.dns_resends += int(t.size)
+            work = draw(coredns.service_time, self._resend_rng, t.size)
+            self._enqueue(server, t, work, _ignore)
+
+    def _upstream_wait(self, flow: Any, server: Pod, t: np.ndarray, done: np.ndarray) -> np.ndarray:
+        """Extra wait of lookups reaching *server* at *t* (in order) for the forwarded names:
+        a cache miss forwards (and waits ``upstreamLatency`` per forwarded query); queries
+        arriving while that answer is on its way wait too; then the cache answers."""
+        coredns = self.spec.coredns
+        key = (server.name, flow.spec.name)
+        wait = np.zeros(t.size)
+        fetched = self._dns_cache.get(key, -math.inf)
+        i = int(np.searchsorted(t, fetched + coredns.cache_ttl, side="left"))
+        while i < t.size:
+            rtt = float(draw(coredns.upstream_latency, self._dns_rng, 1)[0]) * flow.dns_upstream
+            j = int(np.searchsorted(t, float(done[i]) + rtt, side="left"))
+            j = max(j, i + 1)
+            wait[i:j] = rtt
+            fetched = float(t[i])
+            i = max(j, int(np.searchsorted(t, fetched + coredns.cache_ttl, side="left")))
+        self._dns_cache[key] = fetched
+        return wait
+
+    def _looked_up(self, flow: Any, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
+                   pods: list[Pod], after: tuple[Any, ...]) -> None:
+        """The name resolved for *rows* at *ready*: each client pod connects."""
+        arrivals, outcome, when, latency, hop, t0 = after
+        if flow.external_name:
+            self._call_out(flow, rows, ready, src, pods, after)
+            return
+        for i in np.unique(src[rows]).tolist():
+            mine = src[rows] == i
+            self._forward_later(flow, rows[mine], ready[mine] - hop, pods[i],
+                                (arrivals, outcome, when, latency, hop))
+
+    def _call_out(self, flow: Any, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
+                  pods: list[Pod], after: tuple[Any, ...]) -> None:
+        """Connect to an ExternalName's target from each client pod, through its node's SNAT
+        ports for that destination (as an ``external`` flow)."""
+        arrivals, outcome, when, latency, hop, t0 = after
+        if rows.size == 0:
+            return
+        took = draw(DEFAULT_EXTERNAL.latency, self.service_rng, rows.size) + 2 * hop
+        ends = ready + took
+        nodes = np.fromiter((pods[i].node.row for i in src[rows].tolist()), np.int64, rows.size)
+        order = np.argsort(nodes, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
+            group = group[np.argsort(ready[group], kind="stable")]
+            node = self.m.nodes_by_row[int(nodes[group[0]])]
+            granted = self._snat_grant(flow, node.name,
+                                       [pods[i].name for i in src[rows[group]].tolist()],
+                                       ready[group], ends[group], t0)
+            refused = rows[group[~granted]]
+            if refused.size:
+                outcome[refused] = SNAT_EXHAUSTED
+                last = self._exhausted.get((node.name, flow.dest))
+                if last is None or t0 - last >= 300.0:
+                    self._exhausted[(node.name, flow.dest)] = t0
+                    self.m.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
+            ok = group[granted]
+            total = ends[ok] - arrivals[rows[ok]]
+            late = total > flow.spec.timeout
+            outcome[rows[ok[late]]] = TIMEOUT
+            answered = rows[ok[~late]]
+            when[answered] = ends[ok[~late]]
+            latency[answered] = total[~late]
+
+
+def _ignore(done: np.ndarray) -> None:
+    """A resent query's answer: nobody needs it (the first reply to any send counts)."""
