@@ -44,11 +44,16 @@ class Progress:
         self.stream = stream
         self.enabled = enabled
         self.started = time.monotonic()
+        self._drawn = -1.0
 
     def update(self, now: float, events: int) -> None:
-        """Redraw the bar for simulated time *now*."""
+        """Redraw the bar for simulated time *now* (at most 10 times a wall second, and at the end)."""
         if not self.enabled:
             return
+        wall = time.monotonic()
+        if now < self.total and wall - self._drawn < 0.1:
+            return
+        self._drawn = wall
         from sim.scenario.units import format_duration
         frac = now / self.total if self.total else 1.0
         width = 30

@@ -126,11 +126,11 @@ def test_progress_bar_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     import pty
 
     main, sub = pty.openpty()
-    proc = subprocess.run([AKS_SIM, "run", SCENARIO, "--out", str(tmp_path)], stdin=sub,
-                          stdout=subprocess.PIPE, stderr=sub, cwd=ROOT, timeout=300)
+    proc = subprocess.Popen([AKS_SIM, "run", SCENARIO, "--out", str(tmp_path)], stdin=sub,
+                            stdout=subprocess.PIPE, stderr=sub, cwd=ROOT)
     os.close(sub)
     chunks = []
-    while True:
+    while True:  # read while the child writes: a full pty would block it
         try:
             data = os.read(main, 65536)
         except OSError:
@@ -138,8 +138,10 @@ def test_progress_bar_is_drawn_on_a_terminal(tmp_path: Path) -> None:
         if not data:
             break
         chunks.append(data)
+    out = proc.stdout.read() if proc.stdout else b""
+    proc.wait(300)
     os.close(main)
     screen = b"".join(chunks).decode()
     assert proc.returncode == 0
     assert "\r[" in screen and "100.0%" in screen and "30m of 30m" in screen
-    assert "Scenario upgrade-surge-no-ips" in proc.stdout.decode()
+    assert "Scenario upgrade-surge-no-ips" in out.decode()
