@@ -127,3 +127,22 @@ async def test_dry_run_says_what_a_fault_would_hit_without_touching_the_run(
     assert run["faults"] == [] and run["state"] == "running"
     assert run["events"] >= events_before
     await client.post("/v1/runs/d1/stop", headers=AUTH)
+
+
+async def test_a_failing_run_is_marked_failed_and_the_service_goes_on(
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.runner import LiveRun
+
+    async def broken(self: LiveRun, writer: object) -> None:
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(LiveRun, "_loop", broken)
+    r = await client.post("/v1/runs", json={"scenario": "zone-failure", "runId": "f1"}, headers=AUTH)
+    assert r.status_code == 201
+    failed = await _wait_state(client, "f1", {"failed"})
+    assert failed["error"] == "RuntimeError: model exploded"
+    monkeypatch.undo()
+    assert (await client.get("/healthz")).status_code == 200
+    ok = await client.post("/v1/runs", json={"scenario": "zone-failure", "runId": "f2"}, headers=AUTH)
+    assert ok.status_code == 201
+    assert (await _wait_state(client, "f2", {"finished"}))["passed"] in (True, False)
