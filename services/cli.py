@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TextIO
 
-from services import plan
+from services import plan, sweep
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
     schema.set_defaults(func=cmd_schema)
     plan.add_parser(sub)
+    sweep.add_parser(sub)
     return parser
 
 
