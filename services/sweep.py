@@ -152,7 +152,7 @@ def dask_runner(address: str) -> Runner:
     except ImportError:
         raise SweepError("--scheduler needs Dask: pip install 'aks-sim[dask]'") from None
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout="5s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
@@ -165,7 +165,7 @@ def dask_runner(address: str) -> Runner:
                     continue
                 futures[client.submit(execute, task.scenario, task.params, task.seed, figures,
                                       pure=False)] = task
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=client.loop):
                 task = futures[future]
                 try:
                     yield task, future.result()
