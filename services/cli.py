@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TextIO
 
-from services import plan, sweep
+from services import htmlreport, plan, sweep
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -71,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.events import SimEvent
     from sim.report import render_text
     from sim.telemetry.jsonl import line_writer, parse_start
+    from sim.timeline import Timeline
 
     loaded = _load(args.scenario)
     if loaded is None:
@@ -84,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{out_dir}: cannot write the run's output: {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
     sim = Simulation(loaded, seed=args.seed, run_id=args.run_id)
+    timeline = Timeline(sim.model, sim.bus)  # for `aks-sim report`'s plots
     with events_file:
         sim.bus.subscribe(SimEvent,
                           line_writer(parse_start(loaded.spec.start_time), events_file.write))
@@ -97,6 +99,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
         json.dump(report.to_dict(), fh, indent=2, sort_keys=False)
         fh.write("\n")
+    with open(os.path.join(out_dir, "timeline.json"), "w", encoding="utf-8") as fh:
+        json.dump(timeline.to_dict(), fh, separators=(",", ":"))
     if not args.quiet:
         print(render_text(report))
         print(f"\nEvent log: {os.path.join(out_dir, 'events.jsonl')}; "
@@ -226,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
     plan.add_parser(sub)
     sweep.add_parser(sub)
+    htmlreport.add_parser(sub)
     return parser
 
 

@@ -393,22 +393,42 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{out_dir}: cannot write the sweep's output: {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
-    report = _write_report(study, outcome, out_dir)
+    try:
+        report = _write_report(study, outcome, out_dir)
+    except OSError as exc:
+        print(f"{out_dir}: cannot write the report: {exc.strerror}", file=sys.stderr)
+        return EXIT_INVALID
     if not args.quiet:
         print(f"{study.name}: {outcome.ran} runs ({outcome.skipped} already in {RESULTS}), "
-              f"{outcome.failed} failed; results: {outcome.results}"
-              + (f"; report: {report}" if report else ""))
+              f"{outcome.failed} failed; results: {outcome.results}; report: {report}")
     return EXIT_RUN_FAILED if any(r["status"] != STATUS_OK for r in outcome.rows) else EXIT_OK
 
 
-def _write_report(study: Any, outcome: Outcome, out_dir: str) -> str | None:
-    try:
-        from services.htmlreport import render_sweep
-    except ImportError:  # the HTML report is not built yet
-        return None
+def study_meta(study: Any) -> dict[str, Any]:
+    """What the report needs to know of the study (``sweep.json``)."""
+    return {"name": study.name, "description": study.spec.description, "study": study.file,
+            "scenario": study.base.file, "parameters": study.columns,
+            "paths": [render(p.path) for p in study.parameters], "seeds": study.seeds,
+            "figures": study.figures, "outcome": study.outcome}
+
+
+def render(path: tuple[str | int, ...]) -> str:
+    """A scenario path as written in a study."""
+    from sim.scenario.yamlmarks import render_path
+
+    return render_path(path)
+
+
+def _write_report(study: Any, outcome: Outcome, out_dir: str) -> str:
+    from services.htmlreport import render_sweep
+
+    meta = study_meta(study)
+    with open(os.path.join(out_dir, "sweep.json"), "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2)
+        fh.write("\n")
     path = os.path.join(out_dir, REPORT)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(render_sweep(study, outcome.rows))
+        fh.write(render_sweep(meta, outcome.rows))
     return path
 
 
