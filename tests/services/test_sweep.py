@@ -247,3 +247,18 @@ def test_bad_flags_are_clear_errors(flags: list[str], message: str, tmp_path: Pa
                              *flags], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_memory_stays_bounded_over_many_runs() -> None:
+    """A worker running run after run does not keep the models: frozen objects come back."""
+    import gc
+
+    loaded = load(str(EXHAUSTION))
+    run_one(loaded, {}, 1, [])
+    gc.collect()
+    before = len(gc.get_objects())
+    for seed in range(2, 8):
+        run_one(loaded, {}, seed, [])
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    assert len(gc.get_objects()) < before * 1.1
