@@ -231,6 +231,10 @@ def resolve_path(text: str, data: Any) -> tuple[Path | None, str | None]:
                 known = ", ".join(repr(n) for n in names if n) or "none"
                 return None, (f"{render_path(tuple(path))} has no entry named {part!r} "
                               f"(names: {known})")
+            if names.count(part) > 1:
+                at = [i for i, n in enumerate(names) if n == part]
+                return None, (f"{render_path(tuple(path))} has {len(at)} entries named "
+                              f"{part!r} (at {', '.join(map(str, at))}); use an index")
             part = names.index(part)
         here = (*path, part)
         if not types_at(Scenario, here, data):

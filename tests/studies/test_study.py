@@ -126,3 +126,14 @@ figures: [nodes.peek]
 """))
     paths = [i.path for i in err.value.issues]
     assert paths == ["parameters[0].path", "parameters[1].values[0]", "figures[0]"]
+
+
+def test_a_path_may_name_an_inline_kubernetes_object(tmp_path: Path) -> None:
+    """workloads[web] is the inline object whose metadata.name is web."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"scenario: {ROOT / 'scenarios' / 'coredns-losing-its-pods.yaml'}\n"
+                    "parameters:\n  - {path: 'workloads[web].spec.replicas', values: [2, 5]}\n"
+                    "figures: [deployment.web.desiredFinal]\n")
+    study = load_study(str(path))
+    assert study.parameters[0].path == ("workloads", 0, "spec", "replicas")
+    assert study.variant(study.points[1]).workloads.deployment("web").spec.replicas == 5
