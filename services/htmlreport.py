@@ -38,7 +38,8 @@ text-align:left;vertical-align:top}th{background:#f4f4f4}.pass{color:#2ca02c;fon
 .fail{color:#d62728;font-weight:600}.note{color:#666}svg.plot{display:block;margin:10px 0;
 max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#333}
 svg .ttl{font-size:13px;font-weight:600}svg .frame{fill:none;stroke:#999}
-svg .grid{stroke:#eee}.wide{overflow-x:auto}svg .window{fill:#ff7f0e;fill-opacity:.18}td.num{text-align:right}
+svg .grid{stroke:#eee}.wide{overflow-x:auto}td{white-space:nowrap}
+td:last-child{white-space:normal}svg .window{fill:#ff7f0e;fill-opacity:.18}td.num{text-align:right}
 """
 
 

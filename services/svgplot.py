@@ -248,6 +248,6 @@ def heatmap(title: str, x_label: str, xs: Sequence[str], y_label: str, ys: Seque
         v = low + (high - low) * (4 - k) / 4
         body.append(f'<rect x="{lx}" y="{y1 + k * 18}" width="14" height="16" '
                     f'fill="{_color((4 - k) / 4)}"/><text x="{lx + 20}" y="{y1 + k * 18 + 12}">'
-                    f"{_fmt(v)}</text>")
-    body.append(f'<text x="{lx}" y="{y1 - 6}">{escape(value_label[:24])}</text>')
+                    f"{v:.4g}</text>")
+    body.append(f'<text x="{lx}" y="{y1 - 6}">{escape(value_label[-24:])}</text>')
     return _svg(title, body, width, height)
