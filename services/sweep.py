@@ -120,7 +120,8 @@ def local_runner(workers: int) -> Runner:
         # shell has no threads for fork to trip over. Elsewhere, the platform's default.
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                   initializer=_ignore_interrupts)
         try:
             futures = {}
             for task in tasks:
@@ -139,6 +140,14 @@ def local_runner(workers: int) -> Runner:
             pool.shutdown(wait=True, cancel_futures=True)
 
     return run
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C is the parent's to handle (it stops the sweep cleanly); a terminal sends it to
+    the workers too, which would otherwise die printing tracebacks mid-run."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def dask_runner(address: str) -> Runner:
