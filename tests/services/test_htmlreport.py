@@ -157,3 +157,32 @@ def test_sweep_json_describes_the_study(tmp_path: Path) -> None:
     assert meta["paths"] == ["cluster.vnet.subnets[0].addressPrefix",
                              "cluster.nodePools[1].maxPods"]
     assert meta["outcome"] == "pods.pendingFinal" and meta["seeds"] == [1, 2, 3]
+
+
+def test_a_run_without_timeline_still_reports(tmp_path: Path) -> None:
+    """A run directory from before timeline.json: the traffic plots and tables, and a note
+    that says how to get the IP plots."""
+    from services.htmlreport import render_run
+
+    out = tmp_path / "run"
+    subprocess.run([AKS_SIM, "run", "scenarios/node-failure-through-lb.yaml", "--out", str(out),
+                    "--quiet"], cwd=ROOT, capture_output=True, check=False, timeout=300)
+    (out / "timeline.json").unlink()
+    html = render_run(str(out))
+    assert "No timeline.json in this directory" in html
+    assert "Flow shoppers: latency percentiles" in html and "load spread" not in html
+
+
+def test_a_broken_event_log_is_located(tmp_path: Path) -> None:
+    """A line of events.jsonl the report needs that is cut short: exit 2 with file:line."""
+    out = tmp_path / "run"
+    subprocess.run([AKS_SIM, "run", "scenarios/azure-cni-ip-exhaustion.yaml", "--out", str(out),
+                    "--quiet"], cwd=ROOT, capture_output=True, check=False, timeout=300)
+    lines = (out / "events.jsonl").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if '"reason":"SubnetIsFull"' in line)
+    lines[at] = lines[at][:-20]  # cut short: the reason is still there, the JSON is not
+    (out / "events.jsonl").write_text("\n".join(lines) + "\n")
+    result = subprocess.run([AKS_SIM, "report", str(out)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 2
+    assert f"events.jsonl:{at + 1}: expected a CloudEvents line" in result.stderr
