@@ -385,6 +385,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for issue in exc.issues:
             print(issue.render(), file=sys.stderr)
         return EXIT_INVALID
+    for issue in study.warnings:  # the base scenario's, as `aks-sim run` prints them
+        print(issue.render(), file=sys.stderr)
     runs = len(study.points) * len(study.seeds)
     if args.check:
         print(f"{args.study}: {len(study.points)} points x {len(study.seeds)} seeds = {runs} runs "
