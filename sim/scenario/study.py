@@ -205,10 +205,11 @@ def parse_path(text: str) -> list[str | int] | None:
 def _entry_name(item: Any) -> str | None:
     if not isinstance(item, dict):
         return None
-    if isinstance(item.get("name"), str):
-        return item["name"]
-    meta = item.get("metadata")
-    return meta.get("name") if isinstance(meta, dict) else None
+    name = item.get("name")
+    if not isinstance(name, str):
+        meta = item.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def resolve_path(text: str, data: Any) -> tuple[Path | None, str | None]:
@@ -248,14 +249,16 @@ def resolve_path(text: str, data: Any) -> tuple[Path | None, str | None]:
                               f"{where} has no entries in the scenario; a study varies values "
                               "of entries the scenario writes")
         path.append(part)
-        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None
+        node = _get(node, part)
     return tuple(path), None
 
 
-def _has(node: dict[Any, Any] | list[Any], part: str | int) -> bool:
+def _get(node: Any, part: str | int) -> Any:
     if isinstance(node, dict):
-        return part in node
-    return isinstance(part, int) and 0 <= part < len(node)
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
 
 
 def _not_in_schema(parent: Path, part: str | int, data: Any) -> str:
