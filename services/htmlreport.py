@@ -201,11 +201,14 @@ def _ip_section(timeline: dict[str, Any] | None, events: list[tuple[float, str, 
         markers = list(instants)
         if first_full is not None:
             markers.append(Marker(first_full[0], f"SubnetIsFull {_duration(first_full[0])}"))
-        chart = TimeChart(f"Subnet {name} ({s['cidr']}): addresses in use", "addresses", end,
-                          [Series("in use", t, s["used"]),
-                           Series(f"usable {s['usable']}", [0.0, end], [s["usable"]] * 2,
-                                  PALETTE[7], dashed=True)],
-                          windows, markers, _duration)
+        series = [Series("in use", t, s["used"])]
+        title = f"Subnet {name} ({s['cidr']}): addresses in use"
+        if max(s["used"], default=0) >= s["usable"] / 4:
+            series.append(Series(f"usable {s['usable']}", [0.0, end], [s["usable"]] * 2,
+                                 PALETTE[7], dashed=True))
+        else:  # drawn to scale, the use would be a flat line at the bottom
+            title += f" (of {s['usable']:,} usable)"
+        chart = TimeChart(title, "addresses", end, series, windows, markers, _duration)
         out.append(time_chart(chart))
     out.append(time_chart(TimeChart("Nodes Ready and pods Pending", "count", end,
                                     [Series("nodes Ready", t, timeline["nodesReady"]),
