@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import math
 import multiprocessing
@@ -23,14 +24,14 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 Row = dict[str, Any]
 STATUS_OK, STATUS_FAILED, STATUS_INVALID = "ok", "failed", "invalid"  # as in sim.sweep
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID = 0, 1, 2
-RESULTS, REPORT = "results.csv", "report.html"
+RESULTS, REPORT, EVENTS_DIR = "results.csv", "report.html", "events"
 FIXED_BEFORE = ("status", "passed")
 FIXED_AFTER = ("events", "warnings", "error", "run_wall_s")
 
@@ -45,6 +46,8 @@ class Task:
     scenario: Any
     """The LoadedScenario variant, or None when the combination is invalid."""
     invalid: str | None = None
+    keep_events: bool = False
+    """Return the run's event log (gzipped JSON lines) with its row."""
 
 
 def columns(study: Any) -> list[str]:
@@ -69,14 +72,37 @@ def plan(study: Any) -> list[Task]:
     return tasks
 
 
-def execute(scenario: Any, params: dict[str, Any], seed: int, figures: list[str]) -> Row:
-    """:func:`run_one`, timed: what a worker runs (a local process or a Dask worker)."""
+EVENTS_KEY = "_events"
+"""Where a row carries its gzipped event log back from the worker (never a CSV column)."""
+
+
+def execute(scenario: Any, params: dict[str, Any], seed: int, figures: list[str],
+            run_id: str = "sweep", keep_events: bool = False) -> Row:
+    """:func:`run_one`, timed: what a worker runs (a local process or a Dask worker).
+
+    With *keep_events*, the run's event log (the JSON lines of ``aks-sim run``) comes back
+    gzipped with the row: one run's log at a time, never the study's.
+    """
     from sim.sweep import run_one
 
+    lines: list[str] = []
+    observe = _event_writer(lines.append) if keep_events else None
     started = time.perf_counter()
-    row = run_one(scenario, params, seed, figures)
+    row = run_one(scenario, params, seed, figures, run_id=run_id, observe=observe)
     row["run_wall_s"] = round(time.perf_counter() - started, 6)
+    if keep_events:
+        row[EVENTS_KEY] = gzip.compress("".join(lines).encode(), mtime=0)
     return row
+
+
+def _event_writer(write: Callable[[str], Any]) -> Callable[[Any], None]:
+    def observe(sim: Any) -> None:
+        from sim.events import SimEvent
+        from sim.telemetry.jsonl import line_writer, parse_start
+
+        sim.bus.subscribe(SimEvent, line_writer(parse_start(sim.spec.start_time), write))
+
+    return observe
 
 
 # --- executors: each yields (task, row) as runs finish ------------------------------------
@@ -105,7 +131,8 @@ def run_inline(tasks: list[Task], figures: list[str]) -> Iterator[tuple[Task, Ro
         if task.scenario is None:
             yield task, _invalid_row(task, figures)
         else:
-            yield task, execute(task.scenario, task.params, task.seed, figures)
+            yield task, execute(task.scenario, task.params, task.seed, figures, task.run,
+                                task.keep_events)
 
 
 def local_runner(workers: int) -> Runner:
@@ -129,7 +156,7 @@ def local_runner(workers: int) -> Runner:
                     yield task, _invalid_row(task, figures)
                     continue
                 futures[pool.submit(execute, task.scenario, task.params, task.seed,
-                                    figures)] = task
+                                    figures, task.run, task.keep_events)] = task
             for future in as_completed(futures):
                 task = futures[future]
                 try:
@@ -173,7 +200,7 @@ def dask_runner(address: str) -> Runner:
                     yield task, _invalid_row(task, figures)
                     continue
                 futures[client.submit(execute, task.scenario, task.params, task.seed, figures,
-                                      pure=False)] = task
+                                      task.run, task.keep_events, pure=False)] = task
             for future in as_completed(futures, loop=client.loop):
                 task = futures[future]
                 try:
@@ -291,9 +318,10 @@ class Outcome:
 
 
 def sweep(study: Any, out_dir: str, runner: Runner, *, retry_failed: bool = False,
-          progress: Progress | None = None) -> Outcome:
+          keep_events: bool = False, progress: Progress | None = None) -> Outcome:
     """Run every run of *study* not already in ``out_dir/results.csv``; rewrite it in plan
     order at the end. Interrupted, the rows written so far stay (and are skipped next time).
+    With *keep_events*, each run's event log is ``out_dir/events/<run>.jsonl.gz``.
     """
     header = columns(study)
     os.makedirs(out_dir, exist_ok=True)
@@ -301,7 +329,9 @@ def sweep(study: Any, out_dir: str, runner: Runner, *, retry_failed: bool = Fals
     params = study.columns
     done = {row_key(r, params): r for r in read_results(path, header)
             if not (retry_failed and r["status"] != STATUS_OK)}
-    tasks = plan(study)
+    tasks = [replace(t, keep_events=keep_events) for t in plan(study)]
+    if keep_events:
+        os.makedirs(os.path.join(out_dir, EVENTS_DIR), exist_ok=True)
     todo = [t for t in tasks if row_key(_cells(t.run, t.params, t.seed), params) not in done]
     write_results(path, header, done.values())
     progress = progress or Progress(len(todo), sys.stderr, False)
@@ -310,6 +340,9 @@ def sweep(study: Any, out_dir: str, runner: Runner, *, retry_failed: bool = Fals
     with open(path, "a", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, header, lineterminator="\n")
         for task, row in runner(todo, study.figures):
+            log = row.pop(EVENTS_KEY, None)
+            if log is not None:  # before the row: a row in results.csv has its log
+                _write_atomic(os.path.join(out_dir, EVENTS_DIR, f"{task.run}.jsonl.gz"), log)
             cells = {k: cell(row.get(k)) for k in header} | {"run": task.run}
             done[row_key(cells, params)] = cells
             writer.writerow(cells)
@@ -322,6 +355,12 @@ def sweep(study: Any, out_dir: str, runner: Runner, *, retry_failed: bool = Fals
     rows = sorted(done.values(), key=lambda r: order.get(row_key(r, params), len(order)))
     write_results(path, header, rows)
     return Outcome(len(todo), len(tasks) - len(todo), failed, path, rows)
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    with open(f"{path}.tmp", "wb") as fh:
+        fh.write(data)
+    os.replace(f"{path}.tmp", path)
 
 
 def _cells(run: str, params: dict[str, Any], seed: int) -> dict[str, str]:
@@ -341,6 +380,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="run on this Dask distributed scheduler instead of the local cores")
     p.add_argument("--retry-failed", action="store_true",
                    help="run again the rows of results.csv whose status is not ok")
+    p.add_argument("--keep-events", action="store_true",
+                   help="also keep each run's event log as DIR/events/<run>.jsonl.gz")
     p.add_argument("--check", action="store_true",
                    help="check the study and print its plan; run nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -397,7 +438,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         runner = (dask_runner(args.scheduler) if args.scheduler
                   else local_runner(args.workers or cpu_count()))
         bar = Progress(runs, sys.stderr, sys.stderr.isatty() and not args.quiet)
-        outcome = sweep(study, out_dir, runner, retry_failed=args.retry_failed, progress=bar)
+        outcome = sweep(study, out_dir, runner, retry_failed=args.retry_failed,
+                        keep_events=args.keep_events, progress=bar)
     except SweepError as exc:
         print(f"aks-sim sweep: error: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sim.engine import Simulation
@@ -26,7 +26,8 @@ parameter values makes the scenario invalid (``error`` lists the issues)."""
 
 
 def run_one(scenario: LoadedScenario, params: Mapping[str, Any], seed: int,
-            figures: Sequence[str]) -> Row:
+            figures: Sequence[str], *, run_id: str = "sweep",
+            observe: Callable[[Simulation], object] | None = None) -> Row:
     """Run *scenario* (already carrying the values of *params*) with *seed* to its end.
 
     Args:
@@ -34,6 +35,9 @@ def run_one(scenario: LoadedScenario, params: Mapping[str, Any], seed: int,
         params: parameter column -> value, copied into the row.
         seed: the run's seed (overrides the scenario's).
         figures: figure names (``expect:`` names, ``first.<Reason>``, ``count.<Reason>``).
+        run_id: the run id stamped on the run's events.
+        observe: called with the Simulation before it runs (a shell subscribing a sink to
+            keep the event log); it must only observe.
 
     Returns:
         The row: the parameters, ``seed``, ``status``, ``passed``, ``error``, ``events``,
@@ -42,7 +46,9 @@ def run_one(scenario: LoadedScenario, params: Mapping[str, Any], seed: int,
     """
     row: Row = {**params, "seed": seed}
     try:
-        sim = Simulation(scenario, seed=seed, run_id=f"sweep-{seed}")
+        sim = Simulation(scenario, seed=seed, run_id=run_id)
+        if observe is not None:
+            observe(sim)
         report = sim.run()
         values = collect(report.figures, sim.recorder.events, figures)
         row.update(status=STATUS_OK, passed=report.passed, error=None, events=report.events,

@@ -292,3 +292,28 @@ def test_ctrl_c_stops_cleanly_and_the_sweep_resumes(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert f"{30 - len(kept)} runs ({len(kept)} already in results.csv)" in again.stdout
     assert len(_read(out / "results.csv")) == 30
+
+
+def test_event_logs_only_when_asked(tmp_path: Path) -> None:
+    """--keep-events: each run's log, gzipped, is the log `aks-sim run` writes for the same
+    scenario, seed and run id; without it, rows only."""
+    import gzip
+
+    from sim.engine import Simulation
+    from sim.events import SimEvent
+    from sim.telemetry.jsonl import line_writer, parse_start
+
+    study = _study(tmp_path)
+    kept = sw.sweep(study, str(tmp_path / "kept"), sw.local_runner(2), keep_events=True)
+    logs = sorted(p.name for p in (tmp_path / "kept" / "events").iterdir())
+    assert logs == sorted(f"{r['run']}.jsonl.gz" for r in kept.rows)
+    variant = study.variant(study.points[1])
+    sim = Simulation(variant, seed=2, run_id="p2-s2")
+    lines: list[str] = []
+    sim.bus.subscribe(SimEvent, line_writer(parse_start(variant.spec.start_time), lines.append))
+    sim.run()
+    assert gzip.decompress((tmp_path / "kept" / "events" / "p2-s2.jsonl.gz").read_bytes()
+                           ).decode() == "".join(lines)
+    plain = sw.sweep(study, str(tmp_path / "plain"), sw.local_runner(2))
+    assert not (tmp_path / "plain" / "events").exists()
+    assert _deterministic(plain.rows) == _deterministic(kept.rows)
