@@ -186,3 +186,20 @@ def test_a_broken_event_log_is_located(tmp_path: Path) -> None:
                             check=False)
     assert result.returncode == 2
     assert f"events.jsonl:{at + 1}: expected a CloudEvents line" in result.stderr
+
+
+def test_sweep_report_of_one_parameter_with_failures() -> None:
+    """One parameter: a single row of cells; a point whose runs all failed says so, and the
+    failed runs are listed with their errors."""
+    from services.htmlreport import render_sweep
+
+    meta = {"name": "s", "description": "", "scenario": "x.yaml", "parameters": ["maxPods"],
+            "seeds": [1, 2], "figures": ["nodes.peak"], "outcome": "passed"}
+    rows = [{"run": f"p{i}-s{s}", "maxPods": m, "seed": str(s), "status": st, "passed": p,
+             "nodes.peak": n, "error": e}
+            for i, (m, st, p, n, e) in enumerate([("30", "ok", "true", "8", ""),
+                                                  ("50", "failed", "", "", "ModelError: x")],
+                                                 start=1) for s in (1, 2)]
+    html = render_sweep(meta, rows)
+    assert "1 ±0.66 (n=2)" in html and "no value (0/2)" in html
+    assert html.count("ModelError: x") >= 2 and "share of runs whose expect: holds" in html
