@@ -75,6 +75,31 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _noop(scenario: object, params: dict[str, object], seed: int, figures: list[str],
+          run_id: str, keep_events: bool) -> dict[str, object]:
+    """A task shaped like a run (same arguments, a row back) that does no work."""
+    return {**params, "seed": seed, **dict.fromkeys(figures, 1.0), "run_wall_s": 0.0}
+
+
+def _pool_overhead(study_path: str, workers: int) -> float:
+    """CPU seconds per task of the pool alone: the study's tasks, each carrying its scenario,
+    through the same process pool, doing nothing (includes starting the workers)."""
+    from services import sweep as sw
+    from sim.scenario.study import load_study
+
+    study = load_study(study_path)
+    tasks = sw.plan(study)
+    saved = sw.execute
+    sw.execute = _noop  # forked workers inherit the replacement
+    try:
+        cpu0 = _cpu()
+        for _ in sw.local_runner(workers)(tasks, study.figures):
+            pass
+        return (_cpu() - cpu0) / len(tasks)
+    finally:
+        sw.execute = saved
+
+
 def _deterministic(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{k: v for k, v in r.items() if not k.endswith("wall_s")} for r in rows]
 
@@ -115,6 +140,7 @@ def main() -> int:
             run_means.append(inside_seq / runs)
             print(f"repeat {i + 1}: {runs} runs sequential {seq:.2f} s, {args.workers} workers "
                   f"{par:.2f} s, speed-up {seq / par:.2f}x", flush=True)
+        pool_only = _pool_overhead(study, args.workers)
     seq_s, par_s = statistics.median(seq_walls), statistics.median(par_walls)
     figures = {
         "benchmark": "sweep", "runs": runs, "workers": args.workers, "repeats": args.repeats,
@@ -127,6 +153,7 @@ def main() -> int:
         "parallel_cpu_s": round(statistics.median(par_cpus), 3),
         "cpu_bound_speedup": round(args.workers * statistics.median(seq_cpus)
                                    / statistics.median(par_cpus), 3),
+        "pool_only_cpu_ms_per_run": round(1000 * pool_only, 2),
         "tables_equal": equal, "cpu_count": cpu_count(),
         "loadavg_1m_before": round(load_before, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2),
     }
@@ -138,7 +165,8 @@ def main() -> int:
           f"tables equal: {equal}")
     print(f"CPU time: sequential {figures['sequential_cpu_s']:.2f} s, pool (parent + workers) "
           f"{figures['parallel_cpu_s']:.2f} s: on {args.workers} otherwise idle cores the "
-          f"speed-up would be about {figures['cpu_bound_speedup']:.2f}x; load average "
+          f"speed-up would be about {figures['cpu_bound_speedup']:.2f}x; the pool alone "
+          f"(no-op tasks) {figures['pool_only_cpu_ms_per_run']:.2f} ms CPU a run; load average "
           f"{figures['loadavg_1m_before']} before, {figures['loadavg_1m_after']} after")
     print(json.dumps(figures))
     return 0 if equal else 1
