@@ -25,7 +25,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # imported lazily at run time: `aks-sim --help` need not load the model
+    from sim.scenario.loaded import LoadedScenario
+    from sim.scenario.study import LoadedStudy
 
 Row = dict[str, Any]
 STATUS_OK, STATUS_FAILED, STATUS_INVALID = "ok", "failed", "invalid"  # as in sim.sweep
@@ -43,19 +47,19 @@ class Task:
     run: str
     params: dict[str, Any]
     seed: int
-    scenario: Any
-    """The LoadedScenario variant, or None when the combination is invalid."""
+    scenario: LoadedScenario | None
+    """The study's variant of its scenario, or None when the combination is invalid."""
     invalid: str | None = None
     keep_events: bool = False
     """Return the run's event log (gzipped JSON lines) with its row."""
 
 
-def columns(study: Any) -> list[str]:
+def columns(study: LoadedStudy) -> list[str]:
     """The columns of results.csv for *study*, in order."""
     return ["run", *study.columns, "seed", *FIXED_BEFORE, *study.figures, *FIXED_AFTER]
 
 
-def plan(study: Any) -> list[Task]:
+def plan(study: LoadedStudy) -> list[Task]:
     """Every run of *study*: points in grid order, each once per seed."""
     from sim.errors import ScenarioError
 
@@ -317,7 +321,7 @@ class Outcome:
     rows: list[dict[str, str]]
 
 
-def sweep(study: Any, out_dir: str, runner: Runner, *, retry_failed: bool = False,
+def sweep(study: LoadedStudy, out_dir: str, runner: Runner, *, retry_failed: bool = False,
           keep_events: bool = False, progress: Progress | None = None) -> Outcome:
     """Run every run of *study* not already in ``out_dir/results.csv``; rewrite it in plan
     order at the end. Interrupted, the rows written so far stay (and are skipped next time).
@@ -457,7 +461,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_RUN_FAILED if any(r["status"] != STATUS_OK for r in outcome.rows) else EXIT_OK
 
 
-def study_meta(study: Any) -> dict[str, Any]:
+def study_meta(study: LoadedStudy) -> dict[str, Any]:
     """What the report needs to know of the study (``sweep.json``)."""
     return {"name": study.name, "description": study.spec.description, "study": study.file,
             "scenario": study.base.file, "parameters": study.columns,
@@ -472,7 +476,7 @@ def render(path: tuple[str | int, ...]) -> str:
     return render_path(path)
 
 
-def _write_report(study: Any, outcome: Outcome, out_dir: str) -> str:
+def _write_report(study: LoadedStudy, outcome: Outcome, out_dir: str) -> str:
     from services.htmlreport import render_sweep
 
     meta = study_meta(study)
