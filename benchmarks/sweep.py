@@ -88,7 +88,7 @@ def _pool_overhead(study_path: str, workers: int) -> float:
     from sim.scenario.study import load_study
 
     study = load_study(study_path)
-    tasks = sw.plan(study)
+    tasks = list(sw.with_scenarios(sw.plan(study), study))
     saved = sw.execute
     sw.execute = _noop  # forked workers inherit the replacement
     try:

@@ -42,14 +42,18 @@ FIXED_AFTER = ("events", "warnings", "error", "run_wall_s")
 
 @dataclass(frozen=True)
 class Task:
-    """One planned run: a grid point and a seed (and the scenario, or why it is invalid)."""
+    """One planned run: a grid point and a seed (and, once loaded, the scenario or why this
+    combination is invalid)."""
 
     run: str
+    point: int
+    """Index of the grid point in ``study.points``."""
     params: dict[str, Any]
     seed: int
-    scenario: LoadedScenario | None
-    """The study's variant of its scenario, or None when the combination is invalid."""
+    scenario: LoadedScenario | None = None
+    """The study's variant of its scenario (see :func:`with_scenarios`)."""
     invalid: str | None = None
+    """Why the combination is invalid, when it is (then ``scenario`` is None)."""
     keep_events: bool = False
     """Return the run's event log (gzipped JSON lines) with its row."""
 
@@ -60,20 +64,29 @@ def columns(study: LoadedStudy) -> list[str]:
 
 
 def plan(study: LoadedStudy) -> list[Task]:
-    """Every run of *study*: points in grid order, each once per seed."""
+    """Every run of *study*: points in grid order, each once per seed (scenarios not loaded
+    yet: :func:`with_scenarios` loads them as the runs are handed out)."""
+    width = len(str(len(study.points)))
+    return [Task(f"p{i + 1:0{width}d}-s{seed}", i, dict(point), seed)
+            for i, point in enumerate(study.points) for seed in study.seeds]
+
+
+def with_scenarios(tasks: Iterable[Task], study: LoadedStudy) -> Iterator[Task]:
+    """*tasks* with their scenario variants, loaded one grid point at a time as the tasks are
+    taken: the first runs start while later points are still being loaded, and memory holds
+    one variant, not the grid's."""
     from sim.errors import ScenarioError
 
-    tasks = []
-    width = len(str(len(study.points)))
-    for i, point in enumerate(study.points, start=1):
-        try:
-            scenario, invalid = study.variant(point), None
-        except ScenarioError as exc:
-            errors = [x for x in exc.issues if x.severity == "error"]
-            scenario, invalid = None, "; ".join(f"{x.path}: {x.message}" for x in errors)
-        for seed in study.seeds:
-            tasks.append(Task(f"p{i:0{width}d}-s{seed}", dict(point), seed, scenario, invalid))
-    return tasks
+    current: tuple[int, LoadedScenario | None, str | None] = (-1, None, None)
+    for task in tasks:
+        if task.point != current[0]:
+            try:
+                current = (task.point, study.variant(study.points[task.point]), None)
+            except ScenarioError as exc:
+                errors = [x for x in exc.issues if x.severity == "error"]
+                current = (task.point, None,
+                           "; ".join(f"{x.path}: {x.message}" for x in errors))
+        yield replace(task, scenario=current[1], invalid=current[2])
 
 
 EVENTS_KEY = "_events"
@@ -111,7 +124,9 @@ def _event_writer(write: Callable[[str], Any]) -> Callable[[Any], None]:
 
 # --- executors: each yields (task, row) as runs finish ------------------------------------
 
-Runner = Callable[[list[Task], list[str]], Iterator[tuple[Task, Row]]]
+Runner = Callable[[Iterable[Task], list[str]], Iterator[tuple[Task, Row]]]
+"""Takes the tasks (an iterator: each is loaded as it is taken) and the figures; yields
+(task, row) as runs finish."""
 
 
 def _invalid_row(task: Task, figures: list[str]) -> Row:
@@ -129,7 +144,7 @@ def _crashed_row(task: Task, figures: list[str], exc: BaseException) -> Row:
             "run_wall_s": None}
 
 
-def run_inline(tasks: list[Task], figures: list[str]) -> Iterator[tuple[Task, Row]]:
+def run_inline(tasks: Iterable[Task], figures: list[str]) -> Iterator[tuple[Task, Row]]:
     """One run after the other in this process (``--workers 1``)."""
     for task in tasks:
         if task.scenario is None:
@@ -144,7 +159,7 @@ def local_runner(workers: int) -> Runner:
     if workers == 1:
         return run_inline
 
-    def run(tasks: list[Task], figures: list[str]) -> Iterator[tuple[Task, Row]]:
+    def run(tasks: Iterable[Task], figures: list[str]) -> Iterator[tuple[Task, Row]]:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         # fork: workers start at once with the modules (and scenarios) already loaded; this
@@ -196,7 +211,7 @@ def dask_runner(address: str) -> Runner:
     except (OSError, TimeoutError, ValueError) as exc:
         raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
-    def run(tasks: list[Task], figures: list[str]) -> Iterator[tuple[Task, Row]]:
+    def run(tasks: Iterable[Task], figures: list[str]) -> Iterator[tuple[Task, Row]]:
         futures: dict[Any, Task] = {}
         try:
             for task in tasks:
@@ -343,7 +358,7 @@ def sweep(study: LoadedStudy, out_dir: str, runner: Runner, *, retry_failed: boo
     failed = 0
     with open(path, "a", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, header, lineterminator="\n")
-        for task, row in runner(todo, study.figures):
+        for task, row in runner(with_scenarios(todo, study), study.figures):
             log = row.pop(EVENTS_KEY, None)
             if log is not None:  # before the row: a row in results.csv has its log
                 _write_atomic(os.path.join(out_dir, EVENTS_DIR, f"{task.run}.jsonl.gz"), log)
@@ -491,4 +506,4 @@ def _write_report(study: LoadedStudy, outcome: Outcome, out_dir: str) -> str:
 
 __all__ = ["STATUS_FAILED", "STATUS_INVALID", "STATUS_OK", "Task", "add_parser", "cmd_sweep",
            "columns", "dask_runner", "execute", "local_runner", "plan", "read_results",
-           "sweep"]
+           "sweep", "with_scenarios"]

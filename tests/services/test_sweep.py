@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,7 @@ figures: [nodes.peak]
 
 
 def _interrupted_after(n: int) -> sw.Runner:
-    def run(tasks: list[sw.Task], figures: list[str]):  # noqa: ANN202
+    def run(tasks: Iterable[sw.Task], figures: list[str]):  # noqa: ANN202
         for i, item in enumerate(sw.run_inline(tasks, figures)):
             if i == n:
                 raise KeyboardInterrupt
@@ -169,9 +170,10 @@ def test_an_interrupted_sweep_resumes_without_redoing_runs(tmp_path: Path) -> No
     assert len(_read(out / "results.csv")) == 4
     seen: list[str] = []
 
-    def counting(tasks: list[sw.Task], figures: list[str]):  # noqa: ANN202
-        seen.extend(t.run for t in tasks)
-        yield from sw.run_inline(tasks, figures)
+    def counting(tasks: Iterable[sw.Task], figures: list[str]):  # noqa: ANN202
+        for task in tasks:
+            seen.append(task.run)
+            yield from sw.run_inline([task], figures)
 
     resumed = sw.sweep(study, str(out), counting)
     assert resumed.ran == 2 and resumed.skipped == 4 and len(seen) == 2
@@ -317,3 +319,21 @@ def test_event_logs_only_when_asked(tmp_path: Path) -> None:
     plain = sw.sweep(study, str(tmp_path / "plain"), sw.local_runner(2))
     assert not (tmp_path / "plain" / "events").exists()
     assert _deterministic(plain.rows) == _deterministic(kept.rows)
+
+
+def test_scenarios_are_loaded_as_runs_are_handed_out(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planning loads nothing; each grid point's variant is loaded once, when its first run
+    is taken (so runs start before the whole grid is loaded)."""
+    study = _study(tmp_path)
+    loaded: list[dict[str, Any]] = []
+    real = type(study).variant
+    monkeypatch.setattr(type(study), "variant",
+                        lambda self, point: loaded.append(point) or real(self, point))
+    tasks = sw.plan(study)
+    assert loaded == [] and len(tasks) == 6
+    stream = sw.with_scenarios(tasks, study)
+    first = next(stream)
+    assert first.scenario is not None and loaded == [study.points[0]]
+    rest = list(stream)
+    assert loaded == study.points and all(t.scenario is not None for t in rest)
