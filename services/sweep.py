@@ -162,7 +162,7 @@ def local_runner(workers: int) -> Runner:
     def run(tasks: Iterable[Task], figures: list[str]) -> Iterator[tuple[Task, Row]]:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        # fork: workers start at once with the modules (and scenarios) already loaded; this
+        # fork: workers start at once with the modules already imported; this
         # shell has no threads for fork to trip over. Elsewhere, the platform's default.
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
