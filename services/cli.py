@@ -14,7 +14,7 @@ import sys
 import time
 from typing import TextIO
 
-from services import client, plan
+from services import client, htmlreport, plan, sweep
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -77,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from services.runner import LiveRun, ShellError
     from sim.engine import Simulation
     from sim.report import render_text
+    from sim.timeline import Timeline
 
     if args.server:
         return client.run_remote(args)
@@ -100,6 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.configure(args.log_format, args.log_level)
     logging.bind_run(args.run_id)
     sim = Simulation(loaded, seed=args.seed, run_id=args.run_id)
+    timeline = Timeline(sim.model, sim.bus)  # for `aks-sim report`'s plots
     progress = Progress(sim.end, sys.stderr, sys.stderr.isatty() and not args.quiet)
     with open(args.scenario, encoding="utf-8") as fh:
         source = {"path": os.path.abspath(args.scenario), "text": fh.read()}
@@ -119,6 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
         json.dump(report.to_dict(), fh, indent=2, sort_keys=False)
         fh.write("\n")
+    with open(os.path.join(out_dir, "timeline.json"), "w", encoding="utf-8") as fh:
+        json.dump(timeline.to_dict(), fh, separators=(",", ":"))
     if not args.quiet:
         print(render_text(report))
         print(f"\nEvent log: {os.path.join(out_dir, 'events.jsonl')}; "
@@ -426,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
     plan.add_parser(sub)
     client.add_parsers(sub)
+    sweep.add_parser(sub)
+    htmlreport.add_parser(sub)
     return parser
 
 

@@ -118,12 +118,23 @@ def load_text(text: str, file: str = "<scenario>", base_dir: str = ".") -> Loade
     Raises:
         ScenarioError: listing every error (and the warnings found along the way).
     """
-    from sim.events import known_reasons
-    from sim.report import check_figure  # the report defines which figures exist
-
     doc, issues = load_document(text, file)
     if doc is None:
         raise ScenarioError(issues)
+    return load_located(doc, base_dir)
+
+
+def load_located(doc: Located, base_dir: str = ".") -> LoadedScenario:
+    """Load a scenario from an already parsed document (a study's variant of a scenario).
+
+    Raises:
+        ScenarioError: listing every error (and the warnings found along the way).
+    """
+    from sim.events import known_reasons
+    from sim.report import check_figure  # the report defines which figures exist
+
+    issues: list[Issue] = []
+    file = doc.file
     if not isinstance(doc.data, dict):
         raise ScenarioError([doc.issue((), f"expected a mapping with duration and cluster at the "
                                            f"top, got {_what(doc.data)}")])
@@ -160,5 +171,5 @@ def validate(path: str) -> list[Issue]:
         return exc.issues
 
 
-__all__ = ["LoadedScenario", "Scenario", "ScenarioError", "Workloads", "load", "load_text",
-           "validate"]
+__all__ = ["LoadedScenario", "Scenario", "ScenarioError", "Workloads", "load", "load_located",
+           "load_text", "validate"]

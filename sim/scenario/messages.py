@@ -185,6 +185,11 @@ def _types_at(root: type[BaseModel], path: Path, data: Any) -> tuple[list[Any], 
     return _resolve(candidates, node), node
 
 
+def types_at(root: type[BaseModel], path: Path, data: Any) -> list[Any]:
+    """The schema types a value at *path* of *data* may have (empty: not a schema path)."""
+    return _types_at(root, path, data)[0]
+
+
 def allowed_keys(root: type[BaseModel], path: Path, data: Any) -> list[str]:
     """The keys a mapping at *path* may have, given the document *data*."""
     candidates, _ = _types_at(root, path, data)
