@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 import structlog
 
-from sim.telemetry.cloudevents import MqttMessage, Outbox, status_message, status_topic
+from sim.telemetry.cloudevents import Outbox, status_message, status_topic
 
 log = structlog.get_logger("akssim.mqtt")
 
@@ -121,7 +122,7 @@ class Publisher:
         on_change: called after each batch or connection change (metrics).
     """
 
-    def __init__(self, settings: MqttSettings, outbox: Outbox, run_id: str, *, window: int = 256,
+    def __init__(self, settings: MqttSettings, outbox: Outbox, run_id: str, *, window: int = 64,
                  on_change: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.outbox = outbox
@@ -230,30 +231,51 @@ class Publisher:
                         error=str(exc), queued=len(self.outbox))
 
     async def _send(self, client: aiomqtt.Client) -> bool:
-        """Publish until the outbox is empty and closing (True) or the link breaks (raises)."""
-        queue, qos = self.outbox.queue, self.settings.qos
-        while True:
-            if not queue:
-                self._drained.set()
-                if self._closing:
-                    return True
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            n = min(self.window, len(queue))
-            batch: list[MqttMessage] = [queue[i] for i in range(n)]
-            results = await asyncio.gather(
-                *(client.publish(m.topic, m.payload, qos=qos, retain=m.retain) for m in batch),
-                return_exceptions=True)
-            failed = next((r for r in results if isinstance(r, BaseException)), None)
-            if failed is not None:
-                raise failed if isinstance(failed, Exception) else aiomqtt.MqttError(str(failed))
-            for _ in range(n):
-                queue.popleft()
-            self.stats.published += n
-            if len(queue) <= self.outbox.capacity // 2:
-                self._drained.set()
-            self._on_change()
+        """Publish until the outbox is empty and closing (True) or the link breaks (raises).
+
+        A sliding window: up to ``window`` publishes in flight at all times; a message leaves
+        the outbox (in order) as soon as it and every older one are acknowledged, and the next
+        one is sent at once, instead of waiting for a whole window's acknowledgements.
+        """
+        queue, qos, window, wake = self.outbox.queue, self.settings.qos, self.window, self._wake
+        inflight: deque[asyncio.Task[None]] = deque()
+
+        def acked(_: asyncio.Task[None]) -> None:
+            wake.set()
+
+        try:
+            while True:
+                wake.clear()
+                n = 0
+                while inflight and inflight[0].done():
+                    task = inflight.popleft()
+                    if task.cancelled():
+                        raise aiomqtt.MqttError("publish cancelled")
+                    failed = task.exception()
+                    if failed is not None:
+                        raise failed if isinstance(failed, Exception) else aiomqtt.MqttError(str(failed))
+                    queue.popleft()
+                    n += 1
+                if n:
+                    self.stats.published += n
+                    if len(queue) <= self.outbox.capacity // 2:
+                        self._drained.set()
+                    self._on_change()
+                while len(inflight) < window and len(inflight) < len(queue):
+                    m = queue[len(inflight)]
+                    task = asyncio.ensure_future(client.publish(m.topic, m.payload, qos=qos, retain=m.retain))
+                    task.add_done_callback(acked)
+                    inflight.append(task)
+                if not queue:
+                    self._drained.set()
+                    if self._closing:
+                        return True
+                await wake.wait()
+        finally:
+            for task in inflight:
+                task.cancel()
+            if inflight:
+                await asyncio.gather(*inflight, return_exceptions=True)
 
 
 def _is_tls_failure(exc: BaseException | None) -> bool:

@@ -283,7 +283,11 @@ async def test_a_paced_run_counts_and_reports_what_an_outage_did_not_fit(tmp_pat
             *AKS_SIM, "run", str(TRAFFIC), "--quiet", "--out", str(tmp_path / "r"),
             "--run-id", "small", "--mqtt", broker.url, "--speed", "400", "--mqtt-outbox", "30",
             cwd=ROOT, stderr=asyncio.subprocess.PIPE)
-        await asyncio.sleep(1.0)
+        for _ in range(200):  # the run is connected and publishing (a loaded machine is slow)
+            if "New client connected" in broker.log.read_text(errors="replace"):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
         broker.stop()
         await asyncio.sleep(1.5)
         broker.start()
