@@ -219,6 +219,13 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
         self._finalizers: list[Any] = []
         self._nsg_cache: dict[int, bool] = {}
+        self.nsg_rules: dict[str, list[Any]] = {
+            s.name: list(s.security_rules) for s in model.spec.cluster.vnet.subnets}
+        """Each subnet's NSG rules as they are now (the scenario's, changed by nsg_rule faults)."""
+        self.dns_silent: set[str] = set()
+        """CoreDNS pods that do not answer (coredns_outage)."""
+        self.dns_silent_all = 0
+        """coredns_outage faults in effect on every CoreDNS pod."""
         self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
         scheduler = model.spec.cluster.ipvs_scheduler
         self.ipvs = IpvsTables(scheduler, float(
@@ -375,13 +382,13 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         verdict = self._nsg_cache.get(id(flow))
         if verdict is None:
             c = self.m.spec.cluster
-            subnet = next((s for s in c.vnet.subnets if s.security_rules), None)
-            if subnet is None:
+            security_rules = next((r for r in self.nsg_rules.values() if r), None)
+            if security_rules is None:
                 verdict = True  # AKS's own rules allow every LoadBalancer port
             else:
                 rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
                                   tuple(r.destination_ports) if r.destination_ports else None,
-                                  r.protocol) for r in subnet.security_rules]
+                                  r.protocol) for r in security_rules]
                 manifest = flow.svc.manifest
                 for i, src in enumerate(manifest.spec.load_balancer_source_ranges or ["Internet"]):
                     rules.append(nsg.Rule(f"aks-{flow.svc.name}-{i}", 500 + i, True, src,
