@@ -23,9 +23,11 @@ from sim.scenario.schema import (
     NodeFailure,
     NsgRuleFault,
     PodKill,
+    SnatPressure,
     SubnetSqueeze,
     ZoneFailure,
 )
+from sim.snat import FIN_HOLD
 
 if TYPE_CHECKING:
     from sim.cluster import Node
@@ -36,6 +38,8 @@ CRASH_BACKOFF = 10.0
 """The kubelet's first restart back-off of a crashed container; it doubles at each crash
 (kubelet: 10 s initial, capped at 5 minutes)."""
 CRASH_BACKOFF_MAX = 300.0
+SNAT_RETRY = 1.0
+"""Seconds between a bursting pod's attempts to open the connections it is short of."""
 
 
 @dataclass
@@ -300,6 +304,53 @@ def nsg_rule(m: Model, fault: NsgRuleFault) -> Effect:
     return Effect(f"{name}/{rule_name}", apply, revert)
 
 
+def snat_pressure(m: Model, fault: SnatPressure) -> Effect:
+    """The Deployment's pods open connections to the destination and keep them open: each
+    takes a SNAT port of its node for that destination while one is free, and a pod short of
+    its ``connections`` tries again every second (a port freed on its node is taken at the
+    next try). When the fault ends they close (FIN); Azure keeps each port 240 s more."""
+    try:
+        dep = m.workloads.find(fault.deployment)
+    except StopIteration:
+        raise FaultError(f"Deployment {fault.deployment!r} does not exist") from None
+    dest = f"{fault.address}:{fault.port}"
+    table = m.traffic.snat
+    held: dict[tuple[str, str], int] = {}
+    """(pod, node) -> ports its open connections hold."""
+    active = [False]
+
+    def open_connections(_: object = None) -> None:
+        if not active[0]:
+            return
+        now = m.env.now
+        for pod in sorted(dep.pods.values(), key=lambda p: p.name):
+            node = pod.node
+            if pod.phase != "Running" or node is None or not node.alive:
+                continue
+            key = (pod.name, node.name)
+            have = held.get(key, 0)
+            while have < fault.connections and table.hold(node.name, dest, now):
+                have += 1
+            if have:
+                held[key] = have
+        m.timers.after(SNAT_RETRY, open_connections)
+
+    def apply() -> None:
+        active[0] = True
+        open_connections()
+
+    def revert() -> None:
+        active[0] = False
+        until = m.env.now + FIN_HOLD
+        for (_pod, node), count in held.items():
+            if (node, dest) in table.windows:
+                for _ in range(count):
+                    table.free(node, dest, until)
+        held.clear()
+
+    return Effect(f"{dep.key}->{dest}", apply, revert)
+
+
 FAULTS: dict[str, Callable[..., Effect]] = {
     "node_failure": node_failure,
     "zone_failure": zone_failure,
@@ -310,6 +361,7 @@ FAULTS: dict[str, Callable[..., Effect]] = {
     "subnet_squeeze": subnet_squeeze,
     "network_policy": network_policy,
     "nsg_rule": nsg_rule,
+    "snat_pressure": snat_pressure,
 }
 """Every fault by its ``fault:`` name."""
 

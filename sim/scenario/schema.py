@@ -755,8 +755,23 @@ class NsgRuleFault(FaultBase):
         return self
 
 
+class SnatPressure(FaultBase):
+    """An outbound burst: each pod of a Deployment opens connections to one destination and
+    keeps them open while the fault lasts, taking its node's SNAT ports for that destination;
+    other pods on those nodes calling the same destination find none left."""
+
+    fault: Literal["snat_pressure"]
+    deployment: str
+    """The Deployment whose pods burst (``name`` or ``namespace/name``)."""
+    address: Address
+    """The destination's public address."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 443
+    connections: Annotated[int, Field(ge=1)]
+    """Connections each pod opens (each takes a SNAT port of its node while a port is free)."""
+
+
 AnyFault = (NodeFailure | ZoneFailure | PodKill | CorednsOutage | IngressControllerCrash
-            | LbProbeFailure | SubnetSqueeze | NetworkPolicyFault | NsgRuleFault)
+            | LbProbeFailure | SubnetSqueeze | NetworkPolicyFault | NsgRuleFault | SnatPressure)
 """Any one fault (the plain union; :data:`Fault` is the same, discriminated by ``fault``)."""
 Fault = Annotated[AnyFault, Field(discriminator="fault")]
 

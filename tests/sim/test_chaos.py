@@ -228,6 +228,43 @@ chaos:
     assert subnet.pool.free == 0 and subnet.held_by["squeeze"] == 251 - 4 * 31
 
 
+def test_subnet_squeeze_of_a_dynamic_pod_subnet_fails_new_pods_sandboxes() -> None:
+    """Azure CNI dynamic IP allocation: the node holds a batch of 16 pod addresses and asks
+    for 16 more when fewer than 8 are free. With the rest of the /26 pod subnet (59 usable)
+    taken by something else, pods beyond the node's batch fail FailedCreatePodSandBox
+    (SubnetIsFull); once the squeeze ends, the kubelet's retry gets them addresses."""
+    text = f"""
+duration: 20m
+cluster:
+  networkPlugin: azure
+  vnet:
+    managed: false
+    addressSpace: [10.10.0.0/16]
+    subnets:
+      - {{name: nodes, addressPrefix: 10.10.0.0/24}}
+      - {{name: pods, addressPrefix: 10.10.16.0/26}}
+  nodePools:
+    - {{name: system, mode: System, count: 1, maxPods: 30}}
+    - {{name: user, count: 1, maxPods: 40, podSubnet: pods, podIPAllocationMode: DynamicIndividual}}
+workloads:{deployment(replicas=2, cpu="10m", memory="16Mi")}
+chaos:
+  - {{at: 1m, fault: subnet_squeeze, subnet: pods, addresses: 100, duration: 5m}}
+operations:
+  - {{at: 2m, operation: scale_deployment, deployment: web, replicas: 20}}
+"""
+    sim, events = make_sim(text)
+    sim.advance_to(90)
+    assert sim.model.subnets["pods"].held_by["squeeze"] == 59 - 16
+    sim.advance_to(300)
+    failed = [e for e in events if e.event.reason == "FailedCreatePodSandBox"]
+    assert failed and min(e.sim_time for e in failed) >= 120.0
+    assert "SubnetIsFull" in failed[0].event.message
+    dep = sim.model.workloads.find("web")
+    assert dep.available < 20
+    sim.advance_to(sim.end)
+    assert dep.available == 20
+
+
 # --- network_policy -------------------------------------------------------------------------
 
 DENY_CART = ("  - at: 5m\n    fault: network_policy\n    duration: 1m\n    apply:\n"
@@ -330,3 +367,68 @@ def test_pod_kill_of_a_missing_deployment_is_a_fault_error_not_a_crash() -> None
     with pytest.raises(FaultError, match="no pod matches"):
         sim.inject(FAULT.validate_python({"fault": "pod_kill", "at": 0,
                                           "selector": {"app": "nope"}}))
+
+
+# --- snat_pressure --------------------------------------------------------------------------
+
+SNAT = """
+duration: 15m
+cluster:
+  networkPlugin: azure
+  networkPluginMode: overlay
+  nodePools:
+    - {name: system, mode: System, count: 1}
+workloads:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 1
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, resources: {requests: {cpu: 100m, memory: 64Mi}}}]}
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: batch}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: batch}}
+      template:
+        metadata: {labels: {app: batch}}
+        spec: {containers: [{name: batch, resources: {requests: {cpu: 100m, memory: 64Mi}}}]}
+traffic:
+  flows:
+    - name: out
+      from: pods
+      client: web
+      external: {address: 20.30.40.50, port: 443}
+      rate: {profile: constant, rps: 1}
+    - name: other
+      from: pods
+      client: web
+      external: {address: 20.30.40.60, port: 443}
+      rate: {profile: constant, rps: 1}
+chaos:
+  - {at: 5m, fault: snat_pressure, deployment: batch, address: 20.30.40.50, connections: 600,
+     duration: 2m}
+"""
+
+
+def test_snat_pressure_exhausts_the_nodes_ports_for_that_destination_only() -> None:
+    """One node has 1,024 ports per destination (pool below 50 nodes). web's calls (1/s) hold
+    ~240 (each port kept 240 s after its FIN); 2 batch pods opening 600 each take the rest
+    and, while the burst lasts (5m-7m), every port web frees: no call of web to 20.30.40.50
+    gets through then, each failing as snat_exhausted when its client gives up (timeout 10
+    s); calls to another destination never fail (ports are per destination IP:port). The
+    burst's ports stay held 240 s after it ends, so from 11m (660 s) web is fine again."""
+    sim, events = make_sim(SNAT)
+    sim.run()
+    out = _ticks(events, "out")
+    assert all(not e for t, _, e in out if t < 310)
+    assert all(ok == 0 for t, ok, _ in out if 300 <= t < 420)
+    exhausted = sum(e.get("snat_exhausted", 0) for t, _, e in out if 310 <= t < 430)
+    assert 95 <= exhausted <= 145  # ~120 calls sent in the 2 minutes
+    assert all(not e for t, _, e in out if t >= 670)
+    assert all(not e for _, _, e in _ticks(events, "other"))
+    assert any(e.event.reason == "SNATPortExhaustion" and e.sim_time >= 300 for e in events)
