@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import FaultError
 from sim.events import FaultInjected, FaultReverted
+from sim.links import Link
 from sim.scenario.schema import (
     AnyFault,
     CorednsOutage,
@@ -22,10 +23,13 @@ from sim.scenario.schema import (
     NetworkPolicyFault,
     NodeFailure,
     NsgRuleFault,
+    Partition,
     PodKill,
     SnatPressure,
     SubnetSqueeze,
     ZoneFailure,
+    ZoneLatency,
+    ZoneLoss,
 )
 from sim.snat import FIN_HOLD
 
@@ -351,6 +355,46 @@ def snat_pressure(m: Model, fault: SnatPressure) -> Effect:
     return Effect(f"{dep.key}->{dest}", apply, revert)
 
 
+def _between_zones(zones: list[str]) -> Callable[[Node, Node], bool]:
+    chosen = set(zones)
+    return lambda a, b: a.zone != b.zone and (not chosen or (a.zone in chosen and b.zone in chosen))
+
+
+def _link(m: Model, link: Link, target: str) -> Effect:
+    active = m.traffic.links.active
+
+    def apply() -> None:
+        active.append(link)
+
+    def revert() -> None:
+        active.remove(link)
+
+    return Effect(target, apply, revert)
+
+
+def zone_latency(m: Model, fault: ZoneLatency) -> Effect:
+    """Connections between nodes of two different (listed) zones take ``latency`` longer."""
+    return _link(m, Link(_between_zones(fault.zones), latency=fault.latency),
+                 "zones-" + "-".join(fault.zones) if fault.zones else "all-zones")
+
+
+def zone_loss(m: Model, fault: ZoneLoss) -> Effect:
+    """Packets between nodes of two different (listed) zones are lost with ``loss``."""
+    return _link(m, Link(_between_zones(fault.zones), loss=fault.loss),
+                 "zones-" + "-".join(fault.zones) if fault.zones else "all-zones")
+
+
+def partition(m: Model, fault: Partition) -> Effect:
+    """Nothing crosses between the nodes of the named pools and zones and the others."""
+    pools, zones = set(fault.node_pools), set(fault.zones)
+
+    def inside(n: Node) -> bool:
+        return n.pool.name in pools or n.zone in zones
+
+    side = ",".join([*fault.node_pools, *(f"zone-{z}" for z in fault.zones)])
+    return _link(m, Link(lambda a, b: inside(a) != inside(b), partition=True), side)
+
+
 FAULTS: dict[str, Callable[..., Effect]] = {
     "node_failure": node_failure,
     "zone_failure": zone_failure,
@@ -362,6 +406,9 @@ FAULTS: dict[str, Callable[..., Effect]] = {
     "network_policy": network_policy,
     "nsg_rule": nsg_rule,
     "snat_pressure": snat_pressure,
+    "zone_latency": zone_latency,
+    "zone_loss": zone_loss,
+    "partition": partition,
 }
 """Every fault by its ``fault:`` name."""
 

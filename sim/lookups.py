@@ -69,6 +69,7 @@ class NameLookups:
     _snat_grant: Any
     dns_silent: set[str]
     dns_silent_all: int
+    links: Any
 
     def _lookups_init(self) -> None:
         self._dns_rng = self.m.streams.numpy("dns-upstream")
@@ -166,6 +167,16 @@ class NameLookups:
                 outcome[group] = DNS_FAILURE
                 when[group] = give_up[group]
                 continue
+            if self.links.active:
+                # a partition between the client pod's node and the CoreDNS pod's: no answer
+                cut = self.links.partitioned([pods[i].node for i in src[group].tolist()],
+                                             server.node)
+                if cut is not None:
+                    outcome[group[cut]] = DNS_FAILURE
+                    when[group[cut]] = give_up[group[cut]]
+                    group = group[~cut]
+                    if group.size == 0:
+                        continue
             work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
             if server.queue is None:
                 server.queue = PodQueue(coredns.concurrency)

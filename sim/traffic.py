@@ -79,6 +79,7 @@ from sim.approuting import AppRouting
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.ipvs import IpvsTables
+from sim.links import Links
 from sim.loadbalancer import LoadBalancer
 from sim.lookups import NameLookups
 from sim.netpol import ContainerPort as NpPort
@@ -234,6 +235,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
         self._shadow: dict[str, list[float]] = {}
         """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
+        self.links = Links(model.streams.numpy("chaos-network"))
+        """Latency, loss and partitions between nodes (zone_latency, zone_loss, partition)."""
         self._lookups_init()
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.dns_ready: dict[str, float] = {}
@@ -716,6 +719,20 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 idx = idx[~denied]
                 if idx.size == 0:
                     continue
+            inbound: Any = 0.0
+            outbound: Any = 0.0
+            if self.links.active and nodes is not None and node_idx is not None:
+                # kube-proxy of the node the load balancer chose forwards to the pod's node
+                crossed = self.links.cross([nodes[i] for i in node_idx[idx].tolist()], node,
+                                           flow.spec.timeout)
+                if crossed is not None:
+                    cut, inbound, outbound = crossed
+                    if cut.any():
+                        outcome[idx[cut]] = TIMEOUT
+                        when[idx[cut]] = arrivals[idx[cut]] + flow.spec.timeout
+                        idx, inbound, outbound = idx[~cut], inbound[~cut], outbound[~cut]
+                        if idx.size == 0:
+                            continue
             flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
             service = (service_for[idx] if service_for is not None
                        else draw(self._service_time(pod, flow), self.service_rng, idx.size))
@@ -726,9 +743,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             cpu = backend.cpu if backend else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend.concurrency if backend else 1)
-            self._enqueue(pod, arrivals[idx] + hop, service,
-                          lambda done, idx=idx, pod=pod: self._served(
-                              flow, pod, idx, done + hop, arrivals, outcome, when, latency, hop))
+            self._enqueue(pod, arrivals[idx] + hop + inbound, service,
+                          lambda done, idx=idx, pod=pod, back=outbound: self._served(
+                              flow, pod, idx, done + hop + back, arrivals, outcome, when,
+                              latency, hop))
 
     def _served(self, flow: FlowState, pod: Pod, idx: np.ndarray, done: np.ndarray,
                 arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
@@ -896,14 +914,32 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                         drawn = drawn[~blocked]
                     if rows.size == 0:
                         continue
+            back: Any = 0.0
+            if self.links.active and pod.node is not None:
+                # the controller pod (or the client pod) connects to the backend pod's node
+                sources = [proxied_by[i][2].node for i in source[group][sort].tolist()]
+                crossed = self.links.cross(sources, pod.node, timeout)
+                if crossed is not None:
+                    cut, inbound, back = crossed
+                    if cut.any():
+                        outcome[rows[cut]] = TIMEOUT
+                        when[rows[cut]] = arrivals[rows[cut]] + timeout
+                        latency[rows[cut]] = np.nan
+                        keep = ~cut
+                        rows, t, inbound, back = rows[keep], t[keep], inbound[keep], back[keep]
+                        if drawn is not None:
+                            drawn = drawn[keep]
+                        if rows.size == 0:
+                            continue
+                    t = t + inbound
             service = (drawn if drawn is not None
                        else draw(self._service_time(pod), self.service_rng, rows.size))
             backend_spec = self._backend(pod)
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
-            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod: answered.append(
-                (pod, rows, done.copy())))  # the round's departure buffer is not ours to keep
+            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
+                answered.append((pod, rows, done + back))))  # a copy: the round's buffer is not ours
         proxies = None
         if flow.route is not None:  # which controller pod holds each client's connection
             via = np.full(arrivals.size, -1, np.int64)

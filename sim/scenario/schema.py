@@ -770,8 +770,49 @@ class SnatPressure(FaultBase):
     """Connections each pod opens (each takes a SNAT port of its node while a port is free)."""
 
 
+class ZoneLatency(FaultBase):
+    """Added latency between availability zones: requests that cross from a node of one zone
+    to a node of another take longer."""
+
+    fault: Literal["zone_latency"]
+    zones: list[Zone] = []
+    """Between these zones (at least two); omitted means between every two zones."""
+    latency: Duration
+    """Added round-trip time of a connection crossing (e.g. ``50ms``)."""
+
+
+class ZoneLoss(FaultBase):
+    """Packet loss between availability zones: connections that cross lose SYNs, which TCP
+    sends again after 1 s, 2 s, 4 s...; some requests time out."""
+
+    fault: Literal["zone_loss"]
+    zones: list[Zone] = []
+    """Between these zones (at least two); omitted means between every two zones."""
+    loss: Annotated[float, Field(gt=0, le=1)]
+    """Probability that a packet crossing is lost (1: nothing crosses)."""
+
+
+class Partition(FaultBase):
+    """A network partition: the nodes of the named pools and zones on one side, every other
+    node on the other; nothing crosses (connections time out, lookups fail)."""
+
+    fault: Literal["partition"]
+    node_pools: list[str] = []
+    """Node pools on the first side."""
+    zones: list[Zone] = []
+    """Zones on the first side."""
+
+    @model_validator(mode="after")
+    def _some_side(self) -> Partition:
+        if not self.node_pools and not self.zones:
+            raise ValueError("expected nodePools or zones: the nodes on one side of the "
+                             "partition (every other node is on the other side)")
+        return self
+
+
 AnyFault = (NodeFailure | ZoneFailure | PodKill | CorednsOutage | IngressControllerCrash
-            | LbProbeFailure | SubnetSqueeze | NetworkPolicyFault | NsgRuleFault | SnatPressure)
+            | LbProbeFailure | SubnetSqueeze | NetworkPolicyFault | NsgRuleFault | SnatPressure
+            | ZoneLatency | ZoneLoss | Partition)
 """Any one fault (the plain union; :data:`Fault` is the same, discriminated by ``fault``)."""
 Fault = Annotated[AnyFault, Field(discriminator="fault")]
 

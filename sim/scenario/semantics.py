@@ -370,6 +370,18 @@ class _Checker:
             elif kind in ("subnet_squeeze", "nsg_rule") and fault.subnet is not None and (
                     fault.subnet not in subnets):
                 self.error((*path, "subnet"), _unknown("subnet", fault.subnet, list(subnets)))
+            elif kind in ("zone_latency", "zone_loss", "partition"):
+                for j, zone in enumerate(fault.zones):
+                    if zone not in spec.cluster.zones:
+                        self.error((*path, "zones", j), f"zone {zone!r} is not defined; the "
+                                   f"cluster has zones {', '.join(map(repr, spec.cluster.zones))}")
+                if kind != "partition" and len(fault.zones) == 1:
+                    self.error((*path, "zones"), "expected at least two zones (the fault is on "
+                               "the paths between them), or none for every pair")
+                pools = [p.name for p in spec.cluster.node_pools]
+                for j, pool in enumerate(getattr(fault, "node_pools", [])):
+                    if pool not in pools:
+                        self.error((*path, "nodePools", j), _unknown("node pool", pool, pools))
             elif kind == "nsg_rule" and fault.remove is not None:
                 name = (fault.subnet or spec.cluster.node_pools[0].vnet_subnet
                         or spec.cluster.vnet.subnets[0].name)

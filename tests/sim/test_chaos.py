@@ -11,6 +11,7 @@ import json
 import typing
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 from simkit import cluster_yaml, deployment, make_sim
@@ -432,3 +433,132 @@ def test_snat_pressure_exhausts_the_nodes_ports_for_that_destination_only() -> N
     assert all(not e for t, _, e in out if t >= 670)
     assert all(not e for _, _, e in _ticks(events, "other"))
     assert any(e.event.reason == "SNATPortExhaustion" and e.sim_time >= 300 for e in events)
+
+
+# --- zone_latency, zone_loss, partition -----------------------------------------------------
+
+ZONES = """
+duration: 4m
+cluster:
+  networkPlugin: azure
+  networkPluginMode: overlay
+  nodePools:
+    - {name: system, mode: System, count: 1, zones: ["1"]}
+    - {name: east, count: 1, zones: ["2"]}
+workloads:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          nodeSelector: {agentpool: system}
+          containers: [{name: web, resources: {requests: {cpu: 100m, memory: 64Mi}}}]
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: caller}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: caller}}
+      template:
+        metadata: {labels: {app: caller}}
+        spec:
+          nodeSelector: {agentpool: east}
+          containers: [{name: caller, resources: {requests: {cpu: 100m, memory: 64Mi}}}]
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {selector: {app: web}, ports: [{port: 80}]}
+traffic:
+  networkLatency: 0s
+  flows:
+    - name: calls
+      from: pods
+      client: caller
+      to: {service: web}
+      rate: {profile: constant, rps: 50}
+      timeout: 5s
+  backends:
+    - {deployment: web, serviceTime: 2ms, concurrency: 50}
+chaos:
+  - {at: 1m, duration: 1m, %s}
+"""
+
+
+def test_zone_latency_slows_the_calls_crossing_zones_by_the_added_round_trip() -> None:
+    """Every call goes from zone 2 (the caller's pool) to zone 1 (web's): with 300 ms more
+    between the zones from 1m to 2m, each call then takes about 300 ms more."""
+    sim, events = make_sim(ZONES % "fault: zone_latency, latency: 300ms")
+    sim.run()
+    for e in events:
+        if e.event.reason != "TrafficTick" or e.event.p50 is None or e.event.start in (60, 120):
+            continue  # (the ticks at the edges mix both)
+        slow = 60 < e.event.start < 120
+        assert (0.29 <= e.event.p50 <= 0.36) if slow else e.event.p50 < 0.05, e.event
+    assert all(not e for _, _, e in _ticks(events, "calls"))
+
+
+def test_zone_latency_between_other_zones_leaves_these_calls_alone() -> None:
+    """A fault between zones 1 and 3 does not touch calls from zone 2 to zone 1."""
+    sim, events = make_sim(ZONES % "fault: zone_latency, latency: 300ms, zones: ['1', '3']")
+    sim.run()
+    assert all(e.event.p50 < 0.05 for e in events
+               if e.event.reason == "TrafficTick" and e.event.p50 is not None and e.event.start > 2)
+
+
+def test_zone_loss_costs_syn_retransmissions_and_times_some_calls_out() -> None:
+    """Half of the packets between the zones are lost: a SYN gets through at the first try
+    half the time, after 1 s a quarter, after 1+2 s an eighth; after 1+2+4 s the 5 s timeout
+    has passed, so about 1/8 of the calls time out, and about 3/8 take at least a second."""
+    sim, events = make_sim(ZONES % "fault: zone_loss, loss: 0.5")
+    sim.run()
+    flow = sim.model.traffic.flows[0]
+    ticks = _ticks(events, "calls")
+    sent = sum(ok + sum(e.values()) for t, ok, e in ticks if 60 <= t < 120)
+    timeouts = sum(e.get("timeout", 0) for t, _, e in ticks if 65 <= t < 125)
+    assert 0.09 < timeouts / sent < 0.16
+    from sim.outcomes import LATENCY_EDGES
+    slow = int(flow.latency_total[np.searchsorted(LATENCY_EDGES, 0.9, side="right"):].sum())
+    assert 0.30 < slow / sent < 0.45
+    assert all(not e for t, _, e in ticks if t < 60 or t >= 126)
+
+
+def test_partition_between_pools_times_out_every_call_that_crosses_it() -> None:
+    """The east pool is cut off from the others from 1m to 2m: no call of the caller pods
+    (east) reaches web (system): each times out after 5 s, or fails its lookup when its
+    CoreDNS pod is across too; calls work again after the partition heals."""
+    sim, events = make_sim(ZONES % "fault: partition, nodePools: [east]")
+    sim.run()
+    ticks = _ticks(events, "calls")
+    assert all(ok == 0 for t, ok, _ in ticks if 60 <= t < 120)
+    failed = sum(sum(e.values()) for t, _, e in ticks if 60 <= t < 126)
+    assert failed > 0.9 * 50 * 60
+    assert all(set(e) <= {"timeout", "dns_failure"} for _, _, e in ticks)
+    assert all(ok > 0 and not e for t, ok, e in ticks if t < 60 or t >= 126)
+
+
+def test_partition_needs_a_side() -> None:
+    """A partition with neither nodePools nor zones has no sides: rejected."""
+    with pytest.raises(ValidationError, match="expected nodePools or zones"):
+        FAULT.validate_python({"fault": "partition", "at": "1m"})
+
+
+def test_partition_cuts_what_the_load_balancer_sends_through_nodes_on_the_other_side() -> None:
+    """externalTrafficPolicy Cluster: the load balancer spreads connections over both nodes
+    (their probes still answer: the probe comes from Azure, not across the partition), and
+    kube-proxy on the east node forwards to a web pod on the system node. With east cut off,
+    about half of the internet requests (those through east) time out."""
+    text = (ZONES % "fault: partition, nodePools: [east]").replace(
+        "spec: {selector: {app: web}, ports: [{port: 80}]}",
+        "spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}").replace(
+        "      from: pods\n      client: caller\n", "      from: internet\n")
+    sim, events = make_sim(text)
+    sim.run()
+    ticks = _ticks(events, "calls")
+    sent = sum(ok + sum(e.values()) for t, ok, e in ticks if 60 <= t < 120)
+    timeouts = sum(e.get("timeout", 0) for t, _, e in ticks if 65 <= t < 125)
+    assert 0.4 < timeouts / sent < 0.6
+    assert all(not e for t, _, e in ticks if t < 65 or t >= 126)
