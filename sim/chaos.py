@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sim.errors import FaultError
 from sim.events import FaultInjected, FaultReverted
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from sim.cluster import Node
     from sim.model import Model
     from sim.workloads import Pod
+
+T = TypeVar("T")
 
 CRASH_BACKOFF = 10.0
 """The kubelet's first restart back-off of a crashed container; it doubles at each crash
@@ -131,7 +133,7 @@ def pod_kill(m: Model, fault: PodKill) -> Effect:
     return Effect(f"{len(pods)}-pods" if len(pods) != 1 else pods[0].name, apply, None)
 
 
-def _pick(m: Model, items: list, count: int | None, key: Callable) -> list:  # type: ignore[type-arg]
+def _pick(m: Model, items: list[T], count: int | None, key: Callable[[T], str]) -> list[T]:
     """*count* of *items* at random from the ``chaos`` stream (all when None), sorted."""
     items = sorted(items, key=key)
     if count is not None and count < len(items):

@@ -562,3 +562,43 @@ def test_partition_cuts_what_the_load_balancer_sends_through_nodes_on_the_other_
     timeouts = sum(e.get("timeout", 0) for t, _, e in ticks if 65 <= t < 125)
     assert 0.4 < timeouts / sent < 0.6
     assert all(not e for t, _, e in ticks if t < 65 or t >= 126)
+
+
+# --- faults injected live that cannot apply -------------------------------------------------
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"fault": "coredns_outage"}, "has no CoreDNS"),
+    ({"fault": "ingress_controller_crash"}, "has no ingress controller"),
+    ({"fault": "lb_probe_failure", "service": "nope"}, "does not exist"),
+    ({"fault": "subnet_squeeze", "subnet": "nope", "addresses": 3}, "does not exist"),
+    ({"fault": "nsg_rule", "remove": "nope"}, "has no rule"),
+    ({"fault": "network_policy", "delete": "default/nope"}, "does not exist"),
+    ({"fault": "snat_pressure", "deployment": "nope", "address": "20.1.2.3",
+      "connections": 5}, "does not exist"),
+])
+def test_a_live_fault_that_cannot_apply_is_refused_with_fault_error(body: dict, message: str
+                                                                      ) -> None:
+    """Through the HTTP API or MQTT these are checked only for shape: the model refuses what
+    it cannot do (FaultError: the service answers 409) instead of failing the run."""
+    from sim.errors import FaultError
+
+    sim, events = make_sim(cluster_yaml() + "workloads:" + deployment())
+    sim.advance_to(10)
+    with pytest.raises(FaultError, match=message):
+        sim.inject(FAULT.validate_python({"at": 0, **body}))
+    assert not [e for e in events if e.event.reason == "FaultInjected"]
+
+
+def test_network_policy_fault_replacing_a_policy_restores_the_original_after() -> None:
+    """Replacing the deny-all policy by an allow-all of the same name for a minute: requests
+    pass during that minute and are denied again after it."""
+    allow = DENY_CART.replace("at: 5m", "at: 7m").replace(
+        "policyTypes: [Ingress]}", "policyTypes: [Ingress], ingress: [{}]}")
+    text = _shop(DENY_CART.replace("duration: 1m", "duration: 20m") + allow,
+                 "  networkPolicy: calico\n")
+    sim, events = make_sim(text)
+    sim.run()
+    denied = {int(t) for t, _, e in _ticks(events, "cart") if e.get("denied")}
+    assert 400 in denied and 500 in denied
+    assert not any(430 <= t < 475 for t in denied)
+    assert "ingress" not in sim.model.traffic.policy_objects["shop/deny-all"]["spec"]
