@@ -602,3 +602,14 @@ def test_network_policy_fault_replacing_a_policy_restores_the_original_after() -
     assert 400 in denied and 500 in denied
     assert not any(430 <= t < 475 for t in denied)
     assert "ingress" not in sim.model.traffic.policy_objects["shop/deny-all"]["spec"]
+
+
+def test_a_crash_looping_controller_pod_keeps_phase_running_but_is_not_ready() -> None:
+    """kubectl shows a crash-looping pod as Running with 0/1 ready (CrashLoopBackOff is the
+    container's reason, not a phase): the Deployment counts it running, not available."""
+    sim, _ = make_sim(_shop("  - {at: 10m, fault: ingress_controller_crash, duration: 2m}\n"))
+    sim.advance_to(660)
+    dep = sim.model.workloads.find("ingress-nginx/ingress-nginx-controller")
+    assert dep.running == len(dep.pods) and dep.available == 0
+    sim.advance_to(800)
+    assert dep.running == len(dep.pods) == dep.available
