@@ -367,6 +367,10 @@ class _Checker:
                     self.error((*path, "service"), f"Service {fault.service} is "
                                f"{svc.spec.type}: only a LoadBalancer Service has load balancer "
                                "health probes")
+                elif not self._load_balanced(svc):
+                    self.warn((*path, "service"), f"no flow of traffic reaches Service "
+                              f"{svc.metadata.namespace}/{svc.metadata.name} through its load "
+                              "balancer: the fault would change nothing (the run skips it)")
             elif kind in ("subnet_squeeze", "nsg_rule") and fault.subnet is not None and (
                     fault.subnet not in subnets):
                 self.error((*path, "subnet"), _unknown("subnet", fault.subnet, list(subnets)))
@@ -389,6 +393,18 @@ class _Checker:
                 if fault.remove not in rules:
                     self.error((*path, "remove"), _unknown(f"security rule of subnet {name}",
                                                            fault.remove, rules))
+
+    def _load_balanced(self, svc: Service) -> bool:
+        """Whether a flow reaches *svc* through its load balancer (the run builds one then)."""
+        traffic = self.spec.traffic
+        if traffic is None:
+            return False
+        names = {svc.metadata.name, f"{svc.metadata.namespace}/{svc.metadata.name}"}
+        controller = traffic.ingress_controller
+        return any((f.ingress is not None and controller is not None
+                    and controller.service in names)
+                   or (f.from_ != "pods" and f.to is not None and f.to.service in names)
+                   for f in traffic.flows)
 
     def network_policies(self) -> None:
         """Every NetworkPolicy must be one the API server accepts (compiled as the engine does)."""

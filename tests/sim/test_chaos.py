@@ -613,3 +613,31 @@ def test_a_crash_looping_controller_pod_keeps_phase_running_but_is_not_ready() -
     assert dep.running == len(dep.pods) and dep.available == 0
     sim.advance_to(800)
     assert dep.running == len(dep.pods) == dep.available
+
+
+EXAMPLES = """
+- {at: 5m, fault: coredns_outage, duration: 1m, count: 1}
+- {at: 8m, fault: ingress_controller_crash, duration: 2m}
+- {at: 12m, fault: lb_probe_failure, service: ingress-nginx/ingress-nginx-controller, zone: "1"}
+- {at: 15m, fault: subnet_squeeze, subnet: aks-subnet, addresses: 200, duration: 30m}
+- {at: 20m, fault: snat_pressure, deployment: batch, address: 20.30.40.50, connections: 600}
+- {at: 25m, fault: network_policy, delete: shop/deny-all, duration: 5m}
+- {at: 30m, fault: nsg_rule, duration: 5m, add: {name: block-web, priority: 100, access: Deny,
+   source: Internet, destinationPorts: [80, 443]}}
+- {at: 40m, fault: zone_latency, zones: ["1", "2"], latency: 40ms, duration: 10m}
+- {at: 50m, fault: zone_loss, loss: 0.1, duration: 5m}
+- {at: 60m, fault: partition, nodePools: [user], zones: ["3"], duration: 2m}
+- {at: 70m, fault: pod_kill, selector: {app: web}, namespace: shop, count: 2}
+"""
+
+
+def test_every_fault_survives_the_round_trip_a_recording_makes() -> None:
+    """A live run records each fault as JSON (camelCase, as FaultInjected.spec) and replay
+    validates it again: the same fault comes back."""
+    import yaml
+
+    for raw in yaml.safe_load(EXAMPLES):
+        fault = FAULT.validate_python(raw)
+        dumped = json.loads(json.dumps(fault.model_dump(mode="json", by_alias=True,
+                                                        exclude_none=True)))
+        assert FAULT.validate_python(dumped) == fault, raw
