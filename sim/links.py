@@ -7,12 +7,13 @@ node pairs it affects (zones, node pools) and what a connection between them see
 
 - ``latency``: every packet is later; a request and its answer cross once each way, so the
   request takes ``latency`` (the added round trip) longer;
-- ``loss``: each packet is lost with this probability. What shows is the TCP handshake: a
-  lost SYN is sent again after Linux's initial retransmission timeout, 1 s, doubling at each
-  loss (1, 2, 4 ... s; RFC 6298, ``TCP_TIMEOUT_INIT``), and the client gives up after
-  ``tcp_syn_retries`` (6) retransmissions: k losses in a row add 2^k - 1 s, and a client
-  whose timeout passes first times out. Losses inside an established connection are left
-  out (their retransmissions come after one RTT-based timeout, far below a second here);
+- ``loss``: the request's first packet is lost with this probability, and so is each
+  retransmission. A new connection's SYN is sent again after Linux's initial retransmission
+  timeout, 1 s, doubling at each loss (1, 2, 4 ... s; RFC 6298, ``TCP_TIMEOUT_INIT``), and
+  connect() fails after ``tcp_syn_retries`` (6) retransmissions: k losses in a row add
+  2^k - 1 s. On a kept-alive connection the request is retransmitted after the minimum RTO,
+  200 ms (``TCP_RTO_MIN``; the RTT here is far below it), doubling likewise. A client whose
+  timeout passes first times out. Later packets (the answer) are taken to get through;
 - ``partition``: nothing crosses: the SYN is never answered and the client times out.
 
 Nothing here runs unless a fault is active: the traffic path checks ``Links.active`` (an
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 
 SYN_RETRIES = 6
 """Linux ``net.ipv4.tcp_syn_retries``: retransmissions of a SYN before connect() fails."""
+SYN_RTO = 1.0
+"""Linux ``TCP_TIMEOUT_INIT``: the first retransmission timeout of a SYN (RFC 6298)."""
+RTO_MIN = 0.2
+"""Linux ``TCP_RTO_MIN``: the smallest retransmission timeout of an established connection."""
 
 
 @dataclass
@@ -83,13 +88,14 @@ class Links:
         cut = np.fromiter((cut_from(src) for src in sources), bool, len(sources))
         return cut if cut.any() else None
 
-    def cross(self, sources: list[Node | None], dst: Node, timeout: float
+    def cross(self, sources: list[Node | None], dst: Node, timeout: float, new: bool = True
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """What requests from nodes *sources* (one per request) to *dst* see: a mask of those
         that never connect before the client's *timeout* (partitioned, or too many SYNs
         lost), the delay each adds on its way in (half the round trip plus SYN
-        retransmissions) and on its way back (the other half). None when no request of the
-        batch crosses an active fault."""
+        retransmissions: of the SYN for *new* connections, else of the request on a kept-alive
+        one) and on its way back (the other half). None when no request of the batch crosses
+        an active fault."""
         n = len(sources)
         effects: dict[int, tuple[bool, float, float]] = {}
         per_row = []
@@ -114,7 +120,10 @@ class Links:
         if lossy.size:
             # losses before the first SYN that gets through (numpy's geometric counts trials)
             k = self._rng.geometric(1.0 - loss[lossy]) - 1
-            cut[lossy[k > SYN_RETRIES]] = True
-            inbound[lossy] += np.exp2(np.minimum(k, SYN_RETRIES)) - 1.0
+            if new:
+                cut[lossy[k > SYN_RETRIES]] = True
+            k = np.minimum(k, 30)  # (past any timeout either way)
+            rto = SYN_RTO if new else RTO_MIN
+            inbound[lossy] += rto * (np.exp2(k) - 1.0)
             cut |= inbound >= timeout  # the client gave up before a SYN got through
         return cut, inbound, half

@@ -724,7 +724,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             if self.links.active and nodes is not None and node_idx is not None:
                 # kube-proxy of the node the load balancer chose forwards to the pod's node
                 crossed = self.links.cross([nodes[i] for i in node_idx[idx].tolist()], node,
-                                           flow.spec.timeout)
+                                           flow.spec.timeout, flow.spec.connection == "new")
                 if crossed is not None:
                     cut, inbound, outbound = crossed
                     if cut.any():
@@ -918,7 +918,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             if self.links.active and pod.node is not None:
                 # the controller pod (or the client pod) connects to the backend pod's node
                 sources = [proxied_by[i][2].node for i in source[group][sort].tolist()]
-                crossed = self.links.cross(sources, pod.node, timeout)
+                crossed = self.links.cross(sources, pod.node, timeout,
+                                           flow.spec.connection == "new")
                 if crossed is not None:
                     cut, inbound, back = crossed
                     if cut.any():

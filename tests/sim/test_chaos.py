@@ -526,6 +526,24 @@ def test_zone_loss_costs_syn_retransmissions_and_times_some_calls_out() -> None:
     assert all(not e for t, _, e in ticks if t < 60 or t >= 126)
 
 
+def test_zone_loss_on_kept_alive_connections_retransmits_after_the_minimum_rto() -> None:
+    """On a kept-alive connection a lost request is sent again after 200 ms (TCP_RTO_MIN),
+    then 400 ms...: with half the packets lost, half the calls take at least 200 ms more,
+    and only those losing 5 in a row (1/32: 6.2 s) pass the 5 s timeout."""
+    text = (ZONES % "fault: zone_loss, loss: 0.5").replace(
+        "      timeout: 5s\n", "      timeout: 5s\n      connection: keepalive\n")
+    sim, events = make_sim(text)
+    sim.run()
+    from sim.outcomes import LATENCY_EDGES
+    flow = sim.model.traffic.flows[0]
+    ticks = _ticks(events, "calls")
+    sent = sum(ok + sum(e.values()) for t, ok, e in ticks if 60 <= t < 120)
+    timeouts = sum(e.get("timeout", 0) for t, _, e in ticks if 65 <= t < 125)
+    assert 0.015 < timeouts / sent < 0.05
+    slow = int(flow.latency_total[np.searchsorted(LATENCY_EDGES, 0.18, side="right"):].sum())
+    assert 0.42 < slow / sent < 0.56
+
+
 def test_partition_between_pools_times_out_every_call_that_crosses_it() -> None:
     """The east pool is cut off from the others from 1m to 2m: no call of the caller pods
     (east) reaches web (system): each times out after 5 s, or fails its lookup when its
