@@ -719,8 +719,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 idx = idx[~denied]
                 if idx.size == 0:
                     continue
-            inbound: Any = 0.0
-            outbound: Any = 0.0
+            inbound: Any = None
+            outbound: Any = None
             if self.links.active and nodes is not None and node_idx is not None:
                 # kube-proxy of the node the load balancer chose forwards to the pod's node
                 crossed = self.links.cross([nodes[i] for i in node_idx[idx].tolist()], node,
@@ -743,10 +743,13 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             cpu = backend.cpu if backend else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend.concurrency if backend else 1)
-            self._enqueue(pod, arrivals[idx] + hop + inbound, service,
+            arrive = arrivals[idx] + hop
+            if inbound is not None:  # across a zone_latency / zone_loss fault
+                arrive += inbound
+            self._enqueue(pod, arrive, service,
                           lambda done, idx=idx, pod=pod, back=outbound: self._served(
-                              flow, pod, idx, done + hop + back, arrivals, outcome, when,
-                              latency, hop))
+                              flow, pod, idx, done + hop if back is None else done + hop + back,
+                              arrivals, outcome, when, latency, hop))
 
     def _served(self, flow: FlowState, pod: Pod, idx: np.ndarray, done: np.ndarray,
                 arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
@@ -914,7 +917,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                         drawn = drawn[~blocked]
                     if rows.size == 0:
                         continue
-            back: Any = 0.0
+            back: Any = None
             if self.links.active and pod.node is not None:
                 # the controller pod (or the client pod) connects to the backend pod's node
                 sources = [proxied_by[i][2].node for i in source[group][sort].tolist()]
@@ -940,7 +943,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
             self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
-                answered.append((pod, rows, done + back))))  # a copy: the round's buffer is not ours
+                answered.append((pod, rows, done.copy() if back is None else done + back))))
+            # (a copy either way: the round's departure buffer is not ours to keep)
         proxies = None
         if flow.route is not None:  # which controller pod holds each client's connection
             via = np.full(arrivals.size, -1, np.int64)
