@@ -13,9 +13,9 @@ from sim.model import Model
 from sim.report import Recorder, Report, build
 from sim.rng import Streams
 from sim.scenario.loaded import LoadedScenario
-from sim.scenario.schema import NodeFailure, PodKill, ZoneFailure
+from sim.scenario.schema import AnyFault
 
-Fault = NodeFailure | ZoneFailure | PodKill
+Fault = AnyFault
 
 
 class Simulation:

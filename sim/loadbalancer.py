@@ -94,6 +94,10 @@ class LoadBalancer:
         self.healthy: list[Node] = []
         """Backends the load balancer sends new connections to (sorted by name)."""
         self._healthy_names: set[str] = set()
+        self.probe_blocked: set[str] = set()
+        """Nodes whose probe fails whatever they answer (lb_probe_failure)."""
+        self.probe_blocked_all = 0
+        """lb_probe_failure faults in effect on every node."""
         self.refresh_now()
         model.env.process(self._probe_loop())
 
@@ -104,6 +108,8 @@ class LoadBalancer:
                 % np.uint64(backends)).astype(np.int64)
 
     def _answers(self, node: Node) -> bool:
+        if self.probe_blocked_all or node.name in self.probe_blocked:
+            return False
         if not node.alive or node.state in ("Provisioning", "Deleted", "Failed"):
             return False
         if self.svc.local:

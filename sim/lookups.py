@@ -67,6 +67,9 @@ class NameLookups:
     _forward_later: Any
     _settle: Any
     _snat_grant: Any
+    dns_silent: set[str]
+    dns_silent_all: int
+    links: Any
 
     def _lookups_init(self) -> None:
         self._dns_rng = self.m.streams.numpy("dns-upstream")
@@ -157,11 +160,23 @@ class NameLookups:
         for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
             server = servers[int(pick[group[0]])]
             self.dns_by_pod[server.name] = self.dns_by_pod.get(server.name, 0) + group.size
-            if server.node is None or not server.node.alive or server.phase != "Running":
-                # the query's conntrack entry keeps it on the same dead pod: no answer
+            if (server.node is None or not server.node.alive or server.phase != "Running"
+                    or self.dns_silent_all or server.name in self.dns_silent):
+                # the query's conntrack entry keeps it on the same dead (or silent) pod: no
+                # answer; glibc stops the search walk at the first query that timed out
                 outcome[group] = DNS_FAILURE
                 when[group] = give_up[group]
                 continue
+            if self.links.active:
+                # a partition between the client pod's node and the CoreDNS pod's: no answer
+                cut = self.links.partitioned([pods[i].node for i in src[group].tolist()],
+                                             server.node)
+                if cut is not None:
+                    outcome[group[cut]] = DNS_FAILURE
+                    when[group[cut]] = give_up[group[cut]]
+                    group = group[~cut]
+                    if group.size == 0:
+                        continue
             work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
             if server.queue is None:
                 server.queue = PodQueue(coredns.concurrency)

@@ -79,6 +79,7 @@ from sim.approuting import AppRouting
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.ipvs import IpvsTables
+from sim.links import Links
 from sim.loadbalancer import LoadBalancer
 from sim.lookups import NameLookups
 from sim.netpol import ContainerPort as NpPort
@@ -219,6 +220,13 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
         self._finalizers: list[Any] = []
         self._nsg_cache: dict[int, bool] = {}
+        self.nsg_rules: dict[str, list[Any]] = {
+            s.name: list(s.security_rules) for s in model.spec.cluster.vnet.subnets}
+        """Each subnet's NSG rules as they are now (the scenario's, changed by nsg_rule faults)."""
+        self.dns_silent: set[str] = set()
+        """CoreDNS pods that do not answer (coredns_outage)."""
+        self.dns_silent_all = 0
+        """coredns_outage faults in effect on every CoreDNS pod."""
         self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
         scheduler = model.spec.cluster.ipvs_scheduler
         self.ipvs = IpvsTables(scheduler, float(
@@ -227,6 +235,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
         self._shadow: dict[str, list[float]] = {}
         """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
+        self.links = Links(model.streams.numpy("chaos-network"))
+        """Latency, loss and partitions between nodes (zone_latency, zone_loss, partition)."""
         self._lookups_init()
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.dns_ready: dict[str, float] = {}
@@ -375,13 +385,13 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         verdict = self._nsg_cache.get(id(flow))
         if verdict is None:
             c = self.m.spec.cluster
-            subnet = next((s for s in c.vnet.subnets if s.security_rules), None)
-            if subnet is None:
+            security_rules = next((r for r in self.nsg_rules.values() if r), None)
+            if security_rules is None:
                 verdict = True  # AKS's own rules allow every LoadBalancer port
             else:
                 rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
                                   tuple(r.destination_ports) if r.destination_ports else None,
-                                  r.protocol) for r in subnet.security_rules]
+                                  r.protocol) for r in security_rules]
                 manifest = flow.svc.manifest
                 for i, src in enumerate(manifest.spec.load_balancer_source_ranges or ["Internet"]):
                     rules.append(nsg.Rule(f"aks-{flow.svc.name}-{i}", 500 + i, True, src,
@@ -709,6 +719,20 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 idx = idx[~denied]
                 if idx.size == 0:
                     continue
+            inbound: Any = None
+            outbound: Any = None
+            if self.links.active and nodes is not None and node_idx is not None:
+                # kube-proxy of the node the load balancer chose forwards to the pod's node
+                crossed = self.links.cross([nodes[i] for i in node_idx[idx].tolist()], node,
+                                           flow.spec.timeout, flow.spec.connection == "new")
+                if crossed is not None:
+                    cut, inbound, outbound = crossed
+                    if cut.any():
+                        outcome[idx[cut]] = TIMEOUT
+                        when[idx[cut]] = arrivals[idx[cut]] + flow.spec.timeout
+                        idx, inbound, outbound = idx[~cut], inbound[~cut], outbound[~cut]
+                        if idx.size == 0:
+                            continue
             flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
             service = (service_for[idx] if service_for is not None
                        else draw(self._service_time(pod, flow), self.service_rng, idx.size))
@@ -719,9 +743,13 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             cpu = backend.cpu if backend else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend.concurrency if backend else 1)
-            self._enqueue(pod, arrivals[idx] + hop, service,
-                          lambda done, idx=idx, pod=pod: self._served(
-                              flow, pod, idx, done + hop, arrivals, outcome, when, latency, hop))
+            arrive = arrivals[idx] + hop
+            if inbound is not None:  # across a zone_latency / zone_loss fault
+                arrive += inbound
+            self._enqueue(pod, arrive, service,
+                          lambda done, idx=idx, pod=pod, back=outbound: self._served(
+                              flow, pod, idx, done + hop if back is None else done + hop + back,
+                              arrivals, outcome, when, latency, hop))
 
     def _served(self, flow: FlowState, pod: Pod, idx: np.ndarray, done: np.ndarray,
                 arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
@@ -889,14 +917,34 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                         drawn = drawn[~blocked]
                     if rows.size == 0:
                         continue
+            back: Any = None
+            if self.links.active and pod.node is not None:
+                # the controller pod (or the client pod) connects to the backend pod's node
+                sources = [proxied_by[i][2].node for i in source[group][sort].tolist()]
+                crossed = self.links.cross(sources, pod.node, timeout,
+                                           flow.spec.connection == "new")
+                if crossed is not None:
+                    cut, inbound, back = crossed
+                    if cut.any():
+                        outcome[rows[cut]] = TIMEOUT
+                        when[rows[cut]] = arrivals[rows[cut]] + timeout
+                        latency[rows[cut]] = np.nan
+                        keep = ~cut
+                        rows, t, inbound, back = rows[keep], t[keep], inbound[keep], back[keep]
+                        if drawn is not None:
+                            drawn = drawn[keep]
+                        if rows.size == 0:
+                            continue
+                    t = t + inbound
             service = (drawn if drawn is not None
                        else draw(self._service_time(pod), self.service_rng, rows.size))
             backend_spec = self._backend(pod)
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
-            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod: answered.append(
-                (pod, rows, done.copy())))  # the round's departure buffer is not ours to keep
+            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
+                answered.append((pod, rows, done.copy() if back is None else done + back))))
+            # (a copy either way: the round's departure buffer is not ours to keep)
         proxies = None
         if flow.route is not None:  # which controller pod holds each client's connection
             via = np.full(arrivals.size, -1, np.int64)

@@ -62,7 +62,7 @@ class Pod:
         self.node: Node | None = None
         self.ip = 0
         self.phase = "Pending"
-        """Pending, ContainerCreating, Running, Terminated."""
+        """Pending, ContainerCreating, Running, CrashLoopBackOff, Terminated."""
         self.ready = False
         self.created_at = now
         self.last_warned = -math.inf
@@ -242,7 +242,7 @@ class WorkloadController:
             pod.node = None
         else:
             self.pending_count -= 1
-        if pod.phase == "Running":
+        if pod.phase in ("Running", "CrashLoopBackOff"):
             dep.running -= 1
         pod.phase = "Terminated"
         pod.epoch += 1
@@ -348,6 +348,30 @@ class WorkloadController:
         if pod.epoch == epoch and pod.phase == "Running" and pod.node is not None and (
                 pod.node.state == "Ready"):
             self.set_ready(pod, True)
+
+    def crash(self, pod: Pod) -> bool:
+        """The pod's container exits: its in-flight requests are reset and it goes NotReady
+        (``CrashLoopBackOff``) until :meth:`restart`. Returns False if it was not running.
+
+        Kubernetes keeps such a pod's phase Running (CrashLoopBackOff is the container's
+        waiting reason), so it still counts in ``dep.running``; the traffic path sees it as
+        not answering."""
+        if pod.phase != "Running" or pod.node is None:
+            return False
+        self.m.traffic.pod_lost(pod, reset=True)
+        pod.phase = "CrashLoopBackOff"
+        pod.epoch += 1  # its pending readiness probe no longer applies
+        self.set_ready(pod, False)
+        return True
+
+    def restart(self, pod: Pod) -> None:
+        """The kubelet starts a crashed container again in the same pod (same node and IP):
+        Running now, Ready after the readiness delay."""
+        if pod.phase != "CrashLoopBackOff" or pod.node is None:
+            return
+        pod.phase = "Running"
+        self.m.timers.after(pod.dep.readiness_delay + pod.dep.min_ready, self._probe_ok,
+                            (pod, pod.epoch))
 
     def set_ready(self, pod: Pod, ready: bool) -> None:
         """Change a pod's Ready condition (and its Deployment's availability)."""

@@ -332,6 +332,80 @@ class _Checker:
                                f"nodes per pool, got {item.count}")
         self._flows()
 
+    def faults(self) -> None:
+        """References of the faults that name something: Services, subnets, rules, selectors."""
+        spec = self.spec
+        subnets = {s.name: s for s in spec.cluster.vnet.subnets}
+        services = {}
+        for p in self.workloads.services:
+            meta = p.obj.metadata
+            services[meta.name] = services[f"{meta.namespace}/{meta.name}"] = p.obj
+        for i, fault in enumerate(spec.chaos):
+            path: Path = ("chaos", i)
+            kind = fault.fault
+            if kind == "pod_kill" and fault.deployment is None and not any(
+                    fault.namespace in (None, d.obj.metadata.namespace) and all(
+                        d.obj.spec.template.metadata.labels.get(k) == v
+                        for k, v in fault.selector.items())
+                    for d in self.workloads.deployments):
+                where = " in namespace " + fault.namespace if fault.namespace else ""
+                self.error((*path, "selector"), f"selector {_labels(fault.selector)} matches no "
+                           f"Deployment's pods{where}")
+            elif kind == "coredns_outage" and not self._runs_coredns():
+                self.error((*path, "fault"), "this scenario runs no CoreDNS: it joins the model "
+                           "when a flow from pods calls a Service by name (from: pods, to:)")
+            elif kind == "ingress_controller_crash" and (
+                    spec.traffic is None or spec.traffic.ingress_controller is None):
+                self.error((*path, "fault"), "this scenario has no ingress controller "
+                           "(traffic.ingressController)")
+            elif kind == "lb_probe_failure":
+                svc = services.get(fault.service)
+                if svc is None:
+                    self.error((*path, "service"), _unknown(
+                        "Service", fault.service, sorted(k for k in services if "/" in k)))
+                elif svc.spec.type != "LoadBalancer":
+                    self.error((*path, "service"), f"Service {fault.service} is "
+                               f"{svc.spec.type}: only a LoadBalancer Service has load balancer "
+                               "health probes")
+                elif not self._load_balanced(svc):
+                    self.warn((*path, "service"), f"no flow of traffic reaches Service "
+                              f"{svc.metadata.namespace}/{svc.metadata.name} through its load "
+                              "balancer: the fault would change nothing (the run skips it)")
+            elif kind in ("subnet_squeeze", "nsg_rule") and fault.subnet is not None and (
+                    fault.subnet not in subnets):
+                self.error((*path, "subnet"), _unknown("subnet", fault.subnet, list(subnets)))
+            elif kind in ("zone_latency", "zone_loss", "partition"):
+                for j, zone in enumerate(fault.zones):
+                    if zone not in spec.cluster.zones:
+                        self.error((*path, "zones", j), f"zone {zone!r} is not defined; the "
+                                   f"cluster has zones {', '.join(map(repr, spec.cluster.zones))}")
+                if kind != "partition" and len(fault.zones) == 1:
+                    self.error((*path, "zones"), "expected at least two zones (the fault is on "
+                               "the paths between them), or none for every pair")
+                pools = [p.name for p in spec.cluster.node_pools]
+                for j, pool in enumerate(getattr(fault, "node_pools", [])):
+                    if pool not in pools:
+                        self.error((*path, "nodePools", j), _unknown("node pool", pool, pools))
+            elif kind == "nsg_rule" and fault.remove is not None:
+                name = (fault.subnet or spec.cluster.node_pools[0].vnet_subnet
+                        or spec.cluster.vnet.subnets[0].name)
+                rules = [r.name for r in subnets[name].security_rules] if name in subnets else []
+                if fault.remove not in rules:
+                    self.error((*path, "remove"), _unknown(f"security rule of subnet {name}",
+                                                           fault.remove, rules))
+
+    def _load_balanced(self, svc: Service) -> bool:
+        """Whether a flow reaches *svc* through its load balancer (the run builds one then)."""
+        traffic = self.spec.traffic
+        if traffic is None:
+            return False
+        names = {svc.metadata.name, f"{svc.metadata.namespace}/{svc.metadata.name}"}
+        controller = traffic.ingress_controller
+        return any((f.ingress is not None and controller is not None
+                    and controller.service in names)
+                   or (f.from_ != "pods" and f.to is not None and f.to.service in names)
+                   for f in traffic.flows)
+
     def network_policies(self) -> None:
         """Every NetworkPolicy must be one the API server accepts (compiled as the engine does)."""
         from sim.netpol import NetworkPolicies, NetworkPolicyError
@@ -344,19 +418,22 @@ class _Checker:
                 NetworkPolicies([obj])
             except NetworkPolicyError as exc:
                 self._at(p, ("spec",), str(exc))
-        for i, op in enumerate(self.spec.operations):
-            if getattr(op, "operation", None) != "network_policy":
-                continue
+        changes = [(("operations", i), op) for i, op in enumerate(self.spec.operations)
+                   if getattr(op, "operation", None) == "network_policy"]
+        changes += [(("chaos", i), f) for i, f in enumerate(self.spec.chaos)
+                    if f.fault == "network_policy"]
+        for where, op in sorted(changes, key=lambda c: c[1].at):
+            i = where[1]
             if op.apply is not None:
                 meta = op.apply.get("metadata") or {}
                 try:
                     NetworkPolicies([op.apply])
                 except NetworkPolicyError as exc:
-                    self.error(("operations", i, "apply"), str(exc))
+                    self.error((where[0], i, "apply"), str(exc))
                 else:
                     known.add(f"{meta.get('namespace', 'default')}/{meta.get('name')}")
             elif op.delete not in known:
-                self.error(("operations", i, "delete"), _unknown("NetworkPolicy", op.delete or "",
+                self.error((where[0], i, "delete"), _unknown("NetworkPolicy", op.delete or "",
                                                                   sorted(known)))
 
     def ingresses(self) -> None:
@@ -476,6 +553,7 @@ def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set
         checker.subnet_fit()
     checker.workload_refs()
     checker.timeline()
+    checker.faults()
     checker.network_policies()
     checker.ingresses()
     checker.expectations(known_reasons, figure_ok)

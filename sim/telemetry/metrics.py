@@ -244,7 +244,9 @@ class Sampler:
             v["akssim_pods"].append(((ns, name, "Running"), float(dep.running)))
             if per_pod:
                 for pod in dep.pods.values():
-                    phase = "Running" if pod.phase == "Running" else "Pending"
+                    # a crash-looping container leaves its pod in phase Running
+                    phase = ("Running" if pod.phase in ("Running", "CrashLoopBackOff")
+                             else "Pending")
                     for p in _PHASES:
                         phase_rows.append(((ns, pod.name, p), 1.0 if p == phase else 0.0))
         v["akssim_pods_pending"].append(((), float(m.workloads.pending_count)))
