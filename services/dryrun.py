@@ -18,7 +18,8 @@ from sim.scenario.schema import Fault
 
 FAULT = TypeAdapter(Fault)
 HIT = {"NodeNotReady", "TaintManagerEviction", "Killing", "FailedScheduling", "SubnetIsFull",
-       "FailedCreatePodSandBox", "RemovingNode", "SNATPortExhaustion"}
+       "FailedCreatePodSandBox", "RemovingNode", "SNATPortExhaustion", "OperationFailed",
+       "CIDRNotAvailable", "FailedToCreateRoute"}
 
 
 def _fork(recording: dict[str, Any], now: float) -> Simulation:

@@ -136,11 +136,16 @@ CATALOGUE: tuple[Family, ...] = (
        "service"),
     _f("akssim_fault_active", GAUGE, "1 while a fault is in effect (a Grafana annotation source).",
        "fault", "target"),
+    _f("akssim_faults_injected", COUNTER, "Faults injected, by kind (instant ones such as pod_kill "
+       "show here only).", "fault"),
     _f("akssim_series_capped", GAUGE, "1 when a per-object family was left out because it "
        "would have more series than the cap.", "family"),
 )
 
 BY_NAME = {f.name: f for f in CATALOGUE}
+
+INSTANT = frozenset({"pod_kill", "ingress_controller_crash"})
+"""Faults that are actions, not states, when they have no duration: never "active"."""
 
 
 def _status(outcome: str) -> str | None:
@@ -165,13 +170,19 @@ class Sampler:
         self._events: Counter[tuple[str, str, str]] = Counter()
         self._over_cap: set[str] = set()
         self._faults: Counter[tuple[str, str]] = Counter()
+        self._injected: Counter[str] = Counter()
         self.unsubscribe = bus.subscribe(SimEvent, self._on)
 
     def _on(self, env: Envelope[SimEvent]) -> None:
         ev = env.event
         self._events[(ev.category, ev.reason, str(ev.type))] += 1
         if ev.category == "chaos":
-            key = (ev.fault, ev.target)  # type: ignore[attr-defined]
+            fault = ev.fault  # type: ignore[attr-defined]
+            if ev.reason == "FaultInjected":
+                self._injected[fault] += 1
+                if fault in INSTANT and '"duration"' not in ev.spec:  # type: ignore[attr-defined]
+                    return  # an action, not a state: counted, never "active"
+            key = (fault, ev.target)  # type: ignore[attr-defined]
             self._faults[key] += 1 if ev.reason == "FaultInjected" else -1
 
     def sample(self) -> Snapshot:
@@ -202,6 +213,7 @@ class Sampler:
         v["akssim_sim_time_seconds"].append(((), float(m.env.now)))
         v["akssim_fault_active"].extend(((f, t), 1.0 if n > 0 else 0.0)
                                         for (f, t), n in sorted(self._faults.items()))
+        v["akssim_faults_injected"].extend(((f,), float(n)) for f, n in sorted(self._injected.items()))
         v["akssim_events"].extend(((c, r, t), float(n)) for (c, r, t), n in sorted(self._events.items()))
         failures: Counter[str] = Counter()
         for (category, reason, _), n in self._events.items():

@@ -82,14 +82,15 @@ def test_live_run_with_http_and_mqtt_chaos_then_replay(tmp_path: Path) -> None:
             assert [f["fault"]["fault"] for f in run["faults"]] == ["zone_failure", "pod_kill"]
             time.sleep(2)  # a scrape after the end
             active = prom.query('max_over_time(akssim_fault_active{run="e2e",fault="zone_failure"}[10m])')
-            killed = prom.query('max_over_time(akssim_fault_active{run="e2e",fault="pod_kill"}[10m])')
+            killed = prom.query(
+                'max_over_time(akssim_faults_injected_total{run="e2e",fault="pod_kill"}[10m])')
         finally:
             service.terminate()
             service.wait(30)
             events.terminate()
             stream = events.communicate(timeout=10)[0]
     assert active and float(active[0]["value"][1]) == 1.0
-    assert killed and float(killed[0]["value"][1]) == 1.0
+    assert killed and float(killed[0]["value"][1]) >= 1.0
     injected = [json.loads(line.split(" ", 1)[1])["data"]["fields"]["fault"]
                 for line in stream.splitlines() if line.startswith("akssim/e2e/chaos/FaultInjected ")]
     assert "zone_failure" in injected and "pod_kill" in injected

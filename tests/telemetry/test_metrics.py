@@ -185,3 +185,14 @@ def test_a_fault_is_active_from_its_injection_to_its_revert() -> None:
     sim.advance_to(901)
     assert list(_series(sampler.sample(), "akssim_fault_active").values()) == [0.0]
     assert [e.sim_time for e in events if e.event.reason == "FaultReverted"] == [900.0]
+
+
+def test_an_instant_fault_is_counted_but_never_active() -> None:
+    text = cluster_yaml(overlay=True, count=2, duration="20m") + "workloads:" + deployment(replicas=3)
+    text += "\nchaos:\n  - {at: 5m, fault: pod_kill, deployment: web, count: 1}\n"
+    sim, _ = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(400)
+    snap = sampler.sample()
+    assert _series(snap, "akssim_fault_active") == {}
+    assert _series(snap, "akssim_faults_injected") == {("pod_kill",): 1.0}
