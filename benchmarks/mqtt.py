@@ -47,7 +47,7 @@ Usage::
     .venv/bin/python benchmarks/mqtt.py --quick              # smoke run: 5k events, 2 s paced
     .venv/bin/python benchmarks/mqtt.py --reps 5             # median of 5 throughput runs each (default 3)
     .venv/bin/python benchmarks/mqtt.py --pyinstrument /tmp/mqtt.txt   # profile the project run
-    .venv/bin/python benchmarks/mqtt.py --window 64          # Publisher(window=...)
+    .venv/bin/python benchmarks/mqtt.py --window 256         # Publisher(window=...)
     .venv/bin/python benchmarks/mqtt.py --publisher /tmp/mqtt.py  # a changed copy of services/mqtt.py
     .venv/bin/python benchmarks/mqtt.py --tcp-nodelay        # broker with set_tcp_nodelay true
 
@@ -671,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run: 5,000 events, 2 s paced, 1 rep")
     p.add_argument("--reps", type=int, default=3,
                    help="throughput runs of each path, alternating which goes first (median; default 3)")
-    p.add_argument("--window", type=int, default=256, help="Publisher(window=...) (default 256)")
+    p.add_argument("--window", type=int, default=64, help="Publisher(window=...) (default 64, as the service)")
     p.add_argument("--no-throughput-subscriber", action="store_true",
                    help="no subscriber during the throughput runs")
     p.add_argument("--no-paced-baseline", action="store_true", help="skip the bare loop's paced run")
