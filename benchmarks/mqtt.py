@@ -671,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run: 5,000 events, 2 s paced, 1 rep")
     p.add_argument("--reps", type=int, default=3,
                    help="throughput runs of each path, alternating which goes first (median; default 3)")
-    p.add_argument("--window", type=int, default=64, help="Publisher(window=...) (default 64, as the service)")
+    p.add_argument("--window", type=int, default=64, help="Publisher(window=...) (default 64)")
     p.add_argument("--no-throughput-subscriber", action="store_true",
                    help="no subscriber during the throughput runs")
     p.add_argument("--no-paced-baseline", action="store_true", help="skip the bare loop's paced run")
