@@ -69,6 +69,7 @@ class RunHandle:
             "speed": self.speed, "simTime": sim.now, "duration": sim.end,
             "events": sim.bus.published, "lag": round(live.lag, 3),
             "faults": live.recording.faults, "error": self.error,
+            "warnings": live.sampler.warnings(),
         }
         if live.state in ("finished", "stopped", "failed") and self.error is None:
             report = sim.report()

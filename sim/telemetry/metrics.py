@@ -185,6 +185,14 @@ class Sampler:
             key = (fault, ev.target)  # type: ignore[attr-defined]
             self._faults[key] += 1 if ev.reason == "FaultInjected" else -1
 
+    def warnings(self) -> dict[str, int]:
+        """Warning events so far, by reason (a run's summary while it goes)."""
+        out: dict[str, int] = {}
+        for (_, reason, type_), n in sorted(self._events.items()):
+            if type_ == "Warning":
+                out[reason] = out.get(reason, 0) + n
+        return out
+
     def sample(self) -> Snapshot:
         """Every family of :data:`CATALOGUE` at the model's current time."""
         values: dict[str, list[Series]] = {f.name: [] for f in CATALOGUE}

@@ -77,6 +77,7 @@ async def test_run_inject_follow_and_finish(client: httpx.AsyncClient, tmp_path:
     assert bad.status_code == 422 and "not a fault" in bad.json()["detail"]
     done = await _wait_state(client, "z1", {"finished"})
     assert done["simTime"] == done["duration"] and "passed" in done
+    assert done["warnings"]["NodeNotReady"] >= 1  # the zone's nodes, in the summary
     # the event stream from seq 5 on, as Server-Sent Events
     async with client.stream("GET", "/v1/runs/z1/events?from_seq=5", headers=AUTH) as s:
         text = (await s.aread()).decode()

@@ -62,3 +62,19 @@ async def test_a_run_that_keeps_up_reports_no_lag(tmp_path: Path) -> None:
     assert max(lags) <= 30 * 0.02 + 1e-9  # at most one step behind
     lag = live.registry.get_sample_value("akssim_pacer_lag_seconds", {"run": sim.run_id})
     assert lag is not None and lag <= 30 * 0.02 + 1e-9
+
+
+def test_the_slice_budget_follows_the_wall_time_of_the_last_slice(tmp_path: Path) -> None:
+    """A heavy cluster gets small slices so the loop (HTTP, MQTT) is never starved: a slice
+    that took 10x the target shrinks the budget 10x; quick slices that stopped early grow it."""
+    from services.runner import SLICE_EVENTS, SLICE_WALL
+
+    live = LiveRun(_sim(), LiveOptions(), str(tmp_path))
+    assert live._room() == SLICE_EVENTS
+    live._adapt(10 * SLICE_WALL, reached=False)
+    assert live._room() == SLICE_EVENTS // 10
+    live._adapt(1000 * SLICE_WALL, reached=False)
+    assert live._room() == 100  # never below 100 events
+    for _ in range(20):
+        live._adapt(SLICE_WALL / 10, reached=False)
+    assert live._room() == SLICE_EVENTS
