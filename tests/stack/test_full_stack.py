@@ -1,0 +1,213 @@
+"""The stack end to end, natively: Mosquitto and Prometheus started with the very files that
+docker-compose.yml mounts (ports, hostnames and paths rewritten in a temporary copy only),
+``aks-sim serve`` beside them, scenarios launched through the service so that every dashboard
+has something to show, and then every query of every panel, with Grafana's variables filled
+in, run against the real Prometheus: each returns data. An alert fires when its condition is
+met (the subnet of azure-cni-ip-exhaustion fills)."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from servers import free_port, need, wait_port
+from stack import DASHBOARDS, ROOT, compose, dashboard, mounted, panels, substitute
+
+TOKEN = "stack-token-0123456789abcdef"
+WALL = 25.0
+"""Wall seconds each scenario takes: its speed is its duration over this."""
+SCENARIOS = {
+    # run id: scenario, what it shows
+    "exhaustion": "azure-cni-ip-exhaustion",    # subnets filling, HPA, autoscaler, pending pods
+    "shop": "ingress-shop",                     # ingress-nginx, load balancer, probes, a pod kill
+    "dns": "coredns-losing-its-pods",           # CoreDNS queries, NXDOMAIN, DNS failures
+    "snat": "snat-exhaustion-crossing-50-nodes",  # SNAT ports per node
+    "kubenet": "kubenet-600-nodes",             # nodes refused a route
+    "node-down": "node-failure-through-lb",     # NotReady nodes, probes down, errors by cause
+}
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@contextlib.contextmanager
+def _process(args: list[str], log: Path, **kwargs: Any) -> Iterator[subprocess.Popen]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **kwargs)
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def _mosquitto_conf(tmp: Path, port: int) -> Path:
+    """The compose file's mosquitto.conf (with its ACL and password file) in *tmp*, listening on
+    127.0.0.1:*port*; only paths, the listener and the run-as user change."""
+    conf = mounted("mosquitto", "/mosquitto/config/mosquitto.conf").read_text(encoding="utf-8")
+    for inside in ("/mosquitto/config/acl", "/mosquitto/config/passwd"):
+        shutil.copy(mounted("mosquitto", inside), tmp / Path(inside).name)
+    (tmp / "data").mkdir()
+    conf, n = re.subn(r"^listener 1883 0\.0\.0\.0$", f"listener {port} 127.0.0.1", conf, flags=re.M)
+    assert n == 1, "mosquitto.conf: expected one 'listener 1883 0.0.0.0'"
+    settings = [line for line in conf.splitlines() if line.strip() and not line.startswith("#")]
+    assert all(" /mosquitto/config/" in line or " /mosquitto/data/" in line
+               for line in settings if "/mosquitto/" in line)
+    conf = conf.replace(" /mosquitto/config/", f" {tmp}/").replace(" /mosquitto/data/", f" {tmp}/data/")
+    path = tmp / "mosquitto.conf"
+    path.write_text(conf + f"\nuser {getpass.getuser()}\n", encoding="utf-8")
+    return path
+
+
+def _prometheus_conf(tmp: Path, service_port: int) -> Path:
+    """The compose file's prometheus.yml and rules.yml in *tmp*, scraping the test's service."""
+    text = mounted("prometheus", "/etc/prometheus/prometheus.yml").read_text(encoding="utf-8")
+    shutil.copy(mounted("prometheus", "/etc/prometheus/rules.yml"), tmp / "rules.yml")
+    assert text.count('"simsvc:8080"') == 1
+    path = tmp / "prometheus.yml"
+    path.write_text(text.replace('"simsvc:8080"', f'"127.0.0.1:{service_port}"'), encoding="utf-8")
+    return path
+
+
+def _get(url: str, token: str | None = None) -> Any:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+
+
+def _post(url: str, body: dict[str, Any]) -> Any:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def _wait(what: str, check: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            result = check()
+            if result:
+                return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Prom:
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+
+    def api(self, path: str, **params: str) -> Any:
+        body = _get(f"{self.base}/api/v1/{path}?{urllib.parse.urlencode(params)}")
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def has_data(self, expr: str, start: float, end: float) -> bool:
+        """Whether a range query (as a Grafana time series panel sends it) has a number."""
+        data = self.api("query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}", step="5")
+        return any(not math.isnan(float(v)) for series in data["result"] for _, v in series["values"])
+
+
+def _scenario_speed(name: str) -> float:
+    spec = yaml.safe_load((ROOT / "scenarios" / f"{name}.yaml").read_text(encoding="utf-8"))
+    units = {"s": 1, "m": 60, "h": 3600}
+    seconds = sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", str(spec["duration"])))
+    return round(seconds / WALL, 1)
+
+
+@pytest.mark.slow
+def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
+    mosquitto, prometheus = need("mosquitto"), need("prometheus")
+    mosquitto_sub = need("mosquitto_sub")
+    broker_port, prom_port, service_port = free_port(), free_port(), free_port()
+    for d in ("broker", "prometheus", "runs"):
+        (tmp_path / d).mkdir()
+    mosq_conf = _mosquitto_conf(tmp_path / "broker", broker_port)
+    prom_conf = _prometheus_conf(tmp_path / "prometheus", service_port)
+    simsvc = compose()["services"]["simsvc"]["environment"]
+    env = {**os.environ, "AKSSIM_API_TOKEN": TOKEN, "AKSSIM_MAX_RUNS": str(len(SCENARIOS)),
+           "AKSSIM_MQTT": simsvc["AKSSIM_MQTT"].replace("mosquitto:1883", f"127.0.0.1:{broker_port}"),
+           "AKSSIM_MQTT_USERNAME": simsvc["AKSSIM_MQTT_USERNAME"],
+           # the compose file's development default, ${AKSSIM_MQTT_PASSWORD:-akssim-dev}
+           "AKSSIM_MQTT_PASSWORD": re.fullmatch(r"\$\{AKSSIM_MQTT_PASSWORD:-(.+)\}",
+                                                simsvc["AKSSIM_MQTT_PASSWORD"]).group(1)}
+    server = f"http://127.0.0.1:{service_port}"
+    t0 = time.time()
+    with _process([mosquitto, "-c", str(mosq_conf)], tmp_path / "mosquitto.log") as broker, \
+            _process([prometheus, f"--config.file={prom_conf}",
+                      f"--storage.tsdb.path={tmp_path / 'prometheus' / 'data'}",
+                      f"--web.listen-address=127.0.0.1:{prom_port}"], tmp_path / "prometheus.log"), \
+            _process([sys.executable, "-m", "services.cli", "serve", "--port", str(service_port),
+                      "--runs-dir", str(tmp_path / "runs")], tmp_path / "service.log",
+                     cwd=ROOT, env=env) as service:
+        wait_port(broker_port, proc=broker)
+        wait_port(service_port, 30, proc=service)
+        prom = Prom(prom_port)
+        _wait("prometheus ready", lambda: urllib.request.urlopen(f"{prom.base}/-/ready", timeout=1), 30)
+        _wait("the service healthy", lambda: _get(f"{server}/healthz")["status"] == "ok", 30)
+        # the compose file's Mosquitto healthcheck works against this configuration
+        check = compose()["services"]["mosquitto"]["healthcheck"]["test"][1:]
+        check[check.index("-p") + 1] = str(broker_port)
+        assert subprocess.run([mosquitto_sub if c == "mosquitto_sub" else c for c in check],
+                              timeout=15).returncode == 0
+
+        for run_id, name in SCENARIOS.items():
+            _post(f"{server}/v1/runs", {"scenario": name, "speed": _scenario_speed(name), "runId": run_id})
+        _wait("every run to finish", lambda: all(
+            _get(f"{server}/v1/runs/{r}", TOKEN)["state"] == "finished" for r in SCENARIOS), 4 * WALL + 60)
+
+        # the subnet of azure-cni-ip-exhaustion filled: the alert fires
+        def firing() -> list[dict[str, Any]]:
+            return [a for a in prom.api("alerts")["alerts"]
+                    if a["labels"]["alertname"] == "AksSimSubnetAbove90Percent"
+                    and a["labels"]["run"] == "exhaustion" and a["state"] == "firing"]
+        alert = _wait("AksSimSubnetAbove90Percent to fire", firing, 60)[0]
+        assert float(alert["value"]) > 0.9
+        assert prom.api("query", query='ALERTS{alertname="AksSimSubnetAbove90Percent",'
+                                       'alertstate="firing",run="exhaustion"}')["result"]
+
+        # the service published as `akssim` (password file, ACL); anonymous clients may read
+        statuses = subprocess.run([mosquitto_sub, "-p", str(broker_port), "-t", "akssim/+/status",
+                                   "-v", "-C", str(len(SCENARIOS)), "-W", "10"],
+                                  capture_output=True, text=True, timeout=20)
+        assert statuses.returncode == 0, statuses.stderr
+        assert {line.split("/")[1] for line in statuses.stdout.splitlines()} == set(SCENARIOS)
+
+        end = time.time()
+        # the run variable lists every run
+        runs = prom.api("label/run/values", **{"match[]": "akssim_sim_time_seconds"})
+        assert set(SCENARIOS) <= set(runs)
+        missing: list[str] = []
+        for path in DASHBOARDS:
+            board = dashboard(path)
+            for panel in panels(board):
+                for t in panel.get("targets", []):
+                    if not any(prom.has_data(substitute(t["expr"], run), t0, end) for run in SCENARIOS):
+                        missing.append(f"{path.name}: {panel['title']!r} {t['refId']}: {t['expr']}")
+            for annotation in board["annotations"]["list"]:
+                if "expr" in annotation:
+                    for run in ("shop", "node-down"):  # the runs with faults
+                        if not prom.has_data(substitute(annotation["expr"], run), t0, end):
+                            missing.append(f"{path.name}: annotation {annotation['name']!r} for {run}")
+    assert not missing, "queries without data:\n" + "\n".join(missing)
