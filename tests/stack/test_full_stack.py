@@ -136,6 +136,26 @@ def _scenario_speed(name: str) -> float:
     return round(seconds / WALL, 1)
 
 
+def _chaos_over_mqtt(port: int, mosquitto_sub: str) -> None:
+    """With the committed password file and ACL: an anonymous client may not send a fault
+    command, the ``chaos`` user (development default password) may, and the service answers."""
+    pub = need("mosquitto_pub")
+    topic = "akssim/shop/commands/faults"
+    acks = subprocess.Popen([mosquitto_sub, "-p", str(port), "-t", f"{topic}/ack", "-C", "1", "-W", "20"],
+                            stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    anonymous = {"commandId": "anon", "fault": "pod_kill", "deployment": "shop/cart", "count": 1}
+    chaos = {"commandId": "chaos-1", "fault": "pod_kill", "deployment": "shop/storefront", "count": 1}
+    # an MQTT broker drops an unauthorised publish silently: the only ack must be chaos's
+    subprocess.run([pub, "-p", str(port), "-q", "1", "-t", topic, "-m", json.dumps(anonymous)],
+                   check=True, timeout=10)
+    time.sleep(1)
+    subprocess.run([pub, "-p", str(port), "-q", "1", "-u", "chaos", "-P", "chaos-dev", "-t", topic,
+                    "-m", json.dumps(chaos)], check=True, timeout=10)
+    ack = json.loads(acks.communicate(timeout=30)[0])
+    assert ack["commandId"] == "chaos-1" and ack["ok"] is True, ack
+
+
 @pytest.mark.slow
 def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
     mosquitto, prometheus = need("mosquitto"), need("prometheus")
@@ -174,6 +194,7 @@ def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
 
         for run_id, name in SCENARIOS.items():
             _post(f"{server}/v1/runs", {"scenario": name, "speed": _scenario_speed(name), "runId": run_id})
+        _chaos_over_mqtt(broker_port, mosquitto_sub)
         _wait("every run to finish", lambda: all(
             _get(f"{server}/v1/runs/{r}", TOKEN)["state"] == "finished" for r in SCENARIOS), 4 * WALL + 60)
 
@@ -193,6 +214,13 @@ def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
                                   capture_output=True, text=True, timeout=20)
         assert statuses.returncode == 0, statuses.stderr
         assert {line.split("/")[1] for line in statuses.stdout.splitlines()} == set(SCENARIOS)
+
+        # every recording rule has data
+        rules = yaml.safe_load((tmp_path / "prometheus" / "rules.yml").read_text(encoding="utf-8"))
+        for group in rules["groups"]:
+            for rule in group["rules"]:
+                if "record" in rule:
+                    assert prom.has_data(rule["record"], t0, time.time()), rule["record"]
 
         end = time.time()
         # the run variable lists every run
