@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -96,3 +97,21 @@ def test_provisioning_points_at_the_mounted_dashboards() -> None:
     assert mounted("grafana", files["options"]["path"]) == ROOT / "grafana" / "dashboards"
     datasource = yaml.safe_load(DATASOURCES.read_text())["datasources"][0]
     assert datasource["url"] == "http://prometheus:9090" and "prometheus" in compose()["services"]
+
+
+def test_native_grafana_provisioning_points_at_the_repository(tmp_path) -> None:
+    """deploy/native.sh writes Grafana provisioning for a Grafana outside Docker."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PROMETHEUS": "127.0.0.1:9999"}
+    done = subprocess.run(["bash", str(ROOT / "deploy" / "native.sh"), str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    provisioning = tmp_path / "grafana" / "provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yaml").read_text())
+    [datasource] = datasources["datasources"]
+    assert datasource["url"] == "http://127.0.0.1:9999" and datasource["uid"] == _datasource_uid()
+    [files] = yaml.safe_load((provisioning / "dashboards" / "dashboards.yaml").read_text())["providers"]
+    assert Path(files["options"]["path"]) == ROOT / "grafana" / "dashboards"
+    assert f"GF_PATHS_PROVISIONING={provisioning}" in done.stdout

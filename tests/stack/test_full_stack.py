@@ -1,5 +1,6 @@
 """The stack end to end, natively: Mosquitto and Prometheus started with the very files that
-docker-compose.yml mounts (ports, hostnames and paths rewritten in a temporary copy only),
+docker-compose.yml mounts (ports, hostnames and paths rewritten in a temporary copy only, by
+deploy/native.sh, the README's way to run the stack without Docker),
 ``aks-sim serve`` beside them, scenarios launched through the service so that every dashboard
 has something to show, and then every query of every panel, with Grafana's variables filled
 in, run against the real Prometheus: each returns data. An alert fires when its condition is
@@ -13,7 +14,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -62,32 +62,30 @@ def _process(args: list[str], log: Path, **kwargs: Any) -> Iterator[subprocess.P
         _stop(proc)
 
 
-def _mosquitto_conf(tmp: Path, port: int) -> Path:
-    """The compose file's mosquitto.conf (with its ACL and password file) in *tmp*, listening on
-    127.0.0.1:*port*; only paths, the listener and the run-as user change."""
-    conf = mounted("mosquitto", "/mosquitto/config/mosquitto.conf").read_text(encoding="utf-8")
-    for inside in ("/mosquitto/config/acl", "/mosquitto/config/passwd"):
-        shutil.copy(mounted("mosquitto", inside), tmp / Path(inside).name)
-    (tmp / "data").mkdir()
-    conf, n = re.subn(r"^listener 1883 0\.0\.0\.0$", f"listener {port} 127.0.0.1", conf, flags=re.M)
-    assert n == 1, "mosquitto.conf: expected one 'listener 1883 0.0.0.0'"
-    settings = [line for line in conf.splitlines() if line.strip() and not line.startswith("#")]
-    assert all(" /mosquitto/config/" in line or " /mosquitto/data/" in line
-               for line in settings if "/mosquitto/" in line)
-    conf = conf.replace(" /mosquitto/config/", f" {tmp}/").replace(" /mosquitto/data/", f" {tmp}/data/")
-    path = tmp / "mosquitto.conf"
-    path.write_text(conf + f"\nuser {getpass.getuser()}\n", encoding="utf-8")
-    return path
-
-
-def _prometheus_conf(tmp: Path, service_port: int) -> Path:
-    """The compose file's prometheus.yml and rules.yml in *tmp*, scraping the test's service."""
-    text = mounted("prometheus", "/etc/prometheus/prometheus.yml").read_text(encoding="utf-8")
-    shutil.copy(mounted("prometheus", "/etc/prometheus/rules.yml"), tmp / "rules.yml")
-    assert text.count('"simsvc:8080"') == 1
-    path = tmp / "prometheus.yml"
-    path.write_text(text.replace('"simsvc:8080"', f'"127.0.0.1:{service_port}"'), encoding="utf-8")
-    return path
+def _native_configs(tmp: Path, mqtt_port: int, service_port: int, prom_port: int) -> Path:
+    """deploy/native.sh's copies of the files docker-compose.yml mounts, for servers on free
+    loopback ports; checked to differ from the mounted files only in addresses and paths."""
+    env = {**os.environ, "MQTT_PORT": str(mqtt_port), "SERVICE": f"127.0.0.1:{service_port}",
+           "PROMETHEUS": f"127.0.0.1:{prom_port}"}
+    done = subprocess.run(["bash", str(ROOT / "deploy" / "native.sh"), str(tmp)], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    pairs = [("mosquitto", "/mosquitto/config/mosquitto.conf", tmp / "mosquitto" / "mosquitto.conf"),
+             ("mosquitto", "/mosquitto/config/acl", tmp / "mosquitto" / "acl"),
+             ("mosquitto", "/mosquitto/config/passwd", tmp / "mosquitto" / "passwd"),
+             ("prometheus", "/etc/prometheus/prometheus.yml", tmp / "prometheus" / "prometheus.yml"),
+             ("prometheus", "/etc/prometheus/rules.yml", tmp / "prometheus" / "rules.yml")]
+    for service, inside, copy in pairs:
+        original = mounted(service, inside).read_text(encoding="utf-8").splitlines()
+        native = copy.read_text(encoding="utf-8").splitlines()
+        if copy.name == "mosquitto.conf":
+            assert native[len(original):] == [f"user {getpass.getuser()}"]
+            native = native[:len(original)]
+        assert len(native) == len(original), copy
+        for was, now in zip(original, native, strict=True):
+            if was != now:
+                assert re.search(r"^listener 1883 |/mosquitto/|simsvc:8080", was), (was, now)
+    return tmp
 
 
 def _get(url: str, token: str | None = None) -> Any:
@@ -161,10 +159,8 @@ def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
     mosquitto, prometheus = need("mosquitto"), need("prometheus")
     mosquitto_sub = need("mosquitto_sub")
     broker_port, prom_port, service_port = free_port(), free_port(), free_port()
-    for d in ("broker", "prometheus", "runs"):
-        (tmp_path / d).mkdir()
-    mosq_conf = _mosquitto_conf(tmp_path / "broker", broker_port)
-    prom_conf = _prometheus_conf(tmp_path / "prometheus", service_port)
+    native = _native_configs(tmp_path / "native", broker_port, service_port, prom_port)
+    mosq_conf, prom_conf = native / "mosquitto" / "mosquitto.conf", native / "prometheus" / "prometheus.yml"
     simsvc = compose()["services"]["simsvc"]["environment"]
     env = {**os.environ, "AKSSIM_API_TOKEN": TOKEN, "AKSSIM_MAX_RUNS": str(len(SCENARIOS)),
            "AKSSIM_MQTT": simsvc["AKSSIM_MQTT"].replace("mosquitto:1883", f"127.0.0.1:{broker_port}"),
@@ -176,7 +172,7 @@ def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
     t0 = time.time()
     with _process([mosquitto, "-c", str(mosq_conf)], tmp_path / "mosquitto.log") as broker, \
             _process([prometheus, f"--config.file={prom_conf}",
-                      f"--storage.tsdb.path={tmp_path / 'prometheus' / 'data'}",
+                      f"--storage.tsdb.path={native / 'prometheus' / 'data'}",
                       f"--web.listen-address=127.0.0.1:{prom_port}"], tmp_path / "prometheus.log"), \
             _process([sys.executable, "-m", "services.cli", "serve", "--port", str(service_port),
                       "--runs-dir", str(tmp_path / "runs")], tmp_path / "service.log",
@@ -216,7 +212,7 @@ def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
         assert {line.split("/")[1] for line in statuses.stdout.splitlines()} == set(SCENARIOS)
 
         # every recording rule has data
-        rules = yaml.safe_load((tmp_path / "prometheus" / "rules.yml").read_text(encoding="utf-8"))
+        rules = yaml.safe_load((native / "prometheus" / "rules.yml").read_text(encoding="utf-8"))
         for group in rules["groups"]:
             for rule in group["rules"]:
                 if "record" in rule:
