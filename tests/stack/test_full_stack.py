@@ -194,13 +194,17 @@ def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
         _wait("every run to finish", lambda: all(
             _get(f"{server}/v1/runs/{r}", TOKEN)["state"] == "finished" for r in SCENARIOS), 4 * WALL + 60)
 
-        # the subnet of azure-cni-ip-exhaustion filled: the alert fires
-        def firing() -> list[dict[str, Any]]:
-            return [a for a in prom.api("alerts")["alerts"]
-                    if a["labels"]["alertname"] == "AksSimSubnetAbove90Percent"
-                    and a["labels"]["run"] == "exhaustion" and a["state"] == "firing"]
-        alert = _wait("AksSimSubnetAbove90Percent to fire", firing, 60)[0]
+        # the subnet of azure-cni-ip-exhaustion filled, the SNAT ports of the crossing ran out:
+        # the alerts fire
+        def firing(name: str, run: str) -> list[dict[str, Any]]:
+            return [a for a in prom.api("alerts")["alerts"] if a["labels"]["alertname"] == name
+                    and a["labels"]["run"] == run and a["state"] == "firing"]
+        alert = _wait("AksSimSubnetAbove90Percent to fire",
+                      lambda: firing("AksSimSubnetAbove90Percent", "exhaustion"), 60)[0]
         assert float(alert["value"]) > 0.9
+        alert = _wait("AksSimSnatPortsAbove80Percent to fire",
+                      lambda: firing("AksSimSnatPortsAbove80Percent", "snat"), 30)[0]
+        assert float(alert["value"]) > 0.8
         assert prom.api("query", query='ALERTS{alertname="AksSimSubnetAbove90Percent",'
                                        'alertstate="firing",run="exhaustion"}')["result"]
 
