@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import re
+import tomllib
 
 import jsonschema
 from stack import COMPOSE, ROOT, compose, mounts
@@ -61,6 +62,12 @@ def test_the_service_image_is_slim_non_root_and_health_checked() -> None:
     assert re.search(r"^HEALTHCHECK .*", text, re.M) and "/healthz" in text
     for copied in re.findall(r"^COPY\s+(\S+)", text, re.M):
         assert (ROOT / copied).exists(), f"the Dockerfile copies {copied}, which does not exist"
+    # every package pyproject.toml installs, and the scenarios the service names, are copied in
+    copied = set(re.findall(r"^COPY\s+(\S+)", text, re.M))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
+        assert pattern.rstrip("*") in copied, f"the Dockerfile does not copy {pattern.rstrip('*')}/"
+    assert {"pyproject.toml", "scenarios"} <= copied and "AKSSIM_SCENARIOS_DIR=/app/scenarios" in text
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert ".venv" in ignored and ".git" in ignored
 
