@@ -102,6 +102,14 @@ def cluster() -> Board:
                     "provisioning or failed.")
     b.panel("Nodes by pool and state", [target(
         f"sum by (agentpool, state) (akssim_nodes{{{R}}})", "{{agentpool}} {{state}}")])
+    b.panel("Ready nodes by zone", [target(
+        f"sum by (zone) (kube_node_info{{{R}}} * on (run, node) group_left () "
+        f'kube_node_status_condition{{{R},condition="Ready",status="true"}})', "zone {{zone}}")],
+        description="What a zone failure takes away, and where the autoscaler puts it back.")
+    b.panel("Faults in effect", [target(f"akssim_fault_active{{{R}}}", "{{fault}} {{target}}")],
+            kind="state-timeline", defaults={"mappings": [{"type": "value", "options": {
+                "0": {"text": "reverted", "color": "green"}, "1": {"text": "active", "color": "red"}}}]},
+            description="Chaos faults of the scenario's timeline and those injected live.")
     b.panel("Pods by phase", [target(f"sum by (phase) (akssim_pods{{{R}}})", "{{phase}}")])
     b.panel("Pending pods and why", [
         target(f"akssim_pods_pending{{{R}}}", "pending pods"),
