@@ -182,7 +182,12 @@ def test_every_panel_returns_data_and_an_alert_fires(tmp_path: Path) -> None:
         prom = Prom(prom_port)
         _wait("prometheus ready", lambda: urllib.request.urlopen(f"{prom.base}/-/ready", timeout=1), 30)
         _wait("the service healthy", lambda: _get(f"{server}/healthz")["status"] == "ok", 30)
-        # the compose file's Mosquitto healthcheck works against this configuration
+        # the compose file's healthchecks of the service and of Mosquitto pass against these
+        check = compose()["services"]["simsvc"]["healthcheck"]["test"][1:]
+        assert check[0] == "python"
+        here = f"127.0.0.1:{service_port}"
+        check = [sys.executable, *(c.replace("127.0.0.1:8080", here) for c in check[1:])]
+        assert subprocess.run(check, timeout=15).returncode == 0
         check = compose()["services"]["mosquitto"]["healthcheck"]["test"][1:]
         check[check.index("-p") + 1] = str(broker_port)
         assert subprocess.run([mosquitto_sub if c == "mosquitto_sub" else c for c in check],
