@@ -9,7 +9,7 @@ import re
 import tomllib
 
 import jsonschema
-from stack import COMPOSE, ROOT, compose, mounts
+from stackfiles import COMPOSE, ROOT, compose, mounts
 
 
 def test_the_compose_file_is_valid_against_the_compose_specification() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stack import DASHBOARDS, DATASOURCES, ROOT, compose, dashboard, mounted, panels
+from stackfiles import DASHBOARDS, DATASOURCES, ROOT, compose, dashboard, mounted, panels
 
 METRICS_DOC = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
 RULES = (ROOT / "deploy" / "prometheus" / "rules.yml").read_text(encoding="utf-8")

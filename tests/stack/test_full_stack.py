@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 from servers import free_port, need, wait_port
-from stack import DASHBOARDS, ROOT, compose, dashboard, mounted, panels, substitute
+from stackfiles import DASHBOARDS, ROOT, compose, dashboard, mounted, panels, substitute
 
 TOKEN = "stack-token-0123456789abcdef"
 WALL = 25.0

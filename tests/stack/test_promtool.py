@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from servers import need
-from stack import mounted
+from stackfiles import mounted
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
