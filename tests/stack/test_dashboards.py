@@ -13,6 +13,8 @@ from stackfiles import DASHBOARDS, DATASOURCES, ROOT, compose, dashboard, mounte
 
 METRICS_DOC = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
 RULES = (ROOT / "deploy" / "prometheus" / "rules.yml").read_text(encoding="utf-8")
+CORE_PANELS = {"timeseries", "stat", "gauge", "bargauge", "state-timeline", "table", "row"}
+"""Panels that ship with Grafana: no plugin to install."""
 PROMQL_WORDS = {"sum", "by", "on", "group_left", "ignoring", "rate", "increase", "deriv", "stddev",
                 "avg", "max", "min", "histogram_quantile", "le", "run", "clamp_min", "count"}
 
@@ -53,6 +55,7 @@ def test_dashboard_structure(path) -> None:
     ids = [p["id"] for p in panels(board)]
     assert ids and len(ids) == len(set(ids)), f"panel ids repeat: {ids}"
     for panel in panels(board):
+        assert panel["type"] in CORE_PANELS, f"{panel['title']!r}: {panel['type']} is not a core panel"
         if panel["type"] == "row":
             continue
         targets = panel.get("targets", [])
