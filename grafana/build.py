@@ -1,0 +1,275 @@
+"""Generate the Grafana dashboards in ``grafana/dashboards/`` (run: ``python grafana/build.py``).
+
+The dashboards are code-reviewed JSON; this script is their source, and
+``tests/stack/test_dashboards.py`` fails when the committed JSON differs from what it writes.
+Every query uses the metric names of docs/metrics.md. Rates of counters are shown *per
+simulated second* (divided by the rate of ``akssim_sim_time_seconds``), so a run paced at 60x
+reads the same as one at 1x; they have no value once the run's clock stops.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+"""The datasource that provisioning/datasources/prometheus.yaml creates."""
+SCHEMA_VERSION = 39
+R = 'run="$run"'
+
+
+def per_sim_second(expr: str, by: str) -> str:
+    """*expr* (a ``rate`` summed ``by`` labels that include ``run``) per simulated second."""
+    clock = f"sum by (run) (rate(akssim_sim_time_seconds{{{R}}}[$__rate_interval])) > 0"
+    return f"sum by ({by}) ({expr}) / on (run) group_left () ({clock})"
+
+
+def target(expr: str, legend: str = "", ref: str = "A") -> dict[str, Any]:
+    return {"datasource": DATASOURCE, "expr": expr, "legendFormat": legend, "refId": ref}
+
+
+class Board:
+    """One dashboard: panels laid out left to right, two per row unless told otherwise."""
+
+    def __init__(self, uid: str, title: str, description: str) -> None:
+        self.uid, self.title, self.description = uid, title, description
+        self.panels: list[dict[str, Any]] = []
+        self._x = self._y = 0
+
+    def panel(self, title: str, targets: list[dict[str, Any]], *, kind: str = "timeseries",
+              unit: str = "short", width: int = 12, height: int = 8, description: str = "",
+              options: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None) -> None:
+        if self._x + width > 24:
+            self._x, self._y = 0, self._y + height
+        for i, t in enumerate(targets):
+            t["refId"] = chr(ord("A") + i)
+        self.panels.append({
+            "id": len(self.panels) + 1, "type": kind, "title": title, "description": description,
+            "datasource": DATASOURCE, "targets": targets,
+            "gridPos": {"x": self._x, "y": self._y, "w": width, "h": height},
+            "fieldConfig": {"defaults": {"unit": unit, **(defaults or {})}, "overrides": []},
+            "options": options or {},
+        })
+        self._x += width
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid, "title": self.title, "description": self.description,
+            "tags": ["aks-sim"], "schemaVersion": SCHEMA_VERSION, "version": 1, "editable": True,
+            "timezone": "browser", "refresh": "5s", "time": {"from": "now-30m", "to": "now"},
+            "graphTooltip": 1,
+            "links": [{"type": "dashboards", "tags": ["aks-sim"], "asDropdown": True,
+                       "title": "aks-sim", "keepTime": True, "includeVars": True}],
+            "templating": {"list": [{
+                "name": "run", "label": "run", "type": "query", "datasource": DATASOURCE,
+                "definition": "label_values(akssim_sim_time_seconds, run)",
+                "query": {"query": "label_values(akssim_sim_time_seconds, run)", "refId": "run"},
+                "refresh": 2, "sort": 1, "multi": False, "includeAll": False,
+                "current": {}, "options": [], "hide": 0,
+            }]},
+            "annotations": {"list": [
+                {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                 "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
+                 "name": "Annotations & Alerts", "type": "dashboard"},
+                {"name": "Chaos faults", "datasource": DATASOURCE, "enable": True,
+                 "iconColor": "red", "expr": f"akssim_fault_active{{{R}}} > 0", "step": "5s",
+                 "titleFormat": "{{fault}}", "textFormat": "{{target}}",
+                 "tagKeys": "fault,target", "useValueForTime": False},
+            ]},
+            "panels": self.panels,
+        }
+
+
+def cluster() -> Board:
+    b = Board("akssim-cluster", "aks-sim / Cluster",
+              "Nodes, pods, deployments, HPAs and the cluster autoscaler of one run.")
+    b.panel("Simulated time", [target(f"akssim_sim_time_seconds{{{R}}}", "{{run}}")],
+            kind="stat", unit="s", width=6, height=4)
+    b.panel("Pending pods", [target(f"akssim_pods_pending{{{R}}}", "pending")],
+            kind="stat", width=6, height=4)
+    b.panel("Nodes not Ready", [target(
+        f'sum(kube_node_status_condition{{{R},condition="Ready",status!="true"}})', "not ready")],
+        kind="stat", width=6, height=4)
+    b.panel("Pacer lag (live runs)", [target(f"akssim_pacer_lag_seconds{{{R}}}", "lag")],
+            kind="stat", unit="s", width=6, height=4,
+            description="How far simulated time is behind the speed asked for.")
+    b.panel("Nodes by Ready condition", [target(
+        f'sum by (status) (kube_node_status_condition{{{R},condition="Ready"}})', "{{status}}")],
+        description="true: Ready; unknown: NotReady (kubelet stopped posting); false: "
+                    "provisioning or failed.")
+    b.panel("Nodes by pool and state", [target(
+        f"sum by (agentpool, state) (akssim_nodes{{{R}}})", "{{agentpool}} {{state}}")])
+    b.panel("Ready nodes by zone", [target(
+        f"sum by (zone) (kube_node_info{{{R}}} * on (run, node) group_left () "
+        f'kube_node_status_condition{{{R},condition="Ready",status="true"}})', "zone {{zone}}")],
+        description="What a zone failure takes away, and where the autoscaler puts it back.")
+    b.panel("Faults in effect", [target(f"akssim_fault_active{{{R}}}", "{{fault}} {{target}}")],
+            kind="state-timeline", defaults={"mappings": [{"type": "value", "options": {
+                "0": {"text": "reverted", "color": "green"}, "1": {"text": "active", "color": "red"}}}]},
+            description="Chaos faults of the scenario's timeline and those injected live.")
+    b.panel("Pods by phase", [target(f"sum by (phase) (akssim_pods{{{R}}})", "{{phase}}")])
+    b.panel("Pending pods and why", [
+        target(f"akssim_pods_pending{{{R}}}", "pending pods"),
+        target(f'sum by (reason) (increase(akssim_events_total{{{R},'
+               f'reason=~"FailedScheduling|FailedCreatePodSandBox|SubnetIsFull|NotTriggerScaleUp"}}'
+               f'[$__rate_interval]))', "{{reason}} events"),
+    ], description="Pods waiting for a node or an address, and the events that say why.")
+    b.panel("Deployments: desired vs available", [
+        target(f"kube_deployment_spec_replicas{{{R}}}", "{{namespace}}/{{deployment}} desired"),
+        target(f"kube_deployment_status_replicas_available{{{R}}}",
+               "{{namespace}}/{{deployment}} available"),
+    ])
+    b.panel("HPA replicas", [
+        target(f"kube_horizontalpodautoscaler_status_current_replicas{{{R}}}",
+               "{{horizontalpodautoscaler}} current"),
+        target(f"kube_horizontalpodautoscaler_spec_min_replicas{{{R}}}",
+               "{{horizontalpodautoscaler}} min"),
+        target(f"kube_horizontalpodautoscaler_spec_max_replicas{{{R}}}",
+               "{{horizontalpodautoscaler}} max"),
+    ])
+    b.panel("Cluster autoscaler activity", [target(
+        f'sum by (reason) (increase(akssim_events_total{{{R},category="autoscaler"}}[$__rate_interval]))',
+        "{{reason}}")], kind="timeseries", width=24,
+        description="ScaledUpGroup, NotTriggerScaleUp, FailedToScaleUpGroup, ScaleDown events.",
+        defaults={"custom": {"drawStyle": "bars"}})
+    return b
+
+
+def ip_addresses() -> Board:
+    b = Board("akssim-ip-addresses", "aks-sim / IP addresses",
+              "Subnets, address allocation failures, time to exhaustion, kubenet routes.")
+    b.panel("Subnet addresses by state", [target(
+        f'akssim_subnet_addresses{{{R},state=~"used|free"}}', "{{subnet}} {{state}}")],
+        description="usable = size minus Azure's 5 reserved addresses = used + free.")
+    b.panel("Subnet used", [target(
+        f'akssim_subnet_addresses{{{R},state="used"}} / ignoring (state) '
+        f'akssim_subnet_addresses{{{R},state="usable"}}', "{{subnet}}")],
+        unit="percentunit", defaults={"min": 0, "max": 1, "thresholds": {"mode": "absolute", "steps": [
+            {"color": "green", "value": None}, {"color": "orange", "value": 0.8},
+            {"color": "red", "value": 0.9}]}})
+    b.panel("Subnet usable / used / peak used", [
+        target(f'akssim_subnet_addresses{{{R},state="usable"}}', "{{subnet}} usable"),
+        target(f'akssim_subnet_addresses{{{R},state="used"}}', "{{subnet}} used"),
+        target(f"akssim_subnet_addresses_peak_used{{{R}}}", "{{subnet}} peak used"),
+    ], kind="bargauge", options={"displayMode": "basic", "orientation": "horizontal"})
+    b.panel("Address allocation failures by reason", [target(
+        f"sum by (reason) (increase(akssim_ip_allocation_failures_total{{{R}}}[$__rate_interval]))",
+        "{{reason}}")], defaults={"custom": {"drawStyle": "bars"}},
+        description="SubnetIsFull, FailedCreatePodSandBox, CIDRNotAvailable, FailedToCreateRoute...")
+    growth = (f'sum by (run, subnet) (deriv(akssim_subnet_addresses{{{R},state="used"}}[$__rate_interval]))'
+              f" / on (run) group_left () "
+              f"(sum by (run) (deriv(akssim_sim_time_seconds{{{R}}}[$__rate_interval])) > 0)")
+    b.panel("Time to exhaustion at the current growth (simulated)", [target(
+        f'sum by (run, subnet) (akssim_subnet_addresses{{{R},state="free"}}) / on (run, subnet) '
+        f"(({growth}) > 0)", "{{subnet}}")], unit="s",
+        description="Free addresses divided by the growth of used addresses per simulated second "
+                    "over the last $__rate_interval; no value while a subnet is not growing.")
+    b.panel("Address growth per simulated minute", [target(f"60 * ({growth})", "{{subnet}}")])
+    b.panel("kubenet: nodes without a route (FailedToCreateRoute)", [target(
+        f'sum(akssim_ip_allocation_failures_total{{{R},reason="FailedToCreateRoute"}})',
+        "nodes without a route")], kind="stat", width=24, height=5,
+        description="kubenet needs one UDR route per node; a route table holds 400. The model "
+                    "exports no routes-used gauge yet, so this counts the nodes refused a route.")
+    return b
+
+
+def traffic() -> Board:
+    b = Board("akssim-traffic", "aks-sim / Traffic and load balancing",
+              "Requests, errors by cause, latency, load balancer spread, probes and SNAT.")
+    requests = f"rate(akssim_requests_total{{{R}}}[$__rate_interval])"
+    b.panel("Requests per simulated second by Service", [target(
+        per_sim_second(requests, "run, service"), "{{service}}")], unit="reqps")
+    b.panel("Errors per simulated second by Service and cause", [target(
+        per_sim_second(f'rate(akssim_requests_total{{{R},outcome!="ok"}}[$__rate_interval])',
+                       "run, service, outcome"), "{{service}} {{outcome}}")], unit="reqps")
+    b.panel("Error ratio by flow", [target(
+        f'sum by (flow) (rate(akssim_requests_total{{{R},outcome!="ok"}}[$__rate_interval])) / '
+        f"sum by (flow) (rate(akssim_requests_total{{{R}}}[$__rate_interval]))", "{{flow}}")],
+        unit="percentunit")
+    b.panel("Latency percentiles by Service", [
+        target(f"histogram_quantile({q}, sum by (service, le) "
+               f"(rate(akssim_request_duration_seconds_bucket{{{R}}}[$__rate_interval])))",
+               f"{{{{service}}}} p{int(q * 100)}")
+        for q in (0.5, 0.95, 0.99)], unit="s")
+    b.panel("Load balancer: requests per backend node", [target(
+        per_sim_second(f"rate(akssim_lb_backend_requests_total{{{R}}}[$__rate_interval])",
+                       "run, service, node"), "{{service}} {{node}}")], unit="reqps")
+    b.panel("Load balancer: spread across nodes (coefficient of variation)", [target(
+        f"stddev by (service) (rate(akssim_lb_backend_requests_total{{{R}}}[$__rate_interval])) / "
+        f"avg by (service) (rate(akssim_lb_backend_requests_total{{{R}}}[$__rate_interval]))",
+        "{{service}}")], unit="percentunit",
+        description="0 is a perfectly even spread; per-pod load is not exported by the model.")
+    b.panel("Health probe state per backend node", [target(
+        f"akssim_lb_backend_up{{{R}}}", "{{service}} {{node}}")], kind="state-timeline",
+        width=24, defaults={"mappings": [{"type": "value", "options": {
+            "0": {"text": "down", "color": "red"}, "1": {"text": "up", "color": "green"}}}]})
+    b.panel("SNAT ports used vs allocated per node", [
+        target(f"akssim_snat_ports_used{{{R}}}", "{{node}} used"),
+        target(f"akssim_snat_ports_allocated_per_node{{{R}}}", "allocated per node"),
+    ])
+    b.panel("SNAT: backend pool and exhausted nodes", [
+        target(f"akssim_snat_backend_pool_size{{{R}}}", "backend pool nodes"),
+        target(f"akssim_snat_exhausted_nodes{{{R}}}", "nodes that ran out"),
+    ])
+    b.panel("NetworkPolicy drops per simulated second", [target(
+        per_sim_second(f"rate(akssim_networkpolicy_drops_total{{{R}}}[$__rate_interval])",
+                       "run, flow, service"), "{{flow}} -> {{service}}")], unit="reqps", width=24)
+    return b
+
+
+def ingress_dns() -> Board:
+    b = Board("akssim-ingress-dns", "aks-sim / Ingress and DNS",
+              "ingress-nginx requests by host, path and status; CoreDNS queries and rcodes.")
+    b.panel("Ingress requests per simulated second by host, path and status", [target(
+        per_sim_second(f"rate(nginx_ingress_controller_requests_total{{{R}}}[$__rate_interval])",
+                       "run, host, path, status"), "{{host}}{{path}} {{status}}")], unit="reqps")
+    b.panel("Ingress latency by host", [
+        target(f"histogram_quantile({q}, sum by (host, le) (rate("
+               f"nginx_ingress_controller_request_duration_seconds_bucket{{{R}}}[$__rate_interval])))",
+               f"{{{{host}}}} p{int(q * 100)}")
+        for q in (0.5, 0.99)], unit="s")
+    b.panel("Ingress non-2xx share by host", [target(
+        f'sum by (host) (rate(nginx_ingress_controller_requests_total{{{R},status!~"2.."}}'
+        f"[$__rate_interval])) / sum by (host) "
+        f"(rate(nginx_ingress_controller_requests_total{{{R}}}[$__rate_interval]))",
+        "{{host}}")], unit="percentunit")
+    b.panel("CoreDNS queries per simulated second by type", [target(
+        per_sim_second(f"rate(coredns_dns_requests_total{{{R}}}[$__rate_interval])", "run, type"),
+        "{{type}}")], unit="reqps")
+    b.panel("CoreDNS responses per simulated second by rcode", [target(
+        per_sim_second(f"rate(coredns_dns_responses_total{{{R}}}[$__rate_interval])", "run, rcode"),
+        "{{rcode}}")], unit="reqps")
+    b.panel("NXDOMAIN share (ndots:5 search-list expansion)", [target(
+        f'sum(rate(coredns_dns_responses_total{{{R},rcode="NXDOMAIN"}}[$__rate_interval])) / '
+        f"sum(rate(coredns_dns_responses_total{{{R}}}[$__rate_interval]))", "NXDOMAIN")],
+        unit="percentunit",
+        description="Every try of the search-list walk but the last is answered NXDOMAIN.")
+    b.panel("Requests failing on DNS per simulated second", [target(
+        per_sim_second(f'rate(akssim_requests_total{{{R},outcome="dns_failure"}}[$__rate_interval])',
+                       "run, flow"), "{{flow}}")], unit="reqps", width=24)
+    return b
+
+
+BOARDS = {"cluster": cluster, "ip-addresses": ip_addresses, "traffic": traffic,
+          "ingress-dns": ingress_dns}
+
+
+def render() -> dict[str, str]:
+    """File name -> JSON text of every dashboard."""
+    return {f"{name}.json": json.dumps(make().to_json(), indent=2) + "\n" for name, make in BOARDS.items()}
+
+
+def main() -> int:
+    out = HERE / "dashboards"
+    out.mkdir(exist_ok=True)
+    for name, text in render().items():
+        (out / name).write_text(text, encoding="utf-8")
+        print(out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
