@@ -123,7 +123,11 @@ def serve(args: argparse.Namespace) -> int:
     from services.app import create_app
     from services.settings import Settings
 
-    overrides: dict[str, Any] = {"host": args.host, "port": args.port}
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
     if args.mqtt:
         overrides["mqtt"] = args.mqtt
     if args.runs_dir:
@@ -154,8 +158,8 @@ def add_parsers(sub: Any) -> None:
     """Register serve, runs, stop and inject."""
     default = os.environ.get("AKSSIM_SERVER", "http://127.0.0.1:8080")
     p = sub.add_parser("serve", help="start the simulation service (HTTP API, live runs)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default=None, help="default AKSSIM_HOST or 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default AKSSIM_PORT or 8080")
     p.add_argument("--mqtt", default=None, metavar="URL", help="publish every run's events there")
     p.add_argument("--runs-dir", default=None, help="where runs are written (default ./runs)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
