@@ -75,7 +75,8 @@ class Board:
                  "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
                  "name": "Annotations & Alerts", "type": "dashboard"},
                 {"name": "Chaos faults", "datasource": DATASOURCE, "enable": True,
-                 "iconColor": "red", "expr": f"akssim_fault_active{{{R}}} > 0", "step": "5s",
+                 "iconColor": "red", "expr": f"akssim_fault_active{{{R}}} > 0 or "
+                 f"increase(akssim_faults_injected_total{{{R}}}[$__rate_interval]) > 0", "step": "5s",
                  "titleFormat": "{{fault}}", "textFormat": "{{target}}",
                  "tagKeys": "fault,target", "useValueForTime": False},
             ]},
@@ -224,7 +225,7 @@ def ingress_dns() -> Board:
     b = Board("akssim-ingress-dns", "aks-sim / Ingress and DNS",
               "ingress-nginx requests by host, path and status; CoreDNS queries and rcodes.")
     b.panel("Ingress requests per simulated second by host, path and status", [target(
-        per_sim_second(f"rate(nginx_ingress_controller_requests_total{{{R}}}[$__rate_interval])",
+        per_sim_second(f"rate(nginx_ingress_controller_requests{{{R}}}[$__rate_interval])",
                        "run, host, path, status"), "{{host}}{{path}} {{status}}")], unit="reqps")
     b.panel("Ingress latency by host", [
         target(f"histogram_quantile({q}, sum by (host, le) (rate("
@@ -232,9 +233,9 @@ def ingress_dns() -> Board:
                f"{{{{host}}}} p{int(q * 100)}")
         for q in (0.5, 0.99)], unit="s")
     b.panel("Ingress non-2xx share by host", [target(
-        f'sum by (host) (rate(nginx_ingress_controller_requests_total{{{R},status!~"2.."}}'
+        f'sum by (host) (rate(nginx_ingress_controller_requests{{{R},status!~"2.."}}'
         f"[$__rate_interval])) / sum by (host) "
-        f"(rate(nginx_ingress_controller_requests_total{{{R}}}[$__rate_interval]))",
+        f"(rate(nginx_ingress_controller_requests{{{R}}}[$__rate_interval]))",
         "{{host}}")], unit="percentunit")
     b.panel("CoreDNS queries per simulated second by type", [target(
         per_sim_second(f"rate(coredns_dns_requests_total{{{R}}}[$__rate_interval])", "run, type"),

@@ -144,6 +144,10 @@ CATALOGUE: tuple[Family, ...] = (
 
 BY_NAME = {f.name: f for f in CATALOGUE}
 
+EXACT_NAME = frozenset({"nginx_ingress_controller_requests"})
+"""Counters whose exporter (Go's client) exposes them without ``_total``: exported under that
+exact name (untyped), so queries written for the real exporter work unchanged."""
+
 INSTANT = frozenset({"pod_kill", "ingress_controller_crash"})
 """Faults that are actions, not states, when they have no duration: never "active"."""
 

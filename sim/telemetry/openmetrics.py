@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
-from sim.telemetry.metrics import BY_NAME, CATALOGUE, COUNTER, HISTOGRAM, Histogram, Snapshot
+from sim.telemetry.metrics import BY_NAME, CATALOGUE, COUNTER, EXACT_NAME, HISTOGRAM, Histogram, Snapshot
 
 FORMAT = "akssim-metrics/1"
 
@@ -114,7 +114,7 @@ def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") 
         series = data.get(fam.name)
         if not series:
             continue
-        yield f"# TYPE {fam.name} {fam.type}\n"
+        yield f"# TYPE {fam.name} {'unknown' if fam.name in EXACT_NAME else fam.type}\n"
         yield f"# HELP {fam.name} {_escape(fam.help)}\n"
         names = ("run", *fam.labels)
         for values in sorted(series):
@@ -129,7 +129,7 @@ def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") 
                     yield f"{fam.name}_count{labels} {count} {ts:.3f}\n"
                     yield f"{fam.name}_sum{labels} {_num(total)} {ts:.3f}\n"
             else:
-                suffix = "_total" if fam.type == COUNTER else ""
+                suffix = "_total" if fam.type == COUNTER and fam.name not in EXACT_NAME else ""
                 for ts, (value,) in points:
                     yield f"{fam.name}{suffix}{labels} {_num(value)} {ts:.3f}\n"
     yield "# EOF\n"

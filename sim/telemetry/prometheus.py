@@ -15,11 +15,12 @@ from prometheus_client.core import (
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
+    UnknownMetricFamily,
 )
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from sim.telemetry.metrics import COUNTER, GAUGE, Histogram, Snapshot
+from sim.telemetry.metrics import COUNTER, EXACT_NAME, GAUGE, Histogram, Snapshot
 
 
 class SimCollector:
@@ -53,8 +54,9 @@ class SimCollector:
         run = self.run_id
         for fam, series in self._snapshot:
             labels = ["run", *fam.labels]
-            if fam.type == GAUGE:
-                metric: Metric = GaugeMetricFamily(fam.name, fam.help, labels=labels)
+            if fam.type == GAUGE or fam.name in EXACT_NAME:
+                kind = UnknownMetricFamily if fam.name in EXACT_NAME else GaugeMetricFamily
+                metric: Metric = kind(fam.name, fam.help, labels=labels)
                 for values, value in series:
                     metric.add_metric([run, *values], value)  # type: ignore[attr-defined]
             elif fam.type == COUNTER:
