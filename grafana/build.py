@@ -169,11 +169,14 @@ def ip_addresses() -> Board:
         description="Free addresses divided by the growth of used addresses per simulated second "
                     "over the last $__rate_interval; no value while a subnet is not growing.")
     b.panel("Address growth per simulated minute", [target(f"60 * ({growth})", "{{subnet}}")])
+    b.panel("kubenet: routes used of the route table's limit", [
+        target(f'akssim_route_table_routes{{{R},state="used"}}', "used"),
+        target(f'akssim_route_table_routes{{{R},state="limit"}}', "limit")], width=12, height=6,
+        description="kubenet needs one UDR route per node; a route table holds 400.")
     b.panel("kubenet: nodes without a route (FailedToCreateRoute)", [target(
         f'sum(akssim_ip_allocation_failures_total{{{R},reason="FailedToCreateRoute"}})',
-        "nodes without a route")], kind="stat", width=24, height=5,
-        description="kubenet needs one UDR route per node; a route table holds 400. The model "
-                    "exports no routes-used gauge yet, so this counts the nodes refused a route.")
+        "nodes without a route")], kind="stat", width=12, height=6,
+        description="Nodes refused a route because the table was full.")
     return b
 
 

@@ -113,6 +113,8 @@ CATALOGUE: tuple[Family, ...] = (
        "once so far.", "subnet"),
     _f("akssim_ip_allocation_failures", COUNTER, "Address allocation failures by reason (the "
        "event reason: SubnetIsFull, FailedCreatePodSandBox, CIDRNotAvailable, ...).", "reason"),
+    _f("akssim_route_table_routes", GAUGE, "kubenet: routes in the cluster's route table (one per "
+       "node with a pod range), and the table's limit (400).", "route_table", "state"),
     _f("akssim_nodes", GAUGE, "Nodes of a node pool by state.", "agentpool", "state"),
     _f("akssim_pods", GAUGE, "Pods of a Deployment by phase.", "namespace", "deployment",
        "phase"),
@@ -237,6 +239,13 @@ class Sampler:
                 ((s.name, "usable"), float(s.usable)), ((s.name, "used"), float(s.used)),
                 ((s.name, "free"), float(s.usable - s.used))))
             v["akssim_subnet_addresses_peak_used"].append(((s.name,), float(s.peak_used)))
+        ipam = m.ipam
+        if hasattr(ipam, "route_table") and hasattr(ipam, "routes"):
+            from sim.ipam import KUBENET_ROUTE_LIMIT
+
+            v["akssim_route_table_routes"].extend((
+                ((ipam.route_table, "used"), float(ipam.routes)),
+                ((ipam.route_table, "limit"), float(KUBENET_ROUTE_LIMIT))))
         cond = v["kube_node_status_condition"]
         info = v["kube_node_info"]
         per_node = "kube_node_status_condition" not in self._over_cap

@@ -199,3 +199,29 @@ def test_an_instant_fault_is_counted_but_never_active() -> None:
     snap = sampler.sample()
     assert _series(snap, "akssim_fault_active") == {}
     assert _series(snap, "akssim_faults_injected") == {("pod_kill",): 1.0}
+
+
+@pytest.mark.parametrize("nodes", [3, 7])
+def test_kubenet_route_table_has_one_route_per_node_of_400(nodes: int) -> None:
+    """kubenet: one UDR route per node in the cluster's route table, which holds 400
+    (AKS-NETWORKING.md, configure-kubenet.md)."""
+    sim, _ = make_sim(cluster_yaml(plugin="kubenet", count=nodes, max_pods=110, duration="10m"))
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(60)
+    routes = _series(sampler.sample(), "akssim_route_table_routes")
+    (table, _), = [k for k in routes if k[1] == "used"]
+    assert routes[(table, "used")] == nodes + 1  # the user pool and the system node
+    assert routes[(table, "limit")] == 400
+
+
+def test_route_table_stops_at_400_on_a_600_node_kubenet_cluster() -> None:
+    text = (ROOT / "scenarios" / "kubenet-600-nodes.yaml").read_text()
+    sim, events = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+    sim.advance_to(sim.end)
+    routes = _series(sampler.sample(), "akssim_route_table_routes")
+    used = next(v for (t, s), v in routes.items() if s == "used")
+    assert used == 400
+    refused = sum(1 for e in events if e.event.reason == "FailedToCreateRoute")
+    nodes = sum(len(p.nodes) for p in sim.model.pools.values())
+    assert refused == nodes - 400
