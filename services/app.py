@@ -18,16 +18,14 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, make_asgi_app
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.runs import RunError, RunManager
+from services.runs import RunError, RunManager, parse_fault
 from services.settings import Settings
 from sim.errors import Issue
-from sim.scenario.schema import Fault
 from sim.scenario.units import parse_duration
 
 API = "/v1"
-FAULT = TypeAdapter(Fault)
 
 
 class RunCreate(BaseModel):
@@ -193,21 +191,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 '"zone": "1"}')
         dry = body.pop("dryRun", False)
         horizon_text = body.pop("horizon", "10m")
-        delay = body.get("at", 0)
-        try:
-            fault = FAULT.validate_python({**body, "at": delay})
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise RunError(422, f"not a fault: {problems}") from None
+        fault = parse_fault(body)
         if dry:
             try:
                 horizon = parse_duration(str(horizon_text))
             except ValueError as exc:
                 raise RunError(422, f"horizon: {exc}") from None
             return await manager.dry_run(run_id, fault, horizon)
-        applied = await manager.inject(run_id, fault, float(fault.at) or None)
-        return {"run": run_id, "fault": fault.fault, "appliedAt": applied,
-                "takesEffectAt": applied + float(fault.at)}
+        return await manager.apply(run_id, fault)
 
     @app.get(f"{API}/runs/{{run_id}}/events", dependencies=Read)
     async def events(run_id: str, manager: Runs, from_seq: int = 1,

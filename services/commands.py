@@ -14,15 +14,12 @@ from typing import Any
 
 import aiomqtt
 import structlog
-from pydantic import TypeAdapter, ValidationError
 
 from services.mqtt import MqttSettings
-from services.runs import RunError, RunManager
-from sim.scenario.schema import Fault
+from services.runs import RunError, RunManager, parse_fault
 from sim.telemetry.cloudevents import TOPIC_ROOT
 
 log = structlog.get_logger("akssim.commands")
-FAULT = TypeAdapter(Fault)
 COMMANDS = f"{TOPIC_ROOT}/+/commands/faults"
 
 
@@ -40,17 +37,9 @@ async def handle(manager: RunManager, topic: str, payload: bytes) -> tuple[str, 
     if "commandId" in data:
         body["commandId"] = data.pop("commandId")
     try:
-        fault = FAULT.validate_python({**data, "at": data.get("at", 0)})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return ack_topic, body | {"ok": False, "error": f"not a fault: {problems}"}
-    try:
-        applied = await manager.inject(run_id, fault, float(fault.at) or None)
+        return ack_topic, body | {"ok": True, **await manager.apply(run_id, parse_fault(data))}
     except RunError as exc:
         return ack_topic, body | {"ok": False, "error": str(exc)}
-    return ack_topic, body | {"ok": True, "fault": fault.fault, "appliedAt": applied,
-                              "takesEffectAt": applied + float(fault.at)}
-
 
 async def listen(settings: MqttSettings, manager: RunManager, ready: asyncio.Event | None = None) -> None:
     """Subscribe to fault commands and answer each, reconnecting with backoff."""

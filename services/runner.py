@@ -26,7 +26,7 @@ from services.pacer import Pacer
 from sim.engine import Simulation
 from sim.events import SimEvent
 from sim.telemetry.cloudevents import Outbox, status_message
-from sim.telemetry.jsonl import line_writer, parse_start
+from sim.telemetry.jsonl import line_encoder, parse_start
 from sim.telemetry.logging import event_logger
 from sim.telemetry.metrics import DEFAULT_SERIES_CAP, Sampler
 from sim.telemetry.openmetrics import SampleWriter
@@ -95,14 +95,15 @@ class ShellMetrics:
                                run, registry=r)
 
 
-def isolate(sink: str, handler: Callable[[Any], None], metrics: ShellMetrics, run_id: str
-            ) -> Callable[[Any], None]:
-    """Wrap a sink so that its failure is logged and counted, and the run goes on."""
+def isolate(sink: str, handler: Callable[..., None], metrics: ShellMetrics, run_id: str
+            ) -> Callable[..., None]:
+    """Wrap a sink (called with an envelope first) so that its failure is logged and counted,
+    and the run goes on."""
     counter = metrics.sink_errors.labels(run_id, sink)
 
-    def safe(env: Any) -> None:
+    def safe(env: Any, *rest: Any) -> None:
         try:
-            handler(env)
+            handler(env, *rest)
         except Exception as exc:  # noqa: BLE001 - a sink must not stop the run
             counter.inc()
             log.error("sink_failed", sink=sink, seq=getattr(env, "seq", None), error=repr(exc))
@@ -182,6 +183,9 @@ class LiveRun:
         self._faults: list[tuple[Any, float | None, asyncio.Future[float]]] = []
         self._stop = False
         self._budget = SLICE_EVENTS
+        self._reported: dict[str, int] = {}
+        self.line_listeners: list[Callable[[Any, str], None]] = []
+        """Called with (envelope, CloudEvent line) for every event, after the event log."""
 
     def inject(self, fault: Any, delay: float | None = None) -> asyncio.Future[float]:
         """Apply *fault* at the next slice boundary (now, or *delay* simulated seconds later).
@@ -232,7 +236,17 @@ class LiveRun:
         events = open(os.path.join(self.out_dir, "events.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
         samples = open(os.path.join(self.out_dir, "metrics.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
         try:
-            sim.bus.subscribe(SimEvent, line_writer(start, events.write))
+            encode = line_encoder(start)
+            listeners = self.line_listeners
+
+            def emit(env: Any) -> None:
+                # one encoding per event, shared by the log, the MQTT outbox and followers
+                line = encode(env)
+                events.write(line + "\n")
+                for listener in listeners:
+                    listener(env, line)
+
+            sim.bus.subscribe(SimEvent, emit)
             writer = SampleWriter(samples.write, sim.run_id, sim.spec.start_time, opts.sample_interval)
             if opts.log_events:
                 sim.bus.subscribe(SimEvent, isolate("log", event_logger(), self.shell, sim.run_id))
@@ -287,12 +301,12 @@ class LiveRun:
 
     async def _connect(self, start: Any) -> None:
         assert self.opts.mqtt is not None
-        self.outbox = Outbox(start, self.opts.outbox)
+        self.outbox = outbox = Outbox(start, self.opts.outbox)
         self.publisher = Publisher(self.opts.mqtt, self.outbox, self.sim.run_id,
                                    on_change=self._mqtt_metrics)
         self.outbox.put(status_message(self.sim.run_id, "running", scenario=self.sim.spec.name,
                                        seed=self.sim.seed, sim_time=0.0, duration=self.sim.end))
-        self.sim.bus.subscribe(SimEvent, isolate("mqtt", self.outbox.handler, self.shell, self.sim.run_id))
+        self.line_listeners.append(isolate("mqtt", outbox.put_line, self.shell, self.sim.run_id))
         try:
             await self.publisher.start()
         except ConnectionError as exc:
@@ -305,12 +319,12 @@ class LiveRun:
         run = self.sim.run_id
         s.outbox.labels(run).set(len(self.outbox))
         s.connected.labels(run).set(1 if p.connected else 0)
-        published = s.published.labels(run)
-        published.inc(p.stats.published - published._value.get())  # noqa: SLF001
-        reconnects = s.reconnects.labels(run)
-        reconnects.inc(p.stats.reconnects - reconnects._value.get())  # noqa: SLF001
-        dropped = s.dropped.labels(run)
-        dropped.inc(self.outbox.dropped - dropped._value.get())  # noqa: SLF001
+        # the publisher and the outbox keep the totals; the counters follow them
+        for name, counter, total in (("published", s.published, p.stats.published),
+                                     ("reconnects", s.reconnects, p.stats.reconnects),
+                                     ("dropped", s.dropped, self.outbox.dropped)):
+            counter.labels(run).inc(total - self._reported.get(name, 0))
+            self._reported[name] = total
 
     async def _loop(self, writer: SampleWriter) -> None:
         sim, opts = self.sim, self.opts

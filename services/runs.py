@@ -19,17 +19,19 @@ from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry
+from pydantic import TypeAdapter, ValidationError
 
 from services.mqtt import MqttSettings
 from services.runner import LiveOptions, LiveRun, ShellMetrics
 from services.settings import Settings
 from sim.engine import Simulation
 from sim.errors import Issue, ScenarioError
-from sim.events import SimEvent
 from sim.scenario import load_text
-from sim.telemetry.jsonl import line_writer, parse_start
+from sim.scenario.schema import Fault
 
 log = structlog.get_logger("akssim.runs")
+
+FAULT = TypeAdapter(Fault)
 
 RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -41,6 +43,20 @@ class RunError(Exception):
         super().__init__(message)
         self.status = status
         self.issues = issues or []
+
+
+def parse_fault(data: dict[str, Any]) -> Any:
+    """A live fault from a request (HTTP body or MQTT command): the scenario's fault model,
+    with ``at`` a delay from now (default: now).
+
+    Raises:
+        RunError: 422, naming each field that is wrong.
+    """
+    try:
+        return FAULT.validate_python({**data, "at": data.get("at", 0)})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise RunError(422, f"not a fault: {problems}") from None
 
 
 @dataclass
@@ -56,6 +72,8 @@ class RunHandle:
     first_seq: int = 1
     """seq of ``events[0]``."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    report: Any = None
+    """The end-of-run report, built once when the run ends (None while it goes or if it failed)."""
 
     @property
     def run_id(self) -> str:
@@ -71,8 +89,10 @@ class RunHandle:
             "faults": live.recording.faults, "error": self.error,
             "warnings": live.sampler.warnings(),
         }
-        if live.state in ("finished", "stopped", "failed") and self.error is None:
-            report = sim.report()
+        report = self.report
+        if report is None and live.state in ("finished", "stopped") and self.error is None:
+            report = sim.report()  # ended, report not written yet (the publisher is closing)
+        if report is not None:
             out["passed"] = report.passed
             out["expect"] = [r.to_dict() for r in report.expectations]
         return out
@@ -135,7 +155,7 @@ class RunManager:
                 raise RunError(422, f"duration: expected a positive duration, found {duration}")
             sim.end = min(sim.end, duration)
         opts = LiveOptions(speed=speed, sample_interval=self.settings.sample_interval,
-                           mqtt=self._mqtt())
+                           mqtt=self.mqtt())
         out_dir = os.path.join(self.settings.runs_dir, run_id)
         source = {"path": path, "text": text if text is not None else
                   open(path, encoding="utf-8").read()}  # noqa: SIM115
@@ -143,23 +163,20 @@ class RunManager:
         handle = RunHandle(live, speed, label)
         keep = self.settings.max_events_kept
 
-        def buffer(line: str) -> None:
+        def buffer(_: object, line: str) -> None:
             if len(handle.events) >= keep:
                 handle.events.popleft()
                 handle.first_seq += 1
-            handle.events.append(line.rstrip("\n"))
+            handle.events.append(line)
             handle.changed.set()
 
-        sim.bus.subscribe(SimEvent, line_writer(parse_start(sim.spec.start_time), buffer))
+        live.line_listeners.append(buffer)  # the run's own encoding of each event
         self.runs[run_id] = handle
         handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
         return handle
 
     def mqtt(self) -> MqttSettings | None:
         """The broker settings runs publish with (None: no broker)."""
-        return self._mqtt()
-
-    def _mqtt(self) -> MqttSettings | None:
         s = self.settings
         if not s.mqtt:
             return None
@@ -176,14 +193,14 @@ class RunManager:
             handle.error = f"{type(exc).__name__}: {exc}"
             log.error("run_failed", run_id=handle.run_id, error=handle.error)
         finally:
-            handle.changed.set()
             self._write_report(handle)
+            handle.changed.set()
 
     def _write_report(self, handle: RunHandle) -> None:
         if handle.error is not None:
             return
         try:
-            report = handle.live.sim.report()
+            handle.report = report = handle.live.sim.report()
             path = os.path.join(handle.live.out_dir, "report.json")
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(report.to_dict(), fh, indent=2)
@@ -218,6 +235,13 @@ class RunManager:
             raise RunError(409, f"the fault cannot apply: {exc}") from None
         except RuntimeError as exc:
             raise RunError(409, str(exc)) from None
+
+    async def apply(self, run_id: str, fault: Any) -> dict[str, Any]:
+        """Inject a parsed live fault (:func:`parse_fault`); what a client is told back."""
+        delay = float(fault.at)
+        applied = await self.inject(run_id, fault, delay or None)
+        return {"run": run_id, "fault": fault.fault, "appliedAt": applied,
+                "takesEffectAt": applied + delay}
 
     async def dry_run(self, run_id: str, fault: Any, horizon: float) -> dict[str, Any]:
         """What *fault* would do to the run from now on, simulated on a fork (in a thread)."""

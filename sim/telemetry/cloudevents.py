@@ -46,9 +46,14 @@ def status_topic(run_id: str) -> str:
 
 def to_message(env: Envelope[SimEvent], start: datetime) -> MqttMessage:
     """The MQTT message of one envelope."""
+    return message_of(env, _dumps(to_cloudevent(env, start)))
+
+
+def message_of(env: Envelope[SimEvent], line: str) -> MqttMessage:
+    """The MQTT message of one envelope whose CloudEvent line is already encoded
+    (:func:`sim.telemetry.jsonl.line_encoder`): the payload is those same bytes."""
     ev = env.event
-    return MqttMessage(event_topic(env.run_id, ev.category, ev.reason),
-                       _dumps(to_cloudevent(env, start)).encode(), False, env.seq)
+    return MqttMessage(event_topic(env.run_id, ev.category, ev.reason), line.encode(), False, env.seq)
 
 
 def status_message(run_id: str, state: str, **fields: Any) -> MqttMessage:
@@ -105,3 +110,7 @@ class Outbox:
     def handler(self, env: Envelope[SimEvent]) -> None:
         """The bus subscriber: every event becomes a message."""
         self.put(to_message(env, self.start))
+
+    def put_line(self, env: Envelope[SimEvent], line: str) -> None:
+        """Queue the message of *env* from its already encoded CloudEvent *line*."""
+        self.put(message_of(env, line))

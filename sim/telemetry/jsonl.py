@@ -52,11 +52,21 @@ def to_cloudevent(env: Envelope[SimEvent], start: datetime) -> dict[str, Any]:
     }
 
 
-def line_writer(start: datetime, write: Callable[[str], Any]) -> Callable[[Envelope], None]:
-    """A bus handler that writes each envelope as one JSON line through *write*."""
+def line_encoder(start: datetime) -> Callable[[Envelope], str]:
+    """Envelope -> its CloudEvent as compact JSON (no newline): the bytes every sink shares."""
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
+    def encode(env: Envelope) -> str:
+        return dumps(to_cloudevent(env, start))
+
+    return encode
+
+
+def line_writer(start: datetime, write: Callable[[str], Any]) -> Callable[[Envelope], None]:
+    """A bus handler that writes each envelope as one JSON line through *write*."""
+    encode = line_encoder(start)
+
     def handle(env: Envelope) -> None:
-        write(dumps(to_cloudevent(env, start)) + "\n")
+        write(encode(env) + "\n")
 
     return handle

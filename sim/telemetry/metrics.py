@@ -14,6 +14,7 @@ every family; a test keeps the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -154,11 +155,12 @@ INSTANT = frozenset({"pod_kill", "ingress_controller_crash"})
 """Faults that are actions, not states, when they have no duration: never "active"."""
 
 
-def _status(outcome: str) -> str | None:
-    """The HTTP status ingress-nginx logs for an outcome; None: the request never reached it."""
-    return {"ok": "200", "no_ingress_rule": "404", "timeout": "504", "denied": "504",
-            "reset": "502", "dead_node": "502", "dead_endpoint": "502",
-            "no_endpoint": "503", "no_local_endpoint": "503"}.get(outcome)
+NGINX_STATUS = {"ok": "200", "no_ingress_rule": "404", "timeout": "504", "denied": "504",
+                "reset": "502", "dead_node": "502", "dead_endpoint": "502",
+                "no_endpoint": "503", "no_local_endpoint": "503"}
+"""The HTTP status ingress-nginx logs for an outcome; absent: the request never reached it."""
+READY_STATUS = {"Ready": "true", "NotReady": "unknown"}
+"""kube-state-metrics' Ready condition status by node state (anything else: false)."""
 
 
 class Sampler:
@@ -253,7 +255,7 @@ class Sampler:
             states = Counter(node.state for node in pool.nodes.values())
             if per_node:
                 for node in pool.nodes.values():
-                    status = {"Ready": "true", "NotReady": "unknown"}.get(node.state, "false")
+                    status = READY_STATUS.get(node.state, "false")
                     for s in ("true", "false", "unknown"):
                         cond.append(((node.name, "Ready", s), 1.0 if s == status else 0.0))
                     info.append(((node.name, pool.name, node.zone, _ip(node)), 1.0))
@@ -346,7 +348,7 @@ class Sampler:
                           "GET")
                 by_status: Counter[str] = Counter({"200": 0})
                 for i, outcome in enumerate(OUTCOMES):
-                    status = _status(outcome)
+                    status = NGINX_STATUS.get(outcome)
                     if status is not None and totals[i]:
                         by_status[status] += int(totals[i])
                 v["nginx_ingress_controller_requests"].extend(
@@ -373,8 +375,6 @@ _PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 
 
 def _ip(node: object) -> str:
-    import ipaddress
-
     ip = getattr(getattr(node, "net", None), "node_ip", 0)
     return str(ipaddress.IPv4Address(ip)) if ip else ""
 
