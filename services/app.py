@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.runs import RunError, RunManager, parse_fault
 from services.settings import Settings
 from sim.errors import Issue
+from sim.scenario import MAX_BUNDLE_FILES
 from sim.scenario.units import parse_duration
 
 API = "/v1"
@@ -40,6 +41,11 @@ class RunCreate(BaseModel):
         None, description="simulated seconds per wall second; null = as fast as possible")
     duration: str | None = Field(None, description="stop earlier than the scenario's duration, e.g. 10m")
     run_id: str | None = Field(None, alias="runId")
+    files: dict[str, str] | None = Field(
+        None, max_length=MAX_BUNDLE_FILES,
+        description="with yaml: the text of every file it references (workloads[].manifests), "
+                    "keyed as the scenario writes the path; nothing else is read")
+    file: str | None = Field(None, description="with yaml: the file's base name, shown in messages")
 
 
 class ScenarioText(BaseModel):
@@ -48,6 +54,8 @@ class ScenarioText(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str | None = None
     yaml: str | None = None
+    files: dict[str, str] | None = Field(None, max_length=MAX_BUNDLE_FILES)
+    file: str | None = None
 
 
 def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
@@ -148,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post(f"{API}/scenarios/validate", dependencies=Read)
     async def validate(body: ScenarioText, manager: Runs) -> JSONResponse:
         try:
-            loaded, _, _ = manager.load(body.scenario, body.yaml)
+            loaded, _, _ = manager.load(body.scenario, body.yaml, body.files, body.file)
         except RunError as exc:
             if exc.status != 422 or not exc.issues:
                 raise
@@ -164,7 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except ValueError as exc:
                 raise RunError(422, f"duration: {exc}") from None
         handle = await manager.start(scenario=body.scenario, text=body.yaml, seed=body.seed,
-                                     speed=body.speed, duration=duration, run_id=body.run_id)
+                                     speed=body.speed, duration=duration, run_id=body.run_id,
+                                     files=body.files, file=body.file)
         return handle.public()
 
     @app.get(f"{API}/runs", dependencies=Read)

@@ -11,12 +11,13 @@ import asyncio
 import json
 import os
 import sys
-import time
 from typing import TextIO
 
 from services import client, htmlreport, plan, sweep
+from services.examples import scenario_path
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_INVALID = 0, 1, 2
+SCENARIO_HELP = "scenario YAML file, or the name of a shipped example (aks-sim examples lists them)"
 
 
 def _print_issues(issues: list, stream: TextIO) -> None:
@@ -24,64 +25,67 @@ def _print_issues(issues: list, stream: TextIO) -> None:
         print(issue.render(), file=stream)
 
 
-def _load(path: str):  # noqa: ANN202 - LoadedScenario, imported lazily
-    """The scenario at *path*, or None after printing every issue (exit 2 follows)."""
+def _bundle(path: str):  # noqa: ANN202 - Bundle, imported lazily
+    """The scenario at *path* with every file it references, or None after printing the issues."""
     from sim.errors import ScenarioError
-    from sim.scenario import load
+    from sim.scenario import read_bundle
 
     try:
-        return load(path)
+        return read_bundle(path)
+    except ScenarioError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return None
+
+
+def _load(path: str, bundle=None):  # noqa: ANN001, ANN202 - LoadedScenario, imported lazily
+    """The scenario at *path*, or None after printing every issue (exit 2 follows)."""
+    from sim.errors import ScenarioError
+    from sim.scenario import load_bundle
+
+    bundle = bundle or _bundle(path)
+    if bundle is None:
+        return None
+    try:
+        return load_bundle(bundle)
     except ScenarioError as exc:
         _print_issues(exc.issues, sys.stderr)
         return None
 
 
 class Progress:
-    """A progress bar over simulated time on stderr (only when stderr is a terminal)."""
+    """``aks-sim run``'s bar over simulated time (see :mod:`services.progress`)."""
 
     def __init__(self, total: float, stream: TextIO, enabled: bool) -> None:
-        self.total = total
-        self.stream = stream
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self._drawn = -1.0
+        from services.progress import Bar
+
+        self.bar = Bar(total, stream, enabled)
 
     def update(self, now: float, events: int) -> None:
         """Redraw the bar for simulated time *now* (at most 10 times a wall second, and at the end)."""
-        if not self.enabled:
-            return
-        wall = time.monotonic()
-        if now < self.total and wall - self._drawn < 0.1:
-            return
-        self._drawn = wall
-        from sim.scenario.units import format_duration
-        frac = now / self.total if self.total else 1.0
-        width = 30
-        filled = int(frac * width)
-        wall = time.monotonic() - self.started
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * frac:5.1f}% "
-                          f"{format_duration(now):>9} of {format_duration(self.total)} "
-                          f"{events} events {wall:5.1f}s")
-        self.stream.flush()
+        if self.bar.enabled:
+            from sim.scenario.units import format_duration
+
+            self.bar.draw(now, f"{format_duration(now):>9} of {format_duration(self.bar.total)}, "
+                               f"{events} events,")
 
     def close(self) -> None:
         """End the bar's line."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        self.bar.close()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario to its end: progress, report, events.jsonl, report.json."""
     from services import logging
-    from services.runner import LiveRun, ShellError
+    from services.runner import LiveRun, ShellError, write_run_files
     from sim.engine import Simulation
     from sim.report import render_text
     from sim.timeline import Timeline
 
+    args.scenario = scenario_path(args.scenario)
     if args.server:
         return client.run_remote(args)
-    loaded = _load(args.scenario)
+    bundle = _bundle(args.scenario)
+    loaded = _load(args.scenario, bundle) if bundle is not None else None
     if loaded is None:
         return EXIT_INVALID
     _print_issues(loaded.warnings, sys.stderr)
@@ -103,8 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     sim = Simulation(loaded, seed=args.seed, run_id=args.run_id)
     timeline = Timeline(sim.model, sim.bus)  # for `aks-sim report`'s plots
     progress = Progress(sim.end, sys.stderr, sys.stderr.isatty() and not args.quiet)
-    with open(args.scenario, encoding="utf-8") as fh:
-        source = {"path": os.path.abspath(args.scenario), "text": fh.read()}
+    source = {"path": os.path.abspath(args.scenario), "text": bundle.text, "files": bundle.files}
     live = LiveRun(sim, opts, out_dir, progress.update, source=source)
     try:
         outcome = asyncio.run(live.run())
@@ -118,11 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               + ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in outcome.lost_ranges[:10])
               + "); all of them are in events.jsonl", file=sys.stderr)
     report = sim.report()
-    with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
-        json.dump(report.to_dict(), fh, indent=2, sort_keys=False)
-        fh.write("\n")
-    with open(os.path.join(out_dir, "timeline.json"), "w", encoding="utf-8") as fh:
-        json.dump(timeline.to_dict(), fh, separators=(",", ":"))
+    write_run_files(out_dir, report, timeline)
     if not args.quiet:
         print(render_text(report))
         print(f"\nEvent log: {os.path.join(out_dir, 'events.jsonl')}; "
@@ -172,7 +171,7 @@ def cmd_reach(args: argparse.Namespace) -> int:
     from sim.netpol import NetworkPolicyError
     from sim.reach import reachability, render
 
-    loaded = _load(args.scenario)
+    loaded = _load(scenario_path(args.scenario))
     if loaded is None:
         return EXIT_INVALID
     sim = Simulation(loaded, seed=args.seed)
@@ -206,7 +205,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"aks-sim route: error: --at: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    loaded = _load(args.scenario)
+    loaded = _load(scenario_path(args.scenario))
     if loaded is None:
         return EXIT_INVALID
     from urllib.parse import urlsplit
@@ -293,6 +292,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 print(f"{original}: the replay has a different number of events", file=sys.stderr)
                 return EXIT_EXPECT_FAILED
         print(f"replay matches {original} byte for byte", file=sys.stderr)
+        return EXIT_OK  # --check asks whether the replay matches; the report above says the rest
     return EXIT_OK if report.passed else EXIT_EXPECT_FAILED
 
 
@@ -312,9 +312,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario; list every issue compiler-style."""
     from sim.scenario import validate
 
-    issues = validate(args.scenario)
+    path = scenario_path(args.scenario)
+    issues = validate(path)
     _print_issues(issues, sys.stdout)
-    return EXIT_INVALID if any(i.severity == "error" for i in issues) else EXIT_OK
+    errors = sum(i.severity == "error" for i in issues)
+    warnings = len(issues) - errors
+    if errors:
+        print(f"{path}: invalid: {errors} error{'s' * (errors != 1)}"
+              + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""), file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{path}: valid" + (f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""),
+          file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -325,6 +334,50 @@ def cmd_schema(args: argparse.Namespace) -> int:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "aks-sim scenario"
     print(json.dumps(schema, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aks-sim")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    """List the shipped example scenarios and studies (or copy them into a directory)."""
+    import shutil
+
+    from services.examples import examples_dir
+
+    if args.copy:
+        for kind in ("scenarios", "studies"):
+            source = examples_dir(kind)
+            try:
+                shutil.copytree(source, os.path.join(args.copy, kind), dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.py", "*.pyc"))
+            except OSError as exc:
+                print(f"aks-sim examples: error: cannot copy into {args.copy}: {exc}", file=sys.stderr)
+                return EXIT_INVALID
+        print(f"copied the examples into {args.copy}/scenarios and {args.copy}/studies", file=sys.stderr)
+        return EXIT_OK
+    for kind in ("scenarios", "studies"):
+        print(f"{kind} ({examples_dir(kind)}):")
+        for path in sorted(examples_dir(kind).glob("*.yaml")):
+            with open(path, encoding="utf-8") as fh:
+                first = next((line.lstrip("# ").strip() for line in fh if line.startswith("#")), "")
+            print(f"  {path.stem:<38} {first}")
+    print("\nrun one by name: aks-sim run zone-failure", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    """Print a completion script for bash or zsh (built from this parser: always in step)."""
+    from services.completion import script
+
+    print(script(build_parser(), args.shell))
     return EXIT_OK
 
 
@@ -339,15 +392,18 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="aks-sim", description="Simulate the networking of an AKS cluster.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario and report what happened")
-    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("scenario", help=SCENARIO_HELP)
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     run.add_argument("--out", default=None, help="output directory (default runs/<name>)")
     run.add_argument("--run-id", default="local", help="run id stamped on every event")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no report text")
     run.add_argument("--server", default=None, metavar="URL",
-                     help="launch the run on a running service (aks-sim serve) instead")
+                     help="launch the run on a running service (aks-sim serve) instead, sending "
+                          "the scenario and every file it references; the token comes from "
+                          "$AKSSIM_API_TOKEN")
     live = run.add_argument_group("watching a run live")
     live.add_argument("--speed", type=float, default=None, metavar="X",
                       help="pace the run at X simulated seconds per wall second (default: as fast "
@@ -377,10 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--log-format", default="console", choices=["console", "json"])
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a scenario and list every problem")
-    validate.add_argument("scenario")
+    validate.add_argument("scenario", help=SCENARIO_HELP)
     validate.set_defaults(func=cmd_validate)
     reach = sub.add_parser("reach", help="which workloads can reach which (NetworkPolicy truth table)")
-    reach.add_argument("scenario")
+    reach.add_argument("scenario", help=SCENARIO_HELP)
     reach.add_argument("--port", type=int, default=None,
                        help="destination port (default: each workload's first container port)")
     reach.add_argument("--protocol", choices=["TCP", "UDP", "SCTP"], default="TCP")
@@ -388,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     reach.add_argument("--json", action="store_true")
     reach.set_defaults(func=cmd_reach)
     route = sub.add_parser("route", help="where a URL goes, hop by hop, and which rule chose each")
-    route.add_argument("scenario")
+    route.add_argument("scenario", help=SCENARIO_HELP)
     route.add_argument("url", help="e.g. https://shop.example.com/api/cart")
     route.add_argument("--at", default="0s", help="simulated time to look at (default 0s)")
     route.add_argument("--seed", type=int, default=None)
@@ -428,6 +484,15 @@ def build_parser() -> argparse.ArgumentParser:
     watch.set_defaults(func=cmd_watch)
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
     schema.set_defaults(func=cmd_schema)
+    examples = sub.add_parser("examples", help="list the example scenarios and studies that ship "
+                                                "with aks-sim, or copy them out")
+    examples.add_argument("--copy", default=None, metavar="DIR",
+                          help="copy every example (scenarios/, studies/) into DIR to edit them")
+    examples.set_defaults(func=cmd_examples)
+    completion = sub.add_parser("completion", help="print a shell completion script "
+                                                    "(eval \"$(aks-sim completion bash)\")")
+    completion.add_argument("shell", choices=["bash", "zsh"])
+    completion.set_defaults(func=cmd_completion)
     plan.add_parser(sub)
     client.add_parsers(sub)
     sweep.add_parser(sub)

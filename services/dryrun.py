@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from services.replay import load_recorded
 from sim.engine import Simulation
 from sim.events import SimEvent
-from sim.scenario import load_text
 from sim.scenario.schema import Fault
 
 FAULT = TypeAdapter(Fault)
@@ -23,9 +23,7 @@ HIT = {"NodeNotReady", "TaintManagerEviction", "Killing", "FailedScheduling", "S
 
 
 def _fork(recording: dict[str, Any], now: float) -> Simulation:
-    source = recording["scenario"]
-    path = source.get("path") or "<recorded scenario>"
-    loaded = load_text(source["text"], path, path.rsplit("/", 1)[0] if "/" in path else ".")
+    loaded = load_recorded(recording["scenario"])
     sim = Simulation(loaded, seed=int(recording["seed"]), run_id=str(recording["run_id"]))
     for entry in recording.get("faults", []):
         if entry["call"] > now:

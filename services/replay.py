@@ -14,7 +14,7 @@ from services.runner import Recording
 from sim.engine import Simulation
 from sim.errors import FaultError, ScenarioError
 from sim.events import SimEvent
-from sim.scenario import load_text
+from sim.scenario import Bundle, load_bundle, load_text
 from sim.scenario.schema import Fault
 from sim.telemetry.jsonl import line_writer, parse_start
 
@@ -42,6 +42,20 @@ def read_recording(run_dir: str) -> dict[str, Any]:
     return data
 
 
+def load_recorded(source: dict[str, Any]) -> Any:
+    """The recorded scenario: from its bundle (text and every referenced file), or, for a
+    recording made before bundles, with references read beside its recorded path.
+
+    Raises:
+        ScenarioError: it no longer loads.
+    """
+    path = source.get("path") or "<recorded scenario>"
+    files = source.get("files")
+    if isinstance(files, dict):
+        return load_bundle(Bundle(source.get("text", ""), path, files))
+    return load_text(source.get("text", ""), path, os.path.dirname(path) or ".")
+
+
 def replay(run_dir: str, out_dir: str) -> Simulation:
     """Replay the run recorded in *run_dir*, writing ``events.jsonl`` into *out_dir*.
 
@@ -51,9 +65,8 @@ def replay(run_dir: str, out_dir: str) -> Simulation:
     """
     data = read_recording(run_dir)
     source = data.get("scenario") or {}
-    path = source.get("path") or "<recorded scenario>"
     try:
-        loaded = load_text(source.get("text", ""), path, os.path.dirname(path) or ".")
+        loaded = load_recorded(source)
     except ScenarioError as exc:
         first = exc.issues[0].render() if exc.issues else "invalid"
         raise ReplayError(f"the recorded scenario no longer loads: {first}") from None

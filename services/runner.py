@@ -145,6 +145,16 @@ class Recording:
         os.replace(tmp, path)
 
 
+def write_run_files(out_dir: str, report: Any, timeline: Any) -> None:
+    """A finished run's ``report.json`` and ``timeline.json`` (for ``aks-sim report``'s plots):
+    the same files whether the CLI or the service ran it."""
+    with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(report.to_dict(), fh, indent=2)
+        fh.write("\n")
+    with open(os.path.join(out_dir, "timeline.json"), "w", encoding="utf-8") as fh:
+        json.dump(timeline.to_dict(), fh, separators=(",", ":"))
+
+
 @dataclass
 class Outcome:
     """What the shell saw: MQTT figures for the report and exit status."""

@@ -8,7 +8,6 @@ buffer of its latest events for clients that follow it over HTTP (Server-Sent Ev
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import secrets
@@ -22,18 +21,21 @@ from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
 from services.mqtt import MqttSettings
-from services.runner import LiveOptions, LiveRun, ShellMetrics
+from services.runner import LiveOptions, LiveRun, ShellMetrics, write_run_files
 from services.settings import Settings
 from sim.engine import Simulation
 from sim.errors import Issue, ScenarioError
-from sim.scenario import load_text
+from sim.scenario import Bundle, load_bundle, read_bundle
 from sim.scenario.schema import Fault
+from sim.timeline import Timeline
 
 log = structlog.get_logger("akssim.runs")
 
 FAULT = TypeAdapter(Fault)
 
 RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SHOWN_FILE = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,127}")
+"""A client's file name for messages and the run list (a base name, never a path)."""
 
 
 class RunError(Exception):
@@ -72,6 +74,8 @@ class RunHandle:
     first_seq: int = 1
     """seq of ``events[0]``."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    timeline: Any = None
+    """The run's :class:`sim.timeline.Timeline` (``timeline.json`` for ``aks-sim report``)."""
     report: Any = None
     """The end-of-run report, built once when the run ends (None while it goes or if it failed)."""
 
@@ -111,18 +115,22 @@ class RunManager:
         """Runs not finished yet."""
         return sum(1 for r in self.runs.values() if r.live.state in ("pending", "running"))
 
-    def load(self, name: str | None, text: str | None) -> tuple[Any, str, str]:
-        """The scenario by name (from ``scenarios_dir``) or inline; (loaded, label, path)."""
+    def load(self, name: str | None, text: str | None, files: dict[str, str] | None = None,
+             file: str | None = None) -> tuple[Any, str, Bundle]:
+        """The scenario by name (from ``scenarios_dir``) or inline with the *files* it references
+        (a bundle: the service reads nothing a client names); (loaded, label, bundle)."""
         if (name is None) == (text is None):
             raise RunError(422, "give either scenario (a name from GET /v1/scenarios) or yaml")
-        if name is not None:
-            path = self._scenario_path(name)
-            text = path.read_text(encoding="utf-8")
-            label, file, base = name, str(path), str(path.parent)
-        else:
-            label, file, base = "inline", "<request>", str(self.settings.scenarios_dir)
         try:
-            return load_text(text or "", file, base), label, file
+            if name is not None:
+                path = self._scenario_path(name)
+                bundle = read_bundle(str(path), root=str(self.settings.scenarios_dir))
+                label = name
+            else:
+                shown = file if file and _SHOWN_FILE.fullmatch(file) else "<request>"
+                bundle = Bundle(text or "", shown, dict(files or {}))
+                label = shown if shown != "<request>" else "inline"
+            return load_bundle(bundle), label, bundle
         except ScenarioError as exc:
             raise RunError(422, "the scenario is invalid", exc.issues) from None
 
@@ -136,7 +144,8 @@ class RunManager:
         raise RunError(404, f"no scenario named {name!r} in {base}")
 
     async def start(self, *, scenario: str | None, text: str | None, seed: int | None,
-                    speed: float | None, duration: float | None, run_id: str | None) -> RunHandle:
+                    speed: float | None, duration: float | None, run_id: str | None,
+                    files: dict[str, str] | None = None, file: str | None = None) -> RunHandle:
         """Create and start a run."""
         if self.active() >= self.settings.max_runs:
             raise RunError(429, f"{self.settings.max_runs} runs are going already (max_runs)")
@@ -146,7 +155,7 @@ class RunManager:
                                 f"found {run_id!r}")
         if run_id in self.runs:
             raise RunError(409, f"a run {run_id!r} exists already")
-        loaded, label, path = self.load(scenario, text)
+        loaded, label, bundle = self.load(scenario, text, files, file)
         if speed is not None and speed <= 0:
             raise RunError(422, f"speed: expected a positive factor or null, found {speed}")
         sim = Simulation(loaded, seed=seed, run_id=run_id)
@@ -157,10 +166,9 @@ class RunManager:
         opts = LiveOptions(speed=speed, sample_interval=self.settings.sample_interval,
                            mqtt=self.mqtt())
         out_dir = os.path.join(self.settings.runs_dir, run_id)
-        source = {"path": path, "text": text if text is not None else
-                  open(path, encoding="utf-8").read()}  # noqa: SIM115
+        source = {"path": bundle.file, "text": bundle.text, "files": bundle.files}
         live = LiveRun(sim, opts, out_dir, registry=self.registry, shell=self.shell, source=source)
-        handle = RunHandle(live, speed, label)
+        handle = RunHandle(live, speed, label, timeline=Timeline(sim.model, sim.bus))
         keep = self.settings.max_events_kept
 
         def buffer(_: object, line: str) -> None:
@@ -200,10 +208,8 @@ class RunManager:
         if handle.error is not None:
             return
         try:
-            handle.report = report = handle.live.sim.report()
-            path = os.path.join(handle.live.out_dir, "report.json")
-            with open(path, "w", encoding="utf-8") as fh:
-                json.dump(report.to_dict(), fh, indent=2)
+            handle.report = handle.live.sim.report()
+            write_run_files(handle.live.out_dir, handle.report, handle.timeline)
         except Exception as exc:  # noqa: BLE001
             log.error("report_failed", run_id=handle.run_id, error=repr(exc))
 

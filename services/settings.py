@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+from services.examples import examples_dir
 
 
 class Settings(BaseSettings):
@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     """Broker URL (``mqtt://host:1883``); runs publish their events there."""
     mqtt_username: str | None = None
     mqtt_password: str | None = None
-    scenarios_dir: Path = ROOT / "scenarios"
+    scenarios_dir: Path = Field(default_factory=lambda: examples_dir("scenarios"))
+    """Where ``scenario`` names are looked up: the shipped examples unless set."""
     runs_dir: Path = Path("runs")
     max_runs: int = Field(4, ge=1, le=256)
     """Runs going at once; more are refused with 429."""

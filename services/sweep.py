@@ -294,33 +294,24 @@ def write_results(path: str, header: list[str], rows: Iterable[dict[str, str]]) 
 # --- progress --------------------------------------------------------------------------------
 
 class Progress:
-    """A bar over the runs on stderr, when stderr is a terminal."""
+    """``aks-sim sweep``'s bar over the runs (see :mod:`services.progress`)."""
 
     def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
-        self.total, self.stream, self.enabled = total, stream, enabled
+        from services.progress import Bar
+
+        self.bar = Bar(total, stream, enabled)
+        self.total, self.enabled = total, enabled
         self.done = self.failed = 0
-        self.started = time.monotonic()
 
     def update(self, failed: bool) -> None:
         """Count one finished run and redraw."""
         self.done += 1
         self.failed += failed
-        if not self.enabled:
-            return
-        frac = self.done / self.total if self.total else 1.0
-        wall = time.monotonic() - self.started
-        eta = wall / self.done * (self.total - self.done) if self.done else 0.0
-        width = 30
-        filled = int(frac * width)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                          f"runs, {self.failed} failed, {wall:5.1f}s, ETA {eta:5.1f}s ")
-        self.stream.flush()
+        self.bar.draw(self.done, f"{self.done}/{self.total} runs, {self.failed} failed,", force=True)
 
     def close(self) -> None:
         """End the bar's line."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        self.bar.close()
 
 
 # --- the sweep -------------------------------------------------------------------------------
@@ -439,6 +430,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"aks-sim sweep: error: --scheduler: expected an address such as "
               f"tcp://host:8786, got {args.scheduler!r}", file=sys.stderr)
         return EXIT_INVALID
+    from services.examples import scenario_path
+
+    args.study = scenario_path(args.study, "studies")
     try:
         study = load_study(args.study)
     except ScenarioError as exc:

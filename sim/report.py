@@ -25,7 +25,8 @@ SUBNET_FIGURES = ("usable", "peakUsed", "peakUsedFraction", "finalUsed", "free")
 POOL_FIGURES = ("nodesFinal", "nodesPeak", "readyFinal")
 DEPLOYMENT_FIGURES = ("desiredFinal", "availableFinal", "availableMin", "unavailableSeconds")
 FLOW_FIGURES = ("requests", "ok", "errors", "errorRate", "errorSeconds", "longestErrorSeconds",
-                "p50", "p90", "p99", "maxPodShare", "dnsQueriesPerLookup", "dnsQueries")
+                "ongoingErrorSeconds", "p50", "p90", "p99", "maxPodShare", "dnsQueriesPerLookup",
+                "dnsQueries")
 """Per flow; plus ``flow.<name>.cause.<cause>`` for each error cause (sim.traffic.OUTCOMES)."""
 CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.readyMin",
                    "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
@@ -124,6 +125,7 @@ def flow_figures(m: Model) -> dict[str, float]:
         out[f"{base}.errorRate"] = round((total - ok) / total, 6) if total else 0.0
         out[f"{base}.errorSeconds"] = flow.error_ticks * tick
         out[f"{base}.longestErrorSeconds"] = flow.longest_streak * tick
+        out[f"{base}.ongoingErrorSeconds"] = flow.ongoing_streak * tick
         for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
             value = quantile(latency, q)
             out[f"{base}.{key}"] = value if value is not None else float("nan")
@@ -331,8 +333,11 @@ def render_text(r: Report) -> str:
             lines.append(f"  {name:<16} {int(f[base + '.requests'])} requests, "
                          f"{int(f[base + '.errors'])} failed ({100 * f[base + '.errorRate']:.2f}%)"
                          + (f": {causes}" if causes else ""))
+            ongoing = f[base + ".ongoingErrorSeconds"]
+            still = (f", still failing when the run ended (for its last {ongoing:g}s)"
+                     if ongoing else "")
             lines.append(f"  {'':<16} errors during {f[base + '.errorSeconds']:g}s "
-                         f"(longest {f[base + '.longestErrorSeconds']:g}s); latency p50 "
+                         f"(longest {f[base + '.longestErrorSeconds']:g}s{still}); latency p50 "
                          f"{_ms(f[base + '.p50'])}, p90 {_ms(f[base + '.p90'])}, "
                          f"p99 {_ms(f[base + '.p99'])}")
     if r.expectations:
@@ -343,7 +348,11 @@ def render_text(r: Report) -> str:
             desc = f"  ({e.description})" if e.description else ""
             lines.append(f"  {mark}  {e.expectation}: got {e.actual:g}{desc}")
     lines.append("")
-    lines.append("Result: " + ("every expectation holds" if r.passed else "an expectation FAILED"))
+    if not r.expectations:
+        result = "no expectations (add an expect: block to check what you expect)"
+    else:
+        result = "every expectation holds" if r.passed else "an expectation FAILED"
+    lines.append("Result: " + result)
     return "\n".join(lines)
 
 

@@ -188,6 +188,11 @@ class FlowState:
         self.per_pod: dict[str, int] = {}
         self.per_node: dict[str, int] = {}
 
+    @property
+    def ongoing_streak(self) -> int:
+        """Error ticks in a row up to the last published tick (0: the flow is not failing now)."""
+        return self._streak
+
 
 class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     """Generates and routes every flow's requests, tick by tick. Rooms of their own: the

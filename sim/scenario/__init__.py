@@ -7,6 +7,10 @@ every error; ``validate(path)`` returns the issues (errors and warnings) without
 from __future__ import annotations
 
 import os
+import posixpath
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,25 +26,118 @@ MAX_FILE_BYTES = 8 * 2**20
 
 
 def _read(path: str, at: tuple[Located, Path] | None = None) -> tuple[str | None, Issue | None]:
+    """The text of the regular file at *path* (at most MAX_FILE_BYTES), or the located problem.
+
+    Devices, FIFOs and sockets are refused before they are opened: nothing is read from them.
+    """
+
     def problem(msg: str) -> Issue:
         if at is None:
             return Issue("", msg, path)
         return at[0].issue(at[1], msg)
 
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            return None, problem(f"{path} is {size} bytes; expected at most {MAX_FILE_BYTES}")
-        with open(path, encoding="utf-8") as fh:
-            return fh.read(), None
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            return None, problem(f"cannot read {path}: it is a directory, expected a YAML file")
+        if not stat.S_ISREG(info.st_mode):
+            return None, problem(f"cannot read {path}: not a regular file (a device, FIFO or "
+                                 f"socket); expected a YAML file")
+        if info.st_size > MAX_FILE_BYTES:
+            return None, problem(f"{path} is {info.st_size} bytes; expected at most {MAX_FILE_BYTES}")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            return None, problem(f"{path} is over {MAX_FILE_BYTES} bytes; expected at most that")
+        return data.decode("utf-8"), None
     except FileNotFoundError:
         return None, problem(f"cannot read {path}: no such file")
-    except IsADirectoryError:
-        return None, problem(f"cannot read {path}: it is a directory, expected a YAML file")
     except UnicodeDecodeError as exc:
         return None, problem(f"cannot read {path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
     except OSError as exc:
         return None, problem(f"cannot read {path}: {exc.strerror}")
+
+
+def read_file(path: str) -> tuple[str | None, Issue | None]:
+    """The text of the regular file at *path* (at most MAX_FILE_BYTES), or the problem: the one
+    way every command reads a user's file (never a device, FIFO or socket)."""
+    return _read(path)
+
+
+MAX_BUNDLE_FILES = 64
+"""Files a scenario may reference (``workloads[].manifests``)."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A scenario's text and the text of every file it references, keyed as it writes them.
+
+    What ``aks-sim run --server`` sends and what a recording keeps: a scenario loaded from a
+    bundle reads nothing else (no file system), so a service never opens a path a client names.
+    """
+
+    text: str
+    file: str
+    files: dict[str, str] = field(default_factory=dict)
+    base: str = ""
+    """The directory the files were read from, for messages only ("" when sent by a client)."""
+
+
+def bundle_key(ref: str) -> str | None:
+    """The normalised key of a ``manifests:`` reference; None when it would leave the bundle
+    (absolute, ``..``, a drive or a backslash)."""
+    if not ref or ref.startswith(("/", "\\")) or "\\" in ref or ":" in ref.split("/", 1)[0]:
+        return None
+    key = posixpath.normpath(ref)
+    if key == ".." or key.startswith("../") or key == ".":
+        return None
+    return key
+
+
+def manifest_refs(data: object) -> list[tuple[int, str]]:
+    """``(index, path)`` of every ``workloads[i].manifests`` reference in parsed scenario data."""
+    workloads = data.get("workloads") if isinstance(data, dict) else None
+    if not isinstance(workloads, list):
+        return []
+    return [(i, w["manifests"]) for i, w in enumerate(workloads)
+            if isinstance(w, dict) and isinstance(w.get("manifests"), str)]
+
+
+def read_bundle(path: str, root: str | None = None) -> Bundle:
+    """The scenario file at *path* and every file it references, read from disk.
+
+    References resolve against the scenario's directory; with *root*, a reference that would
+    leave *root* is refused (the service's own scenarios directory).
+
+    Raises:
+        ScenarioError: the scenario or a referenced file cannot be read (located issues).
+    """
+    text, problem = _read(path)
+    if problem or text is None:
+        raise ScenarioError([problem or Issue("", "empty file", path)])
+    doc, _ = load_document(text, path)
+    files: dict[str, str] = {}
+    issues: list[Issue] = []
+    base = os.path.dirname(path) or "."
+    for i, ref in (manifest_refs(doc.data) if doc is not None else [])[:MAX_BUNDLE_FILES]:
+        at = (doc, ("workloads", i, "manifests"))
+        target = os.path.join(base, ref)
+        if root is not None and (bundle_key(ref) is None or not _inside(target, root)):
+            issues.append(doc.issue(at[1], f"expected a path inside {root}, found {ref!r}"))
+            continue
+        body, problem = _read(target, at)
+        if problem or body is None:
+            issues.append(problem or doc.issue(at[1], f"{ref}: empty manifest file"))
+            continue
+        files[ref] = body
+    if issues:
+        raise ScenarioError(issues)
+    return Bundle(text, path, files, base)
+
+
+def _inside(path: str, root: str) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def _add_object(data: object, doc: Located, path: Path, out: Workloads,
@@ -91,29 +188,54 @@ def _root_for(model: type[BaseModel]) -> type[BaseModel]:
     return model
 
 
-def _workloads(spec: Scenario, doc: Located, base_dir: str,
-               issues: list[Issue]) -> Workloads:
+def _manifest_text(item: ManifestFile, doc: Located, where: Path, base_dir: str,
+                   files: Mapping[str, str] | None) -> tuple[str | None, str, Issue | None]:
+    """(text, file name for messages, problem) of one ``manifests:`` reference."""
+    ref = item.manifests
+    if files is None:  # a scenario read from disk: the reference is a path beside it
+        path = os.path.join(base_dir, ref)
+        text, problem = _read(path, (doc, where))
+        return text, os.path.relpath(path) if not os.path.isabs(ref) else path, problem
+    key = bundle_key(ref)
+    if key is None:
+        return None, ref, doc.issue(where, f"expected a relative path inside the files sent with "
+                                           f"the scenario (no '..', not absolute), found {ref!r}")
+    text = next((t for k, t in files.items() if bundle_key(k) == key), None)
+    if text is None:
+        sent = ", ".join(sorted(files)) or "none"
+        return None, ref, doc.issue(where, f"{ref!r} was not sent with the scenario (files sent: "
+                                           f"{sent}); `aks-sim run --server` sends every file "
+                                           f"the scenario references")
+    return text, os.path.relpath(os.path.join(base_dir, key)) if base_dir else key, None
+
+
+def _workloads(spec: Scenario, doc: Located, base_dir: str, issues: list[Issue],
+               files: Mapping[str, str] | None = None) -> tuple[Workloads, bool]:
+    """The scenario's Kubernetes objects, and whether every manifest file could be read."""
     out = Workloads()
+    complete = True
     for i, item in enumerate(spec.workloads):
         if isinstance(item, ManifestFile):
-            path = os.path.join(base_dir, item.manifests)
-            text, problem = _read(path, (doc, ("workloads", i, "manifests")))
+            where = ("workloads", i, "manifests")
+            text, name, problem = _manifest_text(item, doc, where, base_dir, files)
             if problem or text is None:
                 issues.append(problem or doc.issue(("workloads", i), "empty manifest file"))
+                complete = False
                 continue
-            docs, yaml_issues = load_documents(text, os.path.relpath(path) if not
-                                               os.path.isabs(item.manifests) else path)
+            docs, yaml_issues = load_documents(text, name)
             issues.extend(yaml_issues)
             for mdoc in docs:
                 if mdoc.data is not None:
                     _add_object(mdoc.data, mdoc, (), out, issues)
         else:
             _add_object(item, doc, ("workloads", i), out, issues)
-    return out
+    return out, complete
 
 
-def load_text(text: str, file: str = "<scenario>", base_dir: str = ".") -> LoadedScenario:
-    """Load a scenario from YAML *text*; *base_dir* resolves manifest paths.
+def load_text(text: str, file: str = "<scenario>", base_dir: str = ".",
+              files: Mapping[str, str] | None = None) -> LoadedScenario:
+    """Load a scenario from YAML *text*; manifest paths resolve in *files* (a bundle: nothing
+    else is read) or, without it, on disk against *base_dir*.
 
     Raises:
         ScenarioError: listing every error (and the warnings found along the way).
@@ -121,10 +243,20 @@ def load_text(text: str, file: str = "<scenario>", base_dir: str = ".") -> Loade
     doc, issues = load_document(text, file)
     if doc is None:
         raise ScenarioError(issues)
-    return load_located(doc, base_dir)
+    return load_located(doc, base_dir, files)
 
 
-def load_located(doc: Located, base_dir: str = ".") -> LoadedScenario:
+def load_bundle(bundle: Bundle) -> LoadedScenario:
+    """Load a scenario from a :class:`Bundle` (reads no file).
+
+    Raises:
+        ScenarioError: listing every error.
+    """
+    return load_text(bundle.text, bundle.file, bundle.base, bundle.files)
+
+
+def load_located(doc: Located, base_dir: str = ".",
+                 files: Mapping[str, str] | None = None) -> LoadedScenario:
     """Load a scenario from an already parsed document (a study's variant of a scenario).
 
     Raises:
@@ -141,12 +273,14 @@ def load_located(doc: Located, base_dir: str = ".") -> LoadedScenario:
     try:
         spec = Scenario.model_validate(doc.data)
     except ValidationError as exc:
-        raise ScenarioError(issues_from(exc, Scenario, doc)) from None
-    workloads = _workloads(spec, doc, base_dir, issues)
+        raise ScenarioError(_in_order(issues_from(exc, Scenario, doc), file)) from None
+    workloads, complete = _workloads(spec, doc, base_dir, issues, files)
+    if not complete:  # every reference to the missing objects would be one more error
+        raise ScenarioError(_in_order(issues, file))
     issues += semantics.check(spec, doc, workloads, known_reasons(),
                               lambda name: check_figure(name, spec, workloads))
-    errors = [i for i in issues if i.severity == "error"]
-    if errors:
+    issues = _in_order(issues, file)
+    if any(i.severity == "error" for i in issues):
         raise ScenarioError(issues)
     return LoadedScenario(spec, workloads, file, issues)
 
@@ -157,10 +291,7 @@ def load(path: str) -> LoadedScenario:
     Raises:
         ScenarioError: when the file cannot be read or the scenario is invalid.
     """
-    text, problem = _read(path)
-    if problem or text is None:
-        raise ScenarioError([problem or Issue("", "empty file", path)])
-    return load_text(text, path, os.path.dirname(path) or ".")
+    return load_bundle(read_bundle(path))
 
 
 def validate(path: str) -> list[Issue]:
@@ -171,5 +302,12 @@ def validate(path: str) -> list[Issue]:
         return exc.issues
 
 
-__all__ = ["LoadedScenario", "Scenario", "ScenarioError", "Workloads", "load", "load_located",
-           "load_text", "validate"]
+def _in_order(issues: list[Issue], file: str) -> list[Issue]:
+    """*issues* as a compiler lists them: the scenario's own by line and column, then each
+    other file's (manifests) the same way; the order found breaks ties."""
+    return sorted(issues, key=lambda i: (i.file != file, i.file, i.line, i.column))
+
+
+__all__ = ["MAX_BUNDLE_FILES", "Bundle", "LoadedScenario", "Scenario", "ScenarioError", "Workloads",
+           "bundle_key", "load", "load_bundle", "load_located", "load_text", "manifest_refs",
+           "read_bundle", "read_file", "validate"]

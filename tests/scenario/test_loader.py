@@ -144,13 +144,13 @@ def test_inline_and_manifests_file_mix(tmp_path: Path) -> None:
     assert len(loaded.workloads.deployments) == 1 and len(loaded.workloads.services) == 1
 
 
-def test_validate_console_script_is_silent_on_a_valid_file(tmp_path: Path) -> None:
-    """A clean scenario: `aks-sim validate` prints nothing and exits 0."""
+def test_validate_console_script_says_valid_on_a_valid_file(tmp_path: Path) -> None:
+    """A clean scenario: `aks-sim validate` lists no issue on stdout, says so on stderr, exit 0."""
     path = tmp_path / "ok.yaml"
     path.write_text(scenario(inline(DEPLOYMENT)))
     result = subprocess.run([_script(), "validate", str(path)], capture_output=True, text=True,
                             cwd=ROOT, timeout=120, check=False)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", f"{path}: valid\n")
 
 
 # --- defaults follow AKS -----------------------------------------------------------------
