@@ -7,17 +7,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
+COPY README.md ./
+COPY LICENSE ./
 COPY sim ./sim
 COPY services ./services
 COPY scenarios ./scenarios
+COPY studies ./studies
+# a plain install, as a user's: the example scenarios and studies ship inside the package
 RUN pip install . \
     && useradd --system --uid 10001 --user-group --home-dir /app --no-create-home akssim \
     && mkdir -p /data/runs && chown -R akssim:akssim /data
 
 USER akssim
-ENV AKSSIM_SCENARIOS_DIR=/app/scenarios \
-    AKSSIM_RUNS_DIR=/data/runs
+ENV AKSSIM_RUNS_DIR=/data/runs
 VOLUME ["/data"]
 EXPOSE 8080
 

@@ -1,7 +1,10 @@
 """Find oracle files, recognise their family, and list their cases.
 
-Oracle files live in the directory named by ``AKSSIM_ORACLES`` (default ``../shared/oracles``,
-relative to the repository root, not the working directory) and in ``tests/conformance/cases``.
+The project's own cases always run: ``tests/conformance/cases`` (its own files) and
+``tests/conformance/cases/published`` (a copy of the published oracle files the team was
+handed, so a fresh clone needs nothing beside it). ``AKSSIM_ORACLES`` names a further directory
+(relative paths from the repository root, not the working directory) whose files run in
+addition; a file there identical to one of the project's runs once.
 A file's family is its top-level ``family`` key when present, else its name
 (``<family>_cases.yaml``), else its shape.
 """
@@ -19,8 +22,8 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_CASES_DIR = Path(__file__).resolve().parent / "cases"
+PUBLISHED_CASES_DIR = LOCAL_CASES_DIR / "published"
 ORACLES_ENV = "AKSSIM_ORACLES"
-DEFAULT_ORACLES = "../shared/oracles"
 
 AZURE_SIZING = "azure_sizing"
 """The one family this harness implements."""
@@ -36,9 +39,13 @@ _FAMILY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _NAME_PATTERN = re.compile(r"^(?P<family>.+)_cases$")
 
 
-def oracles_dir() -> Path:
-    """The shared oracle directory: ``$AKSSIM_ORACLES``, relative paths from the repo root."""
-    raw = Path(os.environ.get(ORACLES_ENV) or DEFAULT_ORACLES)
+def oracles_dir() -> Path | None:
+    """The further oracle directory ``$AKSSIM_ORACLES`` (relative paths from the repo root), or
+    None when it is not set."""
+    value = os.environ.get(ORACLES_ENV)
+    if not value:
+        return None
+    raw = Path(value)
     return raw if raw.is_absolute() else (REPO_ROOT / raw).resolve()
 
 
@@ -141,10 +148,14 @@ def load_file(path: Path, label: str) -> OracleFile:
 
 
 def load_all(oracles: Path | None = None) -> list[OracleFile]:
-    """Every oracle file: the shared directory's, then the project's own ``cases/``."""
-    shared = oracles or oracles_dir()
-    files = [load_file(p, p.name) for p in _yaml_files(shared)]
-    files += [load_file(p, f"cases/{p.name}") for p in _yaml_files(LOCAL_CASES_DIR)]
+    """Every oracle file: the project's own (``cases/``, ``cases/published/``), then those of
+    *oracles* (default ``$AKSSIM_ORACLES``) that are not byte-identical to one of them."""
+    own = _yaml_files(LOCAL_CASES_DIR) + _yaml_files(PUBLISHED_CASES_DIR)
+    files = [load_file(p, p.relative_to(LOCAL_CASES_DIR.parent).as_posix()) for p in own]
+    known = {p.read_bytes() for p in own}
+    extra = oracles or oracles_dir()
+    files += [load_file(p, p.name) for p in (_yaml_files(extra) if extra else [])
+              if p.read_bytes() not in known]
     return files
 
 

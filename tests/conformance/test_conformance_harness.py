@@ -195,7 +195,7 @@ def test_relative_oracle_dir_resolves_from_repo_root(
     monkeypatch.setenv(ORACLES_ENV, "tests/conformance/cases")
     assert oracles_dir() == LOCAL_CASES_DIR
     monkeypatch.delenv(ORACLES_ENV)
-    assert oracles_dir() == (REPO_ROOT / ".." / "shared" / "oracles").resolve()
+    assert oracles_dir() is None  # unset: the project's own cases only
 
 
 @pytest.mark.parametrize(("name", "data", "family"), [

@@ -62,14 +62,19 @@ def test_the_service_image_is_slim_non_root_and_health_checked() -> None:
     assert re.search(r"^HEALTHCHECK .*", text, re.M) and "/healthz" in text
     for copied in re.findall(r"^COPY\s+(\S+)", text, re.M):
         assert (ROOT / copied).exists(), f"the Dockerfile copies {copied}, which does not exist"
-    # every package pyproject.toml installs, and the scenarios the service names, are copied in
+    # every top-level package pyproject.toml installs, every directory it maps (the examples)
+    # and the files the build reads are copied in, and none of them is docker-ignored
     copied = set(re.findall(r"^COPY\s+(\S+)", text, re.M))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
-        assert pattern.rstrip("*") in copied, f"the Dockerfile does not copy {pattern.rstrip('*')}/"
-    assert {"pyproject.toml", "scenarios"} <= copied and "AKSSIM_SCENARIOS_DIR=/app/scenarios" in text
+    setuptools = project["tool"]["setuptools"]
+    needed = {p.split(".")[0] for p in setuptools["packages"]} - set(setuptools["package-dir"])
+    needed |= set(setuptools["package-dir"].values()) | set(project["project"]["license-files"])
+    needed |= {"pyproject.toml", "README.md"}
+    for path in needed:
+        assert path in copied, f"the Dockerfile does not copy {path}"
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert ".venv" in ignored and ".git" in ignored
+    assert not needed & set(ignored), f".dockerignore drops {sorted(needed & set(ignored))}"
 
 
 def test_the_service_is_configured_through_its_settings() -> None:
