@@ -7,7 +7,6 @@ Exit codes: 0 success (every ``expect`` holds), 1 an expectation failed, 2 inval
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -110,6 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     source = {"path": os.path.abspath(args.scenario), "text": bundle.text, "files": bundle.files}
     live = LiveRun(sim, opts, out_dir, progress.update, source=source)
     try:
+        import asyncio
+
         outcome = asyncio.run(live.run())
     except ShellError as exc:
         progress.close()
@@ -302,6 +303,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from services.watch import watch
 
     try:
+        import asyncio
+
         return asyncio.run(watch(args))
     except SettingsError as exc:
         print(f"aks-sim watch: error: {exc}", file=sys.stderr)
