@@ -184,6 +184,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def get_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return manager.get(run_id).public()
 
+    @app.delete(f"{API}/runs/{{run_id}}", status_code=204, dependencies=Write)
+    async def delete_run(run_id: str, manager: Runs) -> None:
+        manager.delete(run_id)
+
     @app.post(f"{API}/runs/{{run_id}}/stop", dependencies=Write)
     async def stop_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return (await manager.stop(run_id)).public()

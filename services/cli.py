@@ -7,6 +7,7 @@ Exit codes: 0 success (every ``expect`` holds), 1 an expectation failed, 2 inval
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -283,8 +284,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(render_text(report))
     if args.check:
+        from services.replay import logged_prefix, read_recording
+
+        prefix = logged_prefix(read_recording(args.run_dir))
         original = os.path.join(args.run_dir, "events.jsonl")
         with open(original, "rb") as a, open(os.path.join(out_dir, "events.jsonl"), "rb") as b:
+            if prefix is not None:  # killed mid-run: what was on disk, not a torn last line
+                print(f"{original}: the run was interrupted; checking its first {prefix} events "
+                      f"(all it had logged)", file=sys.stderr)
+                a = io.BytesIO(b"".join(line for _, line in zip(range(prefix), a, strict=False)))
+                b = io.BytesIO(b"".join(line for _, line in zip(range(prefix), b, strict=False)))
             for n, (x, y) in enumerate(zip(a, b, strict=False), start=1):
                 if x != y:
                     print(f"{original}:{n}: the replay differs from here on", file=sys.stderr)

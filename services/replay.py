@@ -84,6 +84,24 @@ def replay(run_dir: str, out_dir: str) -> Simulation:
                 sim.inject(fault, at=entry.get("at"))
             except FaultError as exc:
                 raise ReplayError(f"recording.json: faults[{i}] at {entry['call']}s: {exc}") from None
-        stopped = data.get("stopped_at")
-        sim.advance_to(sim.end if stopped is None else float(stopped))
+        sim.advance_to(replay_end(data, sim.end))
     return sim
+
+
+def logged_prefix(data: dict[str, Any]) -> int | None:
+    """How many lines of the original event log a replay can be checked against: all of them
+    (None) for a run that ended, finished or stopped; the ``logged_events`` the recording last
+    saw on disk for one that was killed (no ``state``)."""
+    if data.get("state") is not None or data.get("stopped_at") is not None:
+        return None
+    return int(data.get("logged_events") or 0)
+
+
+def replay_end(data: dict[str, Any], end: float) -> float:
+    """The simulated instant to replay to: the end, where a stopped run stopped, or how far a
+    killed run's log went."""
+    if data.get("stopped_at") is not None:
+        return float(data["stopped_at"])
+    if logged_prefix(data) is not None:
+        return min(end, float(data.get("logged_to") or 0.0))
+    return end

@@ -45,6 +45,9 @@ SLICE_EVENTS = 20_000
 SLICE_WALL = 0.02
 """Wall seconds a slice aims at, so the HTTP server and the MQTT client never starve: the
 slice's event budget follows how long the last one took (heavy clusters get small slices)."""
+CHECKPOINT_WALL = 1.0
+"""Wall seconds between two updates of recording.json's ``logged_to`` (events are flushed to
+the log every slice)."""
 
 
 @dataclass
@@ -123,6 +126,12 @@ class Recording:
     """``{"path": ..., "text": ...}``: the scenario as it was when the run started."""
     faults: list[dict[str, Any]] = field(default_factory=list)
     stopped_at: float | None = None
+    state: str | None = None
+    """How the run ended (finished, stopped, failed); None while it goes, or if it was killed."""
+    logged_to: float = 0.0
+    logged_events: int = 0
+    """The event log's first ``logged_events`` lines, up to simulated ``logged_to``, are on
+    disk: what ``replay --check`` compares when the run was killed before it ended."""
 
     FORMAT = "akssim-recording/1"
 
@@ -133,7 +142,9 @@ class Recording:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.FORMAT, "run_id": self.run_id, "seed": self.seed,
-                "scenario": self.source, "faults": self.faults, "stopped_at": self.stopped_at}
+                "scenario": self.source, "faults": self.faults, "stopped_at": self.stopped_at,
+                "state": self.state, "logged_to": self.logged_to,
+                "logged_events": self.logged_events}
 
     def write(self, out_dir: str) -> None:
         """Write ``recording.json`` (atomically: a reader never sees half a file)."""
@@ -194,6 +205,8 @@ class LiveRun:
         self._stop = False
         self._budget = SLICE_EVENTS
         self._reported: dict[str, int] = {}
+        self._files: list[Any] = []
+        self._checkpoint = 0.0
         self.line_listeners: list[Callable[[Any, str], None]] = []
         """Called with (envelope, CloudEvent line) for every event, after the event log."""
 
@@ -245,6 +258,7 @@ class LiveRun:
         os.makedirs(self.out_dir, exist_ok=True)
         events = open(os.path.join(self.out_dir, "events.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
         samples = open(os.path.join(self.out_dir, "metrics.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
+        self._files = [events, samples]
         try:
             encode = line_encoder(start)
             listeners = self.line_listeners
@@ -279,7 +293,8 @@ class LiveRun:
             for _, _, future in self._faults:
                 if not future.done():
                     future.set_exception(RuntimeError(f"run {sim.run_id} ended before the fault applied"))
-            self.recording.write(self.out_dir)
+            self.recording.state = self.state if self.state != "running" else "failed"
+            self._flush(force=True)
             events.close()
             samples.close()
             if self.opts.linger > 0 and self._server is not None:
@@ -348,6 +363,7 @@ class LiveRun:
             began = time.perf_counter()
             reached = sim.advance_to(goal, max_events=self._room())
             self._adapt(time.perf_counter() - began, reached)
+            self._flush()
             self.progress(sim.now, sim.bus.published)
             if reached and (self._faults or self._stop):
                 # between two instants: what replay reproduces with advance_to + inject
@@ -366,6 +382,18 @@ class LiveRun:
                 self.lag = max(0.0, pacer.target() - sim.now)
                 lag.set(self.lag)
             await self._breathe(reached, pacer, goal)
+
+    def _flush(self, force: bool = False) -> None:
+        """Put the slice's events and samples on disk (a ``kill -9`` loses at most the slice in
+        progress) and, at most once a wall second, tell the recording how far the log goes."""
+        for fh in self._files:
+            fh.flush()
+        wall = time.monotonic()
+        if force or wall - self._checkpoint >= CHECKPOINT_WALL:
+            self._checkpoint = wall
+            self.recording.logged_to = self.sim.now
+            self.recording.logged_events = self.sim.bus.published
+            self.recording.write(self.out_dir)
 
     def _room(self) -> int:
         budget = self._budget

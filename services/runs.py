@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import secrets
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ import structlog
 from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
+from services import history
+from services.history import RUN_ID, EndedRun
 from services.mqtt import MqttSettings
 from services.runner import LiveOptions, LiveRun, ShellMetrics, write_run_files
 from services.settings import Settings
@@ -33,7 +36,6 @@ log = structlog.get_logger("akssim.runs")
 
 FAULT = TypeAdapter(Fault)
 
-RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SHOWN_FILE = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,127}")
 """A client's file name for messages and the run list (a base name, never a path)."""
 
@@ -109,11 +111,37 @@ class RunManager:
         self.settings = settings
         self.registry = registry
         self.shell = ShellMetrics(registry)
-        self.runs: dict[str, RunHandle] = {}
+        self.runs: dict[str, RunHandle | EndedRun] = {
+            r.run_id: r for r in history.scan(str(settings.runs_dir))}
+        """Going runs (RunHandle) and ended ones (EndedRun), those of earlier starts included."""
+        self._retain()
 
     def active(self) -> int:
         """Runs not finished yet."""
-        return sum(1 for r in self.runs.values() if r.live.state in ("pending", "running"))
+        return sum(1 for r in self.runs.values() if isinstance(r, RunHandle))
+
+    def _retain(self) -> None:
+        """Keep at most ``runs_kept`` ended runs: delete the oldest past that."""
+        ended = sorted((r for r in self.runs.values() if isinstance(r, EndedRun)),
+                       key=lambda r: (r.ended, r.run_id))
+        for run in ended[:max(0, len(ended) - self.settings.runs_kept)]:
+            del self.runs[run.run_id]
+            history.delete(run)
+            log.info("run_deleted", run_id=run.run_id, why="runs_kept")
+
+    def delete(self, run_id: str) -> None:
+        """Forget an ended run and delete its directory (409 while it goes)."""
+        run = self.get(run_id)
+        if not isinstance(run, EndedRun):
+            raise RunError(409, f"run {run_id!r} is {run.live.state}: stop it before deleting it")
+        del self.runs[run_id]
+        history.delete(run)
+
+    def _going(self, run_id: str, what: str) -> RunHandle:
+        run = self.get(run_id)
+        if not isinstance(run, RunHandle):
+            raise RunError(409, f"run {run_id!r} is {run.state}: {what} a going run")
+        return run
 
     def load(self, name: str | None, text: str | None, files: dict[str, str] | None = None,
              file: str | None = None) -> tuple[Any, str, Bundle]:
@@ -149,12 +177,17 @@ class RunManager:
         """Create and start a run."""
         if self.active() >= self.settings.max_runs:
             raise RunError(429, f"{self.settings.max_runs} runs are going already (max_runs)")
-        run_id = run_id or f"run-{secrets.token_hex(4)}"
+        if run_id is None:
+            run_id = f"run-{secrets.token_hex(4)}"
+            while self._taken(run_id):
+                run_id = f"run-{secrets.token_hex(4)}"
         if not RUN_ID.fullmatch(run_id):
             raise RunError(422, f"runId: expected lowercase letters, digits and '-' (at most 63), "
                                 f"found {run_id!r}")
-        if run_id in self.runs:
-            raise RunError(409, f"a run {run_id!r} exists already")
+        if self._taken(run_id):
+            raise RunError(409, f"a run {run_id!r} exists already (in the run list or as "
+                                f"{os.path.join(self.settings.runs_dir, run_id)}): pick another "
+                                f"id, or delete it first")
         loaded, label, bundle = self.load(scenario, text, files, file)
         if speed is not None and speed <= 0:
             raise RunError(422, f"speed: expected a positive factor or null, found {speed}")
@@ -183,6 +216,10 @@ class RunManager:
         handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
         return handle
 
+    def _taken(self, run_id: str) -> bool:
+        """Whether *run_id* names a run, listed or on disk (its files are never overwritten)."""
+        return run_id in self.runs or os.path.lexists(os.path.join(self.settings.runs_dir, run_id))
+
     def mqtt(self) -> MqttSettings | None:
         """The broker settings runs publish with (None: no broker)."""
         s = self.settings
@@ -203,6 +240,17 @@ class RunManager:
         finally:
             self._write_report(handle)
             handle.changed.set()
+            self._ended(handle)
+
+    def _ended(self, handle: RunHandle) -> None:
+        """Keep only the ended run's public view and collector (its model is let go)."""
+        info = handle.public()
+        if "passed" not in info and handle.report is not None:
+            info["passed"] = handle.report.passed
+        collector = handle.live.collector if handle.live.collector.registered else None
+        self.runs[handle.run_id] = EndedRun(handle.run_id, handle.live.out_dir, info, collector,
+                                            ended=time.time())
+        self._retain()
 
     def _write_report(self, handle: RunHandle) -> None:
         if handle.error is not None:
@@ -213,26 +261,28 @@ class RunManager:
         except Exception as exc:  # noqa: BLE001
             log.error("report_failed", run_id=handle.run_id, error=repr(exc))
 
-    def get(self, run_id: str) -> RunHandle:
+    def get(self, run_id: str) -> RunHandle | EndedRun:
         """The run *run_id* (404 when there is none)."""
         handle = self.runs.get(run_id)
         if handle is None:
             raise RunError(404, f"no run {run_id!r}")
         return handle
 
-    async def stop(self, run_id: str) -> RunHandle:
+    async def stop(self, run_id: str) -> RunHandle | EndedRun:
         """Stop a run at its next slice boundary and wait for it to end."""
         handle = self.get(run_id)
+        if isinstance(handle, EndedRun):
+            return handle  # over already: nothing to stop
         handle.live.stop()
         if handle.task is not None:
             await asyncio.wait([handle.task], timeout=30)
-        return handle
+        return self.runs[run_id]
 
     async def inject(self, run_id: str, fault: Any, delay: float | None) -> float:
         """Apply *fault* to a going run; the simulated instant it applied."""
         from sim.errors import FaultError
 
-        handle = self.get(run_id)
+        handle = self._going(run_id, "faults need")
         if handle.live.state not in ("pending", "running"):
             raise RunError(409, f"run {run_id!r} is {handle.live.state}: faults need a going run")
         try:
@@ -254,7 +304,7 @@ class RunManager:
         from services.dryrun import dry_run
         from sim.errors import FaultError
 
-        handle = self.get(run_id)
+        handle = self._going(run_id, "a dry run needs")
         live = handle.live
         if live.state not in ("pending", "running"):
             raise RunError(409, f"run {run_id!r} is {live.state}: a dry run needs a going run")
@@ -271,6 +321,10 @@ class RunManager:
         """Every event from *from_seq* on as (seq, CloudEvent JSON), until the run ends."""
         handle = self.get(run_id)
         seq = max(from_seq, 1)
+        if isinstance(handle, EndedRun):
+            for item in handle.events(seq):
+                yield item
+            return
         while True:
             if seq < handle.first_seq:
                 raise RunError(410, f"events before seq {handle.first_seq} are no longer kept "
@@ -287,8 +341,9 @@ class RunManager:
 
     async def close(self) -> None:
         """Stop every run (service shutdown)."""
-        for handle in self.runs.values():
+        going = [h for h in self.runs.values() if isinstance(h, RunHandle)]
+        for handle in going:
             handle.live.stop()
-        tasks = [h.task for h in self.runs.values() if h.task is not None]
+        tasks = [h.task for h in going if h.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=30)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     runs_dir: Path = Path("runs")
     max_runs: int = Field(4, ge=1, le=256)
     """Runs going at once; more are refused with 429."""
+    runs_kept: int = Field(100, ge=1, le=100_000)
+    """Ended runs kept (listed, served, on disk); past that the oldest are deleted."""
     max_events_kept: int = Field(100_000, ge=100)
     """Events kept per run for ``GET /v1/runs/{id}/events`` (the event log has them all)."""
     max_body_bytes: int = Field(1_000_000, ge=1_000)

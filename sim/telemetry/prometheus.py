@@ -40,6 +40,11 @@ class SimCollector:
         registry.register(self)
         self._registry = registry
 
+    @property
+    def registered(self) -> bool:
+        """Whether a registry serves this run's series now."""
+        return self._registry is not None
+
     def unregister(self) -> None:
         """Stop serving this run's series."""
         if self._registry is not None:
