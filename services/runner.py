@@ -305,7 +305,8 @@ class LiveRun:
         self.publisher = Publisher(self.opts.mqtt, self.outbox, self.sim.run_id,
                                    on_change=self._mqtt_metrics)
         self.outbox.put(status_message(self.sim.run_id, "running", scenario=self.sim.spec.name,
-                                       seed=self.sim.seed, sim_time=0.0, duration=self.sim.end))
+                                       seed=self.sim.seed, sim_time=0.0, duration=self.sim.end,
+                                       topics={}))
         self.line_listeners.append(isolate("mqtt", outbox.put_line, self.shell, self.sim.run_id))
         try:
             await self.publisher.start()
@@ -391,7 +392,8 @@ class LiveRun:
             self._next_status = self.sim.now + self.sim.end / STATUS_UPDATES
             self.outbox.put(status_message(self.sim.run_id, "running", sim_time=self.sim.now,
                                            duration=self.sim.end, events=self.sim.bus.published,
-                                           dropped=self.outbox.dropped))
+                                           dropped=self.outbox.dropped,
+                                           topics=self.outbox.topic_counts()))
 
     async def _finish(self) -> None:
         if self.publisher is None or self.outbox is None:
@@ -399,7 +401,8 @@ class LiveRun:
         report = self.sim.report()
         self.outbox.put(status_message(
             self.sim.run_id, self.state, sim_time=self.sim.now, events=self.sim.bus.published,
-            passed=report.passed, dropped=self.outbox.dropped, lost=self.outbox.lost_ranges))
+            passed=report.passed, dropped=self.outbox.dropped, lost=self.outbox.lost_ranges,
+            topics=self.outbox.topic_counts()))
         await self.publisher.close()
         self._mqtt_metrics()
         o = self.outcome
