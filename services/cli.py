@@ -412,18 +412,19 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser(
         "watch", help="print the events a broker carries, readably",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Subscribe to an MQTT broker that `aks-sim run --mqtt` publishes to and print "
-                    "each event as one line.\nOnly the topics the options name are subscribed "
-                    "(plus the run's status), never the whole run tree:\n"
+        description="Print the events that `aks-sim run --mqtt` publishes, one line each.\n"
+                    "Only the topics the options name are subscribed (and the run's status),\n"
+                    "never the whole run tree:\n"
                     "  (no filter)        akssim/RUN/+/+            every event once\n"
                     "  --category node    akssim/RUN/node/#\n"
                     "  --reason R         akssim/RUN/+/R\n"
                     "  --warnings         akssim/RUN/warnings/#     the copies of Warning events\n"
                     "  (always)           akssim/RUN/status         retained run state",
-        epilog="Events the broker did not deliver are counted against the run's own counts (the "
-               "'topics' of its status\nmessages) and reported on stderr; the exit code is then "
-               "1. Exit codes: 0 done, 1 events missed,\n2 bad option or broker error, 130 "
-               "interrupted. Topics and status: docs/events.md.")
+        epilog="Events the broker did not deliver are found by comparing what arrived with "
+               "the run's own counts\n(the 'topics' of its status messages) and reported on "
+               "stderr.\nExit codes: 0 done, 1 events did not arrive, 2 bad option or broker "
+               "error, 130 interrupted.\nTopics, status and what the check can see: "
+               "docs/events.md.")
     watch.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", metavar="URL",
                        help="the broker: mqtt://[user[:password]@]host[:port] or mqtts://host[:port] "
                             "for TLS (default %(default)s)")

@@ -101,6 +101,8 @@ class RunCheck:
     """The filters, relative to ``akssim/<run>/``."""
     baseline: int | None = None
     """Events on the watched topics at the first live status (None: none seen yet)."""
+    since: float = 0.0
+    """The simulated time of that status."""
     seen: set[int] = field(default_factory=set)
     arrived: int = 0
     """Distinct events received after the baseline."""
@@ -126,13 +128,10 @@ class RunCheck:
             if retained:
                 return None  # events sent since that status may be missing by design
             self.baseline = self.sent(topics)
+            self.since = float(body.get("sim_time") or 0.0)
             return 0
         self.expected = self.sent(topics) - self.baseline
         return self.expected - self.arrived
-
-    @property
-    def missing(self) -> int:
-        return max(0, self.expected - self.arrived) if self.baseline is not None else 0
 
 
 class Watcher:
@@ -166,6 +165,8 @@ class Watcher:
             return False
         if not isinstance(body, dict):
             return False
+        if not retained and body.get("state") == "running" and "seed" in body:
+            self.runs[run] = RunCheck(self.patterns)  # a run starts (again, if its id is reused)
         check = self.check(run)
         missing = check.status(body, retained)
         ended = body.get("state") in ENDED
@@ -176,7 +177,7 @@ class Watcher:
                   f"on the way)", file=sys.stderr, flush=True)
             check.reported = missing
         if ended and check.baseline is not None and missing is not None:
-            since = "its start" if check.baseline == 0 else "the first live status"
+            since = "its start" if check.since == 0 else f"t={check.since:g}s"
             print(f"aks-sim watch: run {run} {body.get('state')}: {check.arrived} of "
                   f"{check.expected} events on the watched topics arrived (since {since})"
                   + (f"; {body['dropped']} events never reached the broker (the publisher's "

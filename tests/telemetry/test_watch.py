@@ -6,6 +6,8 @@ counted and reported. The Warning copies on ``akssim/<run>/warnings/...`` are ch
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import os
 import re
@@ -16,9 +18,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from servers import mosquitto, need
 
-from services.watch import matches, topic_filters
+from services.watch import Watcher, matches, topic_filters
 from sim.telemetry.cloudevents import Outbox, status_message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +90,13 @@ def client_of(log: Path, topic_filter: str, timeout: float = 30.0) -> str:
                 return client
         time.sleep(0.05)
     raise TimeoutError(f"nobody subscribed {topic_filter}")
+
+
+def wait_subscribed(log: Path, client: str, topic_filter: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while topic_filter not in subscriptions(log).get(client, []):
+        assert time.monotonic() < deadline, f"{client} never subscribed {topic_filter}"
+        time.sleep(0.05)
 
 
 def delivered(log: Path, client: str) -> list[str]:
@@ -174,16 +184,15 @@ def test_warnings_and_the_end_survive_a_traffic_flood(tmp_path: Path) -> None:
         finally:
             w.send_signal(signal.SIGCONT)
             w.kill()
-            firehose.send_signal(signal.SIGCONT)
-            firehose.terminate()
+            firehose.kill()  # the control subscriber: no clean goodbye needed
             firehose.wait(10)
-        log = broker.log.read_text(errors="replace")
+    log = broker.log.read_text(errors="replace")  # the broker has stopped: its log is complete
     ticks = sum(e["data"]["reason"] == "TrafficTick" for e in events)
     assert ticks > 10_000
     # the flood is one: the broker dropped messages for the subscriber of the whole tree
     assert "Outgoing messages are being dropped for client firehose" in log
     assert f"Outgoing messages are being dropped for client {watcher}" not in log
-    assert w.returncode == 0, err
+    assert w.returncode == 0, (out, err)
     lines = out.splitlines()
     warnings = warnings_of(events)
     assert [x["reason"] for x in warnings] == ["FaultInjected", "NodeNotReady"]
@@ -208,10 +217,10 @@ def test_category_and_reason_subscribe_to_the_narrowed_topics(tmp_path: Path) ->
         try:
             cat_id = client_of(broker.log, "akssim/nf/node/#")
             reason_id = client_of(broker.log, "akssim/nf/+/NodeNotReady")
-            for client in (cat_id, reason_id):  # each has also subscribed the status
-                assert subscriptions(broker.log)[client][-1] == "akssim/nf/status" or \
-                    client_of(broker.log, "akssim/nf/status")
-            time.sleep(0.5)
+            for client, narrowed in ((cat_id, "akssim/nf/node/#"),
+                                     (reason_id, "akssim/nf/+/NodeNotReady")):
+                wait_subscribed(broker.log, client, "akssim/nf/status")
+                assert subscriptions(broker.log)[client] == [narrowed, "akssim/nf/status"]
             events = run(NODE_FAILURE, "nf", tmp_path / "r", broker.url)
             out_cat, err_cat = by_cat.communicate(timeout=60)
             out_reason, err_reason = by_reason.communicate(timeout=60)
@@ -249,7 +258,7 @@ def test_watch_reports_what_the_broker_dropped_and_still_sees_the_end(tmp_path: 
         finally:
             w.send_signal(signal.SIGCONT)
             w.kill()
-        log = broker.log.read_text(errors="replace")
+    log = broker.log.read_text(errors="replace")
     assert f"Outgoing messages are being dropped for client {watcher}" in log
     assert w.returncode == 1, err
     ticks = sum(e["data"]["reason"] == "TrafficTick" for e in events)
@@ -285,3 +294,33 @@ def test_mqtt_password_comes_from_the_environment(tmp_path: Path) -> None:
     assert out.strip() == "{}"
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "MQTT broker 127.0.0.1" in bad.stderr
+
+
+def test_a_run_id_used_again_starts_a_new_check(capsys: pytest.CaptureFixture[str]) -> None:
+    """A second run under the same id starts again at seq 1: its events are printed (not taken
+    for duplicates of the first run's) and checked against its own counts."""
+
+    args = argparse.Namespace(run="again", until_finished=True, count=None, json=True)
+    out = io.StringIO()
+    w = Watcher(args, topic_filters("again", ["node"], None), out)
+
+    def event(seq: int) -> bytes:
+        return json.dumps({"data": {"seq": seq, "reason": "NodeReady"}}).encode()
+
+    def status(state: str, n: int, **more: object) -> bytes:
+        return status_message("again", state, topics={"node/NodeReady": n} if n else {},
+                              **more).payload
+
+    for lost in (False, True):
+        assert not w.on_status("akssim/again/status", status("running", 0, seed=1, sim_time=0.0),
+                               False)
+        for seq in (1, 2, 3):
+            if not (lost and seq == 2):
+                assert not w.on_event("akssim/again/node/NodeReady", event(seq))
+        assert w.on_status("akssim/again/status", status("finished", 3, lost_marker=lost), False)
+    printed = [json.loads(x)["data"]["seq"] for x in out.getvalue().splitlines() if "data" in x]
+    assert printed == [1, 2, 3, 1, 3]
+    err = capsys.readouterr().err
+    assert "run again finished: 3 of 3 events on the watched topics arrived (since its start)" in err
+    assert "run again: 1 of the 3 events it sent on the watched topics did not arrive" in err
+    assert "2 of 3 events on the watched topics arrived" in err and w.missed
