@@ -85,7 +85,7 @@ class ShellMetrics:
                                    "run goes on).", ["run", "sink"], registry=r)
         self.outbox = Gauge("akssim_mqtt_outbox_messages", "Messages waiting for the broker.",
                             run, registry=r)
-        self.dropped = Counter("akssim_mqtt_dropped", "Messages that did not fit in the outbox "
+        self.dropped = Counter("akssim_mqtt_dropped", "Events that did not fit in the outbox "
                                "during a broker outage (reported, never silent).", run, registry=r)
         self.published = Counter("akssim_mqtt_published", "Messages the broker acknowledged.",
                                  run, registry=r)
