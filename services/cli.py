@@ -477,22 +477,50 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compare the event log with the original, byte for byte (exit 1 if not)")
     replay.add_argument("--quiet", action="store_true")
     replay.set_defaults(func=cmd_replay)
-    watch = sub.add_parser("watch", help="print the events a broker carries, readably")
-    watch.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", metavar="URL")
-    watch.add_argument("--run", default="+", help="run id (default: every run)")
+    watch = sub.add_parser(
+        "watch", help="print the events a broker carries, readably",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Print the events that `aks-sim run --mqtt` publishes, one line each.\n"
+                    "Only the topics the options name are subscribed (and the run's status),\n"
+                    "never the whole run tree:\n"
+                    "  (no filter)        akssim/RUN/+/+            every event once\n"
+                    "  --category node    akssim/RUN/node/#\n"
+                    "  --reason R         akssim/RUN/+/R\n"
+                    "  --warnings         akssim/RUN/warnings/#     the copies of Warning events\n"
+                    "  (always)           akssim/RUN/status         retained run state",
+        epilog="Events the broker did not deliver are found by comparing what arrived with "
+               "the run's own counts\n(the 'topics' of its status messages) and reported on "
+               "stderr.\nExit codes: 0 done, 1 events did not arrive, 2 bad option or broker "
+               "error, 130 interrupted.\nTopics, status and what the check can see: "
+               "docs/events.md.")
+    watch.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", metavar="URL",
+                       help="the broker: mqtt://[user[:password]@]host[:port] or mqtts://host[:port] "
+                            "for TLS (default %(default)s)")
+    watch.add_argument("--run", default="+", metavar="RUN_ID",
+                       help="the run id given to `aks-sim run --run-id` (default '+': every run)")
     watch.add_argument("--category", action="append", default=None,
-                       help="only this category (ipam, node, traffic, ...); repeatable")
+                       help="only this category (node, ipam, traffic, ...; see docs/events.md); "
+                            "repeatable")
     watch.add_argument("--reason", action="append", default=None,
-                       help="only this reason (SubnetIsFull, ...); repeatable")
-    watch.add_argument("--warnings", action="store_true", help="only Warning events")
-    watch.add_argument("--json", action="store_true", help="print the CloudEvents as received")
-    watch.add_argument("--count", type=int, default=None, help="stop after N events")
+                       help="only this reason (NodeNotReady, SubnetIsFull, ...); repeatable")
+    watch.add_argument("--warnings", action="store_true",
+                       help="only Warning events (from the akssim/RUN/warnings/ tree)")
+    watch.add_argument("--json", action="store_true",
+                       help="print each event as the CloudEvent JSON received")
+    watch.add_argument("--count", type=int, default=None, metavar="N",
+                       help="stop after N events")
     watch.add_argument("--until-finished", action="store_true",
-                       help="stop when the watched run's status says finished")
+                       help="stop when the run (--run) has ended: finished, stopped or failed")
     watch.add_argument("--session", default=None, metavar="CLIENT_ID",
-                       help="persistent session: resume where this client id left off")
-    watch.add_argument("--mqtt-username", default=None)
-    watch.add_argument("--mqtt-ca", default=None, metavar="FILE")
+                       help="persistent session (clean session off): the broker keeps what "
+                            "arrives while this client id is away and delivers it on return")
+    watch.add_argument("--mqtt-username", default=None, metavar="NAME",
+                       help="user name (or in the URL); the password is read from the "
+                            "AKSSIM_MQTT_PASSWORD environment variable, or the URL")
+    watch.add_argument("--mqtt-ca", default=None, metavar="FILE",
+                       help="CA certificate file that signed the broker's: use TLS")
+    watch.add_argument("--mqtt-insecure", action="store_true",
+                       help="TLS without checking the broker's certificate")
     watch.set_defaults(func=cmd_watch)
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
     schema.set_defaults(func=cmd_schema)

@@ -309,5 +309,5 @@ def render_status(payload: bytes, topic: str) -> str:
         body = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return f"{topic} {payload!r}"
-    rest = ", ".join(f"{k}={v}" for k, v in body.items() if k not in ("run_id", "state"))
+    rest = ", ".join(f"{k}={v}" for k, v in body.items() if k not in ("run_id", "state", "topics"))
     return f"{body.get('run_id', '?')} status {body.get('state', '?')}" + (f" ({rest})" if rest else "")

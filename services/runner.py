@@ -88,7 +88,7 @@ class ShellMetrics:
                                    "run goes on).", ["run", "sink"], registry=r)
         self.outbox = Gauge("akssim_mqtt_outbox_messages", "Messages waiting for the broker.",
                             run, registry=r)
-        self.dropped = Counter("akssim_mqtt_dropped", "Messages that did not fit in the outbox "
+        self.dropped = Counter("akssim_mqtt_dropped", "Events that did not fit in the outbox "
                                "during a broker outage (reported, never silent).", run, registry=r)
         self.published = Counter("akssim_mqtt_published", "Messages the broker acknowledged.",
                                  run, registry=r)
@@ -330,7 +330,8 @@ class LiveRun:
         self.publisher = Publisher(self.opts.mqtt, self.outbox, self.sim.run_id,
                                    on_change=self._mqtt_metrics)
         self.outbox.put(status_message(self.sim.run_id, "running", scenario=self.sim.spec.name,
-                                       seed=self.sim.seed, sim_time=0.0, duration=self.sim.end))
+                                       seed=self.sim.seed, sim_time=0.0, duration=self.sim.end,
+                                       topics={}))
         self.line_listeners.append(isolate("mqtt", outbox.put_line, self.shell, self.sim.run_id))
         try:
             await self.publisher.start()
@@ -429,7 +430,8 @@ class LiveRun:
             self._next_status = self.sim.now + self.sim.end / STATUS_UPDATES
             self.outbox.put(status_message(self.sim.run_id, "running", sim_time=self.sim.now,
                                            duration=self.sim.end, events=self.sim.bus.published,
-                                           dropped=self.outbox.dropped))
+                                           dropped=self.outbox.dropped,
+                                           topics=self.outbox.topic_counts()))
 
     async def _finish(self) -> None:
         if self.publisher is None or self.outbox is None:
@@ -437,7 +439,8 @@ class LiveRun:
         report = self.sim.report()
         self.outbox.put(status_message(
             self.sim.run_id, self.state, sim_time=self.sim.now, events=self.sim.bus.published,
-            passed=report.passed, dropped=self.outbox.dropped, lost=self.outbox.lost_ranges))
+            passed=report.passed, dropped=self.outbox.dropped, lost=self.outbox.lost_ranges,
+            topics=self.outbox.topic_counts()))
         await self.publisher.close()
         self._mqtt_metrics()
         o = self.outcome

@@ -2,8 +2,11 @@
 
 Pure: the shell (``services/mqtt.py``) does the I/O. The payload is the same object as a line
 of ``events.jsonl`` (:func:`sim.telemetry.jsonl.to_cloudevent`), so a subscriber and the file
-agree byte for byte. The run's state is a retained message on ``akssim/<run>/status``; the
-same topic carries the publisher's last will, so subscribers learn when it died.
+agree byte for byte. A Warning event is sent a second time, right after the first and with the
+same bytes, on ``akssim/<run>/warnings/<category>/<reason>``, so a subscriber can take the
+Warnings alone by topic (``akssim/<run>/warnings/#``) instead of the whole run (TrafficTicks are
+Normal: the copies are few). The run's state is a retained message on ``akssim/<run>/status``;
+the same topic carries the publisher's last will, so subscribers learn when it died.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from sim.bus import Envelope
-from sim.events import SimEvent
+from sim.events import EventType, SimEvent
 from sim.telemetry.jsonl import to_cloudevent
 
 TOPIC_ROOT = "akssim"
+WARNINGS = "warnings"
+"""The level under ``akssim/<run>/`` that holds the copies of Warning events."""
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -37,6 +42,11 @@ class MqttMessage:
 def event_topic(run_id: str, category: str, reason: str) -> str:
     """``akssim/<run_id>/<category>/<reason>``."""
     return f"{TOPIC_ROOT}/{run_id}/{category}/{reason}"
+
+
+def warning_topic(run_id: str, category: str, reason: str) -> str:
+    """``akssim/<run_id>/warnings/<category>/<reason>`` (the copy of a Warning event)."""
+    return f"{TOPIC_ROOT}/{run_id}/{WARNINGS}/{category}/{reason}"
 
 
 def status_topic(run_id: str) -> str:
@@ -66,9 +76,12 @@ def status_message(run_id: str, state: str, **fields: Any) -> MqttMessage:
 class Outbox:
     """A bounded, ordered queue of messages between the bus and the broker.
 
-    :meth:`handler` is the bus subscriber. What does not fit is counted, with the ``seq``
-    range lost, and never dropped silently: the shell reports :attr:`dropped` and
-    :attr:`lost_ranges` in the run's status and at its end.
+    :meth:`handler` (or :meth:`put_line`) queues each event, and a Warning's copy on the
+    warnings tree right behind it (the pair is never split: the copy may overshoot
+    *capacity* by one). What does not fit is counted, with the ``seq`` range lost, and never
+    dropped silently: the shell reports :attr:`dropped` and :attr:`lost_ranges` in the run's
+    status and at its end. :meth:`topic_counts` says how many events went to each topic, for
+    the status (a subscriber compares it with what it received).
 
     Args:
         start: wall-clock instant of simulated time 0 (the events' ``time``).
@@ -84,6 +97,7 @@ class Outbox:
         self.dropped = 0
         self.lost_ranges: list[list[int]] = []
         self.on_put = on_put
+        self._counts: dict[tuple[str, str, bool], int] = {}
 
     def __len__(self) -> int:
         return len(self.queue)
@@ -108,9 +122,31 @@ class Outbox:
         return True
 
     def handler(self, env: Envelope[SimEvent]) -> None:
-        """The bus subscriber: every event becomes a message."""
-        self.put(to_message(env, self.start))
+        """The bus subscriber: every event becomes a message (two for a Warning)."""
+        self.put_line(env, _dumps(to_cloudevent(env, self.start)))
 
     def put_line(self, env: Envelope[SimEvent], line: str) -> None:
-        """Queue the message of *env* from its already encoded CloudEvent *line*."""
-        self.put(message_of(env, line))
+        """Queue the message of *env* from its already encoded CloudEvent *line*, and for a
+        Warning its copy on the warnings tree."""
+        ev = env.event
+        category, reason = ev.category, ev.reason
+        payload = line.encode()
+        if not self.put(MqttMessage(event_topic(env.run_id, category, reason), payload, False,
+                                    env.seq)):
+            return
+        warning = ev.type is EventType.WARNING
+        key = (category, reason, warning)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        if warning:
+            self.queue.append(MqttMessage(warning_topic(env.run_id, category, reason), payload,
+                                          False, env.seq))
+
+    def topic_counts(self) -> dict[str, int]:
+        """Events queued so far on each topic under ``akssim/<run>/`` (``node/NodeReady``,
+        ``warnings/node/NodeNotReady``, ...): what the broker was sent, less :attr:`dropped`."""
+        out: dict[str, int] = {}
+        for (category, reason, warning), n in sorted(self._counts.items()):
+            out[f"{category}/{reason}"] = n
+            if warning:
+                out[f"{WARNINGS}/{category}/{reason}"] = n
+        return dict(sorted(out.items()))

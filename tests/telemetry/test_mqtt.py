@@ -41,7 +41,8 @@ async def _collect(broker: Mosquitto, topic: str, into: list[aiomqtt.Message],
 
 async def test_every_event_is_published_as_its_cloudevent_in_order(tmp_path: Path) -> None:
     """The stream carries each line of events.jsonl, byte for byte, on
-    akssim/<run>/<category>/<reason>, at QoS 1, in seq order, then a finished status."""
+    akssim/<run>/<category>/<reason>, at QoS 1, in seq order, then a finished status; each
+    Warning again, right behind it, on akssim/<run>/warnings/<category>/<reason>."""
     with mosquitto(tmp_path) as broker:
         got: list[aiomqtt.Message] = []
         ready = asyncio.Event()
@@ -53,8 +54,20 @@ async def test_every_event_is_published_as_its_cloudevent_in_order(tmp_path: Pat
         assert await proc.wait() == 0
         await asyncio.wait_for(sub, 30)
     lines = (tmp_path / "run" / "events.jsonl").read_bytes().splitlines()
-    events = [m for m in got if not m.topic.value.endswith("/status")]
+    stream = [m for m in got if not m.topic.value.endswith("/status")]
+    events = [m for m in stream if not m.topic.value.startswith("akssim/ev1/warnings/")]
     assert [m.payload for m in events] == lines
+    warnings = [m for m in events if json.loads(m.payload)["data"]["type"] == "Warning"]
+    assert warnings, "the scenario has Warnings (SubnetIsFull, FailedCreatePodSandBox, ...)"
+    for i, m in enumerate(stream):
+        is_warning = json.loads(m.payload)["data"]["type"] == "Warning"
+        if m.topic.value.startswith("akssim/ev1/warnings/"):
+            original = stream[i - 1]
+            assert is_warning and m.payload == original.payload
+            assert m.topic.value == original.topic.value.replace("akssim/ev1/", "akssim/ev1/warnings/")
+        elif is_warning:
+            assert stream[i + 1].topic.value.startswith("akssim/ev1/warnings/")
+    assert len(stream) == len(events) + len(warnings)
     for m in events:
         ce = json.loads(m.payload)
         category, reason = ce["type"].split(".")[2:]
@@ -64,6 +77,12 @@ async def test_every_event_is_published_as_its_cloudevent_in_order(tmp_path: Pat
     statuses = [json.loads(m.payload) for m in got if m.topic.value == "akssim/ev1/status"]
     assert statuses[0]["state"] == "running" and statuses[-1]["state"] == "finished"
     assert statuses[-1]["events"] == len(lines) and statuses[-1]["dropped"] == 0
+    # the status counts what went to each topic (what watch checks its deliveries against)
+    sent: dict[str, int] = {}
+    for m in stream:
+        key = m.topic.value.removeprefix("akssim/ev1/")
+        sent[key] = sent.get(key, 0) + 1
+    assert statuses[-1]["topics"] == sent and statuses[0]["topics"] == {}
 
 
 def test_mosquitto_sub_shows_the_ip_allocation_failures_of_every_run(tmp_path: Path) -> None:

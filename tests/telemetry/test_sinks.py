@@ -112,7 +112,8 @@ def test_topic_filters() -> None:
     assert topic_filters("+", None, None) == ["akssim/+/+/+"]
     assert topic_filters("r1", ["ipam"], None) == ["akssim/r1/ipam/#"]
     assert topic_filters("r1", None, ["SubnetIsFull"]) == ["akssim/r1/+/SubnetIsFull"]
-    assert topic_filters("r1", ["ipam", "node"], ["X"]) == ["akssim/r1/ipam/X", "akssim/r1/node/X"]
+    assert topic_filters("r1", ["ipam", "node"], ["NodeNotReady"]) == [
+        "akssim/r1/ipam/NodeNotReady", "akssim/r1/node/NodeNotReady"]
 
 
 def test_openmetrics_export_parses_with_timestamps_mapped_from_sim_time() -> None:
