@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TextIO
 
-from services import client, htmlreport, plan, sweep
+from services import client, htmlreport, importer, plan, sweep
 from services.examples import scenario_path
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -534,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=["bash", "zsh"])
     completion.set_defaults(func=cmd_completion)
     plan.add_parser(sub)
+    importer.add_parser(sub)
     client.add_parsers(sub)
     sweep.add_parser(sub)
     htmlreport.add_parser(sub)

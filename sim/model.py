@@ -53,6 +53,10 @@ class Model:
         self.timers = Timers(env)
         c = self.spec.cluster
         self.subnets = {s.name: Subnet(s.name, s.address_prefix) for s in c.vnet.subnets}
+        for s in c.vnet.subnets:  # what others hold before the cluster takes anything
+            if s.held_addresses:
+                self.subnets[s.name].allocate(min(s.held_addresses, self.subnets[s.name].usable),
+                                              "other")
         self.zone_index = {z: i for i, z in enumerate(c.zones)}
         self.table = NodeTable()
         self.scheduler = Scheduler(self.table, streams["scheduler"], len(c.zones))

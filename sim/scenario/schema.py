@@ -193,6 +193,9 @@ class SubnetSpec(Model):
     security_rules: list[SecurityRule] = []
     """Inbound rules of the subnet's network security group, besides the default rules and
     the allow rules AKS adds for LoadBalancer Service ports."""
+    held_addresses: Annotated[int, Field(ge=0, le=2**24)] = 0
+    """Addresses other resources (VMs, private endpoints, other clusters) already hold in the
+    subnet at time 0: ``aks-sim import`` counts them from ``az network vnet show``."""
 
 
 class VNetSpec(Model):

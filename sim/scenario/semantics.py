@@ -64,6 +64,10 @@ class _Checker:
                                f"{vnet.subnets[j].name} ({other})")
             seen.append((i, net))
             self._forbidden((*path, "addressPrefix"), net, "subnet")
+            if s.held_addresses > usable_addresses(net.prefixlen):
+                self.error((*path, "heldAddresses"), f"expected at most the subnet's "
+                           f"{usable_addresses(net.prefixlen)} usable addresses, got "
+                           f"{s.held_addresses}")
             if vnet.managed and (s.route_table or s.service_endpoints):
                 what = "a route table" if s.route_table else "service endpoints"
                 self.warn((*path, "routeTable" if s.route_table else "serviceEndpoints"),
