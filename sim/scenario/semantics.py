@@ -198,31 +198,19 @@ class _Checker:
 
     def subnet_fit(self) -> None:
         """Every pool on a subnet at its largest, plus the largest upgrade surge, must fit
-        (concepts-network-ip-address-planning.md: (n + surge) + (n + surge) x maxPods)."""
+        (sim.scenario.fit: the same computation as `aks-sim plan --scenario`)."""
+        from sim.scenario.fit import cluster_fit
+
         c = self.spec.cluster
-        need: dict[str, int] = {}
-        surge: dict[str, int] = {}
-        pods: dict[str, int] = {}
-        for pool in c.node_pools:
-            mode = pod_ip_mode(self.spec, pool)
-            per_node = 1 + max_pods_of(self.spec, pool) if mode == "node-subnet" else 1
-            name = pool.vnet_subnet or c.vnet.subnets[0].name
-            nodes = pool_max_nodes(pool)
-            need[name] = need.get(name, 0) + nodes * per_node
-            extra = sizing.surge_nodes(pool.max_surge, nodes) * per_node
-            surge[name] = max(surge.get(name, 0), extra)
-            if mode == "static-block" and pool.pod_subnet:
-                blocks = sizing.static_blocks_per_node(max_pods_of(self.spec, pool)) * 16
-                pods[pool.pod_subnet] = pods.get(pool.pod_subnet, 0) + (
-                    nodes + sizing.surge_nodes(pool.max_surge, nodes)) * blocks
-        for i, s in enumerate(c.vnet.subnets):
-            total = need.get(s.name, 0) + surge.get(s.name, 0) + pods.get(s.name, 0)
-            usable = usable_addresses(s.address_prefix.prefixlen)
-            if total > usable:
-                self.warn(("cluster", "vnet", "subnets", i, "addressPrefix"),
-                          f"the node pools on subnet {s.name} need up to {total} addresses at "
-                          f"their largest (maxCount) plus an upgrade surge, but {s.address_prefix} "
-                          f"has {usable} usable: expect SubnetIsFull (aks-sim plan sizes it)")
+        index = {s.name: i for i, s in enumerate(c.vnet.subnets)}
+        for s in cluster_fit(self.spec).subnets:
+            if s.left < 0:
+                held = f" (besides {s.held} held by other resources)" if s.held else ""
+                self.warn(("cluster", "vnet", "subnets", index[s.name], "addressPrefix"),
+                          f"the node pools on subnet {s.name} need up to {s.need - s.held} "
+                          f"addresses at their largest (maxCount) plus an upgrade surge{held}, "
+                          f"but {s.cidr} has {s.usable} usable: expect SubnetIsFull (aks-sim "
+                          f"plan sizes it)")
 
     def _subnet(self, pool: NodePoolSpec) -> ipaddress.IPv4Network:
         c = self.spec.cluster
