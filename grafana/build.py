@@ -104,9 +104,11 @@ def cluster() -> Board:
     b.panel("Nodes by pool and state", [target(
         f"sum by (agentpool, state) (akssim_nodes{{{R}}})", "{{agentpool}} {{state}}")])
     b.panel("Ready nodes by zone", [target(
-        f"sum by (zone) (kube_node_info{{{R}}} * on (run, node) group_left () "
-        f'kube_node_status_condition{{{R},condition="Ready",status="true"}})', "zone {{zone}}")],
-        description="What a zone failure takes away, and where the autoscaler puts it back.")
+        f"sum by (label_topology_kubernetes_io_zone) (kube_node_labels{{{R}}} * on (run, node) "
+        f'kube_node_status_condition{{{R},condition="Ready",status="true"}})',
+        "zone {{label_topology_kubernetes_io_zone}}")],
+        description="What a zone failure takes away, and where the autoscaler puts it back "
+                    "(the zone is a node label: kube_node_labels).")
     b.panel("Faults in effect", [target(f"akssim_fault_active{{{R}}}", "{{fault}} {{target}}")],
             kind="state-timeline", defaults={"mappings": [{"type": "value", "options": {
                 "0": {"text": "reverted", "color": "green"}, "1": {"text": "active", "color": "red"}}}]},
