@@ -326,15 +326,18 @@ class Sampler:
         for _, svc in sorted(self.m.service_ctl.services.items()):
             if svc.type == "ExternalName" or not svc.deployments:
                 continue  # no selector, no Endpoints object
-            ready = {p.name for p in svc.endpoints}
-            pods = sorted((p for d in svc.deployments for p in d.pods.values() if p.ip),
-                          key=lambda p: p.name)
+            # the Endpoints object as the controller last wrote it: its ready addresses (a
+            # deleted pod stays until the next sync), then the other selected pods' addresses
+            addresses = {p.ip: "true" for p in svc.endpoints if p.ip}
+            for d in svc.deployments:
+                for p in d.pods.values():
+                    if p.ip:
+                        addresses.setdefault(p.ip, "false")
             for port in svc.manifest.spec.ports:
                 number, _ = svc.target(port.port)
-                for pod in pods:
+                for ip, ready in sorted(addresses.items()):
                     rows.append(((svc.namespace, svc.name, port.protocol, str(number),
-                                  port.name or "", str(ipaddress.IPv4Address(pod.ip)),
-                                  "true" if pod.name in ready else "false"), 1.0))
+                                  port.name or "", str(ipaddress.IPv4Address(ip)), ready), 1.0))
 
     # --- traffic --------------------------------------------------------------------------
 

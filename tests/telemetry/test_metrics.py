@@ -346,3 +346,30 @@ def test_borrowed_names_carry_exactly_their_exporters_labels() -> None:
         if prefix:
             extra = [lb for lb in fam.labels if lb.startswith(prefix)]
             assert extra and all(re.fullmatch(r"label_[a-z0-9_]+", lb) for lb in extra), name
+
+
+def test_endpoint_addresses_follow_the_ready_pods_of_a_service() -> None:
+    """kube_endpoint_address: one series per port and address of a Service's Endpoints, ready
+    or not; a pod killed by a fault leaves the ready ones until its replacement is ready
+    (kube-state-metrics v2.20.0, internal/store/endpoint.go)."""
+    text = LB_CLUSTER_POLICY.replace("replicas: 1", "replicas: 3").replace("duration: 3m", "duration: 6m")
+    text += "chaos:\n  - {at: 3m, fault: pod_kill, deployment: api, count: 1}\n"
+    sim, events = make_sim(text)
+    sampler = Sampler(sim.model, sim.bus)
+
+    def at(t: float) -> tuple[float, set[str], set[str]]:
+        sim.advance_to(t)
+        snap = sampler.sample()
+        rows = _series(snap, "kube_endpoint_address")
+        assert {k[:5] for k in rows} == {("default", "api", "TCP", "80", "")}
+        available = _series(snap, "kube_deployment_status_replicas_available")[("default", "api")]
+        return (available, {k[5] for k in rows if k[6] == "true"},
+                {k[5] for k in rows if k[6] == "false"})
+
+    available, ready, not_ready = at(170)
+    assert available == 3 and len(ready) == 3 and not not_ready
+    available, ready, not_ready = at(185)  # the replacement is starting
+    assert [e.sim_time for e in events if e.event.reason == "Killing"] == [180]
+    assert available == 2 and len(ready) == 2 and len(not_ready) == 1
+    available, ready, not_ready = at(300)
+    assert available == 3 and len(ready) == 3 and not not_ready
