@@ -19,6 +19,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -381,8 +382,19 @@ def _workload_tag(value: Any) -> str:
         isinstance(value, dict) and "manifests" in value) else "object"
 
 
+INLINE_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An inline Kubernetes object (Deployment, Service, Ingress, ...).",
+    "required": ["apiVersion", "kind"],
+    "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"}},
+    "additionalProperties": True,
+}
+"""The JSON Schema of an inline object: ``apiVersion`` and ``kind`` make it one, so that a
+``{manifests: path}`` entry matches only :class:`ManifestFile` (``oneOf`` needs exactly one)."""
+
 Workload = Annotated[
-    Annotated[ManifestFile, Tag("file")] | Annotated[dict[str, Any], Tag("object")],
+    Annotated[ManifestFile, Tag("file")]
+    | Annotated[dict[str, Any], Tag("object"), WithJsonSchema(INLINE_OBJECT_SCHEMA)],
     Discriminator(_workload_tag),
 ]
 """``{manifests: path}``, or an inline Kubernetes object."""
