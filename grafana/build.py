@@ -178,7 +178,7 @@ def cluster() -> Board:
         target(f"akssim_pods_pending{{{R}}}", "pending pods"),
         target(f'sum by (reason) (increase(akssim_events_total{{{R},'
                f'reason=~"FailedScheduling|FailedCreatePodSandBox|SubnetIsFull|NotTriggerScaleUp"}}'
-               f'[$__rate_interval]))', "{{reason}} events"),
+               f'[$__rate_interval])) > 0', "{{reason}} events"),
     ], description="Pods waiting for a node or an address, and the events that say why.")
     b.panel("Deployments: desired vs available", [
         target(f"kube_deployment_spec_replicas{{{R}}}", "{{namespace}}/{{deployment}} desired"),
@@ -194,8 +194,8 @@ def cluster() -> Board:
                "{{horizontalpodautoscaler}} max"),
     ])
     b.panel("Cluster autoscaler activity", [target(
-        f'sum by (reason) (increase(akssim_events_total{{{R},category="autoscaler"}}[$__rate_interval]))',
-        "{{reason}}")], kind="timeseries", width=24,
+        f'sum by (reason) (increase(akssim_events_total{{{R},category="autoscaler"}}[$__rate_interval]))'
+        " > 0", "{{reason}}")], kind="timeseries", width=24,
         description="ScaledUpGroup, NotTriggerScaleUp, FailedToScaleUpGroup, ScaleDown events.",
         defaults={"custom": {"drawStyle": "bars"}})
     return b
@@ -219,8 +219,8 @@ def ip_addresses() -> Board:
         target(f"akssim_subnet_addresses_peak_used{{{R}}}", "{{subnet}} peak used"),
     ], kind="bargauge", options={"displayMode": "basic", "orientation": "horizontal"})
     b.panel("Address allocation failures by reason", [target(
-        f"sum by (reason) (increase(akssim_ip_allocation_failures_total{{{R}}}[$__rate_interval]))",
-        "{{reason}}")], defaults={"custom": {"drawStyle": "bars"}},
+        f"sum by (reason) (increase(akssim_ip_allocation_failures_total{{{R}}}[$__rate_interval]))"
+        " > 0", "{{reason}}")], defaults={"custom": {"drawStyle": "bars"}},
         description="SubnetIsFull, FailedCreatePodSandBox, CIDRNotAvailable, FailedToCreateRoute...")
     growth = (f'sum by (run, subnet) (deriv(akssim_subnet_addresses{{{R},state="used"}}[$__rate_interval]))'
               f" / on (run) group_left () "

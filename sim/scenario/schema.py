@@ -72,14 +72,21 @@ def _surge(value: object) -> str:
     return text
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=str | float)]
+DURATION_PATTERN = r"^\s*([0-9]+(\.[0-9]+)?(us|ms|s|m|h|d))+\s*$"
+"""What :func:`parse_duration` reads, as a JSON Schema pattern (editors check it)."""
+
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"type": "number", "minimum": 0}]})]
 """Seconds, written with a unit: ``90s``, ``5m``, ``2h``, ``1h30m``."""
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network, json_schema_input_type=str)]
 Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_address, json_schema_input_type=str)]
 Cpu = Annotated[int, BeforeValidator(parse_cpu, json_schema_input_type=str | float)]
 Memory = Annotated[int, BeforeValidator(parse_memory, json_schema_input_type=str | int)]
-VmSize = Annotated[str, AfterValidator(_vm_size)]
-Surge = Annotated[str, BeforeValidator(_surge, json_schema_input_type=str | int)]
+VmSize = Annotated[str, AfterValidator(_vm_size),
+                   WithJsonSchema({"type": "string", "enum": sorted(VM_SIZES)})]
+Surge = Annotated[str, BeforeValidator(_surge), WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": r"^\s*([1-9][0-9]*|([1-9][0-9]?|100)%)\s*$"},
+               {"type": "integer", "minimum": 1}]})]
 Name = Annotated[str, Field(min_length=1, max_length=63)]
 
 
@@ -214,8 +221,8 @@ class NodePoolSpec(Model):
     """Lowercase letters and digits, starting with a letter, at most 12 characters."""
     mode: Literal["System", "User"] = "User"
     vm_size: VmSize = "Standard_D4s_v3"
-    count: Annotated[int, Field(ge=0)] = 3
-    max_pods: int | None = None
+    count: Annotated[int, Field(ge=0, json_schema_extra={"maximum": 1000})] = 3
+    max_pods: Annotated[int, Field(json_schema_extra={"minimum": 10, "maximum": 250})] | None = None
     """Pods per node; the default depends on the network plugin (kubenet 110, Azure CNI 30,
     pod subnet 110, Overlay 250)."""
     zones: list[Zone] | None = None

@@ -399,6 +399,25 @@ def test_the_printed_schema_validates_every_example(kind: str, pattern: str) -> 
         assert not validator.is_valid({**example, "workloads": [{"manifests": "a.yaml", "x": 1}]})
 
 
+SCHEMA_CAN_TELL = ("missing-duration", "missing-cluster", "count-above-1000", "max-pods-300",
+                   "max-pods-5", "duration-with-words", "vm-size-unknown", "max-surge-zero")
+"""Mistakes of the invalid catalogue a JSON Schema can see without the loader's semantics:
+a missing key, a number out of its range, a duration or surge not in its syntax, a VM size
+that aks-sim does not know."""
+
+
+def test_the_printed_schema_rejects_what_it_can_tell_of_the_invalid_catalogue() -> None:
+    import jsonschema
+
+    result = subprocess.run([_script(), "schema"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120, check=False)
+    validator = jsonschema.Draft202012Validator(json.loads(result.stdout))
+    invalid = ROOT / "tests" / "scenario" / "invalid"
+    accepted = [name for name in SCHEMA_CAN_TELL
+                if validator.is_valid(yaml.safe_load((invalid / f"{name}.yaml").read_text()))]
+    assert accepted == []
+
+
 def test_schema_command_prints_the_json_schema() -> None:
     """`aks-sim schema` prints JSON Schema with AKS's keys and the docstrings as descriptions."""
     result = subprocess.run([_script(), "schema"], capture_output=True, text=True, cwd=ROOT,

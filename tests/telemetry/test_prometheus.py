@@ -258,5 +258,13 @@ def test_increase_sees_the_first_pod_kill_and_the_first_subnet_is_full(tmp_path:
         panel = prom.query(_shipped(failures["targets"][0]["expr"], "burst"), at=sample_after(full[0]))
         by_reason = {r["metric"]["reason"]: float(r["value"][1]) for r in panel}
         assert by_reason["SubnetIsFull"] > 0
+        # every ipam reason exists at 0, but the panel lists only those that happened
+        happened = {d["reason"] for d in events if d["reason"] in by_reason}
+        assert set(by_reason) == happened
+        autoscaler = next(p for p in board["panels"] if p["title"] == "Cluster autoscaler activity")
+        assert not any(d["reason"] in ("ScaledUpGroup", "NotTriggerScaleUp", "ScaleDown",
+                                       "FailedToScaleUpGroup") for d in events)
+        assert prom.query(_shipped(autoscaler["targets"][0]["expr"], "burst"),
+                          at=sample_after(full[0])) == []
         firing = prom.query(alert["expr"], at=sample_after(full[0]))
         assert {r["metric"]["reason"] for r in firing} >= {"SubnetIsFull"}
