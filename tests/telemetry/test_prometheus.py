@@ -248,7 +248,11 @@ def test_increase_sees_the_first_pod_kill_and_the_first_subnet_is_full(tmp_path:
     def sample_after(t: float) -> float:
         return base + (t // 15 + 1) * 15  # the first sample that holds an event at t
 
+    at_zero = sum(1 for d in events if d["sim_time"] == 0 and d["reason"] == "RegisteredNode")
     with prometheus(tmp_path, storage=blocks) as prom:
+        # the first sample is taken at 0 s, before any event: events at 0 s show as an increase
+        registered = 'sum(increase(akssim_events_total{run="burst",reason="RegisteredNode"}[1m]))'
+        assert at_zero and _value(prom.query(registered, at=base + 15)) >= at_zero
         # before: nothing to annotate; the series exist at 0
         assert prom.query(_shipped(annotation["expr"], "burst"), at=base + 100) == []
         zero = prom.query('akssim_faults_injected_total{run="burst",fault="pod_kill"}', at=base + 100)
