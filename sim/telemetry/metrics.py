@@ -392,13 +392,9 @@ class Sampler:
                                                   (route.default_from or "/"))
                 backend = flow.backend.name if flow.backend is not None else ""
                 path = route.matched.path if route.matched else ""
-                host = flow.spec.ingress.host
-
-                def labels(status: str, ingress_ns: str = ingress_ns, ingress_name: str = ingress_name,
-                           backend: str = backend, path: str = path, host: str = host) -> tuple[str, ...]:
-                    # NGINX_LABELS order; no canary Ingress in the model: canary is ""
-                    return (*controller, status, "GET", path, ingress_ns, ingress_name, backend,
-                            "", host)
+                # NGINX_LABELS around status: no canary Ingress in the model, so canary is ""
+                before, after = (*controller,), ("GET", path, ingress_ns, ingress_name, backend, "",
+                                                 flow.spec.ingress.host)
                 # every status the model can answer with starts at 0 (a known label set)
                 by_status: Counter[str] = Counter(dict.fromkeys(_NGINX_STATUSES, 0))
                 for i, outcome in enumerate(OUTCOMES):
@@ -406,9 +402,10 @@ class Sampler:
                     if status is not None and totals[i]:
                         by_status[status] += int(totals[i])
                 v["nginx_ingress_controller_requests"].extend(
-                    (labels(status), float(n)) for status, n in sorted(by_status.items()))
+                    ((*before, status, *after), float(n)) for status, n in sorted(by_status.items()))
                 # the model times answered requests only: all of them are 200s
-                v["nginx_ingress_controller_request_duration_seconds"].append((labels("200"), hist))
+                v["nginx_ingress_controller_request_duration_seconds"].append(
+                    ((*before, "200", *after), hist))
         if "akssim_lb_backend_requests" not in self._over_cap:
             # every node of every load balancer's pool starts at 0
             for key in t.balancers:

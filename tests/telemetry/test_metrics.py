@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from servers import need
 from simkit import cluster_yaml, deployment, make_sim
@@ -121,8 +122,15 @@ def test_request_histograms_are_cumulative_and_count_the_answered_requests() -> 
         assert [le for le, _ in hist.buckets] == list(DURATION_BUCKETS)
         assert hist.count == requests[(flow, svc, "ok")]
     nginx = _series(snap, "nginx_ingress_controller_requests")
-    status = NGINX_LABELS.index("status")
-    assert sum(v for k, v in nginx.items() if k[status] == "404") > 0  # the typo host: default backend
+    rows = [(dict(zip(NGINX_LABELS, k, strict=True)), v) for k, v in nginx.items()]
+    assert sum(v for r, v in rows if r["status"] == "404") > 0  # the typo host: default backend
+    hosts = {f["ingress"]["host"] for f in yaml.safe_load(text)["traffic"]["flows"] if "ingress" in f}
+    assert {r["host"] for r, _ in rows} == hosts
+    assert {(r["controller_class"], r["method"], r["canary"]) for r, _ in rows} == {
+        ("k8s.io/ingress-nginx", "GET", "")}
+    assert all(r["path"].startswith("/") for r, v in rows if r["status"] == "200" and v)
+    durations = _series(snap, "nginx_ingress_controller_request_duration_seconds")
+    assert {dict(zip(NGINX_LABELS, k, strict=True))["status"] for k in durations} == {"200"}
 
 
 def test_exposition_passes_promtool_check_metrics(tmp_path: Path) -> None:
