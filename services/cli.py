@@ -339,12 +339,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Print the scenario file's JSON Schema."""
+    """Print the JSON Schema of a scenario file (or, with --study, of a study file)."""
     from sim.scenario.schema import Scenario
+    from sim.scenario.study import Study
 
-    schema = Scenario.model_json_schema(by_alias=True)
+    model, title = (Study, "aks-sim study") if args.study else (Scenario, "aks-sim scenario")
+    schema = model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "aks-sim scenario"
+    schema["title"] = title
     print(json.dumps(schema, indent=2, sort_keys=True))
     return EXIT_OK
 
@@ -523,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="TLS without checking the broker's certificate")
     watch.set_defaults(func=cmd_watch)
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
+    schema.add_argument("--study", action="store_true",
+                        help="the JSON Schema of a study file (aks-sim sweep) instead")
     schema.set_defaults(func=cmd_schema)
     examples = sub.add_parser("examples", help="list the example scenarios and studies that ship "
                                                 "with aks-sim, or copy them out")

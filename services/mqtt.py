@@ -5,6 +5,11 @@ outbox only when the broker acknowledged it (QoS 1/2) or it was written (QoS 0).
 outage it reconnects with exponential backoff and resends from the oldest unacknowledged
 message, so a subscriber may see a message twice but never misses one the outbox held.
 The run's status topic carries a retained last will (``state: lost``).
+
+On MQTT 5, each message says what it is, as the CloudEvents MQTT protocol binding asks of
+structured mode: Content Type ``application/cloudevents+json; charset=utf-8`` on events
+(``application/json`` on status messages and the will), and payload format indicator 1
+(UTF-8). MQTT 3.1.1 has no properties: there the payload alone says it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from sim.telemetry.cloudevents import Outbox, status_message, status_topic
 
@@ -28,6 +35,17 @@ log = structlog.get_logger("akssim.mqtt")
 REFUSED = (4, 5, 134, 135)
 """CONNACK codes that retrying cannot fix: bad user name or password, not authorised (3.1.1, v5)."""
 PROTOCOLS = {"5": aiomqtt.ProtocolVersion.V5, "3.1.1": aiomqtt.ProtocolVersion.V311}
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+"""The CloudEvents MQTT binding's Content Type for a structured-mode event (JSON format)."""
+STATUS_CONTENT_TYPE = "application/json"
+
+
+def v5_properties(content_type: str, packet: int = PacketTypes.PUBLISH) -> Properties:
+    """MQTT 5 properties of a UTF-8 JSON message: its Content Type, payload format 1."""
+    props = Properties(packet)
+    props.ContentType = content_type
+    props.PayloadFormatIndicator = 1
+    return props
 
 
 class SettingsError(ValueError):
@@ -181,11 +199,13 @@ class Publisher:
                 await asyncio.gather(self._task, return_exceptions=True)
         return not self.outbox.queue
 
-    def _will(self) -> aiomqtt.Will:
+    def _will(self, protocol: str) -> aiomqtt.Will:
         lost = status_message(self.run_id, "lost", detail="the publisher disconnected without "
                               "finishing the run")
+        props = (v5_properties(STATUS_CONTENT_TYPE, PacketTypes.WILLMESSAGE) if protocol == "5"
+                 else None)
         return aiomqtt.Will(status_topic(self.run_id), lost.payload, qos=max(1, self.settings.qos),
-                            retain=True)
+                            retain=True, properties=props)
 
     async def _run(self) -> None:
         backoff = 0.2
@@ -193,13 +213,13 @@ class Publisher:
             protocol = self._protocol or ("5" if self.settings.protocol == "auto"
                                           else self.settings.protocol)
             try:
-                async with self.settings.client(will=self._will(), protocol=protocol) as client:
+                async with self.settings.client(will=self._will(protocol), protocol=protocol) as client:
                     self._protocol = protocol
                     self.stats.connected = True
                     self._connected.set()
                     self._on_change()
                     backoff = 0.2
-                    if await self._send(client):
+                    if await self._send(client, v5=protocol == "5"):
                         return
             except aiomqtt.MqttCodeError as exc:
                 refused_v5 = protocol == "5" and self.settings.protocol == "auto" and getattr(
@@ -230,7 +250,7 @@ class Publisher:
             log.warning("mqtt_disconnected", broker=f"{self.settings.host}:{self.settings.port}",
                         error=str(exc), queued=len(self.outbox))
 
-    async def _send(self, client: aiomqtt.Client) -> bool:
+    async def _send(self, client: aiomqtt.Client, v5: bool = False) -> bool:
         """Publish until the outbox is empty and closing (True) or the link breaks (raises).
 
         A sliding window: up to ``window`` publishes in flight at all times; a message leaves
@@ -238,6 +258,9 @@ class Publisher:
         one is sent at once, instead of waiting for a whole window's acknowledgements.
         """
         queue, qos, window, wake = self.outbox.queue, self.settings.qos, self.window, self._wake
+        # events carry their seq (from 1); status messages have none
+        event_props = v5_properties(CLOUDEVENTS_CONTENT_TYPE) if v5 else None
+        status_props = v5_properties(STATUS_CONTENT_TYPE) if v5 else None
         inflight: deque[asyncio.Task[None]] = deque()
 
         def acked(_: asyncio.Task[None]) -> None:
@@ -263,7 +286,9 @@ class Publisher:
                     self._on_change()
                 while len(inflight) < window and len(inflight) < len(queue):
                     m = queue[len(inflight)]
-                    task = asyncio.ensure_future(client.publish(m.topic, m.payload, qos=qos, retain=m.retain))
+                    props = event_props if m.seq else status_props
+                    task = asyncio.ensure_future(client.publish(m.topic, m.payload, qos=qos,
+                                                                retain=m.retain, properties=props))
                     task.add_done_callback(acked)
                     inflight.append(task)
                 if not queue:

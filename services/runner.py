@@ -333,6 +333,8 @@ class LiveRun:
                                        seed=self.sim.seed, sim_time=0.0, duration=self.sim.end,
                                        topics={}))
         self.line_listeners.append(isolate("mqtt", outbox.put_line, self.shell, self.sim.run_id))
+        for counter in (self.shell.published, self.shell.reconnects, self.shell.dropped):
+            counter.labels(self.sim.run_id)  # at 0 from the run's start, before the first change
         try:
             await self.publisher.start()
         except ConnectionError as exc:
@@ -358,6 +360,8 @@ class LiveRun:
         next_sample = min(interval, sim.end)
         pacer = Pacer(opts.speed, asyncio.get_running_loop().time) if opts.speed else None
         lag = self.shell.lag.labels(sim.run_id)
+        # the run's start: every counter at 0 before the first event, so increase() sees it
+        self._record(writer)
         while True:
             target = pacer.target() if pacer is not None else sim.end
             goal = min(target, next_sample)
@@ -422,10 +426,13 @@ class LiveRun:
         else:
             await asyncio.sleep(0)
 
-    def _sample(self, writer: SampleWriter) -> None:
+    def _record(self, writer: SampleWriter) -> None:
         snapshot = self.sampler.sample()
         writer.write(self.sim.now, snapshot)
         self.collector.update(snapshot)
+
+    def _sample(self, writer: SampleWriter) -> None:
+        self._record(writer)
         if self.outbox is not None and self.sim.now >= self._next_status:
             self._next_status = self.sim.now + self.sim.end / STATUS_UPDATES
             self.outbox.put(status_message(self.sim.run_id, "running", sim_time=self.sim.now,

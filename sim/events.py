@@ -665,3 +665,20 @@ def known_reasons() -> set[str]:
         for stage in ("Start", "End", "Error"):
             reasons.add(f"Node{action}{stage}")
     return reasons
+
+
+def event_kinds() -> list[tuple[str, str, str]]:
+    """Every (category, reason, type) the model can publish, sorted: the label sets of the
+    event counters, so each starts at 0 when a run starts."""
+    kinds: set[tuple[str, str, str]] = set()
+    stack: list[type[SimEvent]] = [SimEvent]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        reason = cls.__dict__.get("reason")
+        if isinstance(reason, str) and reason:
+            kinds.add((cls.category, reason, str(cls.type)))
+    for action in ("Reboot", "Reimage", "Redeploy"):
+        for stage in ("Start", "End", "Error"):
+            kinds.add((NodeRepair.category, f"Node{action}{stage}", str(NodeRepair.type)))
+    return sorted(kinds)

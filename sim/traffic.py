@@ -187,6 +187,7 @@ class FlowState:
         self._streak = 0
         self.per_pod: dict[str, int] = {}
         self.per_node: dict[str, int] = {}
+        """Requests the load balancer sent to each node (by node name), whatever came of them."""
 
     @property
     def ongoing_streak(self) -> int:
@@ -619,6 +620,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                     node_idx = lb.by_source(self._client_ips(flow, clients), len(nodes))
             dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
             outcome[dead] = DEAD_NODE
+            chosen, counts = np.unique(node_idx, return_counts=True)
+            for i, c in zip(chosen.tolist(), counts.tolist(), strict=True):
+                name = nodes[i].name
+                flow.per_node[name] = flow.per_node.get(name, 0) + c
         elif self.ipvs is not None:
             clients = self.rng.integers(0, flow.spec.clients, n)
         endpoints = flow.svc.endpoints
@@ -738,7 +743,6 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                         idx, inbound, outbound = idx[~cut], inbound[~cut], outbound[~cut]
                         if idx.size == 0:
                             continue
-            flow.per_node[node.name] = flow.per_node.get(node.name, 0) + idx.size
             service = (service_for[idx] if service_for is not None
                        else draw(self._service_time(pod, flow), self.service_rng, idx.size))
             if flow.route is not None and flow.spec.ingress and flow.spec.ingress.scheme == "https":

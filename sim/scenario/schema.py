@@ -19,6 +19,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -71,14 +72,21 @@ def _surge(value: object) -> str:
     return text
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=str | float)]
+DURATION_PATTERN = r"^\s*([0-9]+(\.[0-9]+)?(us|ms|s|m|h|d))+\s*$"
+"""What :func:`parse_duration` reads, as a JSON Schema pattern (editors check it)."""
+
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"type": "number", "minimum": 0}]})]
 """Seconds, written with a unit: ``90s``, ``5m``, ``2h``, ``1h30m``."""
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network, json_schema_input_type=str)]
 Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_address, json_schema_input_type=str)]
 Cpu = Annotated[int, BeforeValidator(parse_cpu, json_schema_input_type=str | float)]
 Memory = Annotated[int, BeforeValidator(parse_memory, json_schema_input_type=str | int)]
-VmSize = Annotated[str, AfterValidator(_vm_size)]
-Surge = Annotated[str, BeforeValidator(_surge, json_schema_input_type=str | int)]
+VmSize = Annotated[str, AfterValidator(_vm_size),
+                   WithJsonSchema({"type": "string", "enum": sorted(VM_SIZES)})]
+Surge = Annotated[str, BeforeValidator(_surge), WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": r"^\s*([1-9][0-9]*|([1-9][0-9]?|100)%)\s*$"},
+               {"type": "integer", "minimum": 1}]})]
 Name = Annotated[str, Field(min_length=1, max_length=63)]
 
 
@@ -216,8 +224,8 @@ class NodePoolSpec(Model):
     """Lowercase letters and digits, starting with a letter, at most 12 characters."""
     mode: Literal["System", "User"] = "User"
     vm_size: VmSize = "Standard_D4s_v3"
-    count: Annotated[int, Field(ge=0)] = 3
-    max_pods: int | None = None
+    count: Annotated[int, Field(ge=0, json_schema_extra={"maximum": 1000})] = 3
+    max_pods: Annotated[int, Field(json_schema_extra={"minimum": 10, "maximum": 250})] | None = None
     """Pods per node; the default depends on the network plugin (kubenet 110, Azure CNI 30,
     pod subnet 110, Overlay 250)."""
     zones: list[Zone] | None = None
@@ -384,8 +392,19 @@ def _workload_tag(value: Any) -> str:
         isinstance(value, dict) and "manifests" in value) else "object"
 
 
+INLINE_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An inline Kubernetes object (Deployment, Service, Ingress, ...).",
+    "required": ["apiVersion", "kind"],
+    "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"}},
+    "additionalProperties": True,
+}
+"""The JSON Schema of an inline object: ``apiVersion`` and ``kind`` make it one, so that a
+``{manifests: path}`` entry matches only :class:`ManifestFile` (``oneOf`` needs exactly one)."""
+
 Workload = Annotated[
-    Annotated[ManifestFile, Tag("file")] | Annotated[dict[str, Any], Tag("object")],
+    Annotated[ManifestFile, Tag("file")]
+    | Annotated[dict[str, Any], Tag("object"), WithJsonSchema(INLINE_OBJECT_SCHEMA)],
     Discriminator(_workload_tag),
 ]
 """``{manifests: path}``, or an inline Kubernetes object."""

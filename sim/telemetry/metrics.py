@@ -15,6 +15,7 @@ every family; a test keeps the two in step.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.bus import Bus, Envelope
-from sim.events import SimEvent
+from sim.chaos import FAULTS
+from sim.events import SimEvent, event_kinds
 
 if TYPE_CHECKING:
     from sim.model import Model
@@ -65,6 +67,15 @@ Snapshot = list[tuple[Family, list[Series]]]
 """Every family with its series (label values in :attr:`Family.labels` order)."""
 
 
+NGINX_LABELS = ("controller_class", "controller_namespace", "controller_pod", "status", "method",
+                "path", "namespace", "ingress", "service", "canary", "host")
+"""ingress-nginx's request labels: its constant labels, then ``requestTags`` (with ``host``, as
+``--metrics-per-host`` defaults to true)."""
+
+PER_POD = frozenset({"kube_pod_status_phase", "kube_endpoint_address"})
+"""Per-object families with one series (or more) per pod; the others are per node."""
+
+
 def _f(name: str, type_: str, help_: str, *labels: str, per_object: bool = False) -> Family:
     return Family(name, type_, help_, labels, per_object)
 
@@ -74,9 +85,18 @@ CATALOGUE: tuple[Family, ...] = (
     _f("kube_node_status_condition", GAUGE, "The condition of a cluster node.",
        "node", "condition", "status", per_object=True),
     _f("kube_node_info", GAUGE, "Information about a cluster node.",
-       "node", "agentpool", "zone", "internal_ip", per_object=True),
+       "node", "kernel_version", "os_image", "container_runtime_version", "kubelet_version",
+       "kubeproxy_version", "provider_id", "pod_cidr", "system_uuid", "internal_ip",
+       per_object=True),
+    _f("kube_node_labels", GAUGE, "Kubernetes labels converted to Prometheus labels.",
+       "node", *(f"label_{n}" for n in (
+           "agentpool", "kubernetes_azure_com_agentpool", "kubernetes_azure_com_mode",
+           "topology_kubernetes_io_zone")), per_object=True),
     _f("kube_pod_status_phase", GAUGE, "The pods current phase.",
-       "namespace", "pod", "phase", per_object=True),
+       "namespace", "pod", "uid", "phase", per_object=True),
+    _f("kube_endpoint_address", GAUGE, "Information about Endpoint available and non available "
+       "addresses.", "namespace", "endpoint", "port_protocol", "port_number", "port_name", "ip",
+       "ready", per_object=True),
     _f("kube_deployment_spec_replicas", GAUGE, "Number of desired pods for a deployment.",
        "namespace", "deployment"),
     _f("kube_deployment_status_replicas_available", GAUGE,
@@ -94,11 +114,9 @@ CATALOGUE: tuple[Family, ...] = (
        "namespace", "horizontalpodautoscaler"),
     # --- ingress-nginx names --------------------------------------------------------------
     _f("nginx_ingress_controller_requests", COUNTER,
-       "The total number of client requests", "controller_class", "controller_namespace",
-       "ingress", "namespace", "service", "host", "path", "method", "status"),
+       "The total number of client requests", *NGINX_LABELS),
     _f("nginx_ingress_controller_request_duration_seconds", HISTOGRAM,
-       "The request processing time in seconds", "controller_class", "controller_namespace",
-       "ingress", "namespace", "service", "host", "path", "method"),
+       "The request processing time in seconds", *NGINX_LABELS),
     # --- CoreDNS names --------------------------------------------------------------------
     _f("coredns_dns_requests", COUNTER, "Counter of DNS requests made per zone, protocol and "
        "family.", "server", "zone", "view", "proto", "family", "type"),
@@ -175,10 +193,12 @@ class Sampler:
     def __init__(self, model: Model, bus: Bus, series_cap: int = DEFAULT_SERIES_CAP) -> None:
         self.m = model
         self.series_cap = series_cap
-        self._events: Counter[tuple[str, str, str]] = Counter()
+        # counters whose label sets are known start at 0, so that rate()/increase() see the
+        # first event (a series born at 1 has no increase to show)
+        self._events: Counter[tuple[str, str, str]] = Counter(dict.fromkeys(event_kinds(), 0))
         self._over_cap: set[str] = set()
         self._faults: Counter[tuple[str, str]] = Counter()
-        self._injected: Counter[str] = Counter()
+        self._injected: Counter[str] = Counter(dict.fromkeys(FAULTS, 0))
         self.unsubscribe = bus.subscribe(SimEvent, self._on)
 
     def _on(self, env: Envelope[SimEvent]) -> None:
@@ -197,7 +217,7 @@ class Sampler:
         """Warning events so far, by reason (a run's summary while it goes)."""
         out: dict[str, int] = {}
         for (_, reason, type_), n in sorted(self._events.items()):
-            if type_ == "Warning":
+            if type_ == "Warning" and n:
                 out[reason] = out.get(reason, 0) + n
         return out
 
@@ -208,7 +228,7 @@ class Sampler:
         nodes = sum(len(p.nodes) for p in m.pools.values())
         pods = sum(len(d.pods) for d in m.workloads.deployments.values())
         self._over_cap = {f.name for f in CATALOGUE if f.per_object
-                          and (pods if f.name == "kube_pod_status_phase" else nodes) > self.series_cap}
+                          and (pods if f.name in PER_POD else nodes) > self.series_cap}
         self._cluster(values)
         self._workloads(values)
         self._traffic(values)
@@ -250,6 +270,7 @@ class Sampler:
                 ((ipam.route_table, "limit"), float(KUBENET_ROUTE_LIMIT))))
         cond = v["kube_node_status_condition"]
         info = v["kube_node_info"]
+        node_labels = v["kube_node_labels"]
         per_node = "kube_node_status_condition" not in self._over_cap
         for pool in m.pools.values():
             states = Counter(node.state for node in pool.nodes.values())
@@ -258,7 +279,10 @@ class Sampler:
                     status = READY_STATUS.get(node.state, "false")
                     for s in ("true", "false", "unknown"):
                         cond.append(((node.name, "Ready", s), 1.0 if s == status else 0.0))
-                    info.append(((node.name, pool.name, node.zone, _ip(node)), 1.0))
+                    info.append(((node.name, "", "", "", f"v{node.version}", "deprecated", "",
+                                  _pod_cidr(node), "", _ip(node)), 1.0))
+                    node_labels.append(((node.name, pool.name, pool.name, pool.spec.mode.lower(),
+                                         node.zone), 1.0))
             for state in ("Provisioning", "Ready", "NotReady", "Failed"):
                 v["akssim_nodes"].append(((pool.name, state), float(states.get(state, 0))))
 
@@ -282,9 +306,12 @@ class Sampler:
                     # a crash-looping container leaves its pod in phase Running
                     phase = ("Running" if pod.phase in ("Running", "CrashLoopBackOff")
                              else "Pending")
+                    uid = pod_uid(ns, pod.name)
                     for p in _PHASES:
-                        phase_rows.append(((ns, pod.name, p), 1.0 if p == phase else 0.0))
+                        phase_rows.append(((ns, pod.name, uid, p), 1.0 if p == phase else 0.0))
         v["akssim_pods_pending"].append(((), float(m.workloads.pending_count)))
+        if "kube_endpoint_address" not in self._over_cap:
+            self._endpoints(v["kube_endpoint_address"])
         for hpa, dep in m.workloads.hpas:
             key = (hpa.metadata.namespace, hpa.metadata.name)
             v["kube_horizontalpodautoscaler_status_current_replicas"].append((key, float(dep.desired)))
@@ -292,6 +319,25 @@ class Sampler:
                 (key, float(hpa.spec.max_replicas)))
             v["kube_horizontalpodautoscaler_spec_min_replicas"].append(
                 (key, float(hpa.spec.min_replicas)))
+
+    def _endpoints(self, rows: list[Series]) -> None:
+        """kube-state-metrics' ``kube_endpoint_address``: one series per port and address of
+        each Service's Endpoints; ready addresses are those kube-proxy routes to now."""
+        for _, svc in sorted(self.m.service_ctl.services.items()):
+            if svc.type == "ExternalName" or not svc.deployments:
+                continue  # no selector, no Endpoints object
+            # the Endpoints object as the controller last wrote it: its ready addresses (a
+            # deleted pod stays until the next sync), then the other selected pods' addresses
+            addresses = {p.ip: "true" for p in svc.endpoints if p.ip}
+            for d in svc.deployments:
+                for p in d.pods.values():
+                    if p.ip:
+                        addresses.setdefault(p.ip, "false")
+            for port in svc.manifest.spec.ports:
+                number, _ = svc.target(port.port)
+                for ip, ready in sorted(addresses.items()):
+                    rows.append(((svc.namespace, svc.name, port.protocol, str(number),
+                                  port.name or "", str(ipaddress.IPv4Address(ip)), ready), 1.0))
 
     # --- traffic --------------------------------------------------------------------------
 
@@ -310,11 +356,11 @@ class Sampler:
             released = sum(c for at, c in window.releases if at <= now)
             used[node] += window.in_use - released
         v["akssim_snat_ports_used"].extend(((n,), float(c)) for n, c in sorted(used.items()))
+        nodes_now = sorted(n.name for p in m.pools.values() for n in p.nodes.values())
         if "akssim_lb_backend_up" not in self._over_cap:
-            nodes = sorted(n.name for p in m.pools.values() for n in p.nodes.values())
             for key, lb in sorted(t.balancers.items()):
                 healthy = {n.name for n in lb.healthy}
-                for node in nodes:
+                for node in nodes_now:
                     v["akssim_lb_backend_up"].append(((key, node), 1.0 if node in healthy else 0.0))
         edges = LATENCY_EDGES
         upper = np.append(edges[1:], np.inf)
@@ -323,6 +369,7 @@ class Sampler:
         backend_requests: Counter[tuple[str, str]] = Counter()
         dns_requests = 0
         dns_lookups = 0
+        dns_used = False
         for flow in t.flows:
             name = flow.spec.name
             svc = flow.svc.key if flow.svc is not None else (flow.dest or "")
@@ -336,6 +383,7 @@ class Sampler:
                 for node, n in flow.per_node.items():
                     backend_requests[(flow.svc.key, node)] += n
             if flow.dns_queries:
+                dns_used = True
                 dns_requests += flow.dns_total
                 dns_lookups += flow.dns_total // flow.dns_queries
             route = flow.route
@@ -343,40 +391,71 @@ class Sampler:
                 ingress_ns, ingress_name = _split(route.matched.ingress if route.matched else
                                                   (route.default_from or "/"))
                 backend = flow.backend.name if flow.backend is not None else ""
-                labels = (controller[0], controller[1], ingress_name, ingress_ns, backend,
-                          flow.spec.ingress.host, route.matched.path if route.matched else "",
-                          "GET")
-                by_status: Counter[str] = Counter({"200": 0})
+                path = route.matched.path if route.matched else ""
+                # NGINX_LABELS around status: no canary Ingress in the model, so canary is ""
+                before, after = (*controller,), ("GET", path, ingress_ns, ingress_name, backend, "",
+                                                 flow.spec.ingress.host)
+                # every status the model can answer with starts at 0 (a known label set)
+                by_status: Counter[str] = Counter(dict.fromkeys(_NGINX_STATUSES, 0))
                 for i, outcome in enumerate(OUTCOMES):
                     status = NGINX_STATUS.get(outcome)
                     if status is not None and totals[i]:
                         by_status[status] += int(totals[i])
                 v["nginx_ingress_controller_requests"].extend(
-                    ((*labels, status), float(n)) for status, n in sorted(by_status.items()))
-                v["nginx_ingress_controller_request_duration_seconds"].append((labels, hist))
+                    ((*before, status, *after), float(n)) for status, n in sorted(by_status.items()))
+                # the model times answered requests only: all of them are 200s
+                v["nginx_ingress_controller_request_duration_seconds"].append(
+                    ((*before, "200", *after), hist))
+        if "akssim_lb_backend_requests" not in self._over_cap:
+            # every node of every load balancer's pool starts at 0
+            for key in t.balancers:
+                for node in nodes_now:
+                    backend_requests.setdefault((key, node), 0)
         v["akssim_lb_backend_requests"].extend(
             ((s, n), float(c)) for (s, n), c in sorted(backend_requests.items()))
-        if dns_requests:
+        if dns_used:
             server, zone = "dns://:53", "."
             v["coredns_dns_requests"].append(((server, zone, "", "udp", "1", "A"), float(dns_requests)))
             v["coredns_dns_responses"].extend((
                 ((server, zone, "", "NOERROR", ""), float(dns_lookups)),
                 ((server, zone, "", "NXDOMAIN", ""), float(dns_requests - dns_lookups))))
 
-    def _controller(self) -> tuple[str, str] | None:
+    def _controller(self) -> tuple[str, str, str] | None:
+        """controller_class, controller_namespace, controller_pod of the ingress controller.
+
+        The model counts the controller's requests as a whole, not per replica, so
+        ``controller_pod`` names the controller's Deployment (its pods' common prefix)."""
         spec = self.m.spec.traffic
         ctl = getattr(spec, "ingress_controller", None) if spec is not None else None
         if ctl is None:
             return None
-        return ("k8s.io/ingress-nginx", ctl.service.partition("/")[0])
+        ns = ctl.service.partition("/")[0]
+        svc = self.m.service_ctl.find(ctl.service)
+        deps = svc.deployments if svc is not None else []
+        return ("k8s.io/ingress-nginx", ns, deps[0].name if deps else "")
 
 
 _PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+_NGINX_STATUSES = tuple(sorted(set(NGINX_STATUS.values())))
 
 
 def _ip(node: object) -> str:
     ip = getattr(getattr(node, "net", None), "node_ip", 0)
     return str(ipaddress.IPv4Address(ip)) if ip else ""
+
+
+def _pod_cidr(node: object) -> str:
+    """The node's pod range (``spec.podCIDR``: kubenet and overlay), or "" without one."""
+    from sim.sizing import NODE_POD_PREFIX_LEN
+
+    first = getattr(getattr(node, "net", None), "pod_range", 0)
+    return f"{ipaddress.IPv4Address(first)}/{NODE_POD_PREFIX_LEN}" if first else ""
+
+
+def pod_uid(namespace: str, name: str) -> str:
+    """A pod's ``metadata.uid``: the model has none, so a UUID derived from the pod's name
+    (a pod name is never reused within a run: a replacement gets a new suffix)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"akssim:pod:{namespace}/{name}"))
 
 
 def _split(key: str) -> tuple[str, str]:

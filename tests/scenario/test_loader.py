@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.engine import Simulation
 from sim.errors import Issue, ScenarioError
@@ -371,6 +372,50 @@ def _script() -> str:
     found = str(beside) if beside.exists() else shutil.which("aks-sim")
     assert found, "the aks-sim console script is not installed (pip install -e .)"
     return found
+
+
+@pytest.mark.parametrize("kind,pattern", [("scenario", "scenarios/*.yaml"), ("study", "studies/*.yaml")])
+def test_the_printed_schema_validates_every_example(kind: str, pattern: str) -> None:
+    """What `aks-sim schema` prints (`--study` for studies) is what editors check the files
+    with: every example scenario and study must pass it (a `{manifests: path}` workload
+    matched both branches of the workloads `oneOf` once, so editors underlined valid files)."""
+    import jsonschema
+
+    args = [_script(), "schema", *(["--study"] if kind == "study" else [])]
+    result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted(ROOT.glob(pattern))
+    assert len(files) >= (10 if kind == "scenario" else 2)
+    problems = [f"{f.name}: {'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+                for f in files for e in validator.iter_errors(yaml.safe_load(f.read_text()))]
+    assert problems == []
+    if kind == "scenario":
+        # and a workload that is neither a manifests file nor a Kubernetes object is refused
+        example = yaml.safe_load(files[0].read_text())
+        assert not validator.is_valid({**example, "workloads": [{"manifest": "shop.yaml"}]})
+        assert not validator.is_valid({**example, "workloads": [{"manifests": "a.yaml", "x": 1}]})
+
+
+SCHEMA_CAN_TELL = ("missing-duration", "missing-cluster", "count-above-1000", "max-pods-300",
+                   "max-pods-5", "duration-with-words", "vm-size-unknown", "max-surge-zero")
+"""Mistakes of the invalid catalogue a JSON Schema can see without the loader's semantics:
+a missing key, a number out of its range, a duration or surge not in its syntax, a VM size
+that aks-sim does not know."""
+
+
+def test_the_printed_schema_rejects_what_it_can_tell_of_the_invalid_catalogue() -> None:
+    import jsonschema
+
+    result = subprocess.run([_script(), "schema"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120, check=False)
+    validator = jsonschema.Draft202012Validator(json.loads(result.stdout))
+    invalid = ROOT / "tests" / "scenario" / "invalid"
+    accepted = [name for name in SCHEMA_CAN_TELL
+                if validator.is_valid(yaml.safe_load((invalid / f"{name}.yaml").read_text()))]
+    assert accepted == []
 
 
 def test_schema_command_prints_the_json_schema() -> None:

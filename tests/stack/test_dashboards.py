@@ -19,6 +19,10 @@ PROMQL_WORDS = {"sum", "by", "on", "group_left", "ignoring", "rate", "increase",
                 "avg", "max", "min", "histogram_quantile", "le", "run", "clamp_min", "count"}
 
 
+VARIABLE_DS = {"type": "prometheus", "uid": "${datasource}"}
+"""Every query goes through the dashboard's datasource variable (imports into any Grafana)."""
+
+
 def _datasource_uid() -> str:
     provisioned = yaml.safe_load(DATASOURCES.read_text(encoding="utf-8"))["datasources"]
     assert len(provisioned) == 1 and provisioned[0]["type"] == "prometheus"
@@ -50,7 +54,6 @@ def test_the_committed_json_is_what_build_py_writes() -> None:
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_dashboard_structure(path) -> None:
     board = dashboard(path)
-    uid = _datasource_uid()
     assert board["schemaVersion"] >= 36 and board["uid"] and board["title"]
     ids = [p["id"] for p in panels(board)]
     assert ids and len(ids) == len(set(ids)), f"panel ids repeat: {ids}"
@@ -64,7 +67,7 @@ def test_dashboard_structure(path) -> None:
         refs = [t["refId"] for t in targets]
         assert len(refs) == len(set(refs)), panel["title"]
         for ds in [panel.get("datasource")] + [t.get("datasource") for t in targets]:
-            assert ds == {"type": "prometheus", "uid": uid}, f"{panel['title']!r}: datasource {ds}"
+            assert ds == VARIABLE_DS, f"{panel['title']!r}: datasource {ds}"
         pos = panel["gridPos"]
         assert pos["x"] + pos["w"] <= 24 and pos["h"] > 0
 
@@ -72,15 +75,61 @@ def test_dashboard_structure(path) -> None:
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_every_dashboard_has_the_run_variable_and_the_chaos_annotation(path) -> None:
     board = dashboard(path)
-    uid = _datasource_uid()
     variables = {v["name"]: v for v in board["templating"]["list"]}
     run = variables["run"]
     assert run["query"]["query"] == "label_values(akssim_sim_time_seconds, run)"
-    assert run["datasource"]["uid"] == uid
+    assert run["datasource"] == VARIABLE_DS
     faults = [a for a in board["annotations"]["list"] if "akssim_fault_active" in a.get("expr", "")]
-    assert len(faults) == 1 and faults[0]["enable"] and faults[0]["datasource"]["uid"] == uid
+    assert len(faults) == 1 and faults[0]["enable"] and faults[0]["datasource"] == VARIABLE_DS
     for expr in _exprs(board) + [faults[0]["expr"]]:
         assert 'run="$run"' in expr, f"a query ignores the run variable: {expr}"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_the_datasource_is_a_variable_and_an_import_input(path) -> None:
+    """No hard-coded datasource uid: a `datasource` variable of Prometheus datasources (first
+    in the list, so `run` can use it), declared as an import input as grafana.com dashboards
+    do; on the stack it starts on the provisioned Prometheus, the default."""
+    board = dashboard(path)
+    first = board["templating"]["list"][0]
+    assert (first["name"], first["type"], first["query"]) == ("datasource", "datasource", "prometheus")
+    assert f'"uid": "{_datasource_uid()}"' not in path.read_text(encoding="utf-8")
+    [ds_input] = board["__inputs"]
+    assert ds_input["type"] == "datasource" and ds_input["pluginId"] == "prometheus"
+    requires = {(r["type"], r["id"]) for r in board["__requires"]}
+    assert {("grafana", "grafana"), ("datasource", "prometheus")} <= requires
+    kinds = {p["type"] for p in panels(board)} - {"row"}
+    assert {k for t, k in requires if t == "panel"} == kinds
+    grafana = next(r for r in board["__requires"] if r["id"] == "grafana")
+    assert f"grafana/grafana:{grafana['version']}" in (ROOT / "docker-compose.yml").read_text()
+    assert yaml.safe_load(DATASOURCES.read_text(encoding="utf-8"))["datasources"][0]["isDefault"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_no_two_panels_overlap(path) -> None:
+    """Grafana pushes an overlapping panel down and reorders the layout: the builder must
+    place each line of panels below the tallest panel of the line before."""
+    boxes = [(p["title"], p["gridPos"]) for p in panels(dashboard(path))]
+    for i, (a, pa) in enumerate(boxes):
+        for b, pb in boxes[i + 1:]:
+            apart = (pa["x"] + pa["w"] <= pb["x"] or pb["x"] + pb["w"] <= pa["x"]
+                     or pa["y"] + pa["h"] <= pb["y"] or pb["y"] + pb["h"] <= pa["y"])
+            assert apart, f"{path.name}: {a!r} {pa} overlaps {b!r} {pb}"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_stat_panels_have_thresholds_that_mean_something(path) -> None:
+    """Grafana's default thresholds (green, red from 80) make no sense for a clock or a count
+    that should be 0: every stat panel sets its own."""
+    for panel in panels(dashboard(path)):
+        if panel["type"] != "stat":
+            continue
+        thresholds = panel["fieldConfig"]["defaults"].get("thresholds")
+        assert thresholds and thresholds["mode"] == "absolute", panel["title"]
+        steps = thresholds["steps"]
+        assert steps[0]["value"] is None and steps != [{"color": "green", "value": None},
+                                                       {"color": "red", "value": 80}], panel["title"]
+        assert [s["value"] for s in steps[1:]] == sorted(s["value"] for s in steps[1:])
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)

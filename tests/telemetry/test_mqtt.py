@@ -27,9 +27,10 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 async def _collect(broker: Mosquitto, topic: str, into: list[aiomqtt.Message],
-                   ready: asyncio.Event, stop_on_finished: bool = True) -> None:
+                   ready: asyncio.Event, stop_on_finished: bool = True,
+                   protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V311) -> None:
     """Subscribe (QoS 1) and keep messages until the run's status says finished."""
-    async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+    async with aiomqtt.Client("127.0.0.1", broker.port, protocol=protocol) as client:
         await client.subscribe(topic, qos=1)
         ready.set()
         async for msg in client.messages:
@@ -140,6 +141,91 @@ async def test_last_will_says_the_publisher_died(tmp_path: Path) -> None:
                     break
         await proc.wait()
     assert states[0] == "running" and states[-1] == "lost"
+
+
+CE_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+"""The CloudEvents MQTT protocol binding, structured content mode on MQTT 5: the PUBLISH's
+Content Type property is the event format's media type."""
+
+
+async def test_mqtt5_messages_carry_the_cloudevents_binding_content_type(tmp_path: Path) -> None:
+    """Read with an MQTT v5 client: every event has Content Type
+    application/cloudevents+json; charset=utf-8 and payload format indicator 1 (UTF-8), the
+    status messages application/json; and the last will too, when the publisher dies."""
+    with mosquitto(tmp_path) as broker:
+        got: list[aiomqtt.Message] = []
+        ready = asyncio.Event()
+        sub = asyncio.create_task(_collect(broker, "akssim/v5/#", got, ready,
+                                           protocol=aiomqtt.ProtocolVersion.V5))
+        await asyncio.wait_for(ready.wait(), 10)
+        proc = await asyncio.create_subprocess_exec(
+            *AKS_SIM, "run", str(IPAM), "--quiet", "--out", str(tmp_path / "run"), "--run-id", "v5",
+            "--mqtt", broker.url, "--mqtt-protocol", "5", cwd=ROOT)
+        assert await proc.wait() == 0
+        await asyncio.wait_for(sub, 30)
+        # the will: kill a paced run and read its 'lost' status with a v5 client
+        dies = await asyncio.create_subprocess_exec(
+            *AKS_SIM, "run", str(TRAFFIC), "--quiet", "--out", str(tmp_path / "dies"),
+            "--run-id", "v5dies", "--mqtt", broker.url, "--mqtt-protocol", "5", "--speed", "60",
+            cwd=ROOT)
+        will = None
+        async with aiomqtt.Client("127.0.0.1", broker.port, protocol=aiomqtt.ProtocolVersion.V5) as client:
+            await client.subscribe("akssim/v5dies/status", qos=1)
+            async for msg in client.messages:
+                state = json.loads(msg.payload)["state"]
+                if state == "running" and dies.returncode is None:
+                    dies.send_signal(signal.SIGKILL)
+                if state == "lost":
+                    will = msg
+                    break
+        await dies.wait()
+    events = [m for m in got if not m.topic.value.endswith("/status")]
+    statuses = [m for m in got if m.topic.value.endswith("/status")]
+    lines = (tmp_path / "run" / "events.jsonl").read_bytes().splitlines()
+    assert [m.payload for m in events] == lines and statuses
+    for m in events:
+        assert m.properties is not None, m.topic.value
+        assert m.properties.ContentType == CE_CONTENT_TYPE
+        assert m.properties.PayloadFormatIndicator == 1
+    for m in [*statuses, will]:
+        assert m is not None and m.properties is not None
+        assert m.properties.ContentType == "application/json"
+        assert m.properties.PayloadFormatIndicator == 1
+
+
+async def test_the_cloudevents_sdk_parses_every_event_of_a_run(tmp_path: Path) -> None:
+    """The CloudEvents Python SDK (a test dependency) reads every message of a run, as an
+    MQTT v5 subscriber gets it, as a valid CloudEvents 1.0 JSON event with our attributes."""
+    from cloudevents.core.formats.json import JSONFormat
+
+    with mosquitto(tmp_path) as broker:
+        got: list[aiomqtt.Message] = []
+        ready = asyncio.Event()
+        sub = asyncio.create_task(_collect(broker, "akssim/sdk/#", got, ready,
+                                           protocol=aiomqtt.ProtocolVersion.V5))
+        await asyncio.wait_for(ready.wait(), 10)
+        proc = await asyncio.create_subprocess_exec(
+            *AKS_SIM, "run", str(TRAFFIC), "--quiet", "--out", str(tmp_path / "r"),
+            "--run-id", "sdk", "--mqtt", broker.url, cwd=ROOT)
+        assert await proc.wait() == 0
+        await asyncio.wait_for(sub, 60)
+    events = [m for m in got if not m.topic.value.endswith("/status")]
+    assert len(events) == len((tmp_path / "r" / "events.jsonl").read_bytes().splitlines()) > 1000
+    fmt = JSONFormat()
+    types = set()
+    for seq, m in enumerate(events, start=1):
+        assert isinstance(m.payload, bytes)
+        event = fmt.read(None, m.payload)
+        raw = json.loads(m.payload)
+        assert event.get_specversion() == "1.0" and event.get_id() == raw["id"]
+        assert event.get_source() == raw["source"] and event.get_time() is not None
+        category_reason = m.topic.value.split("/", 2)[2].replace("/", ".")
+        assert event.get_type() == raw["type"] == f"io.akssim.{category_reason}"
+        assert event.get_datacontenttype() == "application/json"
+        data = event.get_data()
+        assert isinstance(data, dict) and data["seq"] == seq and data["run_id"] == "sdk"
+        types.add(event.get_type())
+    assert len(types) > 3
 
 
 async def test_nothing_is_lost_when_the_broker_restarts_mid_run(tmp_path: Path) -> None:

@@ -194,3 +194,81 @@ def test_metrics_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
                               cwd=ROOT, capture_output=True, text=True, env=dict(os.environ))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"--metrics-port {port}: cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def _backfill(tmp: Path, scenario: Path, run_id: str, start: str) -> Path:
+    """Run *scenario*, export its samples and turn them into Prometheus blocks."""
+    done = subprocess.run([*AKS_SIM, "run", str(scenario), "--quiet", "--out", str(tmp / "r"),
+                           "--run-id", run_id], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    om = tmp / "run.om"
+    export = subprocess.run([*AKS_SIM, "export", "openmetrics", str(tmp / "r"), "--start", start,
+                             "-o", str(om)], cwd=ROOT, capture_output=True, text=True)
+    assert export.returncode == 0, export.stderr
+    blocks = tmp / "blocks"
+    made = subprocess.run([need("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(om),
+                           str(blocks)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout + made.stderr
+    return blocks
+
+
+def _shipped(expr: str, run: str) -> str:
+    """A dashboard's query as Grafana sends it: $run set, $__rate_interval at 4 x the 15 s
+    sample interval (Grafana's rule for a 15 s scrape interval)."""
+    return expr.replace("$run", run).replace("$__rate_interval", "1m")
+
+
+def test_increase_sees_the_first_pod_kill_and_the_first_subnet_is_full(tmp_path: Path) -> None:
+    """Counters start at 0 with their run, so increase() sees the first event: the dashboards'
+    fault annotation shows the first (instant) pod_kill, the allocation-failure panel and the
+    AksSimIpAllocationFailing alert the first SubnetIsFull (issue 15)."""
+    import yaml
+
+    text = cluster_yaml(subnet=PREFIX, count=3, max_pods=MAX_PODS, duration="10m")
+    text += "workloads:" + deployment(replicas=4)
+    # 20 nodes of 31 addresses do not fit in a /23 (507 usable): SubnetIsFull at 5m
+    text += ("operations:\n  - {at: 5m, operation: scale, nodePool: user, count: 20}\n"
+             "chaos:\n  - {at: 2m, fault: pod_kill, deployment: web, count: 1}\n")
+    scenario = tmp_path / "burst.yaml"
+    scenario.write_text(text)
+    blocks = _backfill(tmp_path, scenario, "burst", "2026-03-01T08:00:00Z")
+    events = [json.loads(x)["data"] for x in (tmp_path / "r" / "events.jsonl").read_text().splitlines()]
+    kill = next(d["sim_time"] for d in events if d["reason"] == "FaultInjected")
+    full = [d["sim_time"] for d in events if d["reason"] == "SubnetIsFull"]
+    assert kill == 120 and full
+    base = datetime(2026, 3, 1, 8, tzinfo=UTC).timestamp()
+    board = json.loads((ROOT / "grafana" / "dashboards" / "cluster.json").read_text())
+    annotation = next(a for a in board["annotations"]["list"] if a.get("name") == "Chaos faults")
+    ips = json.loads((ROOT / "grafana" / "dashboards" / "ip-addresses.json").read_text())
+    failures = next(p for p in ips["panels"] if p["title"] == "Address allocation failures by reason")
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "rules.yml").read_text())
+    alert = next(r for g in rules["groups"] for r in g["rules"]
+                 if r.get("alert") == "AksSimIpAllocationFailing")
+
+    def sample_after(t: float) -> float:
+        return base + (t // 15 + 1) * 15  # the first sample that holds an event at t
+
+    at_zero = sum(1 for d in events if d["sim_time"] == 0 and d["reason"] == "RegisteredNode")
+    with prometheus(tmp_path, storage=blocks) as prom:
+        # the first sample is taken at 0 s, before any event: events at 0 s show as an increase
+        registered = 'sum(increase(akssim_events_total{run="burst",reason="RegisteredNode"}[1m]))'
+        assert at_zero and _value(prom.query(registered, at=base + 15)) >= at_zero
+        # before: nothing to annotate; the series exist at 0
+        assert prom.query(_shipped(annotation["expr"], "burst"), at=base + 100) == []
+        zero = prom.query('akssim_faults_injected_total{run="burst",fault="pod_kill"}', at=base + 100)
+        assert _value(zero) == 0
+        shown = prom.query(_shipped(annotation["expr"], "burst"), at=sample_after(kill))
+        assert [r["metric"]["fault"] for r in shown] == ["pod_kill"]
+        panel = prom.query(_shipped(failures["targets"][0]["expr"], "burst"), at=sample_after(full[0]))
+        by_reason = {r["metric"]["reason"]: float(r["value"][1]) for r in panel}
+        assert by_reason["SubnetIsFull"] > 0
+        # every ipam reason exists at 0, but the panel lists only those that happened
+        happened = {d["reason"] for d in events if d["reason"] in by_reason}
+        assert set(by_reason) == happened
+        autoscaler = next(p for p in board["panels"] if p["title"] == "Cluster autoscaler activity")
+        assert not any(d["reason"] in ("ScaledUpGroup", "NotTriggerScaleUp", "ScaleDown",
+                                       "FailedToScaleUpGroup") for d in events)
+        assert prom.query(_shipped(autoscaler["targets"][0]["expr"], "burst"),
+                          at=sample_after(full[0])) == []
+        firing = prom.query(alert["expr"], at=sample_after(full[0]))
+        assert {r["metric"]["reason"] for r in firing} >= {"SubnetIsFull"}

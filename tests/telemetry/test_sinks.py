@@ -153,4 +153,4 @@ def test_events_still_flow_to_a_deployment_of_pods() -> None:
     sampler = Sampler(sim.model, sim.bus)
     sim.advance_to(10)
     phases = dict(next(s for f, s in sampler.sample() if f.name == "kube_pod_status_phase"))
-    assert sum(v for k, v in phases.items() if k[2] == "Running") == 2
+    assert sum(v for k, v in phases.items() if k[3] == "Running") == 2
