@@ -70,6 +70,7 @@ class NameLookups:
     dns_silent: set[str]
     dns_silent_all: int
     links: Any
+    dns_allowed: Any
 
     def _lookups_init(self) -> None:
         self._dns_rng = self.m.streams.numpy("dns-upstream")
@@ -141,13 +142,15 @@ class NameLookups:
         flow.dns_total += flow.dns_queries * n
         kube_dns = self.m.service_ctl.find("kube-system/kube-dns")
         servers = kube_dns.endpoints if kube_dns else []
+        if not servers or not self.dns_allowed(flow.client):
+            # no CoreDNS pod, or an egress NetworkPolicy drops the queries: no answer comes,
+            # glibc gives up after timeout x attempts
+            outcome[:] = DNS_FAILURE
+            when[:] = give_up
+            return
         if not flow.dns_ok:
             outcome[:] = DNS_FAILURE
             when[:] = arrivals + flow.dns_queries * 2 * hop
-            return
-        if not servers:
-            outcome[:] = DNS_FAILURE
-            when[:] = give_up
             return
         reused = spec.dns_source_port == "reused"
         if self.ipvs is not None:

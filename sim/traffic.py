@@ -82,7 +82,6 @@ from sim.ipvs import IpvsTables
 from sim.links import Links
 from sim.loadbalancer import LoadBalancer
 from sim.lookups import NameLookups
-from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, NetworkPolicies
 from sim.netpol import Pod as NpPod
 from sim.network import ip_str
@@ -108,6 +107,7 @@ from sim.outcomes import (
 )
 from sim.podqueue import PodQueue
 from sim.proxypath import KubeProxyPath
+from sim.reach import DNS_PORT, cluster_policies, workload_ports
 from sim.scenario.schema import (
     Constant,
     Distribution,
@@ -417,17 +417,27 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
 
     def _engine(self) -> NetworkPolicies:
         if self._policies is None:
-            pods = []
-            for dep in self.m.workloads.deployments.values():
-                tmpl = dep.manifest.spec.template
-                ports = tuple(NpPort(p.container_port, p.name, p.protocol)
-                              for c in tmpl.spec.containers for p in c.ports)
-                # one pod stands for its Deployment: ingress verdicts depend on labels,
-                # namespace and port, not on which replica
-                pods.append(NpPod(dep.namespace, dep.name, dict(tmpl.metadata.labels), None, ports))
-            self._policies = NetworkPolicies(list(self.policy_objects.values()), pods=pods,
-                                             engine=self.m.spec.cluster.network_policy)
+            # one pod stands for its Deployment: verdicts depend on labels, namespace (and its
+            # labels) and port, not on which replica; the engine is reach's (sim.reach)
+            pods = [NpPod(dep.namespace, dep.name, dict(dep.manifest.spec.template.metadata.labels),
+                          None, workload_ports(dep))
+                    for dep in self.m.workloads.deployments.values()]
+            self._policies = cluster_policies(self.m, self.policy_objects.values(), pods)
         return self._policies
+
+    def dns_allowed(self, client: Any) -> bool:
+        """Whether the client Deployment's pods may send their lookups to CoreDNS (UDP 53 at
+        a kube-system/coredns pod): an egress default-deny without a DNS rule blocks them."""
+        key = (f"pod:{client.key}", "dns", DNS_PORT)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            engine = self._engine()
+            coredns = self.m.workloads.deployments.get("kube-system/coredns")
+            verdict = self._verdicts[key] = (
+                not self.policy_objects or not engine.is_enforced or coredns is None
+                or engine.allows(f"{client.namespace}/{client.name}", "kube-system/coredns",
+                                 DNS_PORT, "UDP").allowed)
+        return verdict
 
     def _allowed(self, src_ip: str, pod: Pod, port: int) -> bool:
         key = (src_ip, pod.dep.key, port)
