@@ -381,27 +381,40 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     # --- the node subnet's NSG ----------------------------------------------------------
 
     def _nsg_allows(self, flow: FlowState) -> bool:
-        """Whether the NSG of the node subnet lets the flow's clients reach the LB port."""
+        """Whether the node subnet's NSG lets the flow's clients reach the LB port: the rules
+        AKS writes in its managed NSG (always there) with the scenario's rules layered on them
+        by priority (sim.nsg)."""
         verdict = self._nsg_cache.get(id(flow))
         if verdict is None:
             c = self.m.spec.cluster
-            security_rules = next((r for r in self.nsg_rules.values() if r), None)
-            if security_rules is None:
-                verdict = True  # AKS's own rules allow every LoadBalancer port
-            else:
-                rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
-                                  tuple(r.destination_ports) if r.destination_ports else None,
-                                  r.protocol) for r in security_rules]
-                manifest = flow.svc.manifest
-                for i, src in enumerate(manifest.spec.load_balancer_source_ranges or ["Internet"]):
-                    rules.append(nsg.Rule(f"aks-{flow.svc.name}-{i}", 500 + i, True, src,
-                                          (flow.port,), "TCP"))
-                rules += list(nsg.DEFAULT_RULES)
-                addr = ipaddress.IPv4Address(str(flow.spec.client_ip))
-                verdict = nsg.evaluate(rules, addr, flow.port, "TCP",
-                                       list(c.vnet.address_space)).allow
+            user = next((r for r in self.nsg_rules.values() if r), [])
+            rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
+                              tuple(r.destination_ports) if r.destination_ports else None,
+                              r.protocol) for r in user]
+            rules += nsg.managed_rules(self._public_balancers())
+            addr = ipaddress.IPv4Address(str(flow.spec.client_ip))
+            vnet = list(c.vnet.address_space)
+            if flow.spec.from_ in ("peered-vnet", "on-premises"):
+                # the VirtualNetwork service tag covers peered VNets and connected on-premises
+                # ranges (virtual-networks service tags)
+                vnet.append(ipaddress.IPv4Network(f"{addr}/32"))
+            verdict = nsg.evaluate(rules, addr, flow.port, "TCP", vnet, flow.svc.key).allow
             self._nsg_cache[id(flow)] = verdict
         return verdict
+
+    def _public_balancers(self) -> list[nsg.LoadBalancerPorts]:
+        """Every LoadBalancer Service the managed NSG has rules for, in creation order: the
+        public ones; an internal one only with source ranges (without, the cloud provider
+        writes none: AllowVnetInBound admits the VNet)."""
+        out = []
+        for svc in self.m.service_ctl.services.values():
+            spec = svc.manifest.spec
+            if svc.type != "LoadBalancer" or (svc.internal and not spec.load_balancer_source_ranges):
+                continue
+            out.append(nsg.LoadBalancerPorts(
+                svc.key, tuple((p.port, p.protocol) for p in spec.ports),
+                tuple(spec.load_balancer_source_ranges or ())))
+        return out
 
     # --- NetworkPolicy at the destination pod ------------------------------------------
 
