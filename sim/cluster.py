@@ -65,6 +65,9 @@ class NodePool:
         self.vmss_id = f"{zlib.crc32(f'{cluster_name}/{spec.name}'.encode()) % 10**8:08d}"
         self._instance = 0
         self.upgrading = False
+        self.operation: str | None = None
+        """The provisioning state of the pool's running operation (``Scaling``,
+        ``Upgrading``), None when it is Succeeded/Failed: ARM refuses another write meanwhile."""
 
     def next_name(self) -> str:
         """VMSS instance names: ``aks-<pool>-<id>-vmss<6 base-36 digits>``."""

@@ -253,6 +253,9 @@ class Timings(Model):
     """Time to drain one node during an upgrade."""
     node_reimage_time: Duration = 300.0
     """Time to reimage a drained node to the new version."""
+    node_deletion_time: Duration = 60.0
+    """A manual scale-down: time from the drained node's VM delete call until the VM is gone
+    (an assumption: AKS documents no figure; a scenario setting)."""
 
 
 class AutoscalerProfile(Model):
@@ -835,6 +838,16 @@ class UpgradeNodePool(Model):
     kubernetes_version: Version | None = None
     max_surge: Surge | None = None
     """Override of the pool's maxSurge for this upgrade."""
+    node_image_only: bool = False
+    """``az aks nodepool upgrade --node-image-only``: reimage every node to the latest node
+    image, same surge and drain, Kubernetes version unchanged."""
+
+    @model_validator(mode="after")
+    def _image_or_version(self) -> UpgradeNodePool:
+        if self.node_image_only and self.kubernetes_version is not None:
+            raise ValueError("nodeImageOnly upgrades the node image only: it cannot be given "
+                             "with kubernetesVersion (as az aks nodepool upgrade refuses)")
+        return self
 
 
 class ScaleDeployment(Model):
