@@ -111,7 +111,8 @@ class NameLookups:
                                             (ip_str(s.cluster_ip),), ports))
         cluster = dns.ClusterDNS(services, upstream=dns.Upstream(targets))
         resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
-            str(self.m.spec.cluster.dns_service_ip),)).resolver()
+            str(self.m.spec.cluster.dns_service_ip),), limits=dns.search_limits(
+                self.m.spec.cluster.kubernetes_version)).resolver()
         result = resolver.resolve(name, "A", cluster)
         flow.dns_queries = len(result.tried_in_order)
         flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None

@@ -238,7 +238,8 @@ class Timings(Model):
     """Control-plane timings (defaults from AKS-NETWORKING.md section 8)."""
 
     node_monitor_grace_period: Duration = 40.0
-    """NotReady after this long without a status (40 s; 50 s from Kubernetes 1.32)."""
+    """NotReady after this long without a status. Default by the cluster's
+    ``kubernetesVersion``: 40 s, 50 s from Kubernetes 1.32 (sim.versions)."""
     node_monitor_period: Duration = 5.0
     """How often the node lifecycle controller checks node status."""
     default_not_ready_toleration_seconds: Annotated[int, Field(ge=0)] = 300
@@ -319,6 +320,22 @@ class KubeProxyConfig(Model):
 
 class ClusterSpec(Model):
     """The AKS cluster: network profile, VNet, zones, node pools, timings."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_defaults(cls, data: Any) -> Any:
+        """Version-dependent defaults (sim.versions) where the scenario gives none."""
+        if not isinstance(data, dict):
+            return data
+        version = data.get("kubernetesVersion", data.get("kubernetes_version", "1.30"))
+        timings = data.get("timings", {})
+        if not isinstance(version, str) or not isinstance(timings, dict) or (
+                "nodeMonitorGracePeriod" in timings or "node_monitor_grace_period" in timings):
+            return data
+        from sim import versions
+
+        grace = versions.node_monitor_grace_period(version)
+        return {**data, "timings": {**timings, "nodeMonitorGracePeriod": grace}}
 
     name: Name = "aks"
     kubernetes_version: Version = "1.30"
