@@ -3,9 +3,11 @@
 Rolling upgrade (upgrade-aks-node-pools-rolling.md, how-does-upgrade-happen): AKS adds
 ``maxSurge`` buffer nodes, then cordons and drains up to that many old nodes at a time,
 reimages them to the new version (they become the next buffers), and deletes the buffer
-nodes at the end. Like AKS, it first checks that the subnet holds the surge nodes
-(``InsufficientSubnetSize``) and stops with an error when a surge node cannot get addresses.
-A node-image upgrade (``nodeImageOnly``) goes the same way and keeps the version.
+nodes at the end. A node being reimaged restarts: its kubelet posts no status, so it goes
+NotReady after the node-monitor grace period and Ready again when the reimage is done. Like
+AKS, it first checks that the subnet holds the surge nodes (``InsufficientSubnetSize``) and
+stops with an error when a surge node cannot get addresses. A node-image upgrade
+(``nodeImageOnly``) goes the same way and keeps the version.
 
 Manual scale-down (``az aks nodepool scale`` to fewer nodes): the chosen nodes are cordoned
 and drained (``nodeDrainTime``), then their VMs deleted (``nodeDeletionTime``); the operation
@@ -189,10 +191,17 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
                 m.bus.publish(Drain(node.name, pool.name))
                 for pod in list(node.pods.values()):
                     m.workloads.delete_pod(pod, f"drained for the upgrade of {pool.name}")
-            yield m.env.timeout(timings.node_drain_time + timings.node_reimage_time)
+            yield m.env.timeout(timings.node_drain_time)
+            for node in batch:  # the reimage restarts the VM: kubelet is silent meanwhile,
+                if node.state not in ("Deleted", "Failed"):  # NotReady after the grace period
+                    node.repairing = True  # auto-repair leaves a node AKS is reimaging alone
+                    m.nodes.fail(node, "nothing")
+            yield m.env.timeout(timings.node_reimage_time)
             for node in batch:
                 if node.state in ("Deleted", "Failed"):
                     continue
+                node.repairing = False
+                m.nodes.recover(node)  # Ready again at the next node-monitor check
                 node.version = version
                 m.nodes.cordon(node, False)
                 m.bus.publish(Upgrade(node.name, pool.name))

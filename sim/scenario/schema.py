@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import zlib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -96,6 +97,23 @@ def _version(value: object) -> object:
 
 Zone = Annotated[str, BeforeValidator(_zone, json_schema_input_type=str | int)]
 Version = Annotated[str, BeforeValidator(_version)]
+
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def vmss_id(cluster: str, pool: str) -> str:
+    """The 8-digit id in a pool's VMSS node names (stable per cluster and pool)."""
+    return f"{zlib.crc32(f'{cluster}/{pool}'.encode()) % 10**8:08d}"
+
+
+def node_name(cluster: str, pool: str, instance: int) -> str:
+    """VMSS instance names: ``aks-<pool>-<id>-vmss<6 base-36 digits>``."""
+    n, digits = instance, ""
+    for _ in range(6):
+        n, r = divmod(n, 36)
+        digits = _BASE36[r] + digits
+    return f"aks-{pool}-{vmss_id(cluster, pool)}-vmss{digits}"
 
 
 class Model(BaseModel):
