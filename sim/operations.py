@@ -75,12 +75,12 @@ def run(m: Model, op: ScaleNodePool | UpgradeNodePool | ScaleDeployment | Networ
     elif isinstance(op, ScaleDeployment):
         m.workloads.set_replicas(m.workloads.find(op.deployment), op.replicas)
     elif isinstance(op, ScaleNodePool):
-        if _admitted(m, op.node_pool, "scale"):
-            m.env.process(_serialised(m, op.node_pool, "Scaling", _scale(m, op)))
+        if _admitted(m, op.node_pool, "scale", "Scaling"):
+            m.env.process(_serialised(m, op.node_pool, _scale(m, op)))
     else:
         kind = "node-image-upgrade" if op.node_image_only else "upgrade"
-        if _admitted(m, op.node_pool, kind):
-            m.env.process(_serialised(m, op.node_pool, "Upgrading", _upgrade(m, op)))
+        if _admitted(m, op.node_pool, kind, "Upgrading"):
+            m.env.process(_serialised(m, op.node_pool, _upgrade(m, op)))
 
 
 def not_allowed(pool: str, state: str) -> str:
@@ -90,20 +90,21 @@ def not_allowed(pool: str, state: str) -> str:
             "new operation. See https://aka.ms/aks-pending-operation for more details")
 
 
-def _admitted(m: Model, name: str, operation: str) -> bool:
-    """Whether ARM accepts *operation* on the pool now; if not, the 409 as an event."""
+def _admitted(m: Model, name: str, operation: str, state: str) -> bool:
+    """Whether ARM accepts *operation* on the pool now (the pool then is in *state* at once,
+    so a second write at the same instant is refused too); if not, the 409 as an event."""
     pool = m.pools[name]
     if pool.operation is None:
+        pool.operation = state
         return True
     m.bus.publish(OperationFailed(name, operation, not_allowed(name, pool.operation)))
     return False
 
 
-def _serialised(m: Model, name: str, state: str,
+def _serialised(m: Model, name: str,
                 body: Generator[simpy.Event, Any, None]) -> Generator[simpy.Event, Any, None]:
-    """Run *body* with the pool's provisioning state set to *state* until it ends."""
+    """Run *body*; the pool's operation ends with it."""
     pool = m.pools[name]
-    pool.operation = state
     try:
         yield from body
     finally:

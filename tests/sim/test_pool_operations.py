@@ -101,3 +101,13 @@ def test_manual_scale_down_drains_then_deletes_after_the_deletion_time() -> None
     [done] = _of(events, "OperationSucceeded")
     assert done.sim_time == 150.0 and "1 nodes" in done.event.message
     assert model.pools["user"].size == 1
+
+
+def test_two_writes_at_the_same_instant_one_is_refused() -> None:
+    """Two scales sent at the same second: ARM accepts the first, the second gets the 409."""
+    events, model = _run("""  - {operation: scale, at: 1m, nodePool: user, count: 4}
+  - {operation: scale, at: 1m, nodePool: user, count: 6}""")
+    assert len(_of(events, "OperationStarted")) == 1
+    [failed] = _of(events, "OperationFailed")
+    assert failed.sim_time == 60.0 and "(user - Scaling)" in failed.event.message
+    assert model.pools["user"].size == 4
