@@ -34,8 +34,11 @@ def _deployment(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
 
 
 def _service(ns: str, name: str) -> dict[str, Any]:
+    # a public load balancer keeping the client's address (externalTrafficPolicy Local), so
+    # policies see the internet client as reach's internet row does
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
-            "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 80}]}}
+            "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local",
+                     "selector": {"app": name}, "ports": [{"port": 80, "targetPort": 80}]}}
 
 
 def _scenario(namespaces: dict[str, dict[str, str]], deps: list[tuple[str, str, dict[str, str]]],
@@ -46,6 +49,9 @@ def _scenario(namespaces: dict[str, dict[str, str]], deps: list[tuple[str, str, 
     flows = []
     for ns, name, labels in deps:
         workloads += [_deployment(ns, name, labels), _service(ns, name)]
+    for sns, sname, _ in deps:
+        flows.append({"name": f"internet-to-{sname}", "to": {"service": f"{sns}/{sname}"},
+                      "clientIP": "203.0.113.10", "rate": {"profile": "constant", "rps": 5}})
     for cns, cname, _ in deps:
         for sns, sname, _ in deps:
             flows.append({"name": f"{cname}-to-{sname}", "from": "pods",
@@ -84,6 +90,8 @@ def _policy(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 def _expected(reach: Any, src: str, dst: str) -> str:
     """What reach says each request of a src -> dst call must end as."""
+    if src == "internet":
+        return "ok" if reach.cells[(src, dst)].allowed else "denied"
     if not reach.cells[(src, "kube-system/coredns")].allowed:
         return "dns_failure"  # the lookup never gets an answer
     return "ok" if reach.cells[(src, dst)].allowed else "denied"
@@ -92,10 +100,11 @@ def _expected(reach: Any, src: str, dst: str) -> str:
 def _check(namespaces: dict[str, dict[str, str]], deps: list[tuple[str, str, dict[str, str]]],
            policies: list[dict[str, Any]]) -> None:
     outcomes, reach = _outcomes(_scenario(namespaces, deps, policies))
-    for cns, cname, _ in deps:
+    clients = [("internet", "internet")] + [(f"{ns}/{name}", name) for ns, name, _ in deps]
+    for src, cname in clients:
         for sns, sname, _ in deps:
             got = outcomes[f"{cname}-to-{sname}"]
-            want = _expected(reach, f"{cns}/{cname}", f"{sns}/{sname}")
+            want = _expected(reach, src, f"{sns}/{sname}")
             total = got["requests"]
             assert total > 0
             wrong = {k: v for k, v in got.items() if k not in ("requests", "errors", want) and v}
@@ -175,8 +184,11 @@ def _clusters(draw: Any) -> tuple[dict[str, dict[str, str]], list[tuple[str, str
                 continue
             rules = []
             for _ in range(draw(st.integers(0, 2))):
-                peer_kind = draw(st.sampled_from(["pod", "ns", "both", "any"]))
+                peer_kind = draw(st.sampled_from(["pod", "ns", "both", "any", "ip"]))
                 peer: dict[str, Any] = {}
+                if peer_kind == "ip":  # the internet client's range, or another one
+                    peer["ipBlock"] = {"cidr": draw(st.sampled_from(["203.0.113.0/24",
+                                                                     "198.51.100.0/24"]))}
                 if peer_kind in ("pod", "both"):
                     peer["podSelector"] = _selector(draw, ["app", "tier"], [*_APPS, "front"])
                 if peer_kind in ("ns", "both"):
@@ -191,10 +203,11 @@ def _clusters(draw: Any) -> tuple[dict[str, dict[str, str]], list[tuple[str, str
     return namespaces, deps, policies
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_clusters())
 def test_traffic_outcomes_equal_reach_verdicts_for_every_pair(cluster: Any) -> None:
     """For generated namespaces (with labels), labelled pods and policies, every pod -> Service
-    call ends as reach says: all ok when reach allows the pair, all denied when it denies it,
-    all dns_failure when reach denies the client's egress to CoreDNS on UDP 53."""
+    call and every internet client of each Service's load balancer ends as reach says: all ok
+    when reach allows the pair, all denied when it denies it, all dns_failure when reach
+    denies the client's egress to CoreDNS on UDP 53."""
     _check(*cluster)
