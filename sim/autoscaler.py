@@ -10,8 +10,11 @@ Every ``scanInterval``:
 - scale-down: a Ready node whose requested cpu and memory are both below
   ``scaleDownUtilizationThreshold`` for ``scaleDownUnneededTime`` is drained and deleted
   (empty nodes together, at most one non-empty node per scan), never below ``minCount``,
-  not within ``scaleDownDelayAfterAdd`` of a scale-up; a node NotReady for
-  ``scaleDownUnreadyTime`` is removed.
+  not within ``scaleDownDelayAfterAdd`` of a scale-up; an unready node unneeded for
+  ``scaleDownUnreadyTime`` is removed: the clock starts when it became unneeded (its pods
+  evicted, or already below the threshold), not when it went NotReady ("How long an unready
+  node should be unneeded before it is eligible for scale down", cluster-autoscaler FAQ.md;
+  cluster-autoscaler.md).
 """
 
 from __future__ import annotations
@@ -180,12 +183,19 @@ class ClusterAutoscaler:
             self.unneeded_since = grown
         in_pools = np.isin(t.pool[:cap], [pool.index for pool in self.pools]) & t.present[:cap]
         util = np.maximum(t.used_cpu[:cap] / t.alloc_cpu[:cap], t.used_mem[:cap] / t.alloc_mem[:cap])
-        low = in_pools & (t.taint[:cap] == 0) & ~t.cordoned[:cap] & (
+        unready = np.zeros(cap, bool)
+        for node in m.nodes.not_ready.values():
+            if 0 <= node.row < cap:
+                unready[node.row] = True
+        # an unready node is unneeded like any other when its pods are gone or few (its
+        # unreachable taint does not count); a Ready one must also be untainted
+        low = in_pools & ((t.taint[:cap] == 0) | unready) & ~t.cordoned[:cap] & (
             util < p.scale_down_utilization_threshold)
         since = self.unneeded_since[:cap]
         since[~low] = np.inf
         since[low & np.isinf(since)] = now
-        self._remove_unready(now)
+        self._remove_unready(now, since)
+        low &= ~unready
         if now - self.last_scale_up < p.scale_down_delay_after_add or (
                 now - self.last_failure < p.scale_down_delay_after_failure):
             return
@@ -232,12 +242,17 @@ class ClusterAutoscaler:
             free_pods[row] -= 1
         return True
 
-    def _remove_unready(self, now: float) -> None:
+    def _remove_unready(self, now: float, since: np.ndarray) -> None:
+        """Remove unready nodes unneeded for ``scaleDownUnreadyTime``: the clock starts when
+        the node became unneeded, not when it went NotReady (upstream's unneeded-nodes
+        tracker: ``unneeded.since + ScaleDownUnreadyTime``)."""
         m = self.m
         for node in list(m.nodes.not_ready.values()):
             pool = node.pool
             if (pool.spec.enable_auto_scaling and not pool.upgrading
-                    and now - node.not_ready_since >= self.profile.scale_down_unready_time
+                    and 0 <= node.row < since.size
+                    and now - since[node.row] >= self.profile.scale_down_unready_time
                     and pool.size > (pool.spec.min_count or 0)):
                 m.bus.publish(ScaleDown(node.name))
+                since[node.row] = np.inf
                 m.nodes.delete(node, "cluster-autoscaler removed an unready node")

@@ -11,7 +11,6 @@ Timings (AKS-NETWORKING.md section 8):
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,7 @@ from sim.events import (
 )
 from sim.ipam import NodeNetwork
 from sim.network import ip_str
-from sim.scenario.schema import NodePoolSpec
+from sim.scenario.schema import NodePoolSpec, node_name, vmss_id
 from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, NOT_READY, UNREACHABLE
 from sim.vmsizes import allocatable
 
@@ -42,9 +41,6 @@ FIXES = {"reboot": 0, "reimage": 1, "redeploy": 2, "nothing": 99}
 AUTO_REPAIR_CHECK_INTERVAL = 60.0
 MAX_REPAIR_CYCLES = 3
 """AKS retries the reboot/reimage/redeploy cycle up to 3 times (node-auto-repair.md)."""
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
 class NodePool:
     """An AKS agent pool (a VM scale set)."""
 
@@ -62,18 +58,19 @@ class NodePool:
         self.nodes: dict[str, Node] = {}
         self.zone_count: dict[str, int] = dict.fromkeys(zones, 0)
         """Nodes of the pool per zone (what VMSS balances)."""
-        self.vmss_id = f"{zlib.crc32(f'{cluster_name}/{spec.name}'.encode()) % 10**8:08d}"
+        self.cluster_name = cluster_name
+        self.vmss_id = vmss_id(cluster_name, spec.name)
         self._instance = 0
         self.upgrading = False
+        self.operation: str | None = None
+        """The provisioning state of the pool's running operation (``Scaling``,
+        ``Upgrading``), None when it is Succeeded/Failed: ARM refuses another write meanwhile."""
 
     def next_name(self) -> str:
         """VMSS instance names: ``aks-<pool>-<id>-vmss<6 base-36 digits>``."""
-        n, digits = self._instance, ""
+        n = self._instance
         self._instance += 1
-        for _ in range(6):
-            n, r = divmod(n, 36)
-            digits = _BASE36[r] + digits
-        return f"aks-{self.name}-{self.vmss_id}-vmss{digits}"
+        return node_name(self.cluster_name, self.name, n)
 
     @property
     def size(self) -> int:
@@ -169,8 +166,6 @@ class NodeController:
         if why == "SubnetIsFull":
             m.ipam.detach(node)
             return None
-        node.network_ok = why != "CIDRNotAvailable"
-        node.route_ok = why != "FailedToCreateRoute"
         pool.nodes[node.name] = node
         pool.zone_count[zone] += 1
         if immediate:
@@ -198,6 +193,11 @@ class NodeController:
                                node.max_pods)
         m.nodes_by_row[node.row] = node
         m.bus.publish(RegisteredNode(node.name, pool.name, node.zone, ip_str(node.net.node_ip)))
+        # its pod range and route come now, to the node that registered (CIDRNotAvailable,
+        # FailedToCreateRoute name it), not when the scale started
+        why = m.ipam.register(node)
+        node.network_ok = why != "CIDRNotAvailable"
+        node.route_ok = why != "FailedToCreateRoute"
         node.ready_at = m.env.now
         node.last_seen = m.env.now
         if not node.network_ok:

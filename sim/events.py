@@ -487,7 +487,7 @@ class Surge(UpgradeEvent):
 
 @dataclass(frozen=True, slots=True)
 class Drain(UpgradeEvent):
-    """A node is cordoned and drained for the upgrade."""
+    """A node is cordoned and drained (for an upgrade, or a manual scale-down)."""
 
     reason: ClassVar[str] = "Drain"
 

@@ -77,6 +77,10 @@ class IpamStrategy(Protocol):
     def attach(self, node: Node, operation: str) -> str | None:
         """Give *node* its addresses; returns why it cannot join (None when it can)."""
 
+    def register(self, node: Node) -> str | None:
+        """The Node object registered: what the node IPAM and route controllers do for it
+        then (a pod /24, a UDR route); returns what failed (None when nothing did)."""
+
     def detach(self, node: Node) -> None:
         """Release everything *node* holds."""
 
@@ -109,6 +113,9 @@ class _Base:
     def demand(self, pool: NodePool) -> list[tuple[Subnet, int, int]]:
         subnet = self.node_subnets[pool.subnet]
         return [(subnet, 1, subnet.pool.free)]
+
+    def register(self, node: Node) -> str | None:
+        return None  # VNet modes: every address came with the VM's NIC
 
     def _release_node_ips(self, node: Node) -> None:
         net = node.net
@@ -175,6 +182,11 @@ class _PodRange(_Base):
             return "SubnetIsFull"
         node.net.node_ips = got
         node.net.node_ip = got[0]
+        return None
+
+    def register(self, node: Node) -> str | None:
+        # the node IPAM controller (kube-controller-manager, --allocate-node-cidrs) gives a
+        # Node its podCIDR when the Node object is created, i.e. when the VM registers
         block = self.ranges.allocate(1)
         if block is None:
             self.bus.publish(CIDRNotAvailable(node.name, str(self.pod_cidr)))
@@ -215,10 +227,11 @@ class Kubenet(_PodRange):
         self.routes = 0
         self.peak_routes = 0
 
-    def attach(self, node: Node, operation: str) -> str | None:
-        why = super().attach(node, operation)
+    def register(self, node: Node) -> str | None:
+        why = super().register(node)
         if why is not None:
             return why
+        # the route controller adds the route once the registered Node has its podCIDR
         if self.routes >= KUBENET_ROUTE_LIMIT:
             self.bus.publish(FailedToCreateRoute(node.name, self.route_table, self.routes,
                                                  KUBENET_ROUTE_LIMIT))

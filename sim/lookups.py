@@ -70,6 +70,7 @@ class NameLookups:
     dns_silent: set[str]
     dns_silent_all: int
     links: Any
+    dns_allowed: Any
 
     def _lookups_init(self) -> None:
         self._dns_rng = self.m.streams.numpy("dns-upstream")
@@ -110,7 +111,8 @@ class NameLookups:
                                             (ip_str(s.cluster_ip),), ports))
         cluster = dns.ClusterDNS(services, upstream=dns.Upstream(targets))
         resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
-            str(self.m.spec.cluster.dns_service_ip),)).resolver()
+            str(self.m.spec.cluster.dns_service_ip),), limits=dns.search_limits(
+                self.m.spec.cluster.kubernetes_version)).resolver()
         result = resolver.resolve(name, "A", cluster)
         flow.dns_queries = len(result.tried_in_order)
         flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
@@ -141,13 +143,15 @@ class NameLookups:
         flow.dns_total += flow.dns_queries * n
         kube_dns = self.m.service_ctl.find("kube-system/kube-dns")
         servers = kube_dns.endpoints if kube_dns else []
+        if not servers or not self.dns_allowed(flow.client):
+            # no CoreDNS pod, or an egress NetworkPolicy drops the queries: no answer comes,
+            # glibc gives up after timeout x attempts
+            outcome[:] = DNS_FAILURE
+            when[:] = give_up
+            return
         if not flow.dns_ok:
             outcome[:] = DNS_FAILURE
             when[:] = arrivals + flow.dns_queries * 2 * hop
-            return
-        if not servers:
-            outcome[:] = DNS_FAILURE
-            when[:] = give_up
             return
         reused = spec.dns_source_port == "reused"
         if self.ipvs is not None:

@@ -149,6 +149,7 @@ class Model:
             self.workloads.reconcile(dep)
         self.workloads.flush()
         self.workloads.instant = False
+        self.stats.started()
         self.service_ctl.sync_all()
         self.traffic.start()
 
@@ -229,6 +230,9 @@ class _Mixed:
 
     def attach(self, node: Node, operation: str) -> str | None:
         return self._for(node.pool).attach(node, operation)
+
+    def register(self, node: Node) -> str | None:
+        return self._for(node.pool).register(node)
 
     def detach(self, node: Node) -> None:
         self._for(node.pool).detach(node)

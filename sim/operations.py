@@ -3,8 +3,23 @@
 Rolling upgrade (upgrade-aks-node-pools-rolling.md, how-does-upgrade-happen): AKS adds
 ``maxSurge`` buffer nodes, then cordons and drains up to that many old nodes at a time,
 reimages them to the new version (they become the next buffers), and deletes the buffer
-nodes at the end. Like AKS, it first checks that the subnet holds the surge nodes
-(``InsufficientSubnetSize``) and stops with an error when a surge node cannot get addresses.
+nodes at the end. A node being reimaged restarts: its kubelet posts no status, so it goes
+NotReady after the node-monitor grace period and Ready again when the reimage is done. Like
+AKS, it first checks that the subnet holds the surge nodes (``InsufficientSubnetSize``) and
+stops with an error when a surge node cannot get addresses. A node-image upgrade
+(``nodeImageOnly``) goes the same way and keeps the version.
+
+Manual scale-down (``az aks nodepool scale`` to fewer nodes): the chosen nodes are cordoned
+and drained (``nodeDrainTime``), then their VMs deleted (``nodeDeletionTime``); the operation
+succeeds when they are gone.
+
+One operation at a time per pool, as ARM does: a scale or upgrade of a pool whose previous
+operation is still running is refused at once with HTTP 409 ``OperationNotAllowed``
+("Operation is not allowed: Another operation (<pool> - Scaling) is in progress, please wait
+for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation
+for more details", the AKS RP's text as az CLI prints it: Azure/azure-workload-identity#417,
+cilium/cilium#25944): an ``OperationFailed`` event, the running operation goes on, and so
+does the run.
 """
 
 from __future__ import annotations
@@ -60,9 +75,40 @@ def run(m: Model, op: ScaleNodePool | UpgradeNodePool | ScaleDeployment | Networ
     elif isinstance(op, ScaleDeployment):
         m.workloads.set_replicas(m.workloads.find(op.deployment), op.replicas)
     elif isinstance(op, ScaleNodePool):
-        m.env.process(_scale(m, op))
+        if _admitted(m, op.node_pool, "scale", "Scaling"):
+            m.env.process(_serialised(m, op.node_pool, _scale(m, op)))
     else:
-        m.env.process(_upgrade(m, op))
+        kind = "node-image-upgrade" if op.node_image_only else "upgrade"
+        if _admitted(m, op.node_pool, kind, "Upgrading"):
+            m.env.process(_serialised(m, op.node_pool, _upgrade(m, op)))
+
+
+def not_allowed(pool: str, state: str) -> str:
+    """The AKS RP's 409 for a write on a pool with an operation in progress."""
+    return (f"(OperationNotAllowed) HTTP 409: Operation is not allowed: Another operation "
+            f"({pool} - {state}) is in progress, please wait for it to finish before starting a "
+            "new operation. See https://aka.ms/aks-pending-operation for more details")
+
+
+def _admitted(m: Model, name: str, operation: str, state: str) -> bool:
+    """Whether ARM accepts *operation* on the pool now (the pool then is in *state* at once,
+    so a second write at the same instant is refused too); if not, the 409 as an event."""
+    pool = m.pools[name]
+    if pool.operation is None:
+        pool.operation = state
+        return True
+    m.bus.publish(OperationFailed(name, operation, not_allowed(name, pool.operation)))
+    return False
+
+
+def _serialised(m: Model, name: str,
+                body: Generator[simpy.Event, Any, None]) -> Generator[simpy.Event, Any, None]:
+    """Run *body*; the pool's operation ends with it."""
+    pool = m.pools[name]
+    try:
+        yield from body
+    finally:
+        pool.operation = None
 
 
 def _wait_ready(m: Model, nodes: list[Node]) -> Generator[simpy.Event, Any, bool]:
@@ -77,10 +123,17 @@ def _scale(m: Model, op: ScaleNodePool) -> Generator[simpy.Event, Any, None]:
     old = pool.size
     m.bus.publish(OperationStarted(pool.name, "scale", f"from {old} to {op.count} nodes"))
     if op.count < old:
+        timings = m.spec.cluster.timings
         victims = sorted(pool.nodes.values(), key=lambda n: n.name)[op.count:]
+        for node in victims:  # cordon and drain first: their pods are rescheduled elsewhere
+            m.nodes.cordon(node)
+            m.bus.publish(Drain(node.name, pool.name))
+            for pod in list(node.pods.values()):
+                m.workloads.delete_pod(pod, f"drained: node pool {pool.name} scaled down")
+        yield m.env.timeout(timings.node_drain_time + timings.node_deletion_time)
         for node in victims:
             m.nodes.delete(node, "node pool scaled down")
-        m.bus.publish(OperationSucceeded(pool.name, "scale", f"{op.count} nodes"))
+        m.bus.publish(OperationSucceeded(pool.name, "scale", f"{pool.size} nodes"))
         return
     error = preflight(m, pool, op.count - old, "scale")
     if error:
@@ -102,16 +155,19 @@ def _scale(m: Model, op: ScaleNodePool) -> Generator[simpy.Event, Any, None]:
 def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]:
     pool = m.pools[op.node_pool]
     timings = m.spec.cluster.timings
-    version = op.kubernetes_version or f"{pool.version}-next"
+    kind = "node-image-upgrade" if op.node_image_only else "upgrade"
+    version = pool.version if op.node_image_only else (
+        op.kubernetes_version or f"{pool.version}-next")
     old_nodes = sorted((n for n in pool.nodes.values() if n.state != "Provisioning"),
                        key=lambda n: n.name)
     surge = min(max(1, sizing.surge_nodes(op.max_surge or pool.spec.max_surge, len(old_nodes))),
                 max(1, len(old_nodes)))
-    m.bus.publish(OperationStarted(pool.name, "upgrade",
-                                   f"to {version} with maxSurge {surge}"))
+    m.bus.publish(OperationStarted(pool.name, kind, (
+        "to the latest node image" if op.node_image_only else f"to {version}")
+        + f" with maxSurge {surge}"))
     error = preflight(m, pool, surge, "upgrade-surge")
     if error:
-        m.bus.publish(OperationFailed(pool.name, "upgrade", error))
+        m.bus.publish(OperationFailed(pool.name, kind, error))
         return
     pool.upgrading = True
     try:
@@ -119,7 +175,7 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
         for _ in range(surge):
             node = m.nodes.create(pool, "upgrade-surge", surge=True)
             if node is None:
-                m.bus.publish(OperationFailed(pool.name, "upgrade",
+                m.bus.publish(OperationFailed(pool.name, kind,
                                               "SubnetIsFull: a surge node could not get addresses"))
                 return
             node.version = version  # the buffer node runs the target version
@@ -127,7 +183,7 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
             m.bus.publish(Surge(node.name, pool.name))
         ok = yield from _wait_ready(m, buffers)
         if not ok:
-            m.bus.publish(OperationFailed(pool.name, "upgrade", "a surge node did not become Ready"))
+            m.bus.publish(OperationFailed(pool.name, kind, "a surge node did not become Ready"))
             return
         for start in range(0, len(old_nodes), surge):
             batch = [n for n in old_nodes[start:start + surge] if n.state in ("Ready", "NotReady")]
@@ -136,10 +192,17 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
                 m.bus.publish(Drain(node.name, pool.name))
                 for pod in list(node.pods.values()):
                     m.workloads.delete_pod(pod, f"drained for the upgrade of {pool.name}")
-            yield m.env.timeout(timings.node_drain_time + timings.node_reimage_time)
+            yield m.env.timeout(timings.node_drain_time)
+            for node in batch:  # the reimage restarts the VM: kubelet is silent meanwhile,
+                if node.state not in ("Deleted", "Failed"):  # NotReady after the grace period
+                    node.repairing = True  # auto-repair leaves a node AKS is reimaging alone
+                    m.nodes.fail(node, "nothing")
+            yield m.env.timeout(timings.node_reimage_time)
             for node in batch:
                 if node.state in ("Deleted", "Failed"):
                     continue
+                node.repairing = False
+                m.nodes.recover(node)  # Ready again at the next node-monitor check
                 node.version = version
                 m.nodes.cordon(node, False)
                 m.bus.publish(Upgrade(node.name, pool.name))
@@ -147,6 +210,7 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
             m.bus.publish(Drain(node.name, pool.name))
             m.nodes.delete(node, "upgrade finished: surge node deleted")
         pool.version = version
-        m.bus.publish(OperationSucceeded(pool.name, "upgrade", f"all nodes on {version}"))
+        m.bus.publish(OperationSucceeded(pool.name, kind, f"all nodes on {version}" + (
+            " with the latest node image" if op.node_image_only else "")))
     finally:
         pool.upgrading = False

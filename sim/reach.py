@@ -10,8 +10,9 @@ An ``internet`` row stands for a client outside the cluster (a documentation add
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, GroupVerdict, NetworkPolicies, Verdict
@@ -38,12 +39,37 @@ class Reach:
     cells: dict[tuple[str, str], GroupVerdict]
 
 
+def namespaces(model: Model) -> list[NpNamespace]:
+    """Every namespace the scenario declares, with its labels (a namespace only pods name gets
+    the ``kubernetes.io/metadata.name`` label alone, as the API server sets it)."""
+    return [NpNamespace(p.obj.metadata.name, dict(p.obj.metadata.labels))
+            for p in model.loaded.workloads.namespaces]
+
+
+def cluster_policies(model: Model, policies: Iterable[Mapping[str, Any]],
+                     pods: Iterable[NpPod]) -> NetworkPolicies:
+    """The one NetworkPolicy engine of *model*: its namespaces with their labels, *pods*, the
+    cluster's ``networkPolicy`` setting. ``aks-sim reach``, ``aks-sim route`` and the traffic
+    path all evaluate through this, so they cannot disagree."""
+    return NetworkPolicies(list(policies), namespaces=namespaces(model), pods=pods,
+                           external_peers=[INTERNET], engine=model.spec.cluster.network_policy)
+
+
+def workload_ports(dep: Any) -> tuple[NpPort, ...]:
+    """The container ports of a Deployment's pod template (named ports resolve against them)."""
+    return tuple(NpPort(p.container_port, p.name, p.protocol)
+                 for c in dep.manifest.spec.template.spec.containers for p in c.ports)
+
+
+DNS_PORT = 53
+"""CoreDNS answers on UDP 53 (the kube-dns Service's port and CoreDNS's container port)."""
+
+
 def _pods(model: Model) -> dict[str, list[NpPod]]:
     groups: dict[str, list[NpPod]] = {}
     for dep in sorted(model.workloads.deployments.values(), key=lambda d: d.key):
         spec = dep.manifest.spec.template
-        ports = tuple(NpPort(p.container_port, p.name, p.protocol)
-                      for c in spec.spec.containers for p in c.ports)
+        ports = workload_ports(dep)
         groups[dep.key] = [NpPod(dep.namespace, pod.name, dict(spec.metadata.labels),
                                  ip_str(pod.ip) if pod.ip else None, ports)
                            for pod in sorted(dep.pods.values(), key=lambda p: p.name)]
@@ -53,14 +79,10 @@ def _pods(model: Model) -> dict[str, list[NpPod]]:
 def reachability(model: Model, *, port: int | None = None, protocol: str = "TCP") -> Reach:
     """The allow/deny table between every Deployment of *model* (and the internet)."""
     loaded = model.loaded.workloads
-    namespaces = [NpNamespace(p.obj.metadata.name, dict(p.obj.metadata.labels))
-                  for p in loaded.namespaces]
     groups = _pods(model)
     engine = model.spec.cluster.network_policy
-    policies = NetworkPolicies(
-        [_as_dict(p.obj) for p in loaded.network_policies], namespaces=namespaces,
-        pods=[p for members in groups.values() for p in members], external_peers=[INTERNET],
-        engine=engine)
+    policies = cluster_policies(model, [_as_dict(p.obj) for p in loaded.network_policies],
+                                [p for members in groups.values() for p in members])
     ports: dict[str, tuple[int, str]] = {}
     for key, members in groups.items():
         first = members[0].ports[0] if members and members[0].ports else None

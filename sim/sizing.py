@@ -138,10 +138,12 @@ MIN_PODS_PER_NODE = 10
 """Minimum max-pods, allowed only if each pool has room for 30 pods (configure-azure-cni.md)."""
 MIN_PODS_PER_POOL = 30
 """Each node pool must have room for at least 30 pods (configure-azure-cni.md)."""
-KUBENET_MAX_PODS = 110
-"""Kubenet's configurable maximum in configure-kubenet.md (2020); later docs say 250."""
-KUBENET_MAX_PODS_LATER = 250
-"""Kubenet's configurable maximum in later docs (concepts-network-ip-address-planning.md)."""
+KUBENET_MAX_PODS = 250
+"""Kubenet's configurable maximum in the current docs (concepts-network-ip-address-planning.md:
+every plugin, kubenet included, is configurable up to 250)."""
+KUBENET_MAX_PODS_2020 = 110
+"""Kubenet's configurable maximum in configure-kubenet.md (2020): the revision
+``configure-kubenet-2020``."""
 OVERLAY_WINDOWS_RECOMMENDED_MAX_PODS = 110
 """Overlay: 110 pods per node recommended on Windows (concepts-network-azure-cni-overlay.md)."""
 
@@ -300,7 +302,7 @@ class DocRevision:
 
 MODEL = DocRevision(
     name="model",
-    source=f"{SRC_IP_PLANNING} defaults; {SRC_KUBENET} (2020) kubenet max 110; {SRC_LB_OUTBOUND}",
+    source=f"{SRC_IP_PLANNING} defaults and kubenet max 250; {SRC_LB_OUTBOUND}",
     note="The revision the model follows.",
 )
 
@@ -315,10 +317,18 @@ REVISIONS: Mapping[str, DocRevision] = MappingProxyType({
         MODEL,
         replace(
             MODEL,
-            name="ip-address-planning-current",
-            source=SRC_IP_PLANNING,
-            note="Later docs: every plugin, kubenet included, is configurable up to 250.",
-            kubenet_max_pods=KUBENET_MAX_PODS_LATER,
+            name="configure-azure-cni-2019",
+            source=f"{SRC_CONFIGURE_CNI} (ms.date 06/03/2019)",
+            note="Table 'Maximum pods per node': kubenet configurable only up to 110 "
+            "(current docs: 250).",
+            kubenet_max_pods=KUBENET_MAX_PODS_2020,
+        ),
+        replace(
+            MODEL,
+            name="configure-kubenet-2020",
+            source=f"{SRC_KUBENET} (2020)",
+            note="Kubenet max-pods configurable only up to 110 (current docs: 250).",
+            kubenet_max_pods=KUBENET_MAX_PODS_2020,
         ),
         replace(
             MODEL,
@@ -327,7 +337,7 @@ REVISIONS: Mapping[str, DocRevision] = MappingProxyType({
             note="Lists kubenet default 30 and Azure CNI (legacy) 110, the reverse of every "
             "other revision, and kubenet configurable up to 250.",
             default_max_pods=_with_defaults(**{KUBENET: 30, NODE_SUBNET: 110}),
-            kubenet_max_pods=KUBENET_MAX_PODS_LATER,
+            kubenet_max_pods=KUBENET_MAX_PODS,
         ),
         replace(
             MODEL,
@@ -833,7 +843,8 @@ def max_pods_limits(mode: str, *, revision: DocRevision = MODEL) -> tuple[int, i
     """``(min, max)`` configurable max-pods of an IP mode.
 
     Every mode: 10..250 (configure-azure-cni.md); kubenet's maximum is a revision setting
-    (110 in configure-kubenet.md, which the model follows; 250 in later docs).
+    (250 in the current concepts-network-ip-address-planning.md, which the model follows; 110
+    in configure-kubenet.md of 2020, revision ``configure-kubenet-2020``).
     """
     if ip_mode_from_name(mode) == KUBENET:
         return MIN_PODS_PER_NODE, revision.kubenet_max_pods

@@ -36,6 +36,13 @@ class Stats:
             ready = self.ready_count()
             self.ready_min = ready if self.ready_min is None else min(self.ready_min, ready)
 
+    def started(self) -> None:
+        """The cluster as it stands at time 0 is the first point of the timeline: its Ready
+        nodes count toward the lowest, and the pods that could not be scheduled then toward
+        the pending peak."""
+        self.ready_min = self.ready_count()
+        self.pending_peak = self.m.workloads.pending_count
+
     def ready_count(self) -> int:
         """Nodes Ready now."""
         return self.m.nodes.ready
@@ -43,8 +50,8 @@ class Stats:
     def availability(self, dep: DeploymentState) -> None:
         """Track how long a Deployment had fewer available pods than desired, once it had them."""
         now = self.m.env.now
-        pending = self.m.workloads.pending_count
-        self.pending_peak = max(self.pending_peak, pending)
+        if not self.m.workloads.instant:  # not the instant before the starting pods run
+            self.pending_peak = max(self.pending_peak, self.m.workloads.pending_count)
         if not dep.reached_desired:
             if dep.available >= dep.desired:
                 dep.reached_desired = True

@@ -82,7 +82,6 @@ from sim.ipvs import IpvsTables
 from sim.links import Links
 from sim.loadbalancer import LoadBalancer
 from sim.lookups import NameLookups
-from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, NetworkPolicies
 from sim.netpol import Pod as NpPod
 from sim.network import ip_str
@@ -108,6 +107,7 @@ from sim.outcomes import (
 )
 from sim.podqueue import PodQueue
 from sim.proxypath import KubeProxyPath
+from sim.reach import DNS_PORT, cluster_policies, workload_ports
 from sim.scenario.schema import (
     Constant,
     Distribution,
@@ -387,27 +387,40 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     # --- the node subnet's NSG ----------------------------------------------------------
 
     def _nsg_allows(self, flow: FlowState) -> bool:
-        """Whether the NSG of the node subnet lets the flow's clients reach the LB port."""
+        """Whether the node subnet's NSG lets the flow's clients reach the LB port: the rules
+        AKS writes in its managed NSG (always there) with the scenario's rules layered on them
+        by priority (sim.nsg)."""
         verdict = self._nsg_cache.get(id(flow))
         if verdict is None:
             c = self.m.spec.cluster
-            security_rules = next((r for r in self.nsg_rules.values() if r), None)
-            if security_rules is None:
-                verdict = True  # AKS's own rules allow every LoadBalancer port
-            else:
-                rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
-                                  tuple(r.destination_ports) if r.destination_ports else None,
-                                  r.protocol) for r in security_rules]
-                manifest = flow.svc.manifest
-                for i, src in enumerate(manifest.spec.load_balancer_source_ranges or ["Internet"]):
-                    rules.append(nsg.Rule(f"aks-{flow.svc.name}-{i}", 500 + i, True, src,
-                                          (flow.port,), "TCP"))
-                rules += list(nsg.DEFAULT_RULES)
-                addr = ipaddress.IPv4Address(str(flow.spec.client_ip))
-                verdict = nsg.evaluate(rules, addr, flow.port, "TCP",
-                                       list(c.vnet.address_space)).allow
+            user = next((r for r in self.nsg_rules.values() if r), [])
+            rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
+                              tuple(r.destination_ports) if r.destination_ports else None,
+                              r.protocol) for r in user]
+            rules += nsg.managed_rules(self._public_balancers())
+            addr = ipaddress.IPv4Address(str(flow.spec.client_ip))
+            vnet = list(c.vnet.address_space)
+            if flow.spec.from_ in ("peered-vnet", "on-premises"):
+                # the VirtualNetwork service tag covers peered VNets and connected on-premises
+                # ranges (virtual-networks service tags)
+                vnet.append(ipaddress.IPv4Network(f"{addr}/32"))
+            verdict = nsg.evaluate(rules, addr, flow.port, "TCP", vnet, flow.svc.key).allow
             self._nsg_cache[id(flow)] = verdict
         return verdict
+
+    def _public_balancers(self) -> list[nsg.LoadBalancerPorts]:
+        """Every LoadBalancer Service the managed NSG has rules for, in creation order: the
+        public ones; an internal one only with source ranges (without, the cloud provider
+        writes none: AllowVnetInBound admits the VNet)."""
+        out = []
+        for svc in self.m.service_ctl.services.values():
+            spec = svc.manifest.spec
+            if svc.type != "LoadBalancer" or (svc.internal and not spec.load_balancer_source_ranges):
+                continue
+            out.append(nsg.LoadBalancerPorts(
+                svc.key, tuple((p.port, p.protocol) for p in spec.ports),
+                tuple(spec.load_balancer_source_ranges or ())))
+        return out
 
     # --- NetworkPolicy at the destination pod ------------------------------------------
 
@@ -423,17 +436,27 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
 
     def _engine(self) -> NetworkPolicies:
         if self._policies is None:
-            pods = []
-            for dep in self.m.workloads.deployments.values():
-                tmpl = dep.manifest.spec.template
-                ports = tuple(NpPort(p.container_port, p.name, p.protocol)
-                              for c in tmpl.spec.containers for p in c.ports)
-                # one pod stands for its Deployment: ingress verdicts depend on labels,
-                # namespace and port, not on which replica
-                pods.append(NpPod(dep.namespace, dep.name, dict(tmpl.metadata.labels), None, ports))
-            self._policies = NetworkPolicies(list(self.policy_objects.values()), pods=pods,
-                                             engine=self.m.spec.cluster.network_policy)
+            # one pod stands for its Deployment: verdicts depend on labels, namespace (and its
+            # labels) and port, not on which replica; the engine is reach's (sim.reach)
+            pods = [NpPod(dep.namespace, dep.name, dict(dep.manifest.spec.template.metadata.labels),
+                          None, workload_ports(dep))
+                    for dep in self.m.workloads.deployments.values()]
+            self._policies = cluster_policies(self.m, self.policy_objects.values(), pods)
         return self._policies
+
+    def dns_allowed(self, client: Any) -> bool:
+        """Whether the client Deployment's pods may send their lookups to CoreDNS (UDP 53 at
+        a kube-system/coredns pod): an egress default-deny without a DNS rule blocks them."""
+        key = (f"pod:{client.key}", "dns", DNS_PORT)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            engine = self._engine()
+            coredns = self.m.workloads.deployments.get("kube-system/coredns")
+            verdict = self._verdicts[key] = (
+                not self.policy_objects or not engine.is_enforced or coredns is None
+                or engine.allows(f"{client.namespace}/{client.name}", "kube-system/coredns",
+                                 DNS_PORT, "UDP").allowed)
+        return verdict
 
     def _allowed(self, src_ip: str, pod: Pod, port: int) -> bool:
         key = (src_ip, pod.dep.key, port)

@@ -202,7 +202,8 @@ class WorkloadController:
             self.queue[dep.key].append(pod)
             self.pending_count += 1
         if missing > 0:
-            m.stats.pending_peak = max(m.stats.pending_peak, self.pending_count)
+            if not self.instant:  # the starting pods are not pending: they run at time 0
+                m.stats.pending_peak = max(m.stats.pending_peak, self.pending_count)
             self.kick()
         elif missing < 0:
             # upstream deletes unscheduled first, then not-ready, then the newest

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import zlib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -104,6 +105,23 @@ def _version(value: object) -> object:
 
 Zone = Annotated[str, BeforeValidator(_zone, json_schema_input_type=str | int)]
 Version = Annotated[str, BeforeValidator(_version)]
+
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def vmss_id(cluster: str, pool: str) -> str:
+    """The 8-digit id in a pool's VMSS node names (stable per cluster and pool)."""
+    return f"{zlib.crc32(f'{cluster}/{pool}'.encode()) % 10**8:08d}"
+
+
+def node_name(cluster: str, pool: str, instance: int) -> str:
+    """VMSS instance names: ``aks-<pool>-<id>-vmss<6 base-36 digits>``."""
+    n, digits = instance, ""
+    for _ in range(6):
+        n, r = divmod(n, 36)
+        digits = _BASE36[r] + digits
+    return f"aks-{pool}-{vmss_id(cluster, pool)}-vmss{digits}"
 
 
 class Model(BaseModel):
@@ -249,7 +267,8 @@ class Timings(Model):
     """Control-plane timings (defaults from AKS-NETWORKING.md section 8)."""
 
     node_monitor_grace_period: Duration = 40.0
-    """NotReady after this long without a status (40 s; 50 s from Kubernetes 1.32)."""
+    """NotReady after this long without a status. Default by the cluster's
+    ``kubernetesVersion``: 40 s, 50 s from Kubernetes 1.32 (sim.versions)."""
     node_monitor_period: Duration = 5.0
     """How often the node lifecycle controller checks node status."""
     default_not_ready_toleration_seconds: Annotated[int, Field(ge=0)] = 300
@@ -264,6 +283,9 @@ class Timings(Model):
     """Time to drain one node during an upgrade."""
     node_reimage_time: Duration = 300.0
     """Time to reimage a drained node to the new version."""
+    node_deletion_time: Duration = 60.0
+    """A manual scale-down: time from the drained node's VM delete call until the VM is gone
+    (an assumption: AKS documents no figure; a scenario setting)."""
 
 
 class AutoscalerProfile(Model):
@@ -327,6 +349,22 @@ class KubeProxyConfig(Model):
 
 class ClusterSpec(Model):
     """The AKS cluster: network profile, VNet, zones, node pools, timings."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_defaults(cls, data: Any) -> Any:
+        """Version-dependent defaults (sim.versions) where the scenario gives none."""
+        if not isinstance(data, dict):
+            return data
+        version = data.get("kubernetesVersion", data.get("kubernetes_version", "1.30"))
+        timings = data.get("timings", {})
+        if not isinstance(version, str) or not isinstance(timings, dict) or (
+                "nodeMonitorGracePeriod" in timings or "node_monitor_grace_period" in timings):
+            return data
+        from sim import versions
+
+        grace = versions.node_monitor_grace_period(version)
+        return {**data, "timings": {**timings, "nodeMonitorGracePeriod": grace}}
 
     name: Name = "aks"
     kubernetes_version: Version = "1.30"
@@ -857,6 +895,16 @@ class UpgradeNodePool(Model):
     kubernetes_version: Version | None = None
     max_surge: Surge | None = None
     """Override of the pool's maxSurge for this upgrade."""
+    node_image_only: bool = False
+    """``az aks nodepool upgrade --node-image-only``: reimage every node to the latest node
+    image, same surge and drain, Kubernetes version unchanged."""
+
+    @model_validator(mode="after")
+    def _image_or_version(self) -> UpgradeNodePool:
+        if self.node_image_only and self.kubernetes_version is not None:
+            raise ValueError("nodeImageOnly upgrades the node image only: it cannot be given "
+                             "with kubernetesVersion (as az aks nodepool upgrade refuses)")
+        return self
 
 
 class ScaleDeployment(Model):

@@ -15,7 +15,15 @@ from sim.errors import Issue
 from sim.network import forbidden_overlap, usable_addresses
 from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler, Service
-from sim.scenario.schema import NodePoolSpec, Scenario, max_pods_of, pod_ip_mode, pool_max_nodes
+from sim.scenario.schema import (
+    NodePoolSpec,
+    Scenario,
+    max_pods_of,
+    node_name,
+    pod_ip_mode,
+    pool_max_nodes,
+    vmss_id,
+)
 from sim.scenario.units import format_duration
 from sim.scenario.yamlmarks import Located, Path
 from sim.vmsizes import allocatable
@@ -343,6 +351,10 @@ class _Checker:
                 where = " in namespace " + fault.namespace if fault.namespace else ""
                 self.error((*path, "selector"), f"selector {_labels(fault.selector)} matches no "
                            f"Deployment's pods{where}")
+            elif kind == "node_failure" and fault.node is not None:
+                problem = self._unknown_node(fault.node)
+                if problem:
+                    self.error((*path, "node"), problem)
             elif kind == "coredns_outage" and not self._runs_coredns():
                 self.error((*path, "fault"), "this scenario runs no CoreDNS: it joins the model "
                            "when a flow from pods calls a Service by name (from: pods, to:)")
@@ -385,6 +397,30 @@ class _Checker:
                 if fault.remove not in rules:
                     self.error((*path, "remove"), _unknown(f"security rule of subnet {name}",
                                                            fault.remove, rules))
+
+    def _unknown_node(self, name: str) -> str | None:
+        """Why no node of the run can be called *name* (None: one is, or may be later)."""
+        spec, c = self.spec, self.spec.cluster
+        for pool in c.node_pools:
+            prefix = f"aks-{pool.name}-{vmss_id(c.name, pool.name)}-vmss"
+            if not name.startswith(prefix):
+                continue
+            first = [node_name(c.name, pool.name, i) for i in range(pool.count)]
+            if name in first:
+                return None
+            grows = pool.enable_auto_scaling or any(
+                getattr(op, "node_pool", None) == pool.name and op.operation in ("scale", "upgrade")
+                for op in spec.operations)
+            suffix = name[len(prefix):]
+            if grows and len(suffix) == 6 and suffix.isalnum() and suffix == suffix.lower():
+                return None  # a node a scale, upgrade or the autoscaler adds later
+            have = (f"{first[0]} to {first[-1]}" if len(first) > 1 else first[0]) if first \
+                else "no nodes"
+            return (f"node {name!r} does not exist: node pool {pool.name} starts with {have} "
+                    "and no operation or autoscaler adds nodes to it")
+        examples = ", ".join(node_name(c.name, p.name, 0) for p in c.node_pools)
+        return (f"node {name!r} does not exist: nodes are named aks-<pool>-<id>-vmss<instance>, "
+                f"e.g. {examples}")
 
     def _load_balanced(self, svc: Service) -> bool:
         """Whether a flow reaches *svc* through its load balancer (the run builds one then)."""

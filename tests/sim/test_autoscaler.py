@@ -262,3 +262,29 @@ def test_a_node_not_registered_within_max_node_provision_time_backs_the_group_of
     failures = run.times("FailedToScaleUpGroup")
     assert failures
     assert up + 900.0 <= failures[0] <= up + 900.0 + 2 * SCAN
+
+
+# --------------------------------------------------------------------------- unready nodes
+
+UNREADY = """chaos:
+  - {at: 2m, fault: node_failure, nodePool: user, fixedBy: nothing}
+"""
+
+
+def test_an_unready_node_is_removed_unready_time_after_it_became_unneeded(simulate) -> None:
+    """scale-down-unready-time (20 min on AKS) is "how long an unready node should be unneeded
+    before it is eligible for scale down" (cluster-autoscaler FAQ.md; upstream counts from the
+    unneeded tracker's since, not from NotReady): a busy node that fails is unneeded only once
+    the taint manager evicted its pods (300 s after NotReady), and removed 20 min after that,
+    not 20 min after NotReady."""
+    text = scenario(user_pool(3, 1, 5), deployment(replicas=6, cpu="1500m"), UNREADY,
+                    duration="50m", profile="  autoRepair: {enabled: false}")
+    run = simulate(text)
+    [nr] = run.of("NodeNotReady")
+    victim, not_ready = nr.event.node, nr.sim_time
+    evicted = [e.sim_time for e in run.of("TaintManagerEviction")]
+    assert evicted and min(evicted) >= not_ready + 300
+    removed = [e.sim_time for e in run.of("ScaleDown") if e.event.node == victim]
+    assert len(removed) == 1
+    assert removed[0] >= min(evicted) + 1200  # unneeded from the eviction on
+    assert removed[0] <= max(evicted) + 1200 + 2 * SCAN

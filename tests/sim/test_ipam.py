@@ -213,3 +213,29 @@ def test_cluster_ips_skip_kubernetes_default_and_the_dns_service_ip() -> None:
     assert ip_str(ips[0]) == "10.0.0.2"
     assert "10.0.0.1" not in map(ip_str, ips) and "10.0.0.10" not in map(ip_str, ips)
     assert len(set(ips)) == 12
+
+
+def test_kubenet_range_and_route_failures_come_when_the_node_registers() -> None:
+    """The node IPAM controller gives a Node its podCIDR when the Node object is created, and
+    the route controller adds its route after that (kube-controller-manager
+    --allocate-node-cidrs, cloud route controller; configure-kubenet.md): with one route left
+    in the 400-route table and 3 VMs added, the first VM to register gets it and the other two
+    fail, each when it registers (2-5 min after the scale), not when the scale starts nor by
+    VMSS index."""
+    text = cluster_yaml(plugin="kubenet", subnet="10.10.0.0/22", count=398, max_pods=110,
+                        duration="30m")
+    text = text.replace("cluster:\n", "cluster:\n  podCidr: 10.244.0.0/14\n")
+    text += """
+operations:
+  - {at: 1m, operation: scale, nodePool: user, count: 401}
+"""
+    for seed in (1, 2, 3):
+        sim, events = make_sim(text, seed=seed)
+        sim.run()
+        registered = sorted((e.sim_time, e.event.node) for e in events
+                            if e.event.reason == "RegisteredNode" and e.sim_time > 0)
+        assert len(registered) == 3
+        failed = sorted((e.sim_time, e.event.node) for e in events
+                        if e.event.reason == "FailedToCreateRoute")
+        assert failed == registered[1:], seed
+        assert all(t >= 60 + 120 for t, _ in failed)

@@ -91,3 +91,33 @@ def test_load_balancer_source_ranges_narrow_who_may_connect() -> None:
     keep = "[{name: noop, priority: 4000, access: Allow, source: 10.0.0.0/8}]"
     assert _denied(keep, "loadBalancerSourceRanges: [203.0.113.0/24]") == 1.0
     assert _denied(keep, "loadBalancerSourceRanges: [198.51.100.0/24]") == 0.0
+
+
+def test_source_ranges_bite_without_any_user_rule() -> None:
+    """The AKS-managed NSG is in every cluster (configure-load-balancer-standard.md, "Restrict
+    inbound traffic to specific IP ranges"): a client outside loadBalancerSourceRanges is
+    dropped although the scenario declares no NSG rule; one inside gets through."""
+    assert _denied("[]", "loadBalancerSourceRanges: [203.0.113.0/24]") == 1.0
+    assert _denied("[]", "loadBalancerSourceRanges: [198.51.100.0/24]") == 0.0
+    assert _denied("[]") == 0.0  # no ranges: AKS's rule allows Internet
+
+
+def test_managed_rules_name_each_service_port_and_range_from_priority_500() -> None:
+    """One allow rule per Service port and source range, to that Service's frontend, numbered
+    from 500 in creation order; a user Deny below 500 wins, a user Allow above the defaults
+    cannot open a port AKS did not."""
+    from sim.nsg import LoadBalancerPorts, managed_rules
+
+    rules = managed_rules([LoadBalancerPorts("shop/web", ((80, "TCP"), (443, "TCP")), ()),
+                           LoadBalancerPorts("shop/admin", ((80, "TCP"),), ("198.51.100.0/24",))])
+    aks = [r for r in rules if r.destination != "*"]
+    assert [(r.priority, r.source, r.ports) for r in aks] == [
+        (500, "Internet", (80,)), (501, "Internet", (443,)), (502, "198.51.100.0/24", (80,))]
+    assert rules[len(aks):] == list(DEFAULT_RULES)
+    client = ip("203.0.113.9")
+    assert evaluate(rules, client, 80, "TCP", VNET, "shop/web").allow
+    # port 80 of the other Service's frontend is restricted: web's rule does not apply there
+    assert not evaluate(rules, client, 80, "TCP", VNET, "shop/admin").allow
+    assert evaluate(rules, ip("198.51.100.7"), 80, "TCP", VNET, "shop/admin").allow
+    user_deny = Rule("deny", 400, False, "198.51.100.0/24", (80,))
+    assert not evaluate([user_deny, *rules], ip("198.51.100.7"), 80, "TCP", VNET, "shop/admin").allow

@@ -147,15 +147,18 @@ def test_default_max_pods_model_and_revisions() -> None:
 
 
 def test_max_pods_limits() -> None:
-    assert sizing.max_pods_limits("kubenet") == (10, 110)
+    # current concepts-network-ip-address-planning.md: every plugin, kubenet included, up to
+    # 250 (issue 14); configure-kubenet.md of 2020 said 110
+    assert sizing.max_pods_limits("kubenet") == (10, 250)
     assert sizing.max_pods_limits("kubenet",
-                                  revision=REVISIONS["ip-address-planning-current"]) == (10, 250)
+                                  revision=REVISIONS["configure-kubenet-2020"]) == (10, 110)
     assert sizing.max_pods_limits("azure-cni-overlay") == (10, 250)
 
 
 @pytest.mark.parametrize(("max_pods", "mode", "pool", "ok"), [
     (110, "kubenet", None, True),
-    (111, "kubenet", None, False),
+    (250, "kubenet", None, True),
+    (251, "kubenet", None, False),
     (250, "node-subnet", None, True),
     (251, "node-subnet", None, False),
     (9, "overlay", None, False),
@@ -281,7 +284,7 @@ def test_plan_to_dict_is_json() -> None:
     (("calico", None, None, 3, 30), "network_plugin"),
     (("azure", None, None, -1, 30), "nodes"),
     (("azure", None, None, 3, 300), "max_pods"),
-    (("kubenet", None, None, 3, 200), "max_pods"),
+    (("kubenet", None, None, 3, 251), "max_pods"),
 ])
 def test_plan_bad_input(args: tuple, field: str) -> None:
     with pytest.raises(SizingError) as info:

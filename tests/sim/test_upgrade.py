@@ -172,3 +172,20 @@ def test_upgrade_whose_surge_node_does_not_fit_the_subnet_fails_before_draining(
     f = run.sim.report().figures
     assert f["deployment.web.availableMin"] == 6
     assert f["deployment.web.availableFinal"] == 6
+
+
+def test_a_node_being_reimaged_goes_not_ready_and_back(simulate) -> None:
+    """A reimage restarts the VM (upgrade-aks-node-pools-rolling.md: drained nodes are
+    reimaged): kubelet posts no status, so each old node goes NotReady one grace period (40 s)
+    after its reimage starts (drain + 30 s), and Ready again after it ends (reimage 5 min)."""
+    run = simulate(upgrade())
+    old = original_nodes(run)
+    drained = {e.event.node: e.sim_time for e in run.of("Drain") if e.event.node in old}
+    not_ready = {e.event.node: e.sim_time for e in run.of("NodeNotReady")}
+    ready_again = {e.event.node: e.sim_time for e in run.of("NodeReady")
+                   if e.event.node in old and e.sim_time > 0}
+    assert sorted(not_ready) == old and sorted(ready_again) == old
+    for node in old:
+        reimage = drained[node] + 30.0
+        assert reimage + 40.0 <= not_ready[node] < reimage + 45.0
+        assert reimage + 300.0 <= ready_again[node] < reimage + 305.0
