@@ -67,13 +67,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "plan", help="size the node subnet (and pod subnet or pod CIDR) for an AKS node pool",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("--network-plugin", required=True, choices=sizing.NETWORK_PLUGINS)
+    p.add_argument("--scenario", metavar="FILE",
+                   help="answer for this scenario's cluster (e.g. one `aks-sim import` wrote): "
+                        "every pool and subnet, with --scale and --upgrade")
+    p.add_argument("--scale", action="append", default=[], metavar="POOL=N",
+                   help="with --scenario: pool POOL at N nodes (repeatable; default: each pool "
+                        "at its largest, maxCount when autoscaling)")
+    p.add_argument("--upgrade", action="store_true",
+                   help="with --scenario: during an upgrade (the largest pool's surge on top)")
+    p.add_argument("--network-plugin", choices=sizing.NETWORK_PLUGINS)
     p.add_argument("--network-plugin-mode", choices=sizing.NETWORK_PLUGIN_MODES)
     p.add_argument("--pod-ip-allocation", choices=sizing.POD_IP_ALLOCATIONS,
                    help="Azure CNI without Overlay: node-subnet (default), dynamic, static-block")
-    p.add_argument("--nodes", required=True, type=_whole_number, help="nodes in the pool")
-    p.add_argument("--max-pods", required=True, type=_whole_number, help="max pods per node")
-    p.add_argument("--max-surge", default=str(sizing.MAX_SURGE_DEFAULT),
+    p.add_argument("--nodes", type=_whole_number, help="nodes in the pool")
+    p.add_argument("--max-pods", type=_whole_number, help="max pods per node")
+    p.add_argument("--max-surge", default=None,
                    help="upgrade surge: a node count or a percentage such as 33%% (default 1)")
     p.add_argument("--max-count", type=_whole_number, help="cluster autoscaler maximum")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -162,10 +170,18 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0 when a plan was printed (exits 2 on bad input).
     """
+    if args.scenario:
+        return _scenario_plan(args)
+    missing = [flag for flag, value in (("--network-plugin", args.network_plugin),
+                                        ("--nodes", args.nodes), ("--max-pods", args.max_pods))
+               if value is None]
+    if missing:
+        _fail([f"the following arguments are required: {', '.join(missing)} (or --scenario FILE)"])
     try:
         result = sizing.plan(
             args.network_plugin, args.network_plugin_mode, args.pod_ip_allocation,
-            nodes=args.nodes, max_pods=args.max_pods, max_surge=_surge_value(args.max_surge),
+            nodes=args.nodes, max_pods=args.max_pods,
+            max_surge=_surge_value(args.max_surge or str(sizing.MAX_SURGE_DEFAULT)),
             max_count=args.max_count,
         )
     except sizing.SizingError as err:
@@ -174,4 +190,62 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(render(result))
+    return 0
+
+
+def _scenario_plan(args: argparse.Namespace) -> int:
+    """``plan --scenario``: does this cluster fit its network at the asked size (and during an
+    upgrade)? Every subnet and platform limit, the one that binds first, the addresses left.
+    The same computation as `aks-sim validate`'s subnet warnings (sim.scenario.fit)."""
+    from services.examples import scenario_path
+    from sim.errors import ScenarioError
+    from sim.scenario import load
+    from sim.scenario.fit import cluster_fit
+
+    try:
+        spec = load(scenario_path(args.scenario)).spec
+    except ScenarioError as exc:
+        for issue in exc.issues:
+            print(issue.render(), file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    pools = {p.name for p in spec.cluster.node_pools}
+    counts: dict[str, int] = {}
+    for item in args.scale:
+        name, _, number = item.partition("=")
+        if name not in pools or not number.isdigit():
+            _fail([f"--scale: expected POOL=N with POOL one of {', '.join(sorted(pools))}, found "
+                   f"{item!r}"])
+        counts[name] = int(number)
+    surge = _surge_value(args.max_surge) if args.max_surge else None
+    problems = sizing.surge_problems(surge) if surge is not None else []
+    if problems:
+        _fail([_problem_line(p) for p in problems])
+    fit = cluster_fit(spec, counts, upgrade=args.upgrade, max_surge=surge)
+    if args.json:
+        print(json.dumps({
+            "scenario": args.scenario, "upgrade": args.upgrade, "fits": fit.fits,
+            "binding": fit.binding()[0], "moreNodes": fit.binding()[1],
+            "pools": {p.name: counts.get(p.name) for p in spec.cluster.node_pools},
+            "subnets": [{"name": s.name, "cidr": s.cidr, "usable": s.usable, "held": s.held,
+                         "nodes": s.nodes, "surge": s.surge, "pods": s.pods, "need": s.need,
+                         "left": s.left, "pools": s.pools} for s in fit.subnets],
+            "limits": [{"name": x.name, "used": x.used, "limit": x.limit, "left": x.left}
+                       for x in fit.limits]}, indent=2))
+        return 0
+    sizes = ", ".join(f"{p.name}={counts.get(p.name, 'largest')}" for p in spec.cluster.node_pools)
+    print(f"AKS network plan for {args.scenario} ({spec.cluster.plugin}): pools {sizes}"
+          + ("; during an upgrade" if args.upgrade else ""))
+    for s in fit.subnets:
+        parts = [f"nodes {s.nodes:,}"] + ([f"surge {s.surge:,}"] if s.surge else []) + (
+            [f"pods {s.pods:,}"] if s.pods else []) + ([f"held by others {s.held:,}"] if s.held else [])
+        verdict = f"{s.left:,} left" if s.left >= 0 else f"{-s.left:,} SHORT"
+        print(f"  subnet {s.name} ({s.cidr}): {' + '.join(parts)} = {s.need:,} of {s.usable:,} "
+              f"usable: {verdict}")
+    for x in fit.limits:
+        verdict = f"{x.left:,} left" if x.left >= 0 else f"{-x.left:,} OVER"
+        print(f"  {x.name}: {x.used:,} of {x.limit:,}: {verdict}")
+    name, more = fit.binding()
+    print(f"binds first: {name} ("
+          + (f"{more:,} more nodes fit" if more >= 0 else f"{-more:,} nodes too many") + ")")
+    print("result: " + ("fits" if fit.fits else "does NOT fit"))
     return 0

@@ -35,6 +35,8 @@ class SubnetFit:
     pods: int = 0
     """Addresses pools reserve here as their pod subnet."""
     pools: list[str] = field(default_factory=list)
+    per_node: int = 1
+    """Addresses one more node of its costliest pool takes here."""
 
     @property
     def need(self) -> int:
@@ -69,11 +71,14 @@ class Fit:
     def fits(self) -> bool:
         return all(s.left >= 0 for s in self.subnets) and all(x.left >= 0 for x in self.limits)
 
-    def binding(self) -> str:
-        """The limit with the least room left (the first to bind as the cluster grows)."""
-        rooms = [(s.left, f"subnet {s.name} ({s.cidr})") for s in self.subnets]
+    def binding(self) -> tuple[str, int]:
+        """The limit that binds first as nodes are added, and how many more nodes it allows
+        (a subnet's room divided by what one more node of its costliest pool takes)."""
+        rooms = [(s.left // s.per_node, f"subnet {s.name} ({s.cidr})") for s in self.subnets
+                 if s.pools]
         rooms += [(x.left, x.name) for x in self.limits]
-        return min(rooms)[1] if rooms else "none"
+        more, name = min(rooms) if rooms else (0, "none")
+        return name, more
 
 
 def _size(pool: NodePoolSpec, counts: Mapping[str, int] | None) -> int:
@@ -107,6 +112,7 @@ def cluster_fit(spec: Scenario, counts: Mapping[str, int] | None = None, *, upgr
             home.nodes += nodes * per_node
             home.surge = max(home.surge, extra * per_node)
             home.pools.append(pool.name)
+            home.per_node = max(home.per_node, per_node)
         pod_home = subnets.get(pool.pod_subnet or "")
         if pod_home is not None and mode in ("dynamic", "static-block"):
             per_pod_node = (sizing.dynamic_pod_ips_per_node(max_pods) if mode == "dynamic"

@@ -161,3 +161,30 @@ def test_a_newer_az_still_imports_with_a_warning_per_unknown_field(tmp_path: Pat
     unknown = [w for w in out.warnings if "unknown field" in w.message]
     assert {w.path for w in unknown} == {"quantumProfile", "agentPoolProfiles[0].warpDrive"}
     assert all(w.line > 0 for w in unknown)
+
+
+def test_plan_answers_against_the_imported_cluster(tmp_path: Path) -> None:
+    """`aks-sim plan --scenario my-cluster.yaml --scale system=40 --upgrade --max-surge 33%`:
+    surge rounds up (ceil(40 x 33%) = 14), each kubenet node takes one address and one route, the
+    addresses other resources hold are taken first; a /24 has 256 - 5 usable."""
+    import math
+
+    assert _import(tmp_path, "--aks", str(INPUTS / "aks-kubenet.json"), "--vnet",
+                   str(INPUTS / "vnet-kubenet.json"), "-o", "k.yaml").returncode == 0
+    result = subprocess.run([sys.executable, "-m", "services.cli", "plan", "--scenario", "k.yaml",
+                             "--scale", "system=40", "--upgrade", "--max-surge", "33%", "--json"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    surge = math.ceil(40 * 0.33)
+    nodes = next(s for s in plan["subnets"] if s["name"] == "nodes")
+    assert (nodes["usable"], nodes["held"], nodes["need"]) == (256 - 5, 7, 40 + surge + 7)
+    assert nodes["left"] == 251 - (40 + surge + 7)
+    routes = next(x for x in plan["limits"] if x["name"].startswith("kubenet routes"))
+    assert (routes["used"], routes["limit"]) == (40 + surge, 400)
+    assert plan["fits"] is True and plan["binding"].startswith("subnet nodes")
+    assert plan["moreNodes"] == nodes["left"]
+    bad = subprocess.run([sys.executable, "-m", "services.cli", "plan", "--scenario", "k.yaml",
+                          "--scale", "nosuchpool=3"], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120, check=False)
+    assert bad.returncode == 2 and "expected POOL=N with POOL one of system" in bad.stderr
