@@ -16,9 +16,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from simkit import make_sim
 
 from sim.reach import reachability
-from tests.simkit import make_sim
 
 
 def _deployment(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
