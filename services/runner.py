@@ -42,7 +42,7 @@ STATUS_UPDATES = 20
 """Retained status updates over a run (plus the first and the last)."""
 SLICE_EVENTS = 20_000
 """Most events one slice publishes before the loop gets control back."""
-SLICE_WALL = 0.02
+SLICE_WALL = 0.005
 """Wall seconds a slice aims at, so the HTTP server and the MQTT client never starve: the
 slice's event budget follows how long the last one took (heavy clusters get small slices)."""
 CHECKPOINT_WALL = 1.0
@@ -409,7 +409,7 @@ class LiveRun:
     def _adapt(self, took: float, reached: bool) -> None:
         """Resize the event budget towards :data:`SLICE_WALL` of work per slice."""
         if took > SLICE_WALL:
-            self._budget = max(100, int(self._budget * SLICE_WALL / took))
+            self._budget = max(1, int(self._budget * SLICE_WALL / took))
         elif not reached:
             self._budget = min(SLICE_EVENTS, self._budget * 2)
 
