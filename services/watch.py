@@ -35,19 +35,6 @@ IDLE = 2.0
 run's retained status (in case the live one was lost on the way)."""
 
 
-def known_categories() -> set[str]:
-    """Every category an event of the model can have (the third topic level)."""
-    from sim.events import SimEvent
-
-    found: set[str] = set()
-    stack: list[type[SimEvent]] = [SimEvent]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        reason = cls.__dict__.get("reason")
-        if (isinstance(reason, str) and reason) or isinstance(reason, property):
-            found.add(cls.category)
-    return found
 
 
 def _name(value: str, option: str, known: set[str]) -> str:
@@ -67,7 +54,7 @@ def topic_filters(run: str, categories: list[str] | None, reasons: list[str] | N
     Raises:
         SettingsError: a run id, category or reason that cannot be in a topic.
     """
-    from sim.events import known_reasons
+    from sim.events import known_categories, known_reasons
 
     if not run or any(c in run for c in "/#") or ("+" in run and run != "+"):
         raise SettingsError(f"--run: expected a run id (no '/', '#' or '+') or '+' for every "

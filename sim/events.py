@@ -651,25 +651,11 @@ class FaultReverted(SimEvent):
         return f"Reverted {self.fault} on {self.target}"
 
 
-def known_reasons() -> set[str]:
-    """Every reason the model can publish (for validating ``expect:`` blocks)."""
-    reasons: set[str] = set()
-    stack: list[type[SimEvent]] = [SimEvent]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        reason = cls.__dict__.get("reason")
-        if isinstance(reason, str) and reason:
-            reasons.add(reason)
-    for action in ("Reboot", "Reimage", "Redeploy"):
-        for stage in ("Start", "End", "Error"):
-            reasons.add(f"Node{action}{stage}")
-    return reasons
-
-
 def event_kinds() -> list[tuple[str, str, str]]:
     """Every (category, reason, type) the model can publish, sorted: the label sets of the
-    event counters, so each starts at 0 when a run starts."""
+    event counters (so each starts at 0 when a run starts), the reasons ``expect:`` blocks may
+    name and the categories ``aks-sim watch`` may filter on. A class whose reason is a property
+    (NodeRepair) publishes the reasons it can compute."""
     kinds: set[tuple[str, str, str]] = set()
     stack: list[type[SimEvent]] = [SimEvent]
     while stack:
@@ -682,3 +668,13 @@ def event_kinds() -> list[tuple[str, str, str]]:
         for stage in ("Start", "End", "Error"):
             kinds.add((NodeRepair.category, f"Node{action}{stage}", str(NodeRepair.type)))
     return sorted(kinds)
+
+
+def known_reasons() -> set[str]:
+    """Every reason the model can publish (for validating ``expect:`` blocks)."""
+    return {reason for _, reason, _ in event_kinds()}
+
+
+def known_categories() -> set[str]:
+    """Every category an event of the model can have (the third MQTT topic level)."""
+    return {category for category, _, _ in event_kinds()}
