@@ -263,7 +263,34 @@ def cmd_export(args: argparse.Namespace) -> int:
         except ExportError as exc:
             print(f"aks-sim export: error: {exc}", file=sys.stderr)
             return EXIT_INVALID
+    link = grafana_url(args.grafana, head.get("run", ""), start, _last_sample(path))
+    print(f"once backfilled, in Grafana: {link}", file=sys.stderr)
     return EXIT_OK
+
+
+def _last_sample(path: str) -> float:
+    """Simulated time of the last sample in a metrics.jsonl (0 when it has none)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, fh.tell() - 65536))
+        lines = [line for line in fh.read().splitlines() if line.startswith(b'{"t":')]
+    if not lines:
+        return 0.0
+    try:
+        return float(json.loads(lines[-1])["t"])
+    except (ValueError, KeyError):
+        return 0.0
+
+
+def grafana_url(base: str, run: str, start, seconds: float) -> str:  # noqa: ANN001 - datetime
+    """The Cluster dashboard on the run's own time range (Grafana opens on now-30m otherwise;
+    a backfilled run sits at its scenario's startTime)."""
+    from urllib.parse import urlencode
+
+    begin = int(start.timestamp() * 1000)
+    query = urlencode({"orgId": 1, "from": begin, "to": begin + int(max(seconds, 60) * 1000),
+                       "var-run": run})
+    return f"{base.rstrip('/')}/d/akssim-cluster/aks-sim-cluster?{query}"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -471,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wall-clock instant of simulated time 0 (default: the scenario's "
                              "startTime), e.g. 2026-01-01T00:00:00Z")
     export.add_argument("-o", "--output", default=None, metavar="FILE", help="default: stdout")
+    export.add_argument("--grafana", default=os.environ.get("AKSSIM_GRAFANA_URL", "http://127.0.0.1:3000"),
+                        metavar="URL", help="Grafana to print the run's dashboard link for "
+                                            "(default $AKSSIM_GRAFANA_URL or http://127.0.0.1:3000)")
     export.set_defaults(func=cmd_export)
     replay = sub.add_parser("replay", help="run a recorded run again (faults and all), as fast as possible")
     replay.add_argument("run_dir", metavar="RUN_DIR", help="a run directory with recording.json")

@@ -108,7 +108,14 @@ def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") 
             if name not in BY_NAME:
                 raise ExportError(f"{where}:{lineno}:1: unknown metric family {name!r}")
             series = data.setdefault(name, {})
+            width = len(BY_NAME[name].labels)
             for r in rows:
+                if not isinstance(r, list) or not r or len(r[0]) != width:
+                    raise ExportError(
+                        f"{where}:{lineno}:1: {name}: expected {width} label values "
+                        f"({', '.join(BY_NAME[name].labels) or 'none'}), found "
+                        f"{r[0] if isinstance(r, list) and r else r!r}: a file written by another "
+                        f"version of aks-sim? (run the scenario again)")
                 series.setdefault(tuple(r[0]), []).append((ts, r[1:]))
     for fam in CATALOGUE:
         series = data.get(fam.name)

@@ -173,3 +173,29 @@ def test_a_progress_bar_with_an_eta() -> None:
     quiet = io.StringIO()
     Bar(100.0, quiet, enabled=False).draw(50.0, "x")
     assert quiet.getvalue() == ""
+
+
+def test_export_prints_the_grafana_link_for_the_runs_own_time_range(tmp_path: Path) -> None:
+    """A backfilled run sits at its scenario's startTime, so the link opens the Cluster
+    dashboard from there to the last sample; a file another version wrote is a located error."""
+    from datetime import datetime
+
+    text = SMALL.replace("  - manifests: app.yaml\n", "  - " + APP.replace("\n", "\n    ").rstrip()
+                         + "\n")
+    (tmp_path / "s.yaml").write_text(text)
+    assert _aks_sim("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "run"),
+                    "--quiet").returncode == 0
+    result = _aks_sim("export", "openmetrics", str(tmp_path / "run"), "-o", str(tmp_path / "om"),
+                      "--grafana", "http://grafana.example:3000/")
+    assert result.returncode == 0, result.stderr
+    begin = int(datetime.fromisoformat("2026-01-01T00:00:00+00:00").timestamp() * 1000)
+    assert ("http://grafana.example:3000/d/akssim-cluster/aks-sim-cluster?orgId=1&from="
+            f"{begin}&to={begin + 600_000}&var-run=local") in result.stderr
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    sample = json.loads(lines[1])
+    name = next(iter(sample["f"]))
+    sample["f"][name][0][0] = sample["f"][name][0][0] + ["extra"]
+    (tmp_path / "run" / "metrics.jsonl").write_text("\n".join([lines[0], json.dumps(sample)]) + "\n")
+    stale = _aks_sim("export", "openmetrics", str(tmp_path / "run"), "-o", str(tmp_path / "om2"))
+    assert stale.returncode == 2 and "Traceback" not in stale.stderr
+    assert f"metrics.jsonl:2:1: {name}: expected " in stale.stderr
