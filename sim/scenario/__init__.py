@@ -74,6 +74,8 @@ class Bundle:
 
     What ``aks-sim run --server`` sends and what a recording keeps: a scenario loaded from a
     bundle reads nothing else (no file system), so a service never opens a path a client names.
+    Its keys are names, not paths: ``/etc/passwd`` or ``../x.yaml`` is only found if the
+    client sent a file under that name.
     """
 
     text: str
@@ -83,15 +85,10 @@ class Bundle:
     """The directory the files were read from, for messages only ("" when sent by a client)."""
 
 
-def bundle_key(ref: str) -> str | None:
-    """The normalised key of a ``manifests:`` reference; None when it would leave the bundle
-    (absolute, ``..``, a drive or a backslash)."""
-    if not ref or ref.startswith(("/", "\\")) or "\\" in ref or ":" in ref.split("/", 1)[0]:
-        return None
-    key = posixpath.normpath(ref)
-    if key == ".." or key.startswith("../") or key == ".":
-        return None
-    return key
+def bundle_key(ref: str) -> str:
+    """The key a ``manifests:`` reference is looked up by in a bundle (``./a/b.yaml`` and
+    ``a//b.yaml`` are ``a/b.yaml``): a name, never opened."""
+    return posixpath.normpath(ref) if ref else ref
 
 
 def manifest_refs(data: object) -> list[tuple[int, str]]:
@@ -122,7 +119,7 @@ def read_bundle(path: str, root: str | None = None) -> Bundle:
     for i, ref in (manifest_refs(doc.data) if doc is not None else [])[:MAX_BUNDLE_FILES]:
         at = (doc, ("workloads", i, "manifests"))
         target = os.path.join(base, ref)
-        if root is not None and (bundle_key(ref) is None or not _inside(target, root)):
+        if root is not None and not _inside(target, root):
             issues.append(doc.issue(at[1], f"expected a path inside {root}, found {ref!r}"))
             continue
         body, problem = _read(target, at)
@@ -197,16 +194,18 @@ def _manifest_text(item: ManifestFile, doc: Located, where: Path, base_dir: str,
         text, problem = _read(path, (doc, where))
         return text, os.path.relpath(path) if not os.path.isabs(ref) else path, problem
     key = bundle_key(ref)
-    if key is None:
-        return None, ref, doc.issue(where, f"expected a relative path inside the files sent with "
-                                           f"the scenario (no '..', not absolute), found {ref!r}")
-    text = next((t for k, t in files.items() if bundle_key(k) == key), None)
+    text = files.get(ref)
+    if text is None:
+        text = next((t for k, t in files.items() if bundle_key(k) == key), None)
     if text is None:
         sent = ", ".join(sorted(files)) or "none"
         return None, ref, doc.issue(where, f"{ref!r} was not sent with the scenario (files sent: "
                                            f"{sent}); `aks-sim run --server` sends every file "
                                            f"the scenario references")
-    return text, os.path.relpath(os.path.join(base_dir, key)) if base_dir else key, None
+    if not base_dir:
+        return text, key, None
+    path = os.path.join(base_dir, ref)
+    return text, path if os.path.isabs(ref) else os.path.relpath(path), None
 
 
 def _workloads(spec: Scenario, doc: Located, base_dir: str, issues: list[Issue],
