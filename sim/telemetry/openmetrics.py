@@ -1,7 +1,11 @@
 """Backfill: every snapshot of a run with its simulated time, and OpenMetrics text from them.
 
 During a run, :class:`SampleWriter` appends one JSON line per sampled instant to
-``RUN_DIR/metrics.jsonl`` (the first line is a header: run id, start time, interval). Later,
+``RUN_DIR/metrics.jsonl`` (the first line is a header: run id, start time, interval). Since
+format 2 a line holds only what changed since the line before: the series whose value changed
+or that are new (``f``) and the series that are gone (``g``); a quiet cluster writes a few
+bytes a sample instead of every series again (issue 18: 800 MB for 24 hours of 600 nodes).
+Later,
 :func:`export` turns the file into OpenMetrics text with simulated time mapped onto wall-clock
 timestamps (``start + sim_time``), ready for ``promtool tsdb create-blocks-from openmetrics``:
 a run simulated in seconds can then be browsed as the hours it represents.
@@ -18,7 +22,9 @@ from prometheus_client.utils import floatToGoString
 
 from sim.telemetry.metrics import BY_NAME, CATALOGUE, COUNTER, EXACT_NAME, HISTOGRAM, Histogram, Snapshot
 
-FORMAT = "akssim-metrics/1"
+FORMAT = "akssim-metrics/2"
+FORMATS = ("akssim-metrics/1", FORMAT)
+"""Format 1 wrote every series at every sample; ``export`` still reads it."""
 
 
 class SampleWriter:
@@ -28,24 +34,38 @@ class SampleWriter:
                  interval: float) -> None:
         self._write = write
         self._dumps = json.JSONEncoder(separators=(",", ":")).encode
+        self._last: dict[tuple[str, tuple[str, ...]], Any] = {}
         write(self._dumps({"format": FORMAT, "run": run_id, "startTime": start_time,
                            "interval": interval}) + "\n")
 
     def write(self, t: float, snapshot: Snapshot) -> None:
-        """Append the snapshot of simulated time *t*."""
-        fams: dict[str, list[Any]] = {}
+        """Append what changed at simulated time *t* since the last snapshot."""
+        changed: dict[str, list[Any]] = {}
+        gone: dict[str, list[Any]] = {}
+        now: dict[tuple[str, tuple[str, ...]], Any] = {}
+        last = self._last
         for fam, series in snapshot:
-            if not series:
-                continue
             rows: list[Any] = []
             for labels, value in series:
                 if isinstance(value, Histogram):
-                    rows.append([list(labels), [[le, n] for le, n in value.buckets],
-                                 value.sum, value.count])
+                    encoded = ([[le, n] for le, n in value.buckets], value.sum, value.count)
                 else:
-                    rows.append([list(labels), value])
-            fams[fam.name] = rows
-        self._write(self._dumps({"t": t, "f": fams}) + "\n")
+                    encoded = (value,)
+                key = (fam.name, tuple(labels))
+                now[key] = encoded
+                if last.get(key) != encoded:
+                    rows.append([list(labels), *encoded])
+            if rows:
+                changed[fam.name] = rows
+        for name, labels in last.keys() - now.keys():
+            gone.setdefault(name, []).append(list(labels))
+        self._last = now
+        line: dict[str, Any] = {"t": t}
+        if changed:
+            line["f"] = changed
+        if gone:
+            line["g"] = {name: sorted(rows) for name, rows in sorted(gone.items())}
+        self._write(self._dumps(line) + "\n")
 
 
 class ExportError(ValueError):
@@ -58,9 +78,10 @@ def read_header(first_line: str, where: str) -> dict[str, Any]:
         head = json.loads(first_line)
     except json.JSONDecodeError as exc:
         raise ExportError(f"{where}:1:{exc.colno}: not JSON: {exc.msg}") from None
-    if not isinstance(head, dict) or head.get("format") != FORMAT:
+    if not isinstance(head, dict) or head.get("format") not in FORMATS:
         found = head.get("format") if isinstance(head, dict) else type(head).__name__
-        raise ExportError(f"{where}:1:1: format: expected {FORMAT!r}, found {found!r}")
+        raise ExportError(f"{where}:1:1: format: expected one of {', '.join(FORMATS)}, found "
+                          f"{found!r}")
     return head
 
 
@@ -79,6 +100,30 @@ def _num(v: float) -> str:
     return floatToGoString(v)
 
 
+def _apply(state: dict[str, dict[tuple[str, ...], list[Any]]], fams: dict[str, Any],
+           gone: dict[str, Any], where: str) -> None:
+    """Bring *state* (family -> labels -> value) up to a sample line: its changes, then its
+    removals. Raises ExportError naming the family when a row is not of its shape."""
+    for name in (*fams, *gone):
+        if name not in BY_NAME:
+            raise ExportError(f"{where}: unknown metric family {name!r}")
+    for name, rows in fams.items():
+        width = len(BY_NAME[name].labels)
+        series = state.setdefault(name, {})
+        for r in rows:
+            if not isinstance(r, list) or not r or not isinstance(r[0], list) or len(r[0]) != width:
+                raise ExportError(
+                    f"{where}: {name}: expected {width} label values "
+                    f"({', '.join(BY_NAME[name].labels) or 'none'}), found "
+                    f"{r[0] if isinstance(r, list) and r else r!r}: a file written by another "
+                    f"version of aks-sim? (run the scenario again)")
+            series[tuple(r[0])] = r[1:]
+    for name, rows in gone.items():
+        series = state.get(name, {})
+        for labels in rows:
+            series.pop(tuple(labels), None)
+
+
 def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") -> Iterator[str]:
     """OpenMetrics text (lines with their newline) of a samples file; *start* is sim time 0.
 
@@ -94,29 +139,28 @@ def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") 
     base = start.timestamp()
     # family -> label values -> [(timestamp, value)]
     data: dict[str, dict[tuple[str, ...], list[tuple[float, Any]]]] = {}
+    full = head.get("format") == FORMATS[0]  # format 1: every line is the whole state
+    state: dict[str, dict[tuple[str, ...], list[Any]]] = {}
     for lineno, line in enumerate(it, start=2):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
             ts = base + float(row["t"])
-            fams = row["f"]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            fams = row["f"] if full else row.get("f", {})
+            gone = {} if full else row.get("g", {})
+            if not isinstance(fams, dict) or not isinstance(gone, dict):
+                raise TypeError("f and g must be objects")
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ExportError(f"{where}:{lineno}:1: expected a sample line "
                               f'({{"t": seconds, "f": families}}), found {line[:60]!r}: {exc}') from None
-        for name, rows in fams.items():
-            if name not in BY_NAME:
-                raise ExportError(f"{where}:{lineno}:1: unknown metric family {name!r}")
-            series = data.setdefault(name, {})
-            width = len(BY_NAME[name].labels)
-            for r in rows:
-                if not isinstance(r, list) or not r or len(r[0]) != width:
-                    raise ExportError(
-                        f"{where}:{lineno}:1: {name}: expected {width} label values "
-                        f"({', '.join(BY_NAME[name].labels) or 'none'}), found "
-                        f"{r[0] if isinstance(r, list) and r else r!r}: a file written by another "
-                        f"version of aks-sim? (run the scenario again)")
-                series.setdefault(tuple(r[0]), []).append((ts, r[1:]))
+        if full:
+            state = {}
+        _apply(state, fams, gone, f"{where}:{lineno}:1")
+        for name, series in state.items():
+            points = data.setdefault(name, {})
+            for labels, value in series.items():
+                points.setdefault(labels, []).append((ts, value))
     for fam in CATALOGUE:
         series = data.get(fam.name)
         if not series:
