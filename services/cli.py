@@ -126,7 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_run_files(out_dir, report, timeline)
     if not args.quiet:
         print(render_text(report))
-        print(f"\nEvent log: {os.path.join(out_dir, 'events.jsonl')}; "
+        from services.eventlog import events_path
+
+        print(f"\nEvent log: {events_path(out_dir)}; "
               f"report: {os.path.join(out_dir, 'report.json')}; "
               f"metrics: {os.path.join(out_dir, 'metrics.jsonl')}")
     for err in sim.fault_errors:
@@ -164,7 +166,7 @@ def _live_options(args: argparse.Namespace):  # noqa: ANN202 - LiveOptions, impo
                        metrics_host=args.metrics_host, mqtt=mqtt, outbox=args.mqtt_outbox,
                        sample_interval=interval, series_cap=args.series_cap,
                        linger=duration("--linger", args.linger),
-                       log_events=args.log_level in ("debug", "info"))
+                       log_events=args.log_level in ("debug", "info"), compress=args.compress)
 
 
 def cmd_reach(args: argparse.Namespace) -> int:
@@ -315,7 +317,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
         prefix = logged_prefix(read_recording(args.run_dir))
         original = os.path.join(args.run_dir, "events.jsonl")
-        with open(original, "rb") as a, open(os.path.join(out_dir, "events.jsonl"), "rb") as b:
+        from services.eventlog import complete_lines, events_path, open_events
+
+        original = events_path(args.run_dir)
+        with open_events(args.run_dir, binary=True) as fa, \
+                open(os.path.join(out_dir, "events.jsonl"), "rb") as b:
+            a = io.BytesIO(b"".join(complete_lines(fa))) if original.endswith(".gz") else fa
             if prefix is not None:  # killed mid-run: what was on disk, not a torn last line
                 print(f"{original}: the run was interrupted; checking its first {prefix} events "
                       f"(all it had logged)", file=sys.stderr)
@@ -441,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output directory (default runs/<name>)")
     run.add_argument("--run-id", default="local", help="run id stamped on every event")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no report text")
+    run.add_argument("--compress", action="store_true",
+                     help="write the event log as events.jsonl.gz (about a tenth of the size; "
+                          "replay, report and the service read either)")
     run.add_argument("--server", default=None, metavar="URL",
                      help="launch the run on a running service (aks-sim serve) instead, sending "
                           "the scenario and every file it references; the token comes from "

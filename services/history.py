@@ -53,12 +53,14 @@ class EndedRun:
 
     def events(self, from_seq: int) -> Iterator[tuple[int, str]]:
         """Its events from *from_seq* on, read back from ``events.jsonl`` (complete lines only)."""
+        from services.eventlog import complete_lines, open_events
+
         try:
-            fh = open(os.path.join(self.out_dir, "events.jsonl"), encoding="utf-8")  # noqa: SIM115
+            fh = open_events(self.out_dir)
         except OSError:
             return
         with fh:
-            for seq, line in enumerate(fh, start=1):
+            for seq, line in enumerate(complete_lines(fh), start=1):
                 if not line.endswith("\n"):
                     return  # a torn last line of a killed run
                 if seq >= from_seq:

@@ -81,14 +81,18 @@ def _read_json(path: str) -> Any:
         raise ReportError(f"{path}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg})") from None
 
 
-def _events(path: str, wanted: set[str]) -> Iterator[tuple[float, str, dict[str, Any]]]:
-    """(sim time, reason, fields) of every event in *wanted*, streaming the file."""
+def _events(run_dir: str, wanted: set[str]) -> Iterator[tuple[float, str, dict[str, Any]]]:
+    """(sim time, reason, fields) of every event in *wanted*, streaming the run's event log
+    (``events.jsonl`` or ``events.jsonl.gz``)."""
+    from services.eventlog import complete_lines, events_path, open_events
+
+    path = events_path(run_dir)
     try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+        fh = open_events(run_dir)
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file") from None
     with fh:
-        for n, line in enumerate(fh, start=1):
+        for n, line in enumerate(complete_lines(fh), start=1):
             if not any(f'"reason":"{w}"' in line for w in wanted):
                 continue  # most lines are not plotted: skip them before parsing
             try:
@@ -159,7 +163,7 @@ def render_run(run_dir: str) -> str:
     end = float(report.get("sim_time", 0.0)) or 1.0
     full: list[tuple[float, str, dict[str, Any]]] = []
     ticks: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for t, reason, f in _events(os.path.join(run_dir, "events.jsonl"),
+    for t, reason, f in _events(run_dir,
                                 {"SubnetIsFull", "FaultInjected", "FaultReverted", "NodeReady",
                                  "TrafficTick", "FailedCreatePodSandBox"}):
         if reason == "TrafficTick":

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from services.eventlog import create_events
 from services.mqtt import MqttSettings, Publisher
 from services.pacer import Pacer
 from sim.engine import Simulation
@@ -65,6 +66,8 @@ class LiveOptions:
     log_events: bool = False
     step: float = 0.02
     """Wall seconds between slices of a paced run."""
+    compress: bool = False
+    """Write ``events.jsonl.gz`` instead of ``events.jsonl`` (services.eventlog)."""
 
 
 @dataclass
@@ -206,6 +209,7 @@ class LiveRun:
         self._budget = SLICE_EVENTS
         self._reported: dict[str, int] = {}
         self._files: list[Any] = []
+        self._lazy: list[Any] = []
         self._checkpoint = 0.0
         self.line_listeners: list[Callable[[Any, str], None]] = []
         """Called with (envelope, CloudEvent line) for every event, after the event log."""
@@ -256,9 +260,10 @@ class LiveRun:
         sim, opts = self.sim, self.opts
         start = parse_start(sim.spec.start_time)
         os.makedirs(self.out_dir, exist_ok=True)
-        events = open(os.path.join(self.out_dir, "events.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
+        events = create_events(self.out_dir, self.opts.compress)
         samples = open(os.path.join(self.out_dir, "metrics.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
         self._files = [events, samples]
+        self._lazy = [events] if self.opts.compress else []
         try:
             encode = line_encoder(start)
             listeners = self.line_listeners
@@ -391,10 +396,12 @@ class LiveRun:
     def _flush(self, force: bool = False) -> None:
         """Put the slice's events and samples on disk (a ``kill -9`` loses at most the slice in
         progress) and, at most once a wall second, tell the recording how far the log goes."""
-        for fh in self._files:
-            fh.flush()
         wall = time.monotonic()
-        if force or wall - self._checkpoint >= CHECKPOINT_WALL:
+        checkpoint = force or wall - self._checkpoint >= CHECKPOINT_WALL
+        for fh in self._files:
+            if checkpoint or fh not in self._lazy:  # a gzip sync point costs compression
+                fh.flush()
+        if checkpoint:
             self._checkpoint = wall
             self.recording.logged_to = self.sim.now
             self.recording.logged_events = self.sim.bus.published
