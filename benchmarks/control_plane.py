@@ -53,7 +53,7 @@ if __package__ in (None, ""):  # run as a script: make ``sim`` importable from t
             else os.path.dirname(HERE))
     sys.path.insert(0, os.path.abspath(CODE))
 
-from measure import GcWatch, cpu_name, model_digest, peak_rss_mb, rss_mb  # noqa: E402
+from measure import GcWatch, cpu_name, hwm_mb, model_digest, peak_rss_mb, rss_mb  # noqa: E402
 
 from sim.engine import Simulation  # noqa: E402
 from sim.scenario import load_text  # noqa: E402
@@ -283,6 +283,7 @@ def run(args: argparse.Namespace) -> dict:
         "ratio_vs_baseline": round(rate / base_rate, 4) if base_rate else None,
         "run_vs_baseline_time": round(run_s / base_s, 1) if base_s > 0 else None,
         "peak_rss_mb": round(peak, 1),
+        "hwm_mb": hwm_mb(),
         "rss_after_build_mb": round(rss_built, 1),
         "target_wall_s": TARGET_WALL_S,
         "target_rss_mb": TARGET_RSS_MB,
@@ -374,8 +375,9 @@ def scaling(args: argparse.Namespace) -> dict:
                      "slope_cpu": loglog_slope(sizes, med["cpu_s"]),
                      "slope_cpu_pairs": [loglog_slope(sizes[i:i + 2], med["cpu_s"][i:i + 2])
                                          for i in range(len(sizes) - 1)],
-                     "peak_rss_mb": [statistics.median(r["peak_rss_mb"] for r in runs[name][n])
-                                     for n in sizes],
+                     # VmHWM: a child's ru_maxrss starts at its parent's high-water mark
+                     "peak_rss_mb": [statistics.median(r["hwm_mb"] or r["peak_rss_mb"]
+                                                       for r in runs[name][n]) for n in sizes],
                      "events": [runs[name][n][0]["events"] for n in sizes],
                      "final": [runs[name][n][0]["final"] for n in sizes]}
         print(f"{name}: " + ", ".join(f"{n} nodes {w:.2f}s wall / {c:.2f}s cpu" for n, w, c in
