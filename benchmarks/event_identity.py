@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, HERE)
         from control_plane import scenario_text  # noqa: PLC0415
 
-        path = os.path.join(tmp, "control-plane-small.yaml")
+        path = os.path.join(tmp, f"control-plane-{round(5000 * args.bench_scale)}-nodes.yaml")
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(scenario_text(args.bench_scale, 3600.0))
         scenarios.append(path)
