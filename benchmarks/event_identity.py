@@ -1,7 +1,8 @@
 """Byte-identity check: every scenario's events.jsonl under two versions of the code.
 
-Runs ``aks-sim run S --seed N --out DIR --quiet`` for every ``scenarios/*.yaml`` (and the
-control-plane benchmark scenario at a small scale) with seeds 1, 2 and 3, once with the code
+Runs ``aks-sim run S --seed N --out DIR --quiet`` for every ``scenarios/*.yaml``, the
+control-plane benchmark scenario at a small scale and two scenarios built with the tests'
+helpers (tests/simkit.py), with seeds 1, 2 and 3, once with the code
 of this checkout and once with the code at ``--ref`` (a directory holding another checkout,
 e.g. ``git archive main | tar -x -C /tmp/ref``), and compares the two ``events.jsonl`` byte
 for byte (sha256). Prints one line per run and, last, one JSON object.
@@ -48,6 +49,37 @@ def run_one(code_root: str, scenario: str, seed: int, out: str) -> tuple[str | N
     return _digest(os.path.join(out, "events.jsonl")), proc.returncode, proc.stderr[-500:]
 
 
+def simkit_scenarios(tmp: str) -> list[str]:
+    """A few scenarios built with the tests' helpers (tests/simkit.py) that the scheduler's
+    paths need: pods that do not all fit (FailedScheduling), a DoNotSchedule zone constraint
+    (placed one at a time), node selectors, a batch of many replicas on few nodes."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from simkit import cluster_yaml, deployment  # noqa: PLC0415
+
+    hard_zone = """
+          topologySpreadConstraints:
+            - maxSkew: 1
+              topologyKey: topology.kubernetes.io/zone
+              whenUnsatisfiable: DoNotSchedule
+              labelSelector: {matchLabels: {app: api}}"""
+    texts = {
+        "simkit-too-many-replicas": cluster_yaml(count=3) + "workloads:"
+        + deployment(replicas=120, cpu="100m"),
+        "simkit-mixed": cluster_yaml(count=6, max_pods=50, overlay=True) + "workloads:"
+        + deployment("web", replicas=90, cpu="120m")
+        + deployment("api", replicas=40, cpu="200m", extra_spec=hard_zone)
+        + deployment("batch", replicas=25, cpu="1500m", pool=None)
+        + deployment("tiny", replicas=200, cpu="10m", memory="16Mi"),
+    }
+    paths = []
+    for name, text in texts.items():
+        path = os.path.join(tmp, f"{name}.yaml")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        paths.append(path)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     """Compare the event streams of this checkout and ``--ref``; exit 1 on any difference."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -57,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench-scale", type=float, default=0.1,
                    help="scale of the control-plane benchmark scenario added to the list "
                         "(0 to leave it out)")
+    p.add_argument("--no-simkit", dest="simkit", action="store_false",
+                   help="leave out the scenarios built with tests/simkit.py's helpers")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     scenarios = sorted(glob.glob(os.path.join(ROOT, "scenarios", "*.yaml")))
@@ -69,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(scenario_text(args.bench_scale, 3600.0))
         scenarios.append(path)
+    if args.simkit:
+        scenarios += simkit_scenarios(tmp)
     if args.only:
         scenarios = [s for s in scenarios if args.only in os.path.basename(s)]
     rows = []
