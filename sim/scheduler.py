@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MIN_FEASIBLE_NODES = 100
+MIN_FEASIBLE_PERCENTAGE = 5
 BATCH_MIN = 8
 """Fewer pods than this are placed one at a time (the batch's set-up costs more)."""
-MIN_FEASIBLE_PERCENTAGE = 5
 
 TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
 TAINT_NOT_READY = "node.kubernetes.io/not-ready"
