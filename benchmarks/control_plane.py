@@ -13,6 +13,15 @@ Usage::
     .venv/bin/python benchmarks/control_plane.py --duration 20m --profile /tmp/cp.pstats
     .venv/bin/python benchmarks/control_plane.py --write-scenario benchmarks/control_plane.yaml
 
+Scaling: after the run, the same benchmark (one simulated hour, zone failure) at 500, 2,000 and
+5,000 nodes (``--large`` adds 10,000 and 20,000), each in a fresh process, ``--reps`` times
+(median), wall and CPU time; the log-log slope of time against nodes is printed and is in
+the JSON line (``scaling``; 1.0 is linear). ``--ref DIR`` runs every size with the code of
+another checkout too (e.g. ``git archive HEAD~3 | tar -x -C /tmp/ref``), interleaved with
+this one's, so before and after are measured side by side under the same load.
+``--no-scaling`` leaves the sweep out; ``--code DIR`` runs the benchmark on another checkout's
+``sim`` (what ``--ref`` uses for its child processes).
+
 Phases are timed separately: ``load`` (YAML parse + schema + semantic checks), ``construct``
 (``Simulation(...)``), ``start`` (the cluster at t=0: nodes created Ready, pods created
 Pending, ``gc.freeze()``) and ``run`` (everything the event loop does from t=0 to the end,
@@ -26,10 +35,12 @@ import argparse
 import cProfile
 import gc
 import json
+import math
 import os
 import platform
 import pstats
 import statistics
+import subprocess
 import sys
 import time
 
@@ -37,10 +48,14 @@ import simpy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if __package__ in (None, ""):  # run as a script: make ``sim`` importable from the checkout
-    sys.path.insert(0, os.path.dirname(HERE))
+    # (or from the checkout given by --code, for before/after comparisons)
+    CODE = (sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv[:-1]
+            else os.path.dirname(HERE))
+    sys.path.insert(0, os.path.abspath(CODE))
 
-from measure import GcWatch, cpu_name, model_digest, peak_rss_mb, rss_mb  # noqa: E402
+from measure import GcWatch, cpu_name, hwm_mb, model_digest, peak_rss_mb, rss_mb  # noqa: E402
 
+from sim import sizing  # noqa: E402
 from sim.engine import Simulation  # noqa: E402
 from sim.scenario import load_text  # noqa: E402
 from sim.scenario.units import parse_duration  # noqa: E402
@@ -80,7 +95,8 @@ def scenario_text(scale: float = 1.0, duration: float = 3600.0, seed: int = 1) -
         "  name: bench",
         "  networkPlugin: azure",
         "  networkPluginMode: overlay",
-        "  podCidr: 100.64.0.0/10          # 16,384 node /24s",
+        "  podCidr: 100.64.0.0/10          # 16,384 node /24s" if nodes <= 16_384 else
+        "  podCidr: 100.0.0.0/9            # 32,768 node /24s (beyond AKS: --large only)",
         "  serviceCidr: 10.0.0.0/16",
         "  dnsServiceIP: 10.0.0.10",
         "  vnet:",
@@ -150,6 +166,7 @@ def run(args: argparse.Namespace) -> dict:
     out = sys.stdout
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if args.scenario:
         with open(args.scenario, encoding="utf-8") as fh:
             text = fh.read()
@@ -159,6 +176,12 @@ def run(args: argparse.Namespace) -> dict:
         file = "<control-plane-benchmark>"
     gen_s = time.perf_counter() - t0
 
+    if not args.scenario and round(FULL_NODES * args.scale) > sizing.MAX_NODES_PER_CLUSTER:
+        # the sweep's 10,000 and 20,000 nodes are beyond AKS (5,000 nodes, 1,000 a pool):
+        # lifted for this process only, to see how the model scales
+        sizing.MAX_NODES_PER_CLUSTER = sizing.MAX_NODES_PER_POOL = round(FULL_NODES * args.scale)
+        print(f"note: AKS's node limits lifted to {sizing.MAX_NODES_PER_CLUSTER} for this run",
+              file=out)
     t = time.perf_counter()
     loaded = load_text(text, file, HERE)
     load_s = time.perf_counter() - t
@@ -215,6 +238,7 @@ def run(args: argparse.Namespace) -> dict:
     report = sim.report()
     report_s = time.perf_counter() - t
     wall_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - c0
     figures = report.figures
 
     bus_events = sim.bus.published - events_at_start  # published by the timed run
@@ -244,6 +268,8 @@ def run(args: argparse.Namespace) -> dict:
         "pods": pods,
         "sim_s": sim_s,
         "wall_s": round(wall_s, 3),
+        "cpu_s": round(cpu_s, 3),
+        "code": os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["sim"].__file__))),
         "build_s": round(build_s, 3),
         "load_s": round(load_s, 3),
         "construct_s": round(construct_s, 3),
@@ -265,6 +291,7 @@ def run(args: argparse.Namespace) -> dict:
         "ratio_vs_baseline": round(rate / base_rate, 4) if base_rate else None,
         "run_vs_baseline_time": round(run_s / base_s, 1) if base_s > 0 else None,
         "peak_rss_mb": round(peak, 1),
+        "hwm_mb": hwm_mb(),
         "rss_after_build_mb": round(rss_built, 1),
         "target_wall_s": TARGET_WALL_S,
         "target_rss_mb": TARGET_RSS_MB,
@@ -291,7 +318,7 @@ def run(args: argparse.Namespace) -> dict:
     print(f"baseline: bare SimPy, {n} timeouts in {base_s:.3f}s ({base_rate:,.0f}/s); "
           f"model/baseline rate {result['ratio_vs_baseline']}, run time "
           f"x{result['run_vs_baseline_time']}", file=out)
-    print(f"total {wall_s:.2f}s (target {TARGET_WALL_S:g}s), peak RSS {peak:.0f} MiB "
+    print(f"total {wall_s:.2f}s wall, {cpu_s:.2f}s CPU (target {TARGET_WALL_S:g}s), peak RSS {peak:.0f} MiB "
           f"(target {TARGET_RSS_MB:g} MiB), final {result['final']}", file=out)
     if bound + pending != tracked:
         print(f"WARNING: model inconsistency at the end: {tracked} pods tracked by Deployments, "
@@ -307,6 +334,72 @@ def run(args: argparse.Namespace) -> dict:
         print(f"profile (start + run, under cProfile: slower than the figures above) written "
               f"to {args.profile}", file=out)
     return result
+
+
+def loglog_slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of log(y) against log(x): 1.0 is linear growth."""
+    if len(xs) < 2 or min(ys) <= 0:
+        return None
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    den = sum((a - mx) ** 2 for a in lx)
+    return round(sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / den, 3)
+
+
+def child_run(code: str, nodes: int, args: argparse.Namespace) -> dict:
+    """One benchmark run of *nodes* nodes in a fresh process on the checkout *code*."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--code", code, "--no-scaling",
+           "--scale", repr(nodes / FULL_NODES), "--duration", f"{args.duration:g}s",
+           "--seed", str(args.seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"benchmark child failed ({code}, {nodes} nodes):\n{proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def scaling(args: argparse.Namespace) -> dict:
+    """Wall and CPU time per cluster size (medians of ``--reps`` fresh processes) and the
+    log-log slopes; with ``--ref``, the other checkout's, interleaved run by run."""
+    sizes = [500, 2000, 5000] + ([10_000, 20_000] if args.large else [])
+    codes = {"this": os.path.dirname(HERE)}
+    if args.ref:
+        codes["ref"] = os.path.abspath(args.ref)
+    runs: dict[str, dict[int, list[dict]]] = {k: {n: [] for n in sizes} for k in codes}
+    for _ in range(args.reps):
+        for n in sizes:
+            for name, code in codes.items():
+                r = child_run(code, n, args)
+                runs[name][n].append(r)
+                print(f"  {name:4s} {n:6d} nodes: wall {r['wall_s']:7.2f}s  cpu "
+                      f"{r.get('cpu_s', float('nan')):7.2f}s  run {r['run_s']:6.2f}s  "
+                      f"load {r['loadavg_1m'][0]:.1f}", flush=True)
+    out: dict = {"sizes": sizes, "reps": args.reps}
+    for name in codes:
+        med = {key: [statistics.median(r[key] for r in runs[name][n]) for n in sizes]
+               for key in ("wall_s", "cpu_s", "run_s", "build_s")}
+        out[name] = {**{k: [round(v, 3) for v in vals] for k, vals in med.items()},
+                     "slope_wall": loglog_slope(sizes, med["wall_s"]),
+                     "slope_cpu": loglog_slope(sizes, med["cpu_s"]),
+                     "slope_cpu_pairs": [loglog_slope(sizes[i:i + 2], med["cpu_s"][i:i + 2])
+                                         for i in range(len(sizes) - 1)],
+                     # VmHWM: a child's ru_maxrss starts at its parent's high-water mark
+                     "peak_rss_mb": [statistics.median(r["hwm_mb"] or r["peak_rss_mb"]
+                                                       for r in runs[name][n]) for n in sizes],
+                     "events": [runs[name][n][0]["events"] for n in sizes],
+                     "final": [runs[name][n][0]["final"] for n in sizes]}
+        print(f"{name}: " + ", ".join(f"{n} nodes {w:.2f}s wall / {c:.2f}s cpu" for n, w, c in
+                                      zip(sizes, med["wall_s"], med["cpu_s"], strict=True))
+              + f"; log-log slope wall {out[name]['slope_wall']}, cpu {out[name]['slope_cpu']}"
+              " (target <= 1.1)", flush=True)
+    if args.ref:
+        out["speedup_cpu"] = [round(r / t, 2) for r, t in zip(out["ref"]["cpu_s"],
+                                                              out["this"]["cpu_s"], strict=True)]
+        out["same_outcome"] = [a == b for a, b in zip(out["ref"]["final"], out["this"]["final"],
+                                                      strict=True)]
+        print(f"speed-up (ref cpu / this cpu): {out['speedup_cpu']}; same events count and end "
+              f"state: {out['same_outcome']}", flush=True)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,6 +424,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoints", action="store_true",
                    help="include the per-checkpoint timings in the JSON line")
     p.add_argument("-v", "--verbose", action="store_true", help="print every checkpoint")
+    p.add_argument("--no-scaling", action="store_true",
+                   help="leave out the sweep over cluster sizes")
+    p.add_argument("--large", action="store_true",
+                   help="the sweep also runs 10,000 and 20,000 nodes")
+    p.add_argument("--reps", type=int, default=3, help="runs per size in the sweep (median)")
+    p.add_argument("--ref", metavar="DIR", default=None,
+                   help="another checkout: the sweep runs its code too, side by side")
+    p.add_argument("--code", metavar="DIR", default=None,
+                   help="run the benchmark on the sim package of this checkout")
     args = p.parse_args(argv)
     if args.write_scenario:
         with open(args.write_scenario, "w", encoding="utf-8") as fh:
@@ -340,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     result = run(args)
+    if not args.no_scaling and not args.scenario:
+        print(f"scaling: {args.duration:g} sim s at each size, {args.reps} fresh process(es) "
+              "each (median)", flush=True)
+        result["scaling"] = scaling(args)
     print(json.dumps(result, separators=(",", ":")))
     return 0
 

@@ -14,12 +14,23 @@ What is modelled (kubernetes/kubernetes pkg/scheduler):
   (``0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint ...``).
 
 Per-pod work is a handful of vector operations over the node table; no SimPy process per pod.
+
+Batches (``Scheduler.place_many``): the pending pods of one workload are placed in one pass
+with exactly the result of placing them one at a time (same node for every pod, same draws
+from the "scheduler" stream in the same order). Within such a pass only the node just bound
+changes (its usage, its count of the workload's pods, maybe its feasibility) and one zone's
+count of the workload's pods, so the feasible nodes are kept as classes of equal (zone, pods
+of the workload, resource score): every node of a class scores the same against the sampled
+window, and a pod costs a few binary searches per class in the window, not a pass over
+the node table. Workloads with a DoNotSchedule spread constraint (a filter that can change for
+every node at each bind) are placed one at a time.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +38,8 @@ import numpy as np
 
 MIN_FEASIBLE_NODES = 100
 MIN_FEASIBLE_PERCENTAGE = 5
+BATCH_MIN = 8
+"""Fewer pods than this are placed one at a time (the batch's set-up costs more)."""
 
 TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
 TAINT_NOT_READY = "node.kubernetes.io/not-ready"
@@ -180,6 +193,13 @@ def _spread_weight(domains: int) -> int:
     return int(round(math.log(domains + 2) * 1000))
 
 
+def _resource_score(alloc_c: int, alloc_m: int, req_c: int, req_m: int) -> int:
+    """:meth:`Scheduler._resource_scores` of one row, in Python integers (the same values)."""
+    least = ((alloc_c - req_c) * 100 // alloc_c + (alloc_m - req_m) * 100 // alloc_m) // 2
+    balanced = 100 - (abs(req_c * alloc_m - req_m * alloc_c) * 50) // (alloc_c * alloc_m)
+    return least + balanced
+
+
 class Scheduler:
     """Places pods on nodes; returns the row chosen or a FailedScheduling message."""
 
@@ -245,16 +265,222 @@ class Scheduler:
         pick = int(best[0]) if best.size == 1 else int(best[self.rng.randrange(best.size)])
         return int(feasible[pick])
 
-    def _score(self, sig: Signature, rows: np.ndarray) -> np.ndarray:
+    def place_many(self, sig: Signature, n: int, *,
+                   batch_min: int = BATCH_MIN) -> tuple[list[int], str | None]:
+        """Place and bind up to *n* pods of *sig*, one after another, as :meth:`place` would.
+
+        Returns the rows the pods were bound to, in order (the table already counts them), and
+        the FailedScheduling message of the first pod that did not fit (None if all did).
+        """
+        if n <= 0:
+            return [], None
+        if n < batch_min or any(c.hard for c in sig.spread):
+            rows: list[int] = []
+            for _ in range(n):
+                row = self.place(sig)
+                if isinstance(row, str):
+                    return rows, row
+                self.table.bind(row, sig)
+                rows.append(row)
+            return rows, None
+        rows = self._place_batch(sig, n)
+        self._bind_all(rows, sig)
+        if len(rows) < n:
+            return rows, self.explain(sig)
+        return rows, None
+
+    def _bind_all(self, rows: list[int], sig: Signature) -> None:
+        """:meth:`NodeTable.bind` for every row of *rows* at once."""
+        if not rows:
+            return
         t = self.table
-        alloc_c, alloc_m = t.alloc_cpu[rows], t.alloc_mem[rows]
-        req_c = t.used_cpu[rows] + sig.cpu
-        req_m = t.used_mem[rows] + sig.memory
+        at = np.asarray(rows, np.intp)
+        per_row = np.bincount(at, minlength=t.high)
+        used = slice(0, per_row.size)
+        t.used_cpu[used] += per_row * sig.cpu
+        t.used_mem[used] += per_row * sig.memory
+        t.pods[used] += per_row.astype(np.int32)
+        sig.counts[used] += per_row.astype(np.int32)
+        sig.zone_counts += np.bincount(t.zone[at], minlength=sig.zone_counts.size)
+
+    def _place_batch(self, sig: Signature, n: int) -> list[int]:
+        """The rows :meth:`place` then :meth:`NodeTable.bind` would give *n* pods in turn,
+        without touching the table (the caller binds them); stops at the first pod that fits
+        nowhere. Only for signatures without a DoNotSchedule spread constraint.
+
+        The feasible rows are kept in classes of equal (zone, pods of *sig* there, resource
+        score), each a sorted list of rows. A pod's window (the sampled rows: one run of
+        ascending rows, or two when it wraps around) holds, per (zone, pods there), a best
+        score: the highest-scoring class with a row in the window (two binary searches). The
+        spread score is the same for every row of a (zone, pods there), so the winners are the
+        window's rows of the classes whose total is the highest: their count is what
+        ``best.size`` was, and the k-th of them in window order the row ``place`` returns.
+        """
+        t = self.table
+        feasible = np.flatnonzero(self._filter(sig))
+        if feasible.size == 0:
+            return []
+        cpu, mem = sig.cpu, sig.memory
+        base = self._resource_scores(t.alloc_cpu[feasible], t.alloc_mem[feasible],
+                                     t.used_cpu[feasible] + cpu, t.used_mem[feasible] + mem)
+        zone_of = t.zone[feasible]
+        here = sig.counts[feasible].astype(np.int64)
+        # the soft constraints' weights by topology: raw = here * w_host + zone count * w_zone
+        w_host = w_zone = 0
+        soft = [c for c in sig.spread if not c.hard]
+        for c in soft:
+            if c.key == "zone":
+                w_zone += _spread_weight(self.zones)
+            else:
+                w_host += _spread_weight(max(t.count, 1))
+        # classes of equal (zone, pods here, score), rows ascending (lexsort is stable)
+        order = np.lexsort((base, here, zone_of))
+        keys = np.stack((zone_of[order], here[order], base[order]))
+        cut = np.flatnonzero((keys[:, 1:] != keys[:, :-1]).any(axis=0)) + 1
+        bounds = [0, *cut.tolist(), order.size]
+        sorted_rows = feasible[order].tolist()
+        key_list = keys[:, np.asarray(bounds[:-1], np.intp)].T.tolist()
+        classes: dict[tuple[int, int, int], list[int]] = {}
+        levels: dict[tuple[int, int], list[tuple[int, list[int]]]] = {}
+        """The classes of each (zone, pods here): (score, rows), by ascending score."""
+        for (z, h, b), lo, hi in zip(key_list, bounds[:-1], bounds[1:], strict=True):
+            key = (z, h, b)
+            classes[key] = sorted_rows[lo:hi]
+            levels.setdefault((z, h), []).append((b, classes[key]))
+        feas = feasible.tolist()
+        zone_counts = sig.zone_counts.tolist()
+        state: dict[int, list[int]] = {}
+        """Bound rows: used cpu, used memory, pods, allocatable cpu, memory, max pods."""
+        want = num_feasible_nodes_to_find(t.count)
+        start = self._start
+        rng = self.rng
+        out: list[int] = []
+        for _ in range(n):
+            size = len(feas)
+            if size == 0:
+                break
+            # the sampled window: feas[pos:end], wrapping around when end > size
+            if size > want:
+                pos = bisect_left(feas, start)
+                if pos == size:
+                    pos = 0
+                end = pos + want
+                wrap = end > size
+                if wrap:
+                    a0, e1 = feas[pos], feas[end - size - 1]
+                    start = e1 + 1
+                else:
+                    a0, e0 = feas[pos], feas[end - 1]
+                    start = e0 + 1
+                sampled = True
+            else:
+                pos, end, wrap, sampled = 0, size, False, False
+            # per (zone, pods here): the best class with rows in the window, and how many
+            found = []
+            for (z, h), lv in levels.items():
+                for b, lst in reversed(lv):
+                    if not sampled:
+                        i, j, c = 0, len(lst), len(lst)
+                    elif wrap:  # [a0, last feasible] then [first feasible, e1]
+                        i, j = bisect_left(lst, a0), bisect_right(lst, e1)
+                        c = len(lst) - i + j
+                    else:
+                        i, j = bisect_left(lst, a0), bisect_right(lst, e0)
+                        c = j - i
+                    if c:
+                        found.append((z, h, b, lst, i, j, c))
+                        break
+            if soft:
+                raws = [f[1] * w_host + zone_counts[f[0]] * w_zone for f in found]
+                hi_raw, lo_raw = max(raws), min(raws)
+                if hi_raw == 0:
+                    totals = [f[2] + 200 for f in found]
+                else:
+                    totals = [f[2] + 2 * ((100 * (hi_raw + lo_raw - r)) // hi_raw)
+                              for f, r in zip(found, raws, strict=True)]
+            else:
+                totals = [f[2] for f in found]
+            top = max(totals)
+            tied = [f for f, tot in zip(found, totals, strict=True) if tot == top]
+            if len(tied) == 1:
+                z, h, b, lst, i, j, count = tied[0]
+                k = rng.randrange(count) if count > 1 else 0
+                row = lst[i + k] if not wrap or k < len(lst) - i else lst[k - (len(lst) - i)]
+            else:
+                count = sum(f[6] for f in tied)
+                k = rng.randrange(count)
+                window_size = end - pos
+                if count == window_size:  # every row of the window is a winner
+                    row = feas[pos + k] if pos + k < size else feas[pos + k - size]
+                else:  # the tied classes' rows in the window, merged (timsort merges runs)
+                    merged: list[int] = []
+                    for f in tied:
+                        merged += f[3][f[4]:] if wrap else f[3][f[4]:f[5]]
+                    merged.sort()
+                    if k < len(merged):
+                        row = merged[k]
+                    else:  # in the window's wrapped run (rows from the first feasible one)
+                        k -= len(merged)
+                        merged = []
+                        for f in tied:
+                            merged += f[3][:f[5]]
+                        merged.sort()
+                        row = merged[k]
+                for f in tied:
+                    lst = f[3]
+                    x = bisect_left(lst, row)
+                    if x < len(lst) and lst[x] == row:
+                        z, h, b = f[0], f[1], f[2]
+                        break
+            out.append(row)
+            # bind: the row moves to its next class, or leaves the feasible set
+            lst = classes[(z, h, b)]
+            del lst[bisect_left(lst, row)]
+            if not lst:
+                del classes[(z, h, b)]
+                lv = levels[(z, h)]
+                del lv[next(x for x, (bb, _) in enumerate(lv) if bb == b)]
+                if not lv:
+                    del levels[(z, h)]
+            zone_counts[z] += 1
+            st = state.get(row)
+            if st is None:
+                st = state[row] = [int(t.used_cpu[row]), int(t.used_mem[row]), int(t.pods[row]),
+                                   int(t.alloc_cpu[row]), int(t.alloc_mem[row]),
+                                   int(t.max_pods[row])]
+            st[0] += cpu
+            st[1] += mem
+            st[2] += 1
+            if st[2] < st[5] and st[3] - st[0] >= cpu and st[4] - st[1] >= mem:
+                nb = _resource_score(st[3], st[4], st[0] + cpu, st[1] + mem)
+                key = (z, h + 1, nb)
+                dest = classes.get(key)
+                if dest is None:
+                    classes[key] = dest = [row]
+                    lv = levels.setdefault((z, h + 1), [])
+                    lv.insert(bisect_left([bb for bb, _ in lv], nb), (nb, dest))
+                else:
+                    insort(dest, row)
+            else:
+                x = bisect_left(feas, row)
+                del feas[x]
+        self._start = start
+        return out
+
+    @staticmethod
+    def _resource_scores(alloc_c: np.ndarray, alloc_m: np.ndarray, req_c: np.ndarray,
+                         req_m: np.ndarray) -> np.ndarray:
+        """NodeResourcesFit LeastAllocated + NodeResourcesBalancedAllocation, per row."""
         least = (((alloc_c - req_c) * 100 // alloc_c) + ((alloc_m - req_m) * 100 // alloc_m)) // 2
         # BalancedAllocation: (1 - std of the two fractions) * 100, std = |fc - fm| / 2
         diff = np.abs(req_c * alloc_m - req_m * alloc_c)
         balanced = 100 - (diff * 50) // (alloc_c * alloc_m)
-        total = least + balanced
+        return least + balanced
+
+    def _score(self, sig: Signature, rows: np.ndarray) -> np.ndarray:
+        t = self.table
+        total = self._resource_scores(t.alloc_cpu[rows], t.alloc_mem[rows],
+                                      t.used_cpu[rows] + sig.cpu, t.used_mem[rows] + sig.memory)
         soft = [c for c in sig.spread if not c.hard]
         if soft:
             raw = np.zeros(rows.size, np.int64)

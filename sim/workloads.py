@@ -273,18 +273,24 @@ class WorkloadController:
         now = m.env.now
         self.unschedulable.clear()
         for key, queue in self.queue.items():
-            while queue:
-                pod = queue[0]
-                if pod.phase != "Pending" or pod.node is not None:
+            # the workload's pending pods placed in one batch (sim/scheduler.py: the same
+            # nodes as one at a time), then bound in queue order
+            waiting = [p for p in queue if p.phase == "Pending" and p.node is None]
+            if not waiting:
+                queue.clear()
+                continue
+            rows, message = m.scheduler.place_many(waiting[0].dep.sig, len(waiting))
+            for pod, row in zip(waiting, rows, strict=False):
+                while queue.popleft() is not pod:
+                    pass  # no longer pending: dropped, as the one-at-a-time loop did
+                self._bind(pod, m.nodes_by_row[row])
+            if message is None:
+                queue.clear()
+            else:
+                while queue[0] is not waiting[len(rows)]:
                     queue.popleft()
-                    continue
-                result = m.scheduler.place(pod.dep.sig)
-                if isinstance(result, str):
-                    self.unschedulable.add(key)
-                    self._warn_unschedulable(queue, result, now)
-                    break
-                queue.popleft()
-                self._bind(pod, m.nodes_by_row[result])
+                self.unschedulable.add(key)
+                self._warn_unschedulable(queue, message, now)
 
     def _warn_unschedulable(self, queue: deque[Pod], message: str, now: float) -> None:
         bus = self.m.bus
@@ -306,8 +312,7 @@ class WorkloadController:
         return out
 
     def _bind(self, pod: Pod, node: Node) -> None:
-        m = self.m
-        m.table.bind(node.row, pod.dep.sig)
+        m = self.m  # the scheduler's place_many has counted the pod in the table already
         pod.node = node
         pod.phase = "ContainerCreating"
         node.pods[pod.name] = pod
