@@ -20,6 +20,7 @@ from pydantic import BaseModel, Discriminator, Tag, ValidationError
 from pydantic.fields import FieldInfo
 
 from sim.errors import Issue
+from sim.scenario.units import yaml11_hint
 from sim.scenario.yamlmarks import Located, Path
 
 _POOL_NAME = r"^[a-z][a-z0-9]{0,11}$"
@@ -216,7 +217,12 @@ def _show(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return "true" if value else "false"  # as YAML spells them
-    return repr(value)
+    if isinstance(value, float) and value != value:
+        return ".nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"  # as YAML spells them
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
 
 
 def _pool_name_problem(value: Any) -> str:
@@ -301,7 +307,9 @@ def _message(err: dict[str, Any], root: type[BaseModel], data: Any, path: Path,
         "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
     }.get(kind)
     if expected:
-        return (f"expected {expected}, got {_show(value)}", False)
+        return (f"expected {expected}, got {_show(value)}{yaml11_hint(value)}", False)
+    if kind == "finite_number":
+        return (f"expected a finite number, got {_show(value)}", False)
     bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
              "less_than": "<"}.get(kind)
     if bound:

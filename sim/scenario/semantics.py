@@ -15,7 +15,14 @@ from sim.errors import Issue
 from sim.network import forbidden_overlap, usable_addresses
 from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler, Service
-from sim.scenario.schema import NodePoolSpec, Scenario, max_pods_of, pod_ip_mode, pool_max_nodes
+from sim.scenario.schema import (
+    MAX_PODS,
+    NodePoolSpec,
+    Scenario,
+    max_pods_of,
+    pod_ip_mode,
+    pool_max_nodes,
+)
 from sim.scenario.units import format_duration
 from sim.scenario.yamlmarks import Located, Path
 from sim.vmsizes import allocatable
@@ -290,6 +297,30 @@ class _Checker:
             if self.workloads.deployment(u.deployment) is None:
                 self.error(("utilization", i, "deployment"), self._unknown_deployment(u.deployment))
 
+    def pod_count(self) -> None:
+        """aks-sim simulates at most MAX_PODS pods: each Deployment at its most (replicas, its
+        HPA's maxReplicas, a scale_deployment operation), and all of them together."""
+        total = 0
+        for p in self.workloads.deployments:
+            d = p.obj
+            assert isinstance(d, Deployment)
+            most, where = d.spec.replicas, (*p.path, "spec", "replicas")
+            for h in self.workloads.hpas:
+                target = f"{h.obj.metadata.namespace}/{h.obj.spec.scale_target_ref.name}"
+                if target == d.key and h.obj.spec.max_replicas > most:
+                    most, where = h.obj.spec.max_replicas, (*h.path, "spec", "maxReplicas")
+            if most > MAX_PODS:
+                self.issues.append(p.doc.issue(where, f"expected at most {MAX_PODS:,} replicas "
+                                               f"(aks-sim's limit on pods), got {most:,}"))
+            total += min(most, MAX_PODS)
+        for i, op in enumerate(self.spec.operations):
+            if op.operation == "scale_deployment" and op.replicas > MAX_PODS:
+                self.error(("operations", i, "replicas"), f"expected at most {MAX_PODS:,} "
+                           f"replicas (aks-sim's limit on pods), got {op.replicas:,}")
+        if total > MAX_PODS:
+            self.error(("workloads",), f"expected at most {MAX_PODS:,} pods in all "
+                       f"(aks-sim's limit), but the Deployments ask for up to {total:,}")
+
     def _runs_coredns(self) -> bool:
         """CoreDNS joins the model when a flow from pods looks a Service up by name."""
         traffic = self.spec.traffic
@@ -552,6 +583,7 @@ def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set
     if not any(i.severity == "error" for i in checker.issues):
         checker.subnet_fit()
     checker.workload_refs()
+    checker.pod_count()
     checker.timeline()
     checker.faults()
     checker.network_policies()
