@@ -330,7 +330,7 @@ class LiveRun:
         sim, opts = self.sim, self.opts
         interval = opts.sample_interval
         next_sample = min(interval, sim.end)
-        pacer = Pacer(opts.speed, asyncio.get_running_loop().time) if opts.speed else None
+        pacer = Pacer(opts.speed, asyncio.get_running_loop().time) if opts.speed is not None else None
         lag = self.shell.lag.labels(sim.run_id)
         while True:
             target = pacer.target() if pacer is not None else sim.end
