@@ -27,6 +27,7 @@ _POOL_NAME = r"^[a-z][a-z0-9]{0,11}$"
 _PATTERN_HINTS = {
     _POOL_NAME: "a node pool name: lowercase letters and digits, starting with a letter, at "
                 "most 12 characters",
+    r"^/": "a path starting with '/' (an HTTP origin-form target)",
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": "a DNS-1123 label: lowercase letters, digits and '-', "
                                          "starting and ending with a letter or digit",
 }
@@ -308,12 +309,16 @@ def _message(err: dict[str, Any], root: type[BaseModel], data: Any, path: Path,
     }.get(kind)
     if expected:
         return (f"expected {expected}, got {_show(value)}{yaml11_hint(value)}", False)
+    if kind == "multiple_of":
+        return (f"expected a multiple of {ctx.get('multiple_of')}, got {_show(value)}", False)
     if kind == "finite_number":
         return (f"expected a finite number, got {_show(value)}", False)
     bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
              "less_than": "<"}.get(kind)
     if bound:
         limit = next(v for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
+        if isinstance(limit, float) and limit.is_integer() and abs(limit) < 1e15:
+            limit = int(limit)  # 100000, not 100000.0
         number = "an integer" if _is_int(candidates) else "a number"
         return (f"expected {number} {bound} {limit}, got {_show(value)}", False)
     if kind in ("too_short", "too_long"):

@@ -278,7 +278,7 @@ class NodePoolSpec(Model):
         "DynamicIndividual", alias="podIPAllocationMode")
     """With a pod subnet: batches of 16 addresses (DynamicIndividual) or /28 blocks (StaticBlock)."""
     enable_auto_scaling: bool = False
-    min_count: Annotated[int, Field(ge=0)] | None = None
+    min_count: Annotated[int, Field(ge=0, le=MAX_NODES_PER_POOL)] | None = None
     max_count: Annotated[int, Field(ge=0)] | None = None
     max_surge: Surge = "1"
     """Extra nodes during an upgrade: a count (AKS default 1) or a percentage such as 33%."""
@@ -517,8 +517,9 @@ class ExternalRef(Model):
 class IngressRef(Model):
     """An HTTP request through the ingress controller: Host header, path, scheme."""
 
-    host: str
-    path: str = "/"
+    host: Annotated[str, Field(min_length=1, max_length=253)]
+    path: Annotated[str, Field(pattern=r"^/", max_length=8192)] = "/"
+    """The request target: it starts with ``/`` (an HTTP origin-form target)."""
     scheme: Literal["http", "https"] = "http"
 
 

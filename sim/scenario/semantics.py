@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Callable
 
 from sim import sizing
@@ -473,6 +474,12 @@ class _Checker:
 
         known = {f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"
                  for p in self.workloads.ingresses}
+        for p in self.workloads.ingresses:  # as the run reads them (sim.traffic)
+            try:
+                IngressRouter([p.obj.model_dump(by_alias=True, exclude_none=True)])
+            except IngressError as exc:
+                sub, message = _ingress_where(str(exc))
+                self._at(p, sub, message)
         for i, op in enumerate(self.spec.operations):
             if getattr(op, "operation", None) != "ingress":
                 continue
@@ -481,7 +488,8 @@ class _Checker:
                 try:
                     IngressRouter([op.apply])
                 except IngressError as exc:
-                    self.error(("operations", i, "apply"), str(exc))
+                    sub, message = _ingress_where(str(exc))
+                    self.error(("operations", i, "apply", *sub), message)
                 else:
                     known.add(f"{meta.get('namespace', 'default')}/{meta.get('name')}")
             elif op.delete not in known:
@@ -572,6 +580,21 @@ def _unknown(what: str, got: str, known: list[str]) -> str:
     hint = f"; did you mean {close[0]!r}?" if close else ""
     listing = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
     return f"{what} {got!r} is not defined{hint} (defined: {listing or 'none'})"
+
+
+_INGRESS_WHERE = re.compile(r"^(?:Ingress \S+ |ingresses\[\d+\]\.?)((?:spec|metadata)[^\s:]*)?:? ?")
+
+
+def _ingress_where(message: str) -> tuple[Path, str]:
+    """An IngressError's field (``spec.rules[0].host``) as a path inside the Ingress, and the
+    message; the whole Ingress when the message names no field."""
+    m = _INGRESS_WHERE.match(message)
+    if m is None or not m.group(1):
+        return (), message
+    path: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", m.group(1)):
+        path.append(int(part[1:-1]) if part.startswith("[") else part)
+    return tuple(path), message[m.end():] or message
 
 
 def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set[str],

@@ -35,6 +35,8 @@ def show(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if value != value else (".inf" if value > 0 else "-.inf")  # as YAML writes
     text = repr(value)
     return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
 
