@@ -18,7 +18,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,6 +120,23 @@ def request_issue(error: dict[str, Any]) -> Issue:
     return Issue(path, message, f"<request {where}>")
 
 
+class ReadGate:
+    """An ASGI app (``/metrics``) behind the read rule: the bearer token unless *open_reads*."""
+
+    def __init__(self, app: Any, token: str, open_reads: bool) -> None:
+        self.app, self.token, self.open_reads = app, token, open_reads
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self.open_reads:
+            header = dict(scope.get("headers") or []).get(b"authorization")
+            if not authorized(self.token, None if header is None else header.decode("latin-1")):
+                response = JSONResponse({"detail": UNAUTHORIZED}, 401,
+                                        headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Refuse request bodies over *limit* bytes with 413: by ``Content-Length`` at once, and
     by counting as it arrives when there is none (``Transfer-Encoding: chunked``)."""
@@ -210,14 +228,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.runs.close()
 
     app = FastAPI(title="aks-sim", version="1", lifespan=lifespan,
-                  description="Run AKS networking scenarios live, inject faults, follow events.")
+                  description="Run AKS networking scenarios live, inject faults, follow events.",
+                  docs_url=None, redoc_url=None, openapi_url=None)  # served below, as reads
     app.state.ready = False
     app.state.settings = settings
     app.state.token = token
-    app.mount("/metrics", make_asgi_app(registry))
+    app.router.add_route("/metrics", ReadGate(make_asgi_app(registry), token, settings.open_reads),
+                         include_in_schema=False)
 
     Write = [Depends(writer)]
     Read = [Depends(reader)]
+
+    @app.get("/openapi.json", dependencies=Read, include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", dependencies=Read, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="aks-sim API")
 
     @app.exception_handler(RunError)
     async def run_error(_: Request, exc: RunError) -> JSONResponse:

@@ -44,6 +44,8 @@ MAX_BOUND = 1e15
 """Expectation bounds are finite numbers between -1e15 and 1e15."""
 MIN_PERIOD = 0.01
 """The shortest period of a repeating activity (a tick, a probe, a scan): 10 ms."""
+MAX_TICK = 60.0
+"""The longest traffic tick (a tick's arrivals, up to rps x tick, are drawn at once)."""
 MAX_NAME_BYTES = 255
 """A scenario's name names the CLI's output directory: at most 255 bytes (NAME_MAX)."""
 
@@ -105,6 +107,14 @@ def _period(value: object) -> float:
     seconds = parse_duration(value)
     if seconds < MIN_PERIOD:
         raise ValueError(f"expected a period of at least {MIN_PERIOD:g}s (10ms), got {show(value)}")
+    return seconds
+
+
+def _tick(value: object) -> float:
+    seconds = _period(value)
+    if seconds > MAX_TICK:
+        raise ValueError(f"expected a tick of at most {MAX_TICK:g}s (a tick's arrivals are drawn "
+                         f"at once), got {show(value)}")
     return seconds
 
 
@@ -656,7 +666,7 @@ class CoreDNSSpec(Model):
 class TrafficSpec(Model):
     """Request traffic: flows of clients and how pods serve them."""
 
-    tick: Annotated[float, BeforeValidator(_period), Field(le=60)] = 1.0
+    tick: Annotated[float, BeforeValidator(_tick, json_schema_input_type=str | float)] = 1.0
     """Outcomes are counted per tick (a TrafficTick event each)."""
     flows: Annotated[list[Flow], Field(min_length=1, max_length=MAX_ITEMS)]
     backends: Annotated[list[Backend], Field(max_length=MAX_ITEMS)] = []

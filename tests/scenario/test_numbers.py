@@ -210,7 +210,7 @@ def _strip(tp: Any) -> tuple[Any, list[Any]]:
             return tp, meta
 
 
-NUMERIC_PARSERS = {schema.parse_duration, schema._period, schema._surge}
+NUMERIC_PARSERS = {schema.parse_duration, schema._period, schema._tick, schema._surge}
 
 
 def _is_numeric(annotation: Any, metadata: list[Any]) -> bool:

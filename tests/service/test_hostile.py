@@ -208,3 +208,18 @@ async def test_the_command_listener_survives_any_payload(tmp_path: Path) -> None
             run = (await c.get("/v1/runs/m", headers=AUTH)).json()
             assert [f["fault"]["fault"] for f in run["faults"]] == ["pod_kill"]
             await c.post("/v1/runs/m/stop", headers=AUTH)
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/docs", "/openapi.json"])
+async def test_metrics_and_docs_follow_the_read_rule(server: httpx.AsyncClient, tmp_path: Path,
+                                                     path: str) -> None:
+    closed = await server.get(path)
+    assert closed.status_code == 401 and closed.headers["www-authenticate"] == "Bearer"
+    opened = await server.get(path, headers={"Authorization": f"bearer {TOKEN}"})
+    assert opened.status_code == 200
+    assert "# HELP akssim_" in opened.text if path == "/metrics" else "aks-sim" in opened.text
+    app = create_app(Settings(api_token=TOKEN, runs_dir=tmp_path / "open", open_reads=True))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        assert (await c.get(path)).status_code == 200
+        assert (await c.post("/v1/runs", json={"scenario": "zone-failure"})).status_code == 401
