@@ -279,7 +279,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post(f"{API}/scenarios/validate", dependencies=Read)
     async def validate(body: ScenarioText, manager: Runs) -> JSONResponse:
         try:
-            loaded, _, _ = manager.load(body.scenario, body.yaml)
+            loaded, _, _ = await manager.load(body.scenario, body.yaml)
         except RunError as exc:
             if exc.status != 422 or not exc.issues:
                 raise
@@ -329,7 +329,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get(f"{API}/runs/{{run_id}}/events", dependencies=Read)
     async def events(run_id: str, manager: Runs, from_seq: int = 1,
                      last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
-        start = int(last_event_id) + 1 if last_event_id and last_event_id.isdigit() else from_seq
+        resume = last_event_id is not None and last_event_id.isdigit() and len(last_event_id) <= 18
+        start = int(last_event_id) + 1 if resume else from_seq  # type: ignore[arg-type]
         manager.get(run_id)
         stream = manager.follow(run_id, start)
 

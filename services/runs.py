@@ -25,9 +25,9 @@ from services.mqtt import MqttSettings
 from services.pacer import speed_problem
 from services.runner import LiveOptions, LiveRun, ShellMetrics
 from services.settings import Settings
+from services.validation import Loader, LoadTimeout, timeout_issue
 from sim.engine import Simulation
 from sim.errors import Issue, ScenarioError
-from sim.scenario import load_text
 from sim.scenario.schema import MAX_SEED, Fault
 from sim.scenario.units import MAX_DURATION
 
@@ -170,13 +170,17 @@ class RunManager:
         self.registry = registry
         self.shell = ShellMetrics(registry)
         self.runs: dict[str, RunHandle] = {}
+        self.loader = Loader(settings.load_timeout)
 
     def active(self) -> int:
         """Runs not finished yet."""
         return sum(1 for r in self.runs.values() if r.live.state in ("pending", "running"))
 
-    def load(self, name: str | None, text: str | None) -> tuple[Any, str, str]:
-        """The scenario by name (from ``scenarios_dir``) or inline; (loaded, label, path)."""
+    async def load(self, name: str | None, text: str | None) -> tuple[Any, str, str]:
+        """The scenario by name (from ``scenarios_dir``) or inline; (loaded, label, path).
+
+        Loading runs in a worker process (:mod:`services.validation`), never on the event
+        loop, and within ``load_timeout`` wall seconds."""
         if (name is None) == (text is None):
             raise RunError(422, "give either scenario (a name from GET /v1/scenarios) or yaml")
         if name is not None:
@@ -186,9 +190,12 @@ class RunManager:
         else:
             label, file, base = "inline", "<request>", str(self.settings.scenarios_dir)
         try:
-            return load_text(text or "", file, base), label, file
+            return await self.loader.load(text or "", file, base), label, file
         except ScenarioError as exc:
             raise RunError(422, "the scenario is invalid", exc.issues) from None
+        except LoadTimeout:
+            issue = timeout_issue(file, self.settings.load_timeout)
+            raise RunError(422, "the scenario is invalid", [issue]) from None
 
     def _scenario_path(self, name: str) -> Any:
         if (len(name) > 200 or not re.fullmatch(r"[A-Za-z0-9][-A-Za-z0-9_.]*", name)
@@ -214,7 +221,7 @@ class RunManager:
                                 f"found {run_id!r}")
         if run_id in self.runs:
             raise RunError(409, f"a run {run_id!r} exists already")
-        loaded, label, path = self.load(scenario, text)
+        loaded, label, path = await self.load(scenario, text)
         if speed is not None and (problem := speed_problem(speed)) is not None:
             raise RunError(422, f"speed: {problem}")
         if seed is not None and not 0 <= seed <= MAX_SEED:
@@ -353,6 +360,7 @@ class RunManager:
 
     async def close(self) -> None:
         """Stop every run (service shutdown)."""
+        self.loader.close()
         for handle in self.runs.values():
             handle.live.stop()
         tasks = [h.task for h in self.runs.values() if h.task is not None]

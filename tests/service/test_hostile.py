@@ -5,11 +5,13 @@ spellings. Every one gets a 4xx that says where and what; the service keeps answ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import httpx
@@ -26,11 +28,11 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LIMIT = 50_000
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def _serve(tmp_path: Path, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The service on a free loopback port, served by uvicorn in this event loop."""
     app = create_app(Settings(api_token=TOKEN, runs_dir=tmp_path / "runs", max_runs=8,
-                              max_body_bytes=LIMIT))
+                              max_body_bytes=LIMIT, **changes))
     port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                        lifespan="on"))
@@ -41,11 +43,17 @@ async def server(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         await asyncio.sleep(0.01)
     assert uv.started
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             yield client
     finally:
         uv.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with _serve(tmp_path) as client:
+        yield client
 
 
 async def _healthz_ms(client: httpx.AsyncClient) -> float:
@@ -223,3 +231,47 @@ async def test_metrics_and_docs_follow_the_read_rule(server: httpx.AsyncClient, 
             transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
         assert (await c.get(path)).status_code == 200
         assert (await c.post("/v1/runs", json={"scenario": "zone-failure"})).status_code == 401
+
+
+BOMB = "\n".join(["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+                 + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 7)])
+"""Under 1 KB of YAML that expands to ten million values through aliases."""
+
+
+async def _healthz_while(server: httpx.AsyncClient, work: asyncio.Task) -> list[float]:
+    latencies = []
+    while not work.done():
+        latencies.append(await _healthz_ms(server))
+        await asyncio.sleep(0.02)
+    return latencies
+
+
+async def test_an_alias_bomb_does_not_stall_the_service(server: httpx.AsyncClient) -> None:
+    assert len(BOMB) < 1024
+    body = {"yaml": BOMB}
+    work = asyncio.create_task(server.post("/v1/scenarios/validate", json=body, headers=AUTH))
+    latencies = await _healthz_while(server, work)
+    r = work.result()
+    assert r.status_code == 422 and "more than 1,000,000 values" in r.json()["issues"][0]["message"]
+    assert len(latencies) >= 3 and max(latencies) < 100, latencies
+
+
+async def test_loading_longer_than_the_cap_is_a_422_and_the_worker_is_gone(tmp_path: Path) -> None:
+    async with _serve(tmp_path, load_timeout=0.5) as server:
+        await _capped(server)
+
+
+async def _capped(server: httpx.AsyncClient) -> None:
+    began = time.monotonic()
+    bombs = [asyncio.create_task(server.post("/v1/runs", json={"yaml": BOMB}, headers=AUTH))
+             for _ in range(3)]
+    latencies = await _healthz_while(server, asyncio.ensure_future(asyncio.gather(*bombs)))
+    for r in [b.result() for b in bombs]:
+        assert r.status_code == 422
+        [issue] = r.json()["issues"]
+        assert "took more than 0.5 s" in issue["message"] and issue["file"] == "<request>"
+    assert time.monotonic() - began < 5  # killed at the cap, not run to the end
+    assert max(latencies) < 100, latencies
+    # the service still loads ordinary scenarios
+    ok = await server.post("/v1/scenarios/validate", json={"scenario": "zone-failure"}, headers=AUTH)
+    assert ok.status_code == 200 and ok.json()["valid"] is True
