@@ -151,8 +151,9 @@ def _live_options(args: argparse.Namespace):  # noqa: ANN202 - LiveOptions, impo
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         raise ValueError(f"--metrics-port: expected 0 to 65535, found {args.metrics_port}")
     interval = duration("--sample-interval", args.sample_interval)
-    if interval <= 0:
-        raise ValueError(f"--sample-interval: expected a positive duration, found {args.sample_interval!r}")
+    if interval < 0.01:  # a sample per 10 ms of simulated time is already dense
+        raise ValueError(f"--sample-interval: expected a duration of at least 10ms, found "
+                         f"{args.sample_interval!r}")
     mqtt = None
     if args.mqtt:
         mqtt = MqttSettings.from_url(

@@ -104,6 +104,23 @@ def _found(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
 
 
+def _fault_problem(error: Any, data: dict[str, Any]) -> str:
+    """``field: what was expected, found what`` (without pydantic's union tag and prefixes)."""
+    loc = [str(x) for x in error["loc"]]
+    if loc and loc[0] == str(data.get("fault")):
+        loc = loc[1:]  # the discriminator's tag, not a key of the body
+    message = str(error["msg"]).removeprefix("Value error, ").replace("Input should be ",
+                                                                        "expected ", 1)
+    ctx = error.get("ctx") or {}
+    if error["type"] == "union_tag_invalid":
+        return f"fault: expected one of {ctx.get('expected_tags')}, found {_found(ctx.get('tag'))}"
+    if error["type"] == "union_tag_not_found":
+        return "fault: required (which fault: node_failure, zone_failure, pod_kill...)"
+    if "got " not in message:
+        message += f", found {_found(error.get('input'))}"
+    return f"{'.'.join(loc) or 'fault'}: {message}"
+
+
 def parse_fault(data: dict[str, Any]) -> Any:
     """A live fault from a request (HTTP body or MQTT command): the scenario's fault model,
     with ``at`` a delay from now (default: now).
@@ -116,10 +133,7 @@ def parse_fault(data: dict[str, Any]) -> Any:
     try:
         return FAULT.validate_python({**data, "at": data.get("at", 0)})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
-            + ("" if "got " in e["msg"] else f", found {_found(e.get('input'))}")
-            for e in exc.errors(include_url=False))
+        problems = "; ".join(_fault_problem(e, data) for e in exc.errors(include_url=False))
         raise RunError(422, f"not a fault: {problems}") from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -139,6 +140,22 @@ Memory = Annotated[int, BeforeValidator(parse_memory, json_schema_input_type=str
 VmSize = Annotated[str, AfterValidator(_vm_size)]
 Surge = Annotated[str, BeforeValidator(_surge, json_schema_input_type=str | int)]
 Name = Annotated[str, Field(min_length=1, max_length=63)]
+
+
+def _instant(value: str) -> str:
+    """An RFC 3339 instant with its offset, from 1970 (metrics carry Unix time) to 9998 (a run
+    of 7 days stays in the calendar)."""
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected an RFC 3339 instant such as 2026-01-01T00:00:00Z, got "
+                         f"{show(value)}") from None
+    if instant.tzinfo is None:
+        raise ValueError(f"expected an instant with its offset (add Z for UTC, or +01:00...), "
+                         f"got {show(value)}")
+    if not 1970 <= instant.year <= 9998:  # Unix time (metrics), and room for 7 days
+        raise ValueError(f"expected an instant from the year 1970 to 9998, got {show(value)}")
+    return value
 
 
 def _zone(value: object) -> object:
@@ -1010,7 +1027,7 @@ class Scenario(Model):
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     """numpy's range: 0 to 2**32 - 1."""
     duration: Duration
-    start_time: str = "2026-01-01T00:00:00Z"
+    start_time: Annotated[str, AfterValidator(_instant)] = "2026-01-01T00:00:00Z"
     """Wall-clock instant that simulated time 0 maps to in event timestamps."""
     cluster: ClusterSpec
     workloads: Annotated[list[Workload], Field(max_length=MAX_ITEMS)] = []
