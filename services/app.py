@@ -111,6 +111,13 @@ def request_issue(error: dict[str, Any]) -> Issue:
     loc = [str(p) for p in error.get("loc", ())]
     where, path = (loc[0], ".".join(loc[1:])) if loc else ("body", "")
     expected = str(error.get("msg", "invalid")).replace("Input should be ", "expected ", 1)
+    ctx = error.get("ctx") or {}
+    bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+             "less_than": "<"}.get(str(error.get("type")))
+    if bound:
+        expected = f"expected a number {bound} {_shown(next(iter(ctx.values()), '?'))}"
+    elif error.get("type") == "string_too_long":
+        expected = f"expected at most {ctx.get('max_length')} characters"
     if error.get("type") == "missing":
         message = "required"
     elif error.get("type") == "json_invalid":
