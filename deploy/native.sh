@@ -5,6 +5,9 @@
 #
 #   deploy/native.sh DIR
 #   MQTT_PORT=1883 SERVICE=127.0.0.1:8080 PROMETHEUS=127.0.0.1:9090 deploy/native.sh DIR
+#
+# Prometheus scrapes the service's /metrics with AKSSIM_API_TOKEN (generated when unset, and
+# written to DIR/prometheus/akssim_api_token for the service to start with).
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: [MQTT_PORT=N] [SERVICE=HOST:PORT] [PROMETHEUS=HOST:PORT] $0 DIR" >&2; exit 2; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,8 +27,12 @@ sed -e "s#^listener 1883 0\.0\.0\.0\$#listener $mqtt_port 127.0.0.1#" \
 echo "user $(id -un)" >> "$dir/mosquitto/mosquitto.conf"
 
 cp "$repo/deploy/prometheus/rules.yml" "$dir/prometheus/"
-sed -e "s#\"simsvc:8080\"#\"$service\"#" "$repo/deploy/prometheus/prometheus.yml" \
-    > "$dir/prometheus/prometheus.yml"
+# Prometheus scrapes /metrics with the service's token (a file only this user can read)
+token=${AKSSIM_API_TOKEN:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')}
+(umask 077 && printf '%s' "$token" > "$dir/prometheus/akssim_api_token")
+sed -e "s#\"simsvc:8080\"#\"$service\"#" \
+    -e "s# /run/secrets/akssim_api_token# $dir/prometheus/akssim_api_token#" \
+    "$repo/deploy/prometheus/prometheus.yml" > "$dir/prometheus/prometheus.yml"
 
 sed -e "s#http://prometheus:9090#http://$prometheus#" \
     "$repo/grafana/provisioning/datasources/prometheus.yaml" \
@@ -37,6 +44,6 @@ sed -e "s#/etc/grafana/dashboards#$repo/grafana/dashboards#" \
 cat <<EOT
 mosquitto -c $dir/mosquitto/mosquitto.conf &
 prometheus --config.file=$dir/prometheus/prometheus.yml --storage.tsdb.path=$dir/prometheus/data --web.listen-address=$prometheus &
-AKSSIM_MQTT=mqtt://127.0.0.1:$mqtt_port AKSSIM_MQTT_USERNAME=akssim AKSSIM_MQTT_PASSWORD=akssim-dev aks-sim serve --host ${service%:*} --port ${service##*:} &
+AKSSIM_API_TOKEN=\$(cat $dir/prometheus/akssim_api_token) AKSSIM_MQTT=mqtt://127.0.0.1:$mqtt_port AKSSIM_MQTT_USERNAME=akssim AKSSIM_MQTT_PASSWORD=akssim-dev aks-sim serve --host ${service%:*} --port ${service##*:} &
 # Grafana, if you have one: GF_PATHS_PROVISIONING=$dir/grafana/provisioning grafana server
 EOT

@@ -11,16 +11,20 @@ import asyncio
 import dataclasses
 import hmac
 import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.runs import RunError, RunManager, parse_fault
+from services.pacer import MAX_SPEED, MIN_SPEED
+from services.runs import MAX_SEED, RunError, RunManager, parse_fault, parse_json_object
 from services.settings import Settings
 from sim.errors import Issue
 from sim.scenario import MAX_BUNDLE_FILES
@@ -32,27 +36,30 @@ API = "/v1"
 class RunCreate(BaseModel):
     """``POST /v1/runs``: which scenario, how fast, for how long."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", allow_inf_nan=False)
 
-    scenario: str | None = Field(None, description="a name from GET /v1/scenarios")
+    scenario: str | None = Field(None, max_length=200, description="a name from GET /v1/scenarios")
     yaml: str | None = Field(None, description="or the scenario itself (YAML or JSON text)")
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="0 to 2**32 - 1")
     speed: float | None = Field(
-        None, description="simulated seconds per wall second; null = as fast as possible")
-    duration: str | None = Field(None, description="stop earlier than the scenario's duration, e.g. 10m")
-    run_id: str | None = Field(None, alias="runId")
+        None, ge=MIN_SPEED, le=MAX_SPEED,
+        description="simulated seconds per wall second (0.001 to 1000000); null = as fast as possible")
+    duration: str | None = Field(None, max_length=64,
+                                 description="stop earlier than the scenario's duration, e.g. 10m")
+    run_id: str | None = Field(None, alias="runId", max_length=63)
     files: dict[str, str] | None = Field(
         None, max_length=MAX_BUNDLE_FILES,
         description="with yaml: the text of every file it references (workloads[].manifests), "
                     "keyed as the scenario writes the path; nothing else is read")
-    file: str | None = Field(None, description="with yaml: the file's base name, shown in messages")
+    file: str | None = Field(None, max_length=255,
+                             description="with yaml: the file's base name, shown in messages")
 
 
 class ScenarioText(BaseModel):
     """``POST /v1/scenarios/validate``."""
 
     model_config = ConfigDict(extra="forbid")
-    scenario: str | None = None
+    scenario: str | None = Field(None, max_length=200)
     yaml: str | None = None
     files: dict[str, str] | None = Field(None, max_length=MAX_BUNDLE_FILES)
     file: str | None = None
@@ -62,11 +69,22 @@ def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
     return [dataclasses.asdict(i) | {"text": i.render()} for i in issues]
 
 
+def authorized(token: str, authorization: str | None) -> bool:
+    """Whether an ``Authorization`` header carries *token* (the scheme is case-insensitive,
+    RFC 7235 section 2.1: ``bearer x`` is ``Bearer x``)."""
+    if authorization is None:
+        return False
+    scheme, _, credentials = authorization.strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        credentials.strip().encode("utf-8", "surrogateescape"), token.encode())
+
+
+UNAUTHORIZED = "a bearer token is needed (Authorization: Bearer <AKSSIM_API_TOKEN>)"
+
+
 def _check(request: Request, authorization: str | None) -> None:
-    expected = f"Bearer {request.app.state.token}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise HTTPException(401, "a bearer token is needed (Authorization: Bearer <AKSSIM_API_TOKEN>)",
-                            headers={"WWW-Authenticate": "Bearer"})
+    if not authorized(request.app.state.token, authorization):
+        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
 
 
 def writer(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -78,6 +96,117 @@ def reader(request: Request, authorization: Annotated[str | None, Header()] = No
     """Reads: the bearer token unless ``open_reads``."""
     if not request.app.state.settings.open_reads:
         _check(request, authorization)
+
+
+def _shown(value: Any) -> str:
+    """A value a client sent, as JSON would write it (NaN too), at most 60 characters."""
+    if isinstance(value, float) and not math.isfinite(value):
+        text = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    elif isinstance(value, dict):
+        text = "an object"
+    elif isinstance(value, list):
+        text = "a list"
+    else:
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError):
+            text = type(value).__name__
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
+def request_issue(error: dict[str, Any]) -> Issue:
+    """One of pydantic's errors about a request (its body, query or headers) as an :class:`Issue`:
+    the field, what was expected and what was found; never the raw input (it may be NaN)."""
+    loc = [str(p) for p in error.get("loc", ())]
+    where, path = (loc[0], ".".join(loc[1:])) if loc else ("body", "")
+    expected = str(error.get("msg", "invalid")).replace("Input should be ", "expected ", 1)
+    ctx = error.get("ctx") or {}
+    bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+             "less_than": "<"}.get(str(error.get("type")))
+    if bound:
+        expected = f"expected a number {bound} {_shown(next(iter(ctx.values()), '?'))}"
+    elif error.get("type") == "string_too_long":
+        expected = f"expected at most {ctx.get('max_length')} characters"
+    if error.get("type") == "missing":
+        message = "required"
+    elif error.get("type") == "json_invalid":
+        message = f"not JSON: {(error.get('ctx') or {}).get('error', 'invalid')}"
+    else:
+        message = f"{expected}, found {_shown(error.get('input'))}"
+    return Issue(path, message, f"<request {where}>")
+
+
+class ReadGate:
+    """An ASGI app (``/metrics``) behind the read rule: the bearer token unless *open_reads*."""
+
+    def __init__(self, app: Any, token: str, open_reads: bool) -> None:
+        self.app, self.token, self.open_reads = app, token, open_reads
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self.open_reads:
+            header = dict(scope.get("headers") or []).get(b"authorization")
+            if not authorized(self.token, None if header is None else header.decode("latin-1")):
+                response = JSONResponse({"detail": UNAUTHORIZED}, 401,
+                                        headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse request bodies over *limit* bytes with 413: by ``Content-Length`` at once, and
+    by counting as it arrives when there is none (``Transfer-Encoding: chunked``)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"").decode("latin-1").strip()
+        if length.isdigit() and int(length) > self.limit:
+            await self._refuse(send)
+            return
+        received, started = 0, False
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge(self.limit)
+            return message
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413,
+                                headers={"Connection": "close"})
+        await response({"type": "http"}, _nothing, send)
+
+
+class _TooLarge(HTTPException):
+    """A chunked request body went over the limit: 413 wherever it is noticed (FastAPI lets
+    an HTTPException through while it reads a body)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes", headers={"Connection": "close"})
+
+
+async def _nothing() -> Any:
+    return {"type": "http.disconnect"}
 
 
 def _runs(request: Request) -> RunManager:
@@ -115,14 +244,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.runs.close()
 
     app = FastAPI(title="aks-sim", version="1", lifespan=lifespan,
-                  description="Run AKS networking scenarios live, inject faults, follow events.")
+                  description="Run AKS networking scenarios live, inject faults, follow events.",
+                  docs_url=None, redoc_url=None, openapi_url=None)  # served below, as reads
     app.state.ready = False
     app.state.settings = settings
     app.state.token = token
-    app.mount("/metrics", make_asgi_app(registry))
+    app.router.add_route("/metrics", ReadGate(make_asgi_app(registry), token, settings.open_reads),
+                         include_in_schema=False)
 
     Write = [Depends(writer)]
     Read = [Depends(reader)]
+
+    @app.get("/openapi.json", dependencies=Read, include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", dependencies=Read, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="aks-sim API")
 
     @app.exception_handler(RunError)
     async def run_error(_: Request, exc: RunError) -> JSONResponse:
@@ -131,13 +270,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["issues"] = _issues(exc.issues)
         return JSONResponse(body, status_code=exc.status)
 
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"},
-                                status_code=413)
-        return await call_next(request)
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        issues = [request_issue(e) for e in exc.errors()]
+        return JSONResponse({"detail": "; ".join(i.render() for i in issues),
+                             "issues": _issues(issues)}, status_code=422)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
@@ -156,7 +295,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post(f"{API}/scenarios/validate", dependencies=Read)
     async def validate(body: ScenarioText, manager: Runs) -> JSONResponse:
         try:
-            loaded, _, _ = manager.load(body.scenario, body.yaml, body.files, body.file)
+            loaded, _, _ = await manager.load(body.scenario, body.yaml, body.files, body.file)
         except RunError as exc:
             if exc.status != 422 or not exc.issues:
                 raise
@@ -194,20 +333,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post(f"{API}/runs/{{run_id}}/faults", status_code=202, dependencies=Write)
     async def inject(run_id: str, request: Request, manager: Runs) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
-        except json.JSONDecodeError as exc:
-            raise RunError(422, f"body: not JSON: {exc.msg} (line {exc.lineno}, "
-                                f"column {exc.colno})") from None
-        if not isinstance(body, dict):
-            raise RunError(422, 'body: expected a fault object, e.g. {"fault": "zone_failure", '
-                                '"zone": "1"}')
+        body = parse_json_object(await request.body(), "body")
         dry = body.pop("dryRun", False)
+        if not isinstance(dry, bool):
+            raise RunError(422, f"dryRun: expected true or false, found {json.dumps(dry)[:60]}")
         horizon_text = body.pop("horizon", "10m")
         fault = parse_fault(body)
         if dry:
             try:
-                horizon = parse_duration(str(horizon_text))
+                horizon = parse_duration(horizon_text)
             except ValueError as exc:
                 raise RunError(422, f"horizon: {exc}") from None
             return await manager.dry_run(run_id, fault, horizon)
@@ -216,7 +350,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get(f"{API}/runs/{{run_id}}/events", dependencies=Read)
     async def events(run_id: str, manager: Runs, from_seq: int = 1,
                      last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
-        start = int(last_event_id) + 1 if last_event_id and last_event_id.isdigit() else from_seq
+        resume = last_event_id is not None and last_event_id.isdigit() and len(last_event_id) <= 18
+        start = int(last_event_id) + 1 if resume else from_seq  # type: ignore[arg-type]
         manager.get(run_id)
         stream = manager.follow(run_id, start)
 

@@ -154,8 +154,9 @@ def _live_options(args: argparse.Namespace):  # noqa: ANN202 - LiveOptions, impo
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         raise ValueError(f"--metrics-port: expected 0 to 65535, found {args.metrics_port}")
     interval = duration("--sample-interval", args.sample_interval)
-    if interval <= 0:
-        raise ValueError(f"--sample-interval: expected a positive duration, found {args.sample_interval!r}")
+    if interval < 0.01:  # a sample per 10 ms of simulated time is already dense
+        raise ValueError(f"--sample-interval: expected a duration of at least 10ms, found "
+                         f"{args.sample_interval!r}")
     mqtt = None
     if args.mqtt:
         mqtt = MqttSettings.from_url(
@@ -429,6 +430,48 @@ def cmd_completion(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _seed(text: str) -> int:
+    """``--seed``: numpy's range, 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {2**32 - 1}, "
+                                         f"found {text!r:.60}")
+    return value
+
+
+def _speed(text: str) -> float:
+    """``--speed``: a finite pace in the pacer's range (NaN, inf and 1e-300 are refused)."""
+    from services.pacer import speed_problem
+
+    try:
+        value: object = float(text)
+    except ValueError:
+        value = text
+    problem = speed_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return float(text)
+
+
+def _whole(low: int, high: int):  # noqa: ANN202 - an argparse type
+    """An argparse type: an integer from *low* to *high*."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, "
+                                             f"found {text!r:.60}")
+        return value
+
+    return parse
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, exiting with 2 and one line per problem (never a traceback)."""
 
@@ -444,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario and report what happened")
     run.add_argument("scenario", help=SCENARIO_HELP)
-    run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    run.add_argument("--seed", type=_seed, default=None, help="override the scenario's seed")
     run.add_argument("--out", default=None, help="output directory (default runs/<name>)")
     run.add_argument("--run-id", default="local", help="run id stamped on every event")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no report text")
@@ -456,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "the scenario and every file it references; the token comes from "
                           "$AKSSIM_API_TOKEN")
     live = run.add_argument_group("watching a run live")
-    live.add_argument("--speed", type=float, default=None, metavar="X",
+    live.add_argument("--speed", type=_speed, default=None, metavar="X",
                       help="pace the run at X simulated seconds per wall second (default: as fast "
                            "as possible)")
     live.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
@@ -464,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--metrics-host", default="127.0.0.1", help="address to serve metrics on")
     live.add_argument("--sample-interval", default="15s", metavar="DURATION",
                       help="simulated time between metric samples (default 15s)")
-    live.add_argument("--series-cap", type=int, default=1000, metavar="N",
+    live.add_argument("--series-cap", type=_whole(0, 1_000_000), default=1000, metavar="N",
                       help="per-pod and per-node series only up to N objects (default 1000)")
     live.add_argument("--linger", default="0s", metavar="DURATION",
                       help="keep serving metrics this long (wall time) after the run ends")
@@ -477,7 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--mqtt-ca", default=None, metavar="FILE", help="CA file: use TLS")
     live.add_argument("--mqtt-insecure", action="store_true",
                       help="TLS without checking the broker's certificate")
-    live.add_argument("--mqtt-outbox", type=int, default=100_000, metavar="N",
+    live.add_argument("--mqtt-outbox", type=_whole(1, 10_000_000), default=100_000, metavar="N",
                       help="events held while the broker is away (default 100000)")
     live.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
                       help="info: also log Warning events; debug: every event")
@@ -488,17 +531,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
     reach = sub.add_parser("reach", help="which workloads can reach which (NetworkPolicy truth table)")
     reach.add_argument("scenario", help=SCENARIO_HELP)
-    reach.add_argument("--port", type=int, default=None,
+    reach.add_argument("--port", type=_whole(1, 65535), default=None,
                        help="destination port (default: each workload's first container port)")
     reach.add_argument("--protocol", choices=["TCP", "UDP", "SCTP"], default="TCP")
-    reach.add_argument("--seed", type=int, default=None)
+    reach.add_argument("--seed", type=_seed, default=None)
     reach.add_argument("--json", action="store_true")
     reach.set_defaults(func=cmd_reach)
     route = sub.add_parser("route", help="where a URL goes, hop by hop, and which rule chose each")
     route.add_argument("scenario", help=SCENARIO_HELP)
     route.add_argument("url", help="e.g. https://shop.example.com/api/cart")
     route.add_argument("--at", default="0s", help="simulated time to look at (default 0s)")
-    route.add_argument("--seed", type=int, default=None)
+    route.add_argument("--seed", type=_seed, default=None)
     route.add_argument("--json", action="store_true")
     route.set_defaults(func=cmd_route)
     export = sub.add_parser("export", help="export a finished run (openmetrics: for promtool backfill)")
@@ -549,7 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only Warning events (from the akssim/RUN/warnings/ tree)")
     watch.add_argument("--json", action="store_true",
                        help="print each event as the CloudEvent JSON received")
-    watch.add_argument("--count", type=int, default=None, metavar="N",
+    watch.add_argument("--count", type=_whole(1, 2**63 - 1), default=None, metavar="N",
                        help="stop after N events")
     watch.add_argument("--until-finished", action="store_true",
                        help="stop when the run (--run) has ended: finished, stopped or failed")

@@ -6,7 +6,24 @@ whose ``time.sleep`` would block the loop; falling behind is reported as lag, no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+
+MIN_SPEED = 0.001
+"""The slowest pace: a simulated second every 1,000 wall seconds."""
+MAX_SPEED = 1_000_000.0
+"""The fastest pace (faster than any run goes: leave the speed out to run unpaced)."""
+
+
+def speed_problem(speed: object) -> str | None:
+    """What is wrong with *speed* (expected and found), or None when it is a valid pace."""
+    ok = (isinstance(speed, int | float) and not isinstance(speed, bool)
+          and math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED)
+    if ok:
+        return None
+    return (f"expected a number of simulated seconds per wall second from {MIN_SPEED:g} to "
+            f"{MAX_SPEED:g} (60 = an hour in a minute; leave it out to run as fast as possible), "
+            f"found {speed!r:.60}")
 
 
 class Pacer:
@@ -15,11 +32,16 @@ class Pacer:
     Args:
         speed: simulated seconds per wall second (60 = an hour in a minute).
         clock: a monotonic wall clock in seconds (``loop.time``).
+
+    Raises:
+        ValueError: *speed* is not finite or outside ``MIN_SPEED..MAX_SPEED`` (a NaN pace would
+            never let the run yield, an infinite one never wait, a tiny one never advance).
     """
 
     def __init__(self, speed: float, clock: Callable[[], float]) -> None:
-        if speed <= 0:
-            raise ValueError(f"--speed: expected a positive number, found {speed:g}")
+        problem = speed_problem(speed)
+        if problem is not None:
+            raise ValueError(f"--speed: {problem}")
         self.speed = speed
         self.clock = clock
         self.t0 = clock()

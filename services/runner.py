@@ -363,7 +363,7 @@ class LiveRun:
         sim, opts = self.sim, self.opts
         interval = opts.sample_interval
         next_sample = min(interval, sim.end)
-        pacer = Pacer(opts.speed, asyncio.get_running_loop().time) if opts.speed else None
+        pacer = Pacer(opts.speed, asyncio.get_running_loop().time) if opts.speed is not None else None
         lag = self.shell.lag.labels(sim.run_id)
         # the run's start: every counter at 0 before the first event, so increase() sees it
         self._record(writer)

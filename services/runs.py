@@ -24,17 +24,25 @@ from pydantic import TypeAdapter, ValidationError
 from services import history
 from services.history import RUN_ID, EndedRun
 from services.mqtt import MqttSettings
+from services.pacer import speed_problem
 from services.runner import LiveOptions, LiveRun, ShellMetrics, write_run_files
 from services.settings import Settings
+from services.validation import Loader, LoadTimeout, timeout_issue
 from sim.engine import Simulation
 from sim.errors import Issue, ScenarioError
-from sim.scenario import Bundle, load_bundle, read_bundle
-from sim.scenario.schema import Fault
+from sim.scenario import Bundle, read_bundle
+from sim.scenario.schema import MAX_SEED, Fault
+from sim.scenario.units import MAX_DURATION
 from sim.timeline import Timeline
 
 log = structlog.get_logger("akssim.runs")
 
 FAULT = TypeAdapter(Fault)
+MAX_DEPTH = 32
+"""The deepest nesting of lists and objects a request body or an MQTT command may have (a
+NetworkPolicy in a fault needs about 10)."""
+MAX_HORIZON = 86400.0
+"""The longest dry run of a fault (``horizon``): a simulated day."""
 
 _SHOWN_FILE = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,127}")
 """A client's file name for messages and the run list (a base name, never a path)."""
@@ -49,17 +57,88 @@ class RunError(Exception):
         self.issues = issues or []
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; expected a finite number")
+
+
+def _depth(value: Any) -> int:
+    """How deeply *value* nests lists and objects (iteratively: any depth is safe)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                break
+            stack += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
+
+
+def parse_json_object(payload: bytes | str, what: str) -> dict[str, Any]:
+    """A JSON object from a request body or an MQTT payload, whatever was sent.
+
+    NaN and Infinity (which Python's json accepts) are refused, and so are integers of more
+    than 4,300 digits and nesting deeper than :data:`MAX_DEPTH`.
+
+    Raises:
+        RunError: 422, saying where the text is wrong and what was expected.
+    """
+    try:
+        data = json.loads(payload, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise RunError(422, f"{what}: not JSON: {exc.msg} (line {exc.lineno}, column "
+                            f"{exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise RunError(422, f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise RunError(422, f"{what}: nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # NaN, Infinity, an integer of more than 4,300 digits
+        raise RunError(422, f"{what}: {str(exc).split(';')[0]}") from None
+    if not isinstance(data, dict):
+        raise RunError(422, f'{what}: expected a fault object, e.g. {{"fault": "zone_failure", '
+                            f'"zone": "1"}}, found {type(data).__name__}')
+    if _depth(data) > MAX_DEPTH:
+        raise RunError(422, f"{what}: nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
+def _found(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, str | int | float | bool | None) else (
+        "an object" if isinstance(value, dict) else "a list" if isinstance(value, list)
+        else type(value).__name__)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
+def _fault_problem(error: Any, data: dict[str, Any]) -> str:
+    """``field: what was expected, found what`` (without pydantic's union tag and prefixes)."""
+    loc = [str(x) for x in error["loc"]]
+    if loc and loc[0] == str(data.get("fault")):
+        loc = loc[1:]  # the discriminator's tag, not a key of the body
+    message = str(error["msg"]).removeprefix("Value error, ").replace("Input should be ",
+                                                                        "expected ", 1)
+    ctx = error.get("ctx") or {}
+    if error["type"] == "union_tag_invalid":
+        return f"fault: expected one of {ctx.get('expected_tags')}, found {_found(ctx.get('tag'))}"
+    if error["type"] == "union_tag_not_found":
+        return "fault: required (which fault: node_failure, zone_failure, pod_kill...)"
+    if "got " not in message:
+        message += f", found {_found(error.get('input'))}"
+    return f"{'.'.join(loc) or 'fault'}: {message}"
+
+
 def parse_fault(data: dict[str, Any]) -> Any:
     """A live fault from a request (HTTP body or MQTT command): the scenario's fault model,
     with ``at`` a delay from now (default: now).
 
     Raises:
-        RunError: 422, naming each field that is wrong.
+        RunError: 422, naming each field that is wrong, what was found and what was expected.
     """
+    if _depth(data) > MAX_DEPTH:
+        raise RunError(422, f"not a fault: nested more than {MAX_DEPTH} levels deep")
     try:
         return FAULT.validate_python({**data, "at": data.get("at", 0)})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_fault_problem(e, data) for e in exc.errors(include_url=False))
         raise RunError(422, f"not a fault: {problems}") from None
 
 
@@ -114,6 +193,7 @@ class RunManager:
         self.runs: dict[str, RunHandle | EndedRun] = {
             r.run_id: r for r in history.scan(str(settings.runs_dir))}
         """Going runs (RunHandle) and ended ones (EndedRun), those of earlier starts included."""
+        self.loader = Loader(settings.load_timeout)
         self._retain()
 
     def active(self) -> int:
@@ -143,10 +223,13 @@ class RunManager:
             raise RunError(409, f"run {run_id!r} is {run.state}: {what} a going run")
         return run
 
-    def load(self, name: str | None, text: str | None, files: dict[str, str] | None = None,
-             file: str | None = None) -> tuple[Any, str, Bundle]:
+    async def load(self, name: str | None, text: str | None, files: dict[str, str] | None = None,
+                   file: str | None = None) -> tuple[Any, str, Bundle]:
         """The scenario by name (from ``scenarios_dir``) or inline with the *files* it references
-        (a bundle: the service reads nothing a client names); (loaded, label, bundle)."""
+        (a bundle: the service reads nothing a client names); (loaded, label, bundle).
+
+        Loading runs in a worker process (:mod:`services.validation`), never on the event
+        loop, and within ``load_timeout`` wall seconds."""
         if (name is None) == (text is None):
             raise RunError(422, "give either scenario (a name from GET /v1/scenarios) or yaml")
         try:
@@ -158,17 +241,25 @@ class RunManager:
                 shown = file if file and _SHOWN_FILE.fullmatch(file) else "<request>"
                 bundle = Bundle(text or "", shown, dict(files or {}))
                 label = shown if shown != "<request>" else "inline"
-            return load_bundle(bundle), label, bundle
+            loaded = await self.loader.load(bundle.text, bundle.file, bundle.base, bundle.files)
+            return loaded, label, bundle
         except ScenarioError as exc:
             raise RunError(422, "the scenario is invalid", exc.issues) from None
+        except LoadTimeout:
+            issue = timeout_issue(file or name or "<request>", self.settings.load_timeout)
+            raise RunError(422, "the scenario is invalid", [issue]) from None
 
     def _scenario_path(self, name: str) -> Any:
-        if not re.fullmatch(r"[A-Za-z0-9][-A-Za-z0-9_.]*", name) or ".." in name:
-            raise RunError(404, f"no scenario named {name!r}")
+        if (len(name) > 200 or not re.fullmatch(r"[A-Za-z0-9][-A-Za-z0-9_.]*", name)
+                or ".." in name):
+            raise RunError(404, f"no scenario named {name!r:.80}")
         base = self.settings.scenarios_dir
         for candidate in (base / name, base / f"{name}.yaml"):
-            if candidate.is_file():
-                return candidate
+            try:
+                if candidate.is_file():
+                    return candidate
+            except OSError:  # a name the file system refuses (too long...)
+                continue
         raise RunError(404, f"no scenario named {name!r} in {base}")
 
     async def start(self, *, scenario: str | None, text: str | None, seed: int | None,
@@ -188,13 +279,16 @@ class RunManager:
             raise RunError(409, f"a run {run_id!r} exists already (in the run list or as "
                                 f"{os.path.join(self.settings.runs_dir, run_id)}): pick another "
                                 f"id, or delete it first")
-        loaded, label, bundle = self.load(scenario, text, files, file)
-        if speed is not None and speed <= 0:
-            raise RunError(422, f"speed: expected a positive factor or null, found {speed}")
+        loaded, label, bundle = await self.load(scenario, text, files, file)
+        if speed is not None and (problem := speed_problem(speed)) is not None:
+            raise RunError(422, f"speed: {problem}")
+        if seed is not None and not 0 <= seed <= MAX_SEED:
+            raise RunError(422, f"seed: expected an integer from 0 to {MAX_SEED}, found {seed}")
         sim = Simulation(loaded, seed=seed, run_id=run_id)
         if duration is not None:
-            if duration <= 0:
-                raise RunError(422, f"duration: expected a positive duration, found {duration}")
+            if not 0 < duration <= MAX_DURATION:
+                raise RunError(422, f"duration: expected a positive duration of at most 7d, "
+                                    f"found {duration:g}s")
             sim.end = min(sim.end, duration)
         opts = LiveOptions(speed=speed, sample_interval=self.settings.sample_interval,
                            mqtt=self.mqtt())
@@ -308,8 +402,9 @@ class RunManager:
         live = handle.live
         if live.state not in ("pending", "running"):
             raise RunError(409, f"run {run_id!r} is {live.state}: a dry run needs a going run")
-        if horizon <= 0:
-            raise RunError(422, "horizon: expected a positive duration")
+        if not 0 < horizon <= MAX_HORIZON:
+            raise RunError(422, f"horizon: expected a positive duration of at most 1d, found "
+                                f"{horizon:g}s")
         recording, now = live.recording.to_dict(), live.sim.now
         try:
             result = await asyncio.to_thread(dry_run, recording, now, fault, horizon)
@@ -341,6 +436,7 @@ class RunManager:
 
     async def close(self) -> None:
         """Stop every run (service shutdown)."""
+        self.loader.close()
         going = [h for h in self.runs.values() if isinstance(h, RunHandle)]
         for handle in going:
             handle.live.stop()

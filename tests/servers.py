@@ -116,14 +116,16 @@ class Prometheus:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, scrape: list[str] | None = None, storage: Path | None = None,
-              interval: str = "1s") -> Prometheus:
+              interval: str = "1s", bearer: str | None = None) -> Prometheus:
         binary = need("prometheus")
         config = self.dir / "prometheus.yml"
         targets = json.dumps(scrape or [])
         config.write_text(
             f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
             + (f"scrape_configs:\n  - job_name: akssim\n    static_configs:\n"
-               f"      - targets: {targets}\n" if scrape else ""))
+               f"      - targets: {targets}\n" if scrape else "")
+            + (f"    authorization:\n      credentials: {json.dumps(bearer)}\n"
+               if scrape and bearer else ""))
         data = storage or self.dir / "data"
         with open(self.dir / "prometheus.log", "ab") as out:
             self.proc = subprocess.Popen(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from sim.scenario.schema import Cpu, Memory
+from sim.scenario.schema import INT32_MAX, Cpu, Memory
 
 DNS1123 = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -20,7 +20,8 @@ class K8s(BaseModel):
     """Base of Kubernetes object models: camelCase, unmodelled fields ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel,
-                              populate_by_name=True, use_attribute_docstrings=True)
+                              populate_by_name=True, use_attribute_docstrings=True,
+                              allow_inf_nan=False)
 
 
 class ObjectMeta(K8s):
@@ -85,8 +86,8 @@ class Resources(K8s):
 class Probe(K8s):
     """A readiness probe: when the pod starts counting as Ready."""
 
-    initial_delay_seconds: Annotated[int, Field(ge=0)] = 0
-    period_seconds: Annotated[int, Field(ge=1)] = 10
+    initial_delay_seconds: Annotated[int, Field(ge=0, le=INT32_MAX)] = 0
+    period_seconds: Annotated[int, Field(ge=1, le=INT32_MAX)] = 10
 
 
 class ContainerPort(K8s):
@@ -113,13 +114,14 @@ class Toleration(K8s):
     operator: Literal["Equal", "Exists"] = "Equal"
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    toleration_seconds: int | None = None
+    toleration_seconds: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | None = None
+    """int64 in Kubernetes (zero and negative values evict at once)."""
 
 
 class TopologySpreadConstraint(K8s):
     """``topologySpreadConstraints`` entry (zone or hostname)."""
 
-    max_skew: Annotated[int, Field(ge=1)]
+    max_skew: Annotated[int, Field(ge=1, le=INT32_MAX)]
     topology_key: Literal["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
     when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"]
     label_selector: LabelSelector | None = None
@@ -144,10 +146,10 @@ class PodTemplate(K8s):
 class DeploymentSpec(K8s):
     """``spec`` of a Deployment."""
 
-    replicas: Annotated[int, Field(ge=0)] = 1
+    replicas: Annotated[int, Field(ge=0, le=INT32_MAX)] = 1
     selector: LabelSelector
     template: PodTemplate
-    min_ready_seconds: Annotated[int, Field(ge=0)] = 0
+    min_ready_seconds: Annotated[int, Field(ge=0, le=INT32_MAX)] = 0
 
 
 class Deployment(K8s):
@@ -176,7 +178,7 @@ class MetricTarget(K8s):
     """``target`` of a resource metric."""
 
     type: Literal["Utilization"]
-    average_utilization: Annotated[int, Field(ge=1)]
+    average_utilization: Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 
 class ResourceMetric(K8s):
@@ -210,10 +212,10 @@ class HPASpec(K8s):
     """``spec`` of an autoscaling/v2 (or v1) HorizontalPodAutoscaler."""
 
     scale_target_ref: CrossVersionObjectReference
-    min_replicas: Annotated[int, Field(ge=1)] = 1
-    max_replicas: Annotated[int, Field(ge=1)]
+    min_replicas: Annotated[int, Field(ge=1, le=INT32_MAX)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=INT32_MAX)]
     metrics: list[MetricSpec] = []
-    target_cpu_utilization_percentage: Annotated[int, Field(ge=1)] | None = None
+    target_cpu_utilization_percentage: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = None
     behavior: HPABehavior = HPABehavior()
 
     @model_validator(mode="after")
@@ -264,6 +266,16 @@ class ServiceSpec(K8s):
     session_affinity: Literal["None", "ClientIP"] = "None"
     session_affinity_config: dict[str, Any] = {}
     load_balancer_source_ranges: list[str] = []
+
+    @model_validator(mode="after")
+    def _affinity_timeout(self) -> ServiceSpec:
+        client = (self.session_affinity_config or {}).get("clientIP")
+        timeout = client.get("timeoutSeconds") if isinstance(client, dict) else None
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
+                                    or not 0 < timeout <= 86400):
+            raise ValueError("sessionAffinityConfig.clientIP.timeoutSeconds: expected an integer "
+                             f"from 1 to 86400 (Kubernetes' range), got {timeout!r:.60}")
+        return self
 
 
 ILB_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-internal"

@@ -20,12 +20,14 @@ from pydantic import BaseModel, Discriminator, Tag, ValidationError
 from pydantic.fields import FieldInfo
 
 from sim.errors import Issue
+from sim.scenario.units import yaml11_hint
 from sim.scenario.yamlmarks import Located, Path
 
 _POOL_NAME = r"^[a-z][a-z0-9]{0,11}$"
 _PATTERN_HINTS = {
     _POOL_NAME: "a node pool name: lowercase letters and digits, starting with a letter, at "
                 "most 12 characters",
+    r"^/": "a path starting with '/' (an HTTP origin-form target)",
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": "a DNS-1123 label: lowercase letters, digits and '-', "
                                          "starting and ending with a letter or digit",
 }
@@ -216,7 +218,12 @@ def _show(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return "true" if value else "false"  # as YAML spells them
-    return repr(value)
+    if isinstance(value, float) and value != value:
+        return ".nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"  # as YAML spells them
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
 
 
 def _pool_name_problem(value: Any) -> str:
@@ -301,11 +308,17 @@ def _message(err: dict[str, Any], root: type[BaseModel], data: Any, path: Path,
         "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
     }.get(kind)
     if expected:
-        return (f"expected {expected}, got {_show(value)}", False)
+        return (f"expected {expected}, got {_show(value)}{yaml11_hint(value)}", False)
+    if kind == "multiple_of":
+        return (f"expected a multiple of {ctx.get('multiple_of')}, got {_show(value)}", False)
+    if kind == "finite_number":
+        return (f"expected a finite number, got {_show(value)}", False)
     bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
              "less_than": "<"}.get(kind)
     if bound:
         limit = next(v for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
+        if isinstance(limit, float) and limit.is_integer() and abs(limit) < 1e15:
+            limit = int(limit)  # 100000, not 100000.0
         number = "an integer" if _is_int(candidates) else "a number"
         return (f"expected {number} {bound} {limit}, got {_show(value)}", False)
     if kind in ("too_short", "too_long"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import zlib
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,8 +26,31 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from sim.scenario.units import parse_cpu, parse_duration, parse_memory
+from sim.scenario.units import MAX_DURATION, parse_cpu, parse_duration, parse_memory, show
+from sim.sizing import MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL
 from sim.vmsizes import VM_SIZES
+
+# --- the ranges of numbers (docs/scenarios.md lists them) -------------------------------
+
+MAX_SEED = 2**32 - 1
+"""numpy's seeds are 0 to 2**32 - 1."""
+INT32_MAX = 2**31 - 1
+"""Kubernetes' replicas and counts are int32."""
+MAX_RPS = 100_000.0
+"""aks-sim's limit on a flow's request rate (requests per second)."""
+MAX_PODS = 200_000
+"""aks-sim's limit on the pods a scenario may ask for (AKS's large-cluster figure for Overlay,
+best-practices-performance-scale-large.md)."""
+MAX_ITEMS = 10_000
+"""aks-sim's limit on the entries of a scenario's lists (chaos, operations, flows, steps...)."""
+MAX_BOUND = 1e15
+"""Expectation bounds are finite numbers between -1e15 and 1e15."""
+MIN_PERIOD = 0.01
+"""The shortest period of a repeating activity (a tick, a probe, a scan): 10 ms."""
+MAX_TICK = 60.0
+"""The longest traffic tick (a tick's arrivals, up to rps x tick, are drawn at once)."""
+MAX_NAME_BYTES = 255
+"""A scenario's name names the CLI's output directory: at most 255 bytes (NAME_MAX)."""
 
 
 def _network(value: object) -> ipaddress.IPv4Network:
@@ -66,10 +90,15 @@ def _vm_size(value: str) -> str:
 def _surge(value: object) -> str:
     text = str(value).strip()
     number = text[:-1] if text.endswith("%") else text
-    if isinstance(value, bool) or not number.isdigit() or int(number) < 1:
-        raise ValueError(f"expected a node count such as 1 or a percentage such as 33%, got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, str | int) or not number.isdigit()
+            or len(number) > 6 or int(number) < 1):
+        raise ValueError(f"expected a node count such as 1 or a "
+                         f"percentage such as 33%, got {show(value)}")
     if text.endswith("%") and int(number) > 100:
-        raise ValueError(f"expected a percentage between 1% and 100%, got {value!r}")
+        raise ValueError(f"expected a percentage between 1% and 100%, got {show(value)}")
+    if not text.endswith("%") and int(number) > MAX_NODES_PER_POOL:
+        raise ValueError(f"expected at most {MAX_NODES_PER_POOL} surge nodes (the nodes of a "
+                         f"pool), got {show(value)}")
     return text
 
 
@@ -78,7 +107,38 @@ DURATION_PATTERN = r"^\s*([0-9]+(\.[0-9]+)?(us|ms|s|m|h|d))+\s*$"
 
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(
     {"anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"type": "number", "minimum": 0}]})]
-"""Seconds, written with a unit: ``90s``, ``5m``, ``2h``, ``1h30m``."""
+"""Seconds, written with a unit: ``90s``, ``5m``, ``2h``, ``1h30m``; 0 to 7 days."""
+
+
+def _period(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds < MIN_PERIOD:
+        raise ValueError(f"expected a period of at least {MIN_PERIOD:g}s (10ms), got {show(value)}")
+    return seconds
+
+
+def _tick(value: object) -> float:
+    seconds = _period(value)
+    if seconds > MAX_TICK:
+        raise ValueError(f"expected a tick of at most {MAX_TICK:g}s (a tick's arrivals are drawn "
+                         f"at once), got {show(value)}")
+    return seconds
+
+
+Period = Annotated[float, BeforeValidator(_period, json_schema_input_type=str | float)]
+"""The period of something that repeats: a Duration of at least 10 ms."""
+
+
+def _name_bytes(value: str) -> str:
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise ValueError(f"expected a name of at most {MAX_NAME_BYTES} bytes, got {size} bytes")
+    if any(ch in value for ch in "/\\\0") or not value.isprintable():
+        raise ValueError(f"expected a name without '/', '\\' or control characters, got "
+                         f"{show(value)}")
+    return value
+
+
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network, json_schema_input_type=str)]
 Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_address, json_schema_input_type=str)]
 Cpu = Annotated[int, BeforeValidator(parse_cpu, json_schema_input_type=str | float)]
@@ -89,6 +149,22 @@ Surge = Annotated[str, BeforeValidator(_surge), WithJsonSchema(
     {"anyOf": [{"type": "string", "pattern": r"^\s*([1-9][0-9]*|([1-9][0-9]?|100)%)\s*$"},
                {"type": "integer", "minimum": 1}]})]
 Name = Annotated[str, Field(min_length=1, max_length=63)]
+
+
+def _instant(value: str) -> str:
+    """An RFC 3339 instant with its offset, from 1970 (metrics carry Unix time) to 9998 (a run
+    of 7 days stays in the calendar)."""
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected an RFC 3339 instant such as 2026-01-01T00:00:00Z, got "
+                         f"{show(value)}") from None
+    if instant.tzinfo is None:
+        raise ValueError(f"expected an instant with its offset (add Z for UTC, or +01:00...), "
+                         f"got {show(value)}")
+    if not 1970 <= instant.year <= 9998:  # Unix time (metrics), and room for 7 days
+        raise ValueError(f"expected an instant from the year 1970 to 9998, got {show(value)}")
+    return value
 
 
 def _zone(value: object) -> object:
@@ -134,6 +210,7 @@ class Model(BaseModel):
         populate_by_name=True,
         use_attribute_docstrings=True,
         strict=True,  # `count: true` or `replicas: "3"` is a mistake, not a number
+        allow_inf_nan=False,  # every number is finite (.inf, .nan are mistakes)
     )
 
 
@@ -243,7 +320,9 @@ class NodePoolSpec(Model):
     mode: Literal["System", "User"] = "User"
     vm_size: VmSize = "Standard_D4s_v3"
     count: Annotated[int, Field(ge=0, json_schema_extra={"maximum": 1000})] = 3
-    max_pods: Annotated[int, Field(json_schema_extra={"minimum": 10, "maximum": 250})] | None = None
+    """At most 1,000 (checked with the pool's other limits)."""
+    max_pods: Annotated[int, Field(ge=1, le=INT32_MAX,
+                                   json_schema_extra={"minimum": 10, "maximum": 250})] | None = None
     """Pods per node; the default depends on the network plugin (kubenet 110, Azure CNI 30,
     pod subnet 110, Overlay 250)."""
     zones: list[Zone] | None = None
@@ -256,7 +335,7 @@ class NodePoolSpec(Model):
         "DynamicIndividual", alias="podIPAllocationMode")
     """With a pod subnet: batches of 16 addresses (DynamicIndividual) or /28 blocks (StaticBlock)."""
     enable_auto_scaling: bool = False
-    min_count: Annotated[int, Field(ge=0)] | None = None
+    min_count: Annotated[int, Field(ge=0, le=MAX_NODES_PER_POOL)] | None = None
     max_count: Annotated[int, Field(ge=0)] | None = None
     max_surge: Surge = "1"
     """Extra nodes during an upgrade: a count (AKS default 1) or a percentage such as 33%."""
@@ -269,10 +348,10 @@ class Timings(Model):
     node_monitor_grace_period: Duration = 40.0
     """NotReady after this long without a status. Default by the cluster's
     ``kubernetesVersion``: 40 s, 50 s from Kubernetes 1.32 (sim.versions)."""
-    node_monitor_period: Duration = 5.0
+    node_monitor_period: Period = 5.0
     """How often the node lifecycle controller checks node status."""
-    default_not_ready_toleration_seconds: Annotated[int, Field(ge=0)] = 300
-    default_unreachable_toleration_seconds: Annotated[int, Field(ge=0)] = 300
+    default_not_ready_toleration_seconds: Annotated[int, Field(ge=0, le=int(MAX_DURATION))] = 300
+    default_unreachable_toleration_seconds: Annotated[int, Field(ge=0, le=int(MAX_DURATION))] = 300
     node_provisioning_time: Distribution = Uniform(distribution="uniform", min=120.0, max=300.0)
     """VM creation to Ready: AKS says typically 2-5 minutes."""
     pod_startup_time: Distribution = Fixed(distribution="fixed", value=5.0)
@@ -291,7 +370,7 @@ class Timings(Model):
 class AutoscalerProfile(Model):
     """cluster-autoscaler settings, with AKS's defaults (cluster-autoscaler.md)."""
 
-    scan_interval: Duration = 10.0
+    scan_interval: Period = 10.0
     scale_down_delay_after_add: Duration = 600.0
     scale_down_delay_after_failure: Duration = 180.0
     scale_down_unneeded_time: Duration = 600.0
@@ -378,7 +457,7 @@ class ClusterSpec(Model):
     dns_service_ip: Address = Field(ipaddress.IPv4Address("10.0.0.10"), alias="dnsServiceIP")
     vnet: VNetSpec = VNetSpec()
     zones: list[Zone] = ["1", "2", "3"]
-    node_pools: Annotated[list[NodePoolSpec], Field(min_length=1)]
+    node_pools: Annotated[list[NodePoolSpec], Field(min_length=1, max_length=MAX_ITEMS)]
     timings: Timings = Timings()
     autoscaler_profile: AutoscalerProfile = AutoscalerProfile()
     auto_repair: AutoRepair = AutoRepair()
@@ -422,7 +501,7 @@ class UtilizationProfile(Model):
 
     deployment: str
     """``name`` or ``namespace/name``."""
-    profile: Annotated[list[UtilizationPoint], Field(min_length=1)]
+    profile: Annotated[list[UtilizationPoint], Field(min_length=1, max_length=MAX_ITEMS)]
 
 
 def _workload_tag(value: Any) -> str:
@@ -454,15 +533,15 @@ class Constant(Model):
     """The same rate all along."""
 
     profile: Literal["constant"]
-    rps: Annotated[float, Field(ge=0)]
+    rps: Annotated[float, Field(ge=0, le=MAX_RPS)]
 
 
 class Ramp(Model):
     """From ``from`` to ``to`` requests per second, linearly, between ``at`` and ``at + over``."""
 
     profile: Literal["ramp"]
-    from_: Annotated[float, Field(ge=0, alias="from")]
-    to: Annotated[float, Field(ge=0)]
+    from_: Annotated[float, Field(ge=0, le=MAX_RPS, alias="from")]
+    to: Annotated[float, Field(ge=0, le=MAX_RPS)]
     at: Duration = 0.0
     over: Duration
 
@@ -471,23 +550,23 @@ class RateStep(Model):
     """One step of a step profile."""
 
     at: Duration
-    rps: Annotated[float, Field(ge=0)]
+    rps: Annotated[float, Field(ge=0, le=MAX_RPS)]
 
 
 class Step(Model):
     """Piecewise constant: each step's rate from its ``at`` on."""
 
     profile: Literal["step"]
-    steps: Annotated[list[RateStep], Field(min_length=1)]
+    steps: Annotated[list[RateStep], Field(min_length=1, max_length=MAX_ITEMS)]
 
 
 class Diurnal(Model):
     """mean + amplitude x sin(2 pi (t - peakAt) / period + pi/2): highest at ``peakAt``."""
 
     profile: Literal["diurnal"]
-    mean: Annotated[float, Field(ge=0)]
-    amplitude: Annotated[float, Field(ge=0)]
-    period: Duration = 86400.0
+    mean: Annotated[float, Field(ge=0, le=MAX_RPS)]
+    amplitude: Annotated[float, Field(ge=0, le=MAX_RPS)]
+    period: Period = 86400.0
     peak_at: Duration = 0.0
 
 
@@ -495,8 +574,8 @@ class Spike(Model):
     """``base``, and ``peak`` between ``at`` and ``at + duration``."""
 
     profile: Literal["spike"]
-    base: Annotated[float, Field(ge=0)]
-    peak: Annotated[float, Field(ge=0)]
+    base: Annotated[float, Field(ge=0, le=MAX_RPS)]
+    peak: Annotated[float, Field(ge=0, le=MAX_RPS)]
     at: Duration
     duration: Duration
 
@@ -526,8 +605,9 @@ class ExternalRef(Model):
 class IngressRef(Model):
     """An HTTP request through the ingress controller: Host header, path, scheme."""
 
-    host: str
-    path: str = "/"
+    host: Annotated[str, Field(min_length=1, max_length=253)]
+    path: Annotated[str, Field(pattern=r"^/", max_length=8192)] = "/"
+    """The request target: it starts with ``/`` (an HTTP origin-form target)."""
     scheme: Literal["http", "https"] = "http"
 
 
@@ -540,7 +620,7 @@ class IngressControllerSpec(Model):
     """A controller worker's time to route and proxy one request."""
     tls_time: Duration = 0.001
     """Extra worker time to terminate TLS on an https request (a new connection each)."""
-    concurrency: Annotated[int, Field(ge=1)] = 1024
+    concurrency: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
     """Requests one controller pod proxies at once (NGINX worker connections)."""
     ingress_class: str | None = None
     """Only Ingresses of this class (default: every Ingress)."""
@@ -636,7 +716,7 @@ class HttpApplicationRouting(Model):
 
     dns_zone: str
     """Hosts in this zone get records (e.g. ``example.com``)."""
-    dns_sync_interval: Duration = 60.0
+    dns_sync_interval: Period = 60.0
     """External-DNS ``--interval`` (1 minute by default): records appear at the next sync."""
     certificates: CertificateSpec = CertificateSpec()
 
@@ -645,11 +725,11 @@ class CoreDNSSpec(Model):
     """CoreDNS as the cluster runs it (kube-system/coredns behind kube-dns), added when a flow
     looks names up."""
 
-    replicas: Annotated[int, Field(ge=0)] | None = None
+    replicas: Annotated[int, Field(ge=0, le=1000)] | None = None
     """Default: the AKS coredns-autoscaler ladder for the cluster's nodes and cores."""
     service_time: Distribution = Fixed(distribution="fixed", value=0.0002)
     """A CoreDNS worker's time per query (answers come from its cache)."""
-    concurrency: Annotated[int, Field(ge=1)] = 16
+    concurrency: Annotated[int, Field(ge=1, le=10_000)] = 16
     query_timeout: Duration = 5.0
     """glibc's ``timeout:5``: how long a resolver waits for an answer..."""
     attempts: Annotated[int, Field(ge=1, le=5)] = 2
@@ -664,10 +744,10 @@ class CoreDNSSpec(Model):
 class TrafficSpec(Model):
     """Request traffic: flows of clients and how pods serve them."""
 
-    tick: Duration = 1.0
+    tick: Annotated[float, BeforeValidator(_tick, json_schema_input_type=str | float)] = 1.0
     """Outcomes are counted per tick (a TrafficTick event each)."""
-    flows: Annotated[list[Flow], Field(min_length=1)]
-    backends: list[Backend] = []
+    flows: Annotated[list[Flow], Field(min_length=1, max_length=MAX_ITEMS)]
+    backends: Annotated[list[Backend], Field(max_length=MAX_ITEMS)] = []
     ingress_controller: IngressControllerSpec | None = None
     """Where ``ingress:`` flows enter."""
     coredns: CoreDNSSpec = CoreDNSSpec()
@@ -676,9 +756,9 @@ class TrafficSpec(Model):
     endpoint_propagation_delay: Duration = 1.0
     """From a pod's readiness change to kube-proxy and the load balancer acting on it
     (EndpointSlice update plus kube-proxy's minSyncPeriod of 1 s)."""
-    probe_interval: Duration = 5.0
+    probe_interval: Period = 5.0
     """Azure LB health probe interval (AKS default 5 s)."""
-    probe_threshold: Annotated[int, Field(ge=1)] = 2
+    probe_threshold: Annotated[int, Field(ge=1, le=100)] = 2
     """Failed probes before a backend leaves the pool (AKS default 2)."""
     network_latency: Duration = 0.001
     """One-way latency added per hop (client to load balancer, node to pod)."""
@@ -702,7 +782,7 @@ class NodeFailure(FaultBase):
     """A node by name (e.g. aks-user-12345678-vmss000002); otherwise picked at random."""
     node_pool: str | None = None
     zone: Zone | None = None
-    count: Annotated[int, Field(ge=1)] = 1
+    count: Annotated[int, Field(ge=1, le=MAX_NODES_PER_CLUSTER)] = 1
     fixed_by: Literal["reboot", "reimage", "redeploy", "nothing"] = "reboot"
     """Which auto-repair action brings the node back (nothing: only the end of the fault)."""
 
@@ -722,7 +802,7 @@ class PodKill(FaultBase):
     """``name`` or ``namespace/name``; otherwise ``selector`` picks pods by labels."""
     selector: dict[str, str] = {}
     namespace: str | None = None
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_PODS)] | None = None
     """How many to kill (picked at random); omitted means all that match."""
 
     @model_validator(mode="after")
@@ -738,7 +818,7 @@ class CorednsOutage(FaultBase):
     reply, and the resolver gives up after ``timeout x attempts`` (5 s x 2)."""
 
     fault: Literal["coredns_outage"]
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: Annotated[int, Field(ge=1, le=1000)] | None = None
     """How many CoreDNS pods stop answering (picked at random); omitted means all of them,
     including any that start during the outage."""
 
@@ -750,7 +830,7 @@ class IngressControllerCrash(FaultBase):
     without one they crash once."""
 
     fault: Literal["ingress_controller_crash"]
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_PODS)] | None = None
     """How many controller pods crash (picked at random); omitted means all of them."""
 
 
@@ -765,7 +845,7 @@ class LbProbeFailure(FaultBase):
     """Only nodes of this pool."""
     zone: Zone | None = None
     """Only nodes of this zone."""
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_NODES_PER_CLUSTER)] | None = None
     """How many of the matching nodes (picked at random); omitted means all of them, including
     nodes that join during the fault."""
 
@@ -776,7 +856,7 @@ class SubnetSqueeze(FaultBase):
 
     fault: Literal["subnet_squeeze"]
     subnet: str
-    addresses: Annotated[int, Field(ge=1)]
+    addresses: Annotated[int, Field(ge=1, le=2**24)]
     """How many addresses are taken (at most what is free when the fault starts)."""
 
 
@@ -826,7 +906,7 @@ class SnatPressure(FaultBase):
     address: Address
     """The destination's public address."""
     port: Annotated[int, Field(ge=1, le=65535)] = 443
-    connections: Annotated[int, Field(ge=1)]
+    connections: Annotated[int, Field(ge=1, le=64_000)]
     """Connections each pod opens (each takes a SNAT port of its node while a port is free)."""
 
 
@@ -884,6 +964,7 @@ class ScaleNodePool(Model):
     at: Duration
     node_pool: str
     count: Annotated[int, Field(ge=0)]
+    """At most 1,000 nodes per pool."""
 
 
 class UpgradeNodePool(Model):
@@ -913,7 +994,7 @@ class ScaleDeployment(Model):
     operation: Literal["scale_deployment"]
     at: Duration
     deployment: str
-    replicas: Annotated[int, Field(ge=0)]
+    replicas: Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
 class NetworkPolicyChange(Model):
@@ -960,9 +1041,9 @@ Operation = Annotated[ScaleNodePool | UpgradeNodePool | ScaleDeployment | Networ
 class Bounds(Model):
     """Shared bounds of an expectation."""
 
-    at_least: float | None = None
-    at_most: float | None = None
-    equals: float | None = None
+    at_least: Annotated[float, Field(ge=-MAX_BOUND, le=MAX_BOUND)] | None = None
+    at_most: Annotated[float, Field(ge=-MAX_BOUND, le=MAX_BOUND)] | None = None
+    equals: Annotated[float, Field(ge=-MAX_BOUND, le=MAX_BOUND)] | None = None
 
     @model_validator(mode="after")
     def _some_bound(self) -> Bounds:
@@ -1012,21 +1093,22 @@ class Scenario(Model):
     """One scenario: a cluster, its workloads, faults and operations over time, and what
     must hold at the end."""
 
-    name: str = "scenario"
+    name: Annotated[str, Field(min_length=1), AfterValidator(_name_bytes)] = "scenario"
     description: str = ""
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    """numpy's range: 0 to 2**32 - 1."""
     duration: Duration
-    start_time: str = "2026-01-01T00:00:00Z"
+    start_time: Annotated[str, AfterValidator(_instant)] = "2026-01-01T00:00:00Z"
     """Wall-clock instant that simulated time 0 maps to in event timestamps."""
     cluster: ClusterSpec
-    workloads: list[Workload] = []
+    workloads: Annotated[list[Workload], Field(max_length=MAX_ITEMS)] = []
     """Inline Kubernetes objects, or ``{manifests: path}`` to a YAML file of them."""
-    utilization: list[UtilizationProfile] = []
+    utilization: Annotated[list[UtilizationProfile], Field(max_length=MAX_ITEMS)] = []
     traffic: TrafficSpec | None = None
     """Clients, request rates and how pods serve them."""
-    chaos: list[Fault] = []
-    operations: list[Operation] = []
-    expect: list[Expectation] = []
+    chaos: Annotated[list[Fault], Field(max_length=MAX_ITEMS)] = []
+    operations: Annotated[list[Operation], Field(max_length=MAX_ITEMS)] = []
+    expect: Annotated[list[Expectation], Field(max_length=MAX_ITEMS)] = []
 
 
 def pod_ip_mode(spec: Scenario, pool: NodePoolSpec) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Callable
 
 from sim import sizing
@@ -16,6 +17,7 @@ from sim.network import forbidden_overlap, usable_addresses
 from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler, Service
 from sim.scenario.schema import (
+    MAX_PODS,
     NodePoolSpec,
     Scenario,
     max_pods_of,
@@ -290,6 +292,30 @@ class _Checker:
             if self.workloads.deployment(u.deployment) is None:
                 self.error(("utilization", i, "deployment"), self._unknown_deployment(u.deployment))
 
+    def pod_count(self) -> None:
+        """aks-sim simulates at most MAX_PODS pods: each Deployment at its most (replicas, its
+        HPA's maxReplicas, a scale_deployment operation), and all of them together."""
+        total = 0
+        for p in self.workloads.deployments:
+            d = p.obj
+            assert isinstance(d, Deployment)
+            most, where = d.spec.replicas, (*p.path, "spec", "replicas")
+            for h in self.workloads.hpas:
+                target = f"{h.obj.metadata.namespace}/{h.obj.spec.scale_target_ref.name}"
+                if target == d.key and h.obj.spec.max_replicas > most:
+                    most, where = h.obj.spec.max_replicas, (*h.path, "spec", "maxReplicas")
+            if most > MAX_PODS:
+                self.issues.append(p.doc.issue(where, f"expected at most {MAX_PODS:,} replicas "
+                                               f"(aks-sim's limit on pods), got {most:,}"))
+            total += min(most, MAX_PODS)
+        for i, op in enumerate(self.spec.operations):
+            if op.operation == "scale_deployment" and op.replicas > MAX_PODS:
+                self.error(("operations", i, "replicas"), f"expected at most {MAX_PODS:,} "
+                           f"replicas (aks-sim's limit on pods), got {op.replicas:,}")
+        if total > MAX_PODS:
+            self.error(("workloads",), f"expected at most {MAX_PODS:,} pods in all "
+                       f"(aks-sim's limit), but the Deployments ask for up to {total:,}")
+
     def _runs_coredns(self) -> bool:
         """CoreDNS joins the model when a flow from pods looks a Service up by name."""
         traffic = self.spec.traffic
@@ -470,6 +496,12 @@ class _Checker:
 
         known = {f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"
                  for p in self.workloads.ingresses}
+        for p in self.workloads.ingresses:  # as the run reads them (sim.traffic)
+            try:
+                IngressRouter([p.obj.model_dump(by_alias=True, exclude_none=True)])
+            except IngressError as exc:
+                sub, message = _ingress_where(str(exc))
+                self._at(p, sub, message)
         for i, op in enumerate(self.spec.operations):
             if getattr(op, "operation", None) != "ingress":
                 continue
@@ -478,7 +510,8 @@ class _Checker:
                 try:
                     IngressRouter([op.apply])
                 except IngressError as exc:
-                    self.error(("operations", i, "apply"), str(exc))
+                    sub, message = _ingress_where(str(exc))
+                    self.error(("operations", i, "apply", *sub), message)
                 else:
                     known.add(f"{meta.get('namespace', 'default')}/{meta.get('name')}")
             elif op.delete not in known:
@@ -571,6 +604,21 @@ def _unknown(what: str, got: str, known: list[str]) -> str:
     return f"{what} {got!r} is not defined{hint} (defined: {listing or 'none'})"
 
 
+_INGRESS_WHERE = re.compile(r"^(?:Ingress \S+ |ingresses\[\d+\]\.?)((?:spec|metadata)[^\s:]*)?:? ?")
+
+
+def _ingress_where(message: str) -> tuple[Path, str]:
+    """An IngressError's field (``spec.rules[0].host``) as a path inside the Ingress, and the
+    message; the whole Ingress when the message names no field."""
+    m = _INGRESS_WHERE.match(message)
+    if m is None or not m.group(1):
+        return (), message
+    path: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", m.group(1)):
+        path.append(int(part[1:-1]) if part.startswith("[") else part)
+    return tuple(path), message[m.end():] or message
+
+
 def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set[str],
           figure_ok: Callable[[str], str | None]) -> list[Issue]:
     """Every semantic problem of a scenario whose shape is already valid."""
@@ -580,6 +628,7 @@ def check(spec: Scenario, doc: Located, workloads: Workloads, known_reasons: set
     if not any(i.severity == "error" for i in checker.issues):
         checker.subnet_fit()
     checker.workload_refs()
+    checker.pod_count()
     checker.timeline()
     checker.faults()
     checker.network_policies()

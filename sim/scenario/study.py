@@ -18,7 +18,7 @@ import os
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -26,7 +26,7 @@ from pydantic.alias_generators import to_camel
 from sim.errors import Issue, ScenarioError
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.messages import allowed_keys, issues_from, types_at
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import MAX_SEED, Scenario
 from sim.scenario.yamlmarks import Located, Path, load_document, render_path
 
 MAX_VALUES = 10_000
@@ -38,7 +38,8 @@ EVENT_FIGURES = ("first", "count")
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel,
-                              populate_by_name=True, use_attribute_docstrings=True, strict=True)
+                              populate_by_name=True, use_attribute_docstrings=True, strict=True,
+                              allow_inf_nan=False)  # every number finite
 
 
 class Range(_Model):
@@ -87,8 +88,8 @@ class Parameter(_Model):
 class Sample(_Model):
     """Run a random sample of the grid's points instead of all of them."""
 
-    count: int = Field(ge=1)
-    seed: int = 0
+    count: int = Field(ge=1, le=MAX_VALUES)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     """Seed of the draw (the same seed draws the same points)."""
 
 
@@ -101,7 +102,7 @@ class Study(_Model):
     scenario: str = Field(min_length=1)
     """The base scenario, relative to the study file."""
     parameters: list[Parameter] = Field(min_length=1)
-    seeds: int | list[int] = 1
+    seeds: int | list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = 1
     """N (seeds 1..N) or a list of seeds."""
     sample: Sample | None = None
     figures: list[str] | None = None

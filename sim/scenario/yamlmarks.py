@@ -69,6 +69,23 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
+def _reader_issue(exc: yaml.reader.ReaderError, text: str, file: str) -> Issue:
+    """A character YAML does not allow (NUL, ESC, form feed...), at its line and column."""
+    before = text[:exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character
+    code = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+    return Issue("", f"invalid YAML: the control character {code} is not allowed in YAML text "
+                     "(remove it, or write it as an escape such as \\x1b inside double quotes)",
+                 file, line, column)
+
+
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -113,10 +130,14 @@ class _Walker:
     def _scalar(self, node: yaml.Node, path: Path) -> Any:
         try:
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, TypeError, OverflowError) as exc:  # e.g. !!int abc, !!timestamp
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - !!int abc, !!bool maybe, !!timestamp x...
             tag = node.tag.rsplit(":", 1)[-1]
+            why = f" ({exc})" if isinstance(exc, ValueError | TypeError | OverflowError) else ""
             self.issues.append(Issue(render_path(path), f"expected a value of YAML type {tag}, "
-                                     f"got {node.value!r} ({exc})", self.doc.file, *_mark(node)))
+                                     f"got {_short(node.value)}{why}", self.doc.file,
+                                     *_mark(node)))
             return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
@@ -210,7 +231,10 @@ def load_documents(text: str, file: str) -> tuple[list[Located], list[Issue]]:
     """Every YAML document of *text*, with positions; syntax errors become issues."""
     issues: list[Issue] = []
     docs: list[Located] = []
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        return [], [_reader_issue(exc, text, file)]
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -219,6 +243,8 @@ def load_documents(text: str, file: str) -> tuple[list[Located], list[Issue]]:
             doc = Located(file, None)
             doc.data = _Walker(doc, loader, issues).walk(node, ())
             docs.append(doc)
+    except yaml.reader.ReaderError as exc:
+        issues.append(_reader_issue(exc, text, file))
     except yaml.MarkedYAMLError as exc:
         issues.append(_syntax_issue(exc, file))
     except yaml.YAMLError as exc:

@@ -38,7 +38,7 @@ def test_live_run_with_http_and_mqtt_chaos_then_replay(tmp_path: Path) -> None:
     server = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AKSSIM_API_TOKEN": TOKEN, "AKSSIM_SERVER": server}
     with mosquitto(tmp_path) as broker, \
-            prometheus(tmp_path, scrape=[f"127.0.0.1:{port}"]) as prom:
+            prometheus(tmp_path, scrape=[f"127.0.0.1:{port}"], bearer=TOKEN) as prom:
         service = subprocess.Popen([*AKS_SIM, "serve", "--port", str(port), "--mqtt", broker.url,
                                     "--runs-dir", str(tmp_path / "runs")],
                                    cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

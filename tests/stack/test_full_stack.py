@@ -66,7 +66,7 @@ def _native_configs(tmp: Path, mqtt_port: int, service_port: int, prom_port: int
     """deploy/native.sh's copies of the files docker-compose.yml mounts, for servers on free
     loopback ports; checked to differ from the mounted files only in addresses and paths."""
     env = {**os.environ, "MQTT_PORT": str(mqtt_port), "SERVICE": f"127.0.0.1:{service_port}",
-           "PROMETHEUS": f"127.0.0.1:{prom_port}"}
+           "PROMETHEUS": f"127.0.0.1:{prom_port}", "AKSSIM_API_TOKEN": TOKEN}
     done = subprocess.run(["bash", str(ROOT / "deploy" / "native.sh"), str(tmp)], env=env,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
@@ -84,7 +84,9 @@ def _native_configs(tmp: Path, mqtt_port: int, service_port: int, prom_port: int
         assert len(native) == len(original), copy
         for was, now in zip(original, native, strict=True):
             if was != now:
-                assert re.search(r"^listener 1883 |/mosquitto/|simsvc:8080", was), (was, now)
+                assert re.search(r"^listener 1883 |/mosquitto/|simsvc:8080|/run/secrets/", was), \
+                    (was, now)
+    assert (tmp / "prometheus" / "akssim_api_token").read_text(encoding="utf-8") == TOKEN
     return tmp
 
 
