@@ -8,6 +8,7 @@ buffer of its latest events for clients that follow it over HTTP (Server-Sent Ev
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import secrets
