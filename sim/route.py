@@ -146,13 +146,16 @@ def _gone(svc: ServiceState) -> list[Any]:
     return [p for p in svc.endpoints if p.phase != "Running" or p.node is None or not p.node.alive]
 
 
-def _policy_hop(model: Model, pairs: list[tuple[Any, Any, int]]) -> tuple[Hop, str]:
+def _policy_hop(model: Model, pairs: list[tuple[Any, Any, int]], own: int = 0,
+                ) -> tuple[Hop, str]:
     """The NetworkPolicy verdicts for (source, backend Deployment, port) pairs, asked of the
-    traffic path's own engine (:meth:`sim.traffic.TrafficController.policy_verdict`).
-    Returns the hop and ``allowed``, ``denied`` or ``partial``."""
+    traffic path's own engine (:meth:`sim.traffic.TrafficController.policy_verdict`); *own*
+    more paths come from the pod's own node (always allowed). Returns the hop and
+    ``allowed``, ``denied`` or ``partial``."""
     traffic = model.traffic
-    why: list[str] = []
-    allowed = denied = 0
+    why: list[str] = ([f"{own} node-to-pod paths stay on the pod's own node: always allowed"]
+                      if own else [])
+    allowed, denied = own, 0
     for src, dst, port in pairs:
         v = traffic.policy_verdict(src, dst, port)
         if v is None:
@@ -235,21 +238,23 @@ def _internet_to_service(model: Model, svc: ServiceState, url: str, port: int | 
     target, _ = svc.target(lb_port)
     pods = [p for p in svc.endpoints if p not in gone]
     pairs: list[tuple[Any, Any, int]] = []
+    own = 0
     if svc.local:  # the client's own address reaches the pod
         pairs = [(ExternalPeer(client_ip), d, target) for d in {p.dep.key: p.dep for p in pods}.values()]
     else:  # kube-proxy masquerades: the node's address (the pod's own node always allowed)
-        seen = set()
+        own = 0
         for n in alive:
             for p in pods:
-                if p.node is not n and (n.name, p.dep.key) not in seen:
-                    seen.add((n.name, p.dep.key))
+                if p.node is n:
+                    own += 1
+                else:
                     pairs.append((ExternalPeer(ip_str(n.net.node_ip)), p.dep, target))
     if not pairs:
         hop = Hop("network policy", "allowed", ["traffic from the pod's own node is always "
                                                 "allowed"])
         state = "allowed"
     else:
-        hop, state = _policy_hop(model, pairs)
+        hop, state = _policy_hop(model, pairs, 0 if svc.local else own)
         hop.why.insert(0, "source address: " + (
             f"the client's, {client_ip} (externalTrafficPolicy Local)" if svc.local else
             "the node the load balancer chose (externalTrafficPolicy Cluster: SNAT)"))
@@ -297,12 +302,16 @@ def _pod_to_service(model: Model, source: str, host: str | None, url: str, port:
         servers = kube_dns.endpoints if kube_dns else []
         live = [p for p in servers if p.node is not None and p.node.alive
                 and p.phase == "Running" and p.name not in model.traffic.dns_silent]
-        if not servers or not live or model.traffic.dns_silent_all:
+        if kube_dns is None:
+            live = []
+            hops.append(Hop("CoreDNS", "not simulated in this scenario (no flow looks a name "
+                            "up): assumed to answer"))
+        elif not servers or not live or model.traffic.dns_silent_all:
             hops.append(Hop("DNS", "no CoreDNS pod answers (kube-dns has "
                             f"{len(servers)} endpoints, {len(live)} answering)"))
             return RouteTrace(url, now, hops, False, "DNS failure: the lookup times out",
                               "dns_failure")
-        if not model.traffic.dns_allowed(client):
+        if kube_dns is not None and not model.traffic.dns_allowed(client):
             v = model.traffic.policy_verdict(client, model.workloads.deployments[
                 "kube-system/coredns"], 53, "UDP")
             hops.append(Hop("DNS", "the queries to CoreDNS (UDP 53) are dropped",
@@ -312,7 +321,7 @@ def _pod_to_service(model: Model, source: str, host: str | None, url: str, port:
         result = model.traffic.resolve_name(client.namespace, host or "")
         ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
         hops.append(Hop("DNS", f"{result.final} after {result.queries} queries to the kube-dns "
-                        f"ClusterIP ({len(live)} CoreDNS pods answering)",
+                        f"ClusterIP" + (f" ({len(live)} CoreDNS pods answering)" if live else ""),
                         result.render().splitlines()[1:-1]))
         if not ok:
             return RouteTrace(url, now, hops, False, "DNS failure: the name does not resolve",
