@@ -682,3 +682,16 @@ def event_kinds() -> list[tuple[str, str, str]]:
         for stage in ("Start", "End", "Error"):
             kinds.add((NodeRepair.category, f"Node{action}{stage}", str(NodeRepair.type)))
     return sorted(kinds)
+
+
+def event_fields(reason: str) -> tuple[str, ...] | None:
+    """The ``fields`` names of the events with *reason* (None: no such event)."""
+    import dataclasses
+
+    stack: list[type[SimEvent]] = [SimEvent]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__dict__.get("reason") == reason:
+            return tuple(f.name for f in dataclasses.fields(cls))
+    return None
