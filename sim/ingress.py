@@ -676,8 +676,9 @@ class IngressRouter:
     def has_certificate(self, host: str | None) -> bool:
         """Whether a ``spec.tls`` entry of a served Ingress lists *host* (SNI picks the
         certificate; without SNI, or unlisted, NGINX presents the default certificate)."""
-        return host is not None and any(host_matches(t, host) for ing in self._ingresses
-                                        for t in ing.tls_hosts)
+        return host is not None and (
+            any(host_matches(t, host) for ing in self._ingresses for t in ing.tls_hosts)
+            or any(host_matches(t.lower(), host) for t in self.nginx.default_certificate_hosts))
 
     def _tls_notes(self, host: str | None, scheme: str) -> list[str]:
         if scheme != "https" or host is None:
@@ -722,6 +723,10 @@ class NginxConfig:
     """``use-proxy-protocol``: the hop in front sends a PROXY header carrying the client address."""
     enable_ssl_passthrough: bool = False
     """Controller flag ``--enable-ssl-passthrough`` (off by default)."""
+    default_certificate_hosts: tuple[str, ...] = ()
+    """Hosts the certificate of ``--default-ssl-certificate`` is valid for (a wildcard such as
+    ``*.example.com`` covers one label); empty: no such flag, the controller's self-signed
+    certificate ("Kubernetes Ingress Controller Fake Certificate", user-guide/tls.md)."""
 
 
 def _trusted(addr: str, cidrs: tuple[str, ...]) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sim.ingress import IngressRouter
 from sim.network import ip_str
 
 if TYPE_CHECKING:
@@ -445,9 +444,7 @@ def _ingress(model: Model, host: str | None, path: str, scheme: str, url: str,
         return RouteTrace(url, now, hops, False, "no ready controller pod: kube-proxy rejects",
                           "no_endpoint")
     # the Ingresses as they are now (operations may have applied or deleted some)
-    router = IngressRouter(list(model.traffic.ingress_objects.values()), controller.ingress_class,
-                           watch_ingress_without_class=True)
-    route = router.route(host, path, scheme)
+    route = model.traffic.ingress_router().route(host, path, scheme)
     hops.append(Hop("ingress rule", route.explain().splitlines()[0], route.explain().splitlines()[1:]))
     if route.default_certificate:
         return RouteTrace(url, now, hops, False, "TLS handshake refused: the controller presents "

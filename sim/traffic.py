@@ -320,8 +320,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         controller = self.spec.ingress_controller if self.spec else None
         if controller is None:
             return
-        router = IngressRouter(list(self.ingress_objects.values()), controller.ingress_class,
-                               watch_ingress_without_class=True)
+        router = self.ingress_router()
         for state in self.flows:
             flow = state.spec
             if flow.ingress is None:
@@ -335,6 +334,18 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                     port = backend.port
                     state.backend_port = port if isinstance(port, int) else next(
                         (p.port for p in state.backend.manifest.spec.ports if p.name == port), 80)
+
+    def ingress_router(self) -> IngressRouter:
+        """The ingress controller's routing over the Ingresses as they are now (the traffic
+        path and ``aks-sim route`` both ask this one)."""
+        from sim.ingress import NginxConfig
+
+        controller = self.spec.ingress_controller if self.spec else None
+        assert controller is not None
+        return IngressRouter(list(self.ingress_objects.values()), controller.ingress_class,
+                             watch_ingress_without_class=True, nginx=NginxConfig(
+                                 default_certificate_hosts=tuple(
+                                     controller.default_certificate_hosts)))
 
     def change_ingress(self, apply: dict[str, Any] | None, delete: str | None) -> None:
         """kubectl apply / delete of an Ingress: routes change now; a new host's DNS record

@@ -546,6 +546,10 @@ class IngressControllerSpec(Model):
     """Requests one controller pod proxies at once (NGINX worker connections)."""
     ingress_class: str | None = None
     """Only Ingresses of this class (default: every Ingress)."""
+    default_certificate_hosts: list[str] = []
+    """Hosts the controller's ``--default-ssl-certificate`` is valid for (e.g. a wildcard
+    ``*.example.com``); an https host no Ingress's ``spec.tls`` lists gets this certificate.
+    Empty (the default, as shipped): the self-signed fake certificate, which clients refuse."""
 
 
 class Flow(Model):

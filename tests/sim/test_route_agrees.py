@@ -205,3 +205,21 @@ def test_an_unknown_client_deployment_is_an_error() -> None:
 
     with pytest.raises(RouteError, match="no such Deployment"):
         _route("http://api/", "shop/nobody")
+
+
+def test_a_default_certificate_for_the_host_is_accepted() -> None:
+    """With --default-ssl-certificate valid for *.example.com (ingress-nginx user-guide/tls.md:
+    the flag names the certificate NGINX presents where no Ingress TLS entry applies), the
+    host without spec.tls is served: the flow's requests and route both succeed."""
+    text = SCENARIO.replace(
+        "ingressController: {service: ingress-nginx/ingress-nginx-controller}",
+        "ingressController: {service: ingress-nginx/ingress-nginx-controller, "
+        "defaultCertificateHosts: ['*.example.com']}")
+    sim, _ = make_sim(text)
+    figures = sim.run().figures
+    assert figures["flow.ingress-no-tls.requests"] > 0
+    assert figures["flow.ingress-no-tls.errors"] == 0
+    sim, _ = make_sim(text)
+    sim.advance_to(15.0)
+    t = trace(sim.model, "b.example.com", "/x", "https")
+    assert t.outcome == "ok" and t.answered
