@@ -84,7 +84,11 @@ def reachability(model: Model, *, port: int | None = None, protocol: str = "TCP"
     loaded = model.loaded.workloads
     groups = _pods(model)
     engine = model.spec.cluster.network_policy
-    policies = cluster_policies(model, [_as_dict(p.obj) for p in loaded.network_policies],
+    # the policies in effect now (operations and faults may have changed them), as the
+    # traffic path sees them; before the run starts, the scenario's
+    objects = (list(model.traffic.policy_objects.values()) if model.traffic.started
+               else [_as_dict(p.obj) for p in loaded.network_policies])
+    policies = cluster_policies(model, objects,
                                 [p for members in groups.values() for p in members])
     ports: dict[str, tuple[int, str]] = {}
     for key, members in groups.items():

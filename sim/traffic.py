@@ -215,6 +215,9 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
         self.policy_objects: dict[str, dict[str, Any]] = {}
+        """The NetworkPolicies in effect now (the scenario's, changed by operations and
+        faults), once :meth:`start` has loaded them (:attr:`started`)."""
+        self.started = False
         self._policies: NetworkPolicies | None = None
         self._verdicts: dict[tuple[str, str, int], bool] = {}
         self.snat = SnatTable(1, 0)
@@ -259,6 +262,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         for placed in self.m.loaded.workloads.network_policies:
             obj = placed.obj.model_dump(by_alias=True, exclude_none=True)
             self.policy_objects[f"{placed.obj.metadata.namespace}/{placed.obj.metadata.name}"] = obj
+        self.started = True
         if self.spec is None:
             return
         controller = self.spec.ingress_controller

@@ -208,3 +208,12 @@ def test_a_rejection_that_does_not_happen_fails(tmp_path: Path) -> None:
     problems = rejection(str(wrong))
     assert any("expected an error at cluster.nodePools[0] " in p for p in problems)
     assert any("unexpected error" in p and "maxPods" in p for p in problems)
+
+
+def test_reach_sees_the_policies_in_effect_at_the_end() -> None:
+    """The isolating policy is deleted at 30s (a network_policy operation): at the end web
+    reaches db, as the traffic path would let it."""
+    text = REACH.replace("expect:", """operations:
+  - {at: 30s, operation: network_policy, delete: shop/db-from-nobody}
+expect:""", 1)
+    assert _results(text) == [True, True, False, True, True]
