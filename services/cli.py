@@ -219,7 +219,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     sim.advance_to(min(at, sim.end))
     try:
         result = trace(sim.model, parts.hostname, parts.path or "/", parts.scheme or "http",
-                       source=args.from_, port=parts.port)
+                       source=args.from_, port=parts.port, client_ip=args.client_ip)
     except (RouteError, ValueError) as exc:
         print(f"aks-sim route: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -468,8 +468,11 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("scenario", help=SCENARIO_HELP)
     route.add_argument("url", help="e.g. https://shop.example.com/api/cart")
     route.add_argument("--at", default="0s", help="simulated time to look at (default 0s)")
-    route.add_argument("--from", dest="from_", default=None, metavar="NAMESPACE/DEPLOYMENT",
-                       help="the client: a pod of this Deployment (default: an internet client)")
+    route.add_argument("--from", dest="from_", default=None, metavar="CLIENT",
+                       help="the client: a pod of this Deployment (namespace/name), or a VM in "
+                            "the vnet, a peered-vnet or on-premises (default: the internet)")
+    route.add_argument("--client-ip", default="203.0.113.10",
+                       help="the internet or VM client's address (default 203.0.113.10)")
     route.add_argument("--seed", type=int, default=None)
     route.add_argument("--json", action="store_true")
     route.set_defaults(func=cmd_route)

@@ -184,17 +184,53 @@ def _healthy(model: Model, svc: ServiceState, hops: list[Hop]) -> list[Any]:
     return healthy
 
 
+VM_CLIENTS = ("vnet", "peered-vnet", "on-premises")
+"""Clients outside the cluster in the VNet, a peered VNet or on-premises (VPN/ExpressRoute)."""
+
+
+def _vm_to_pod(model: Model, host: str, url: str, port: int | None, client_ip: str,
+               where: str) -> RouteTrace | None:
+    """A VM connects to a pod IP directly, as the traffic path's ``pods:`` flows do
+    (sim.traffic ``_dispatch_direct``): only Azure CNI pod IPs are VNet addresses; kubenet
+    and Overlay pod IPs are not routable from outside the cluster. None: *host* is no pod's IP."""
+    from sim.netpol import ExternalPeer
+
+    pod = next((p for d in model.workloads.deployments.values() for p in d.pods.values()
+                if p.ip and ip_str(p.ip) == host), None)
+    if pod is None:
+        return None
+    now = model.env.now
+    plugin = model.spec.cluster.plugin
+    hops = [Hop("client", f"a VM ({where}) at {client_ip}"),
+            Hop("route", f"{host} is pod {pod.name} of {pod.dep.key} (network plugin {plugin})")]
+    if plugin in ("kubenet", "overlay", "none"):
+        hops[-1].why.append("kubenet and Overlay pod IPs are not VNet addresses: no route leads "
+                            "there from outside the cluster (pods reach out through NAT only)")
+        return RouteTrace(url, now, hops, False, "unroutable: the SYN has no route to the pod "
+                          "CIDR (client times out)", "unroutable")
+    hops[-1].why.append("Azure CNI pod IPs are VNet addresses, routable from the VNet, peered "
+                        "VNets and connected networks")
+    if not pod.ready:
+        return RouteTrace(url, now, hops, False, "the pod is not ready", "no_endpoint")
+    target = port or next((p.container_port for c in pod.dep.manifest.spec.template.spec.containers
+                           for p in c.ports), 80)
+    hop, state = _policy_hop(model, [(ExternalPeer(client_ip), pod.dep, target)])
+    hops.append(hop)
+    return _policy_end(url, now, hops, state)
+
+
 def _internet_to_service(model: Model, svc: ServiceState, url: str, port: int | None,
-                         client_ip: str) -> RouteTrace:
-    """internet -> NSG -> Azure load balancer -> node -> kube-proxy -> pod, as the traffic
-    path takes it (sim.traffic ``_dispatch``)."""
+                         client_ip: str, where: str = "internet") -> RouteTrace:
+    """client -> NSG -> Azure load balancer -> node -> kube-proxy -> pod, as the traffic
+    path takes it (sim.traffic ``_dispatch``); *where* the client is: ``internet``, or a VM
+    in the VNet, a peered VNet or on-premises."""
     from sim.netpol import ExternalPeer
 
     now = model.env.now
     hops = [Hop("DNS", f"{url.split('://')[1].split('/')[0]} -> Service {svc.key}",
                 ["the host names the Service (its name, cluster DNS name or load balancer IP)"])]
     kind = svc.type
-    if kind != "LoadBalancer" or svc.internal:
+    if kind != "LoadBalancer" or (svc.internal and where == "internet"):
         what = ("an internal load balancer: its frontend is a VNet address" if svc.internal
                 else f"type {kind}: reachable only inside the cluster" if kind != "NodePort"
                 else "type NodePort: AKS nodes have no public IP, so the node ports are "
@@ -210,7 +246,7 @@ def _internet_to_service(model: Model, svc: ServiceState, url: str, port: int | 
                         f"(ports: {', '.join(map(str, svc.ports))})"))
         return RouteTrace(url, now, hops, False, "no load-balancing rule for the port: the "
                           "client times out", "timeout")
-    rule = model.traffic.nsg_rule(client_ip, lb_port, "internet", svc.key)
+    rule = model.traffic.nsg_rule(client_ip, lb_port, where, svc.key)
     hops.append(Hop("NSG", f"{'allow' if rule.allow else 'deny'} by rule {rule.name} "
                     f"(priority {rule.priority}, source {rule.source})",
                     ["AKS's managed NSG (a rule per LoadBalancer port and "
@@ -374,9 +410,11 @@ def trace(model: Model, host: str | None, path: str, scheme: str = "http", *,
           source: str | None = None, port: int | None = None,
           client_ip: str = "203.0.113.10") -> RouteTrace:
     """The path of ``scheme://host[:port]/path`` with the cluster as it is now: from an
-    internet client at *client_ip* (by default), or from a pod of Deployment *source*
-    (``namespace/name``). The host may name an Ingress host, a Service (by name, cluster DNS
-    name, load balancer IP or ClusterIP) or anything a pod resolves. Every verdict comes from
+    internet client at *client_ip* (by default), a VM at *client_ip* (*source* ``vnet``,
+    ``peered-vnet`` or ``on-premises``: to a load balancer, or to a pod IP directly), or from
+    a pod of Deployment *source* (``namespace/name``). The host may name an Ingress host, a
+    Service (by name, cluster DNS name, load balancer IP or ClusterIP), a pod IP (from a VM)
+    or anything a pod resolves. Every verdict comes from
     the code the traffic path runs (the NSG, NetworkPolicy and DNS questions of
     :class:`sim.traffic.TrafficController`); ``outcome`` is the traffic outcome the requests
     of such a flow get (``ok``, ``denied``, ``nsg_denied``, ...), or ``not_exposed`` /
@@ -386,6 +424,17 @@ def trace(model: Model, host: str | None, path: str, scheme: str = "http", *,
         RouteError: *source* names no Deployment.
     """
     url = f"{scheme}://{host or ''}{f':{port}' if port else ''}{path}"
+    if source in VM_CLIENTS:
+        assert source is not None
+        svc = _service_for_host(model, host)
+        if svc is not None:
+            return _internet_to_service(model, svc, url, port, client_ip, source)
+        direct = _vm_to_pod(model, (host or "").lower(), url, port, client_ip, source)
+        if direct is not None:
+            return direct
+        return RouteTrace(url, model.env.now, [Hop("DNS", f"{host}: no Service, load balancer "
+                                                   "IP or pod IP of the cluster")],
+                          False, "unreachable: the host is not in the cluster", "unknown_host")
     if source is not None:
         return _pod_to_service(model, source, host, url, port)
     now = model.env.now

@@ -71,6 +71,13 @@ workloads:
       ports: [{port: 80, targetPort: http}]
   - apiVersion: v1
     kind: Service
+    metadata:
+      name: web-internal
+      namespace: shop
+      annotations: {service.beta.kubernetes.io/azure-load-balancer-internal: "true"}
+    spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+  - apiVersion: v1
+    kind: Service
     metadata: {name: guarded, namespace: shop}
     spec: {type: LoadBalancer, externalTrafficPolicy: Local, selector: {app: guarded},
            ports: [{port: 80, targetPort: http}]}
@@ -129,6 +136,12 @@ traffic:
        rate: {profile: constant, rps: 20}}
     - {name: ingress-no-rule, ingress: {host: c.example.org, path: /x},
        rate: {profile: constant, rps: 20}}
+    - {name: vm-internal, from: vnet, clientIP: 10.224.9.9, to: {service: shop/web-internal},
+       rate: {profile: constant, rps: 20}}
+    - {name: peered-in-range, from: peered-vnet, clientIP: 198.51.100.7,
+       to: {service: shop/locked}, rate: {profile: constant, rps: 20}}
+    - {name: vm-pod-ip, from: vnet, clientIP: 10.224.9.9, pods: shop/web,
+       rate: {profile: constant, rps: 20}}
 """
 
 # flow -> (the request route is asked about: URL, --from), and the outcome the sources say
@@ -143,6 +156,13 @@ CASES = {
     "ingress-ok": (("https://a.example.com/x", None), "ok"),
     "ingress-no-tls": (("https://b.example.com/x", None), "tls_error"),
     "ingress-no-rule": (("http://c.example.org/x", None), "no_ingress_rule"),
+    # a VM in the VNet reaches an internal load balancer (its frontend is a VNet address)
+    "vm-internal": (("http://web-internal.shop/", "vnet@10.224.9.9"), "ok"),
+    # loadBalancerSourceRanges admit the peered client's range (the managed NSG's rule)
+    "peered-in-range": (("http://locked/", "peered-vnet@198.51.100.7"), "ok"),
+    # Overlay pod IPs are not VNet addresses: nothing routes a VM's SYN to them
+    # (AKS network models comparison, concepts-network-azure-cni-overlay.md)
+    "vm-pod-ip": (("http://POD-IP/", "vnet@10.224.9.9"), "unroutable"),
 }
 
 
@@ -165,9 +185,17 @@ def _route(url: str, source: str | None, at: float = 15.0):  # noqa: ANN202
 
     sim, _ = make_sim(SCENARIO)
     sim.advance_to(at)
+    client_ip = "203.0.113.10"
+    if source is not None and "@" in source:  # a VM client and its address
+        source, client_ip = source.split("@")
+    if "POD-IP" in url:  # a pod of shop/web, by its address
+        pod = min(sim.model.workloads.find("shop/web").pods.values(), key=lambda p: p.name)
+        from sim.network import ip_str
+
+        url = url.replace("POD-IP", ip_str(pod.ip))
     parts = urlsplit(url)
     return trace(sim.model, parts.hostname, parts.path, parts.scheme, source=source,
-                 port=parts.port)
+                 port=parts.port, client_ip=client_ip)
 
 
 @pytest.mark.parametrize("flow", sorted(CASES))
