@@ -1,14 +1,24 @@
 """``aks-sim route``: where does this URL go, hop by hop, and which rule chose each hop.
 
-The hops of an internet client's request to ``scheme://host/path`` at a simulated instant:
-the load balancer frontend of the ingress controller (or of the LoadBalancer Service the host
-names), the backend nodes that pass its health probe, the node's kube-proxy and the endpoints
-it may choose, the Ingress rule that matched (and what it beat), the backend Service and its
-endpoints as the controller sees them, and the NetworkPolicy verdict at the backend pods.
+Every path the traffic plane has, asked of the code the traffic path runs (its NSG,
+NetworkPolicy, DNS, health-probe and ingress-routing answers: one engine per question), with
+the outcome a flow of such requests gets:
+
+- an internet client (or a VM: ``vnet``, ``peered-vnet``, ``on-premises``) to a LoadBalancer
+  Service named by the host: NSG -> load balancer frontend -> backend nodes passing the probe
+  -> the node's kube-proxy and the endpoints it may choose -> NetworkPolicy at the pods (the
+  source is the client with ``externalTrafficPolicy: Local``, the node otherwise);
+- a VM to a pod IP directly (routable only with Azure CNI pod IPs);
+- a pod of a Deployment: the lookup through CoreDNS (search list, ndots:5, egress policies)
+  -> the Service's ClusterIP -> kube-proxy of the client's node -> NetworkPolicy;
+- an internet client to an Ingress host: External-DNS's record -> NSG -> the controller's
+  load balancer -> the Ingress rule (and what it beat) -> the certificate -> the backend
+  Service's endpoints as the controller sees them -> NetworkPolicy.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +136,14 @@ def _service_for_host(model: Model, host: str | None) -> ServiceState | None:
     if len(parts) == 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"]):
         return model.service_ctl.services.get(f"{parts[1]}/{parts[0]}")
     return None
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _svc_of_answer(model: Model, matched: str | None) -> ServiceState | None:
@@ -325,14 +343,12 @@ def _pod_to_service(model: Model, source: str, host: str | None, url: str, port:
     hops.append(Hop("client", f"{len(pods)} running pods of {client.key}"))
     if not pods:
         return RouteTrace(url, now, hops, False, "no client pod runs", "no_endpoint")
-    name = (host or "").rstrip(".") if host and host.endswith(".") else host or ""
+    name = host or ""
     svc = None
-    try:
-        import ipaddress
-        ipaddress.IPv4Address(name)
+    if _is_address(name):
         svc = _service_for_host(model, name)
         hops.append(Hop("DNS", f"{name} is an address: no lookup"))
-    except ValueError:
+    else:
         kube_dns = model.service_ctl.find("kube-system/kube-dns")
         servers = kube_dns.endpoints if kube_dns else []
         live = [p for p in servers if p.node is not None and p.node.alive
