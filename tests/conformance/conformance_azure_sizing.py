@@ -326,7 +326,8 @@ def _usable(ctx: Ctx) -> int:
     return sizing.subnet_usable_addresses(_min_prefix_len(ctx), revision=ctx.revision)
 
 
-@resolves("reserved_count", "reserved_per_subnet", "reserved_addresses_count")
+@resolves("reserved_count", "reserved_per_subnet", "reserved_addresses_count",
+          "reserved_ips_per_subnet")
 def _reserved_count(ctx: Ctx) -> int:
     return ctx.revision.reserved_per_subnet
 
@@ -400,6 +401,37 @@ def _backend_configs(ctx: Ctx) -> int:
 @resolves("ilb_recommended_max_nodes", "internal_lb_recommended_max_nodes")
 def _ilb_nodes(ctx: Ctx) -> int:
     return sizing.ILB_RECOMMENDED_MAX_NODES
+
+
+@resolves("snat_port_range", "ports_per_rule_range", "snat_ports_per_rule_port")
+def _port_range(ctx: Ctx) -> int:
+    return sizing.SNAT_PORT_RANGE
+
+
+@resolves("nat_gateway_snat_ports_per_ip", "nat_gateway_ports_per_ip")
+def _nat_gateway(ctx: Ctx) -> int:
+    return sizing.NAT_GATEWAY_SNAT_PORTS_PER_IP
+
+
+@resolves("lb_idle_timeout_default_minutes", "standard_lb_idle_timeout_default_minutes")
+def _lb_idle(ctx: Ctx) -> int:
+    return sizing.LB_IDLE_TIMEOUT_DEFAULT_MINUTES
+
+
+@resolves("service_tcp_idle_timeout_minutes", "tcp_idle_timeout_annotation_minutes")
+def _service_idle(ctx: Ctx) -> dict[str, int]:
+    low, high = sizing.SERVICE_TCP_IDLE_TIMEOUT_MINUTES
+    return {"default": low, "min": low, "max": high}
+
+
+@resolves("max_surge_recommended", "recommended_max_surge")
+def _surge_recommended(ctx: Ctx) -> str:
+    return sizing.MAX_SURGE_RECOMMENDED
+
+
+@resolves("kubenet_retirement", "kubenet_retirement_date")
+def _kubenet_retirement(ctx: Ctx) -> str:
+    return sizing.KUBENET_RETIREMENT.isoformat()
 
 
 @resolves("default_max_surge", "max_surge_default")
@@ -649,7 +681,7 @@ def _service_cidr_limit(ctx: Ctx) -> int:
 # --------------------------------------------------------------------------- max pods
 
 
-@resolves("absolute_max_per_node", "absolute_max_pods_per_node")
+@resolves("absolute_max_per_node", "absolute_max_pods_per_node", "overlay_max_pods_per_node")
 def _absolute_max(ctx: Ctx) -> int:
     return sizing.MAX_PODS_PER_NODE
 

@@ -85,6 +85,14 @@ NAMED: list[tuple[str, str, dict[str, Any], Any]] = [
     ("snat", "max_nodes_including_surge",
      {"allocated_outbound_ports": 1000, "frontend_ips": 7, "max_surge": 3}, 445),
     ("snat", "idle_timeout_minutes", {}, {"default": 30, "min": 4, "max": 120}),
+    ("snat", "lb_idle_timeout_default_minutes", {}, 4),
+    ("snat", "service_tcp_idle_timeout_minutes", {}, {"default": 4, "min": 4, "max": 30}),
+    ("snat", "snat_port_range", {}, 8),
+    ("snat", "release_after_finack_seconds", {}, 240),
+    ("snat", "nat_gateway_snat_ports_per_ip", {}, 64512),
+    ("upgrade", "max_surge_recommended", {}, "33%"),
+    ("kubenet_routes", "kubenet_retirement", {}, "2028-03-31"),
+    ("overlay", "overlay_max_pods_per_node", {}, 250),
 ]
 
 
