@@ -190,8 +190,10 @@ def cmd_reach(args: argparse.Namespace) -> int:
         print(json.dumps({
             "engine": reach.engine, "enforced": reach.enforced, "policies": list(reach.policies),
             "ports": {k: {"port": p, "protocol": proto} for k, (p, proto) in reach.ports.items()},
+            "exposure": {d: how or None for d, how in reach.exposure.items()},
             "matrix": [{"from": s, "to": d, "allowed": v.allowed, "connections": v.connections,
-                        "denied": len(v.denied), "reason": v.reason}
+                        "denied": len(v.denied), "reason": v.reason,
+                        **({"exposed": bool(reach.exposure.get(d))} if s == "internet" else {})}
                        for (s, d), v in reach.cells.items()],
         }, indent=2))
     else:
@@ -202,7 +204,7 @@ def cmd_reach(args: argparse.Namespace) -> int:
 def cmd_route(args: argparse.Namespace) -> int:
     """Print every hop of a URL through the cluster, with the rule that chose it."""
     from sim.engine import Simulation
-    from sim.route import render, trace
+    from sim.route import RouteError, render, trace
     from sim.scenario.units import parse_duration
 
     try:
@@ -218,10 +220,15 @@ def cmd_route(args: argparse.Namespace) -> int:
     parts = urlsplit(args.url if "://" in args.url else f"http://{args.url}")
     sim = Simulation(loaded, seed=args.seed)
     sim.advance_to(min(at, sim.end))
-    result = trace(sim.model, parts.hostname, parts.path or "/", parts.scheme or "http")
+    try:
+        result = trace(sim.model, parts.hostname, parts.path or "/", parts.scheme or "http",
+                       source=args.from_, port=parts.port, client_ip=args.client_ip)
+    except (RouteError, ValueError) as exc:
+        print(f"aks-sim route: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     if args.json:
         print(json.dumps({"url": result.url, "at": result.at, "answered": result.answered,
-                          "verdict": result.verdict,
+                          "verdict": result.verdict, "outcome": result.outcome,
                           "hops": [{"what": h.what, "detail": h.detail, "why": h.why}
                                    for h in result.hops]}, indent=2))
     else:
@@ -541,6 +548,11 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("scenario", help=SCENARIO_HELP)
     route.add_argument("url", help="e.g. https://shop.example.com/api/cart")
     route.add_argument("--at", default="0s", help="simulated time to look at (default 0s)")
+    route.add_argument("--from", dest="from_", default=None, metavar="CLIENT",
+                       help="the client: a pod of this Deployment (namespace/name), or a VM in "
+                            "the vnet, a peered-vnet or on-premises (default: the internet)")
+    route.add_argument("--client-ip", default="203.0.113.10",
+                       help="the internet or VM client's address (default 203.0.113.10)")
     route.add_argument("--seed", type=_seed, default=None)
     route.add_argument("--json", action="store_true")
     route.set_defaults(func=cmd_route)

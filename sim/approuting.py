@@ -93,18 +93,27 @@ class AppRouting:
                 self.cert_ready[host] = None if failed else now + self.m.draw(certs.issuance_time, rng)
 
     def _ingress_blocked(self, flow: FlowState, t0: float) -> int | None:
-        """DNS_FAILURE or TLS_ERROR while the host's record or certificate is not there yet."""
+        """DNS_FAILURE while the host's record is not there (internet clients: External-DNS
+        writes public records); TLS_ERROR on https while its certificate is not issued yet, or
+        when no ``spec.tls`` entry lists the host at all (the controller's self-signed default
+        certificate: ingress-nginx user-guide/tls.md, "Default SSL Certificate")."""
         ingress = flow.spec.ingress
-        if ingress is None or flow.spec.from_ != "internet":
+        if ingress is None:
             return None
         host = ingress.host.lower()
-        ready = self.dns_ready.get(host)
-        if ready is not None and t0 < ready:
-            return DNS_FAILURE
-        gone = self.dns_gone.get(host)
-        if gone is not None and t0 >= gone:
-            return DNS_FAILURE  # External-DNS deleted the record: NXDOMAIN
-        if ingress.scheme == "https" and host in self.cert_ready:
+        internet = flow.spec.from_ == "internet"
+        if internet:
+            ready = self.dns_ready.get(host)
+            if ready is not None and t0 < ready:
+                return DNS_FAILURE
+            gone = self.dns_gone.get(host)
+            if gone is not None and t0 >= gone:
+                return DNS_FAILURE  # External-DNS deleted the record: NXDOMAIN
+        if ingress.scheme != "https":
+            return None
+        if flow.route is not None and flow.route.default_certificate:
+            return TLS_ERROR
+        if internet and host in self.cert_ready:
             cert = self.cert_ready[host]
             if cert is None or t0 < cert:
                 return TLS_ERROR

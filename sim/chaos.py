@@ -64,6 +64,8 @@ def node_failure(m: Model, fault: NodeFailure) -> Effect:
         if node is None:
             raise FaultError(f"node {fault.node!r} does not exist (or was deleted)")
         targets = [node]
+    elif fault.index is not None:
+        targets = [_node_by_index(m, fault)]
     else:
         candidates = sorted((n for p in m.pools.values() for n in p.nodes.values()
                              if n.state == "Ready" and n.alive
@@ -85,6 +87,30 @@ def node_failure(m: Model, fault: NodeFailure) -> Effect:
             m.nodes.recover(node)
 
     return Effect(",".join(n.name for n in targets), apply, revert)
+
+
+def _node_by_index(m: Model, fault: NodeFailure) -> Node:
+    """The node a ``nodePool`` + ``index`` (+ ``zone``) selector names: the pool's VMSS
+    instance *index*, or with a zone the pool's index-th node there (by instance number)."""
+    from sim.scenario.schema import node_name
+
+    pool = m.pools.get(fault.node_pool or "")
+    if pool is None:
+        raise FaultError(f"node pool {fault.node_pool!r} does not exist")
+    assert fault.index is not None
+    if fault.zone is None:
+        name = node_name(m.spec.cluster.name, pool.name, fault.index)
+        node = pool.nodes.get(name)
+        if node is None:
+            raise FaultError(f"node pool {pool.name} has no node with instance number "
+                             f"{fault.index} ({name}) now")
+        return node
+    in_zone = sorted((n for n in pool.nodes.values() if n.zone == fault.zone),
+                     key=lambda n: (len(n.name), n.name))
+    if fault.index >= len(in_zone):
+        raise FaultError(f"node pool {pool.name} has {len(in_zone)} nodes in zone {fault.zone} "
+                         f"now: no index {fault.index}")
+    return in_zone[fault.index]
 
 
 def zone_failure(m: Model, fault: ZoneFailure) -> Effect:

@@ -40,6 +40,10 @@ class Simulation:
         self.end = self.spec.duration
         self.fault_errors: list[str] = []
         """Scheduled faults that could not apply when their time came."""
+        self._sample_at = sorted({e.at for e in self.spec.expect
+                                  if getattr(e, "at", None) is not None})
+        self.samples: dict[float, dict[str, float]] = {}
+        """Figures as they were at the times ``expect`` entries name (``at``)."""
 
     @property
     def now(self) -> float:
@@ -73,11 +77,19 @@ class Simulation:
         """
         self._start()
         t = min(t, self.end)
+        stop = None if max_events is None else self.bus.published + max_events
+        while self._sample_at and self._sample_at[0] <= t:
+            at = self._sample_at[0]
+            if not self._advance(at, stop):
+                return False
+            self._sample(at)
+        return self._advance(t, stop)
+
+    def _advance(self, t: float, stop: int | None) -> bool:
         env = self.env
         if t <= env.now:
             return True
-        if max_events is not None:
-            stop = self.bus.published + max_events
+        if stop is not None:
             bus, step, peek = self.bus, env.step, env.peek
             while peek() < t:
                 if bus.published >= stop:
@@ -85,6 +97,17 @@ class Simulation:
                 step()
         env.run(until=t)
         return True
+
+    def _sample(self, at: float) -> None:
+        """The figures at *at*: everything scheduled before it has happened (read only)."""
+        from sim.events import EventType
+        from sim.report import figures
+
+        self._sample_at.pop(0)
+        figs = figures(self.model)
+        figs["events.warnings"] = sum(1 for e in self.recorder.events
+                                      if e[3] == EventType.WARNING)
+        self.samples[at] = figs
 
     def run(self) -> Report:
         """Run to the scenario's ``duration`` and return the report."""
@@ -114,4 +137,4 @@ class Simulation:
 
     def report(self) -> Report:
         """The summary of the run so far."""
-        return build(self.model, self.recorder, self.run_id, self.seed)
+        return build(self.model, self.recorder, self.run_id, self.seed, self.samples)

@@ -678,3 +678,16 @@ def known_reasons() -> set[str]:
 def known_categories() -> set[str]:
     """Every category an event of the model can have (the third MQTT topic level)."""
     return {category for category, _, _ in event_kinds()}
+
+
+def event_fields(reason: str) -> tuple[str, ...] | None:
+    """The ``fields`` names of the events with *reason* (None: no such event)."""
+    import dataclasses
+
+    stack: list[type[SimEvent]] = [SimEvent]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__dict__.get("reason") == reason:
+            return tuple(f.name for f in dataclasses.fields(cls))
+    return None

@@ -200,6 +200,12 @@ class Route:
     ignored_annotations: tuple[str, ...] = ()
     """Annotations that ssl-passthrough invalidates on the Ingress that owns the host."""
     notes: tuple[str, ...] = ()
+    default_certificate: bool = False
+    """https and no ``spec.tls`` entry of a served Ingress lists the host: NGINX terminates
+    TLS with the controller's default certificate, which ingress-nginx generates self-signed
+    ("Kubernetes Ingress Controller Fake Certificate") unless ``--default-ssl-certificate``
+    names one; a client checking the certificate refuses the handshake (ingress-nginx
+    user-guide/tls.md, "Default SSL Certificate")."""
 
     @property
     def is_default_backend(self) -> bool:
@@ -588,7 +594,8 @@ class IngressRouter:
         fallback = Route(host=h, path=p, scheme=scheme, backend=None, status=STATUS_NOT_FOUND,
                          source=CONTROLLER_DEFAULT_BACKEND, server=chosen.host, host_match=how,
                          beaten=shadowed, unmatched=tuple(r for r in chosen.paths if not r.matches(p)),
-                         notes=tuple(notes))
+                         notes=tuple(notes),
+                         default_certificate=scheme == "https" and not self.has_certificate(h))
         if matching:
             won = matching[0]
             beaten = tuple(Beaten(r, _why_lost(r, won)) for r in matching[1:]) + shadowed
@@ -666,13 +673,20 @@ class IngressRouter:
                      default_from=None if root is not None else owner.key, ssl_passthrough=True,
                      ignored_annotations=ignored, notes=tuple(notes))
 
+    def has_certificate(self, host: str | None) -> bool:
+        """Whether a ``spec.tls`` entry of a served Ingress lists *host* (SNI picks the
+        certificate; without SNI, or unlisted, NGINX presents the default certificate)."""
+        return host is not None and (
+            any(host_matches(t, host) for ing in self._ingresses for t in ing.tls_hosts)
+            or any(host_matches(t.lower(), host) for t in self.nginx.default_certificate_hosts))
+
     def _tls_notes(self, host: str | None, scheme: str) -> list[str]:
         if scheme != "https" or host is None:
             return []
-        if any(host_matches(t, host) for ing in self._ingresses for t in ing.tls_hosts):
+        if self.has_certificate(host):
             return []
         return [f"no spec.tls entry lists {host!r}: ingress-nginx presents its default (self-signed) "
-                "certificate; routing is unchanged"]
+                "certificate: a client that verifies it refuses the handshake; routing is unchanged"]
 
 
 def _class_mismatch(ing: _Ingress, wanted: str | None, watch_without_class: bool) -> str:
@@ -709,6 +723,10 @@ class NginxConfig:
     """``use-proxy-protocol``: the hop in front sends a PROXY header carrying the client address."""
     enable_ssl_passthrough: bool = False
     """Controller flag ``--enable-ssl-passthrough`` (off by default)."""
+    default_certificate_hosts: tuple[str, ...] = ()
+    """Hosts the certificate of ``--default-ssl-certificate`` is valid for (a wildcard such as
+    ``*.example.com`` covers one label); empty: no such flag, the controller's self-signed
+    certificate ("Kubernetes Ingress Controller Fake Certificate", user-guide/tls.md)."""
 
 
 def _trusted(addr: str, cidrs: tuple[str, ...]) -> bool:

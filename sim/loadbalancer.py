@@ -78,6 +78,23 @@ def tuple_hash(mode: str, src_ip: np.ndarray, dst_ip: int, protocol: str = "TCP"
     return h
 
 
+def answers_probe(svc: ServiceState, node: Node) -> bool:
+    """Whether *node* answers the health probe of *svc*'s load-balancing rule now: the VM runs
+    (and kube-proxy with it); with ``externalTrafficPolicy: Local`` only where a ready endpoint
+    of the Service runs on it."""
+    if not node.alive or node.state in ("Provisioning", "Deleted", "Failed"):
+        return False
+    if svc.local:
+        return any(p.node is node for p in svc.endpoints)
+    return True
+
+
+def backend_pool(model: Model) -> list[Node]:
+    """The load balancer's backend pool: every registered node, by name."""
+    return sorted((n for p in model.pools.values() for n in p.nodes.values() if n.row >= 0),
+                  key=lambda n: n.name)
+
+
 class LoadBalancer:
     """One frontend of the Azure load balancer for one Service."""
 
@@ -110,11 +127,7 @@ class LoadBalancer:
     def _answers(self, node: Node) -> bool:
         if self.probe_blocked_all or node.name in self.probe_blocked:
             return False
-        if not node.alive or node.state in ("Provisioning", "Deleted", "Failed"):
-            return False
-        if self.svc.local:
-            return any(p.node is node for p in self.svc.endpoints)
-        return True
+        return answers_probe(self.svc, node)
 
     def refresh_now(self) -> None:
         """Probe every backend at once (used at the start of the run)."""
@@ -123,8 +136,7 @@ class LoadBalancer:
         self.healthy = [n for n in nodes if n.name in self._healthy_names]
 
     def _backends(self) -> list[Node]:
-        return sorted((n for p in self.m.pools.values() for n in p.nodes.values() if n.row >= 0),
-                      key=lambda n: n.name)
+        return backend_pool(self.m)
 
     def _probe_loop(self) -> Generator[simpy.Event, Any, None]:
         while True:

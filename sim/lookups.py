@@ -94,6 +94,18 @@ class NameLookups:
         svc = flow.svc
         name = spec.dns_name or (svc.name if svc.namespace == client_ns
                                  else f"{svc.name}.{svc.namespace}")
+        result = self.resolve_name(client_ns, name)
+        flow.dns_queries = len(result.tried_in_order)
+        flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
+        # an ExternalName's CNAME target is chased upstream inside the kubernetes answer
+        flow.dns_upstream = result.upstream_queries + (1 if svc.type == "ExternalName" else 0)
+
+    def resolve_name(self, client_ns: str, name: str) -> Any:
+        """A pod of namespace *client_ns* looks *name* up as its resolv.conf says (search
+        list, ndots:5) against the cluster's Services: the :class:`sim.dns.Resolution`.
+        The traffic path and ``aks-sim route`` both ask this."""
+        from sim import dns
+
         services, targets = [], []
         for s in self.m.service_ctl.services.values():
             ports = tuple(dns.ServicePort(p.port, p.protocol, p.name) for p in s.manifest.spec.ports)
@@ -113,11 +125,7 @@ class NameLookups:
         resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
             str(self.m.spec.cluster.dns_service_ip),), limits=dns.search_limits(
                 self.m.spec.cluster.kubernetes_version)).resolver()
-        result = resolver.resolve(name, "A", cluster)
-        flow.dns_queries = len(result.tried_in_order)
-        flow.dns_ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
-        # an ExternalName's CNAME target is chased upstream inside the kubernetes answer
-        flow.dns_upstream = result.upstream_queries + (1 if svc.type == "ExternalName" else 0)
+        return resolver.resolve(name, "A", cluster)
 
     def _dispatch_lookup(self, flow: Any, arrivals: np.ndarray, outcome: np.ndarray,
                          when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:

@@ -11,7 +11,7 @@ An ``internet`` row stands for a client outside the cluster (a documentation add
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sim.netpol import ContainerPort as NpPort
@@ -37,6 +37,9 @@ class Reach:
     destinations: list[str]
     ports: dict[str, tuple[int, str]]
     cells: dict[tuple[str, str], GroupVerdict]
+    exposure: dict[str, str] = field(default_factory=dict)
+    """How the internet reaches each destination (a public LoadBalancer or NodePort Service,
+    an Ingress through the controller); ``""``: not exposed, whatever the policies say."""
 
 
 def namespaces(model: Model) -> list[NpNamespace]:
@@ -81,7 +84,11 @@ def reachability(model: Model, *, port: int | None = None, protocol: str = "TCP"
     loaded = model.loaded.workloads
     groups = _pods(model)
     engine = model.spec.cluster.network_policy
-    policies = cluster_policies(model, [_as_dict(p.obj) for p in loaded.network_policies],
+    # the policies in effect now (operations and faults may have changed them), as the
+    # traffic path sees them; before the run starts, the scenario's
+    objects = (list(model.traffic.policy_objects.values()) if model.traffic.started
+               else [_as_dict(p.obj) for p in loaded.network_policies])
+    policies = cluster_policies(model, objects,
                                 [p for members in groups.values() for p in members])
     ports: dict[str, tuple[int, str]] = {}
     for key, members in groups.items():
@@ -101,8 +108,49 @@ def reachability(model: Model, *, port: int | None = None, protocol: str = "TCP"
                 denied = tuple(v for v in verdicts if not v.allowed)
                 reason = denied[0].reason if denied else verdicts[0].reason
                 cells[(src, dst)] = GroupVerdict(not denied, len(verdicts), denied, reason)
+    exposed = exposure(model)
+    for dst in groups:
+        cell = cells.get(("internet", dst))
+        if cell is not None and not exposed.get(dst):
+            cells[("internet", dst)] = GroupVerdict(False, cell.connections, (), NOT_EXPOSED)
     return Reach(engine, policies.is_enforced, policies.policies, sources, list(groups), ports,
-                 cells)
+                 cells, exposed)
+
+
+NOT_EXPOSED = ("not exposed: no public LoadBalancer, NodePort or Ingress path leads to its "
+               "pods (an internet client has no address to connect to)")
+
+
+def exposure(model: Model) -> dict[str, str]:
+    """For every Deployment, how an internet client can reach its pods: through a public
+    LoadBalancer Service or a NodePort Service selecting them, or an Ingress rule of the
+    controller (itself behind its LoadBalancer Service) naming a Service that selects them;
+    ``""`` when none does (a ClusterIP-only workload, or behind an internal load balancer,
+    whose frontend is a VNet address)."""
+    out: dict[str, str] = {key: "" for key in model.workloads.deployments}
+    for svc in sorted(model.service_ctl.services.values(), key=lambda s: s.key):
+        if (svc.type == "LoadBalancer" and not svc.internal) or svc.type == "NodePort":
+            for dep in svc.deployments:
+                out[dep.key] = out[dep.key] or f"{svc.type} Service {svc.key}"
+    traffic = model.spec.traffic
+    controller = traffic.ingress_controller if traffic is not None else None
+    csvc = model.service_ctl.find(controller.service) if controller is not None else None
+    if csvc is None or csvc.type != "LoadBalancer" or csvc.internal:
+        return out
+    for key, ing in sorted(model.traffic.ingress_objects.items()) or [
+            (f"{p.obj.metadata.namespace}/{p.obj.metadata.name}", _as_dict(p.obj))
+            for p in model.loaded.workloads.ingresses]:
+        ns = key.split("/")[0]
+        spec = ing.get("spec") or {}
+        backends = [spec.get("defaultBackend") or {}] + [
+            path.get("backend") or {} for rule in spec.get("rules") or []
+            for path in (rule.get("http") or {}).get("paths") or []]
+        for b in backends:
+            name = (b.get("service") or {}).get("name")
+            bsvc = model.service_ctl.services.get(f"{ns}/{name}") if name else None
+            for dep in bsvc.deployments if bsvc is not None else []:
+                out[dep.key] = out[dep.key] or f"Ingress {key} via the controller {csvc.key}"
+    return out
 
 
 def _as_dict(obj: object) -> dict:
@@ -127,10 +175,17 @@ def render(reach: Reach) -> str:
         for dst in reach.destinations:
             cell = reach.cells.get((src, dst))
             mark = "-" if cell is None else ("allow" if cell.allowed else (
+                "not exposed" if cell.reason == NOT_EXPOSED else
                 "partial" if len(cell.denied) < cell.connections else "deny"))
             row += mark.ljust(width)
         lines.append(row.rstrip())
-    denied = [(k, v) for k, v in reach.cells.items() if not v.allowed]
+    hidden = [dst for dst in reach.destinations
+              if (c := reach.cells.get(("internet", dst))) is not None and c.reason == NOT_EXPOSED]
+    if hidden:
+        lines.append("")
+        lines.append(f"Not exposed to the internet ({NOT_EXPOSED[len('not exposed: '):]}): "
+                     + ", ".join(hidden))
+    denied = [(k, v) for k, v in reach.cells.items() if not v.allowed and v.reason != NOT_EXPOSED]
     if denied:
         lines.append("")
         lines.append("Why denied:")

@@ -36,10 +36,13 @@ CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.ready
 
 
 class Recorder:
-    """Bus subscriber keeping (time, reason, object name, type, message) of every event."""
+    """Bus subscriber keeping (time, reason, object name, type) of every event, and the event
+    itself (its fields and message) for the ``expect`` entries that look at them."""
 
     def __init__(self, bus: Bus) -> None:
         self.events: list[tuple[float, str, str, str]] = []
+        self.raw: list[SimEvent] = []
+        """The events themselves, aligned with :attr:`events`."""
         self.first_message: dict[str, str] = {}
         self.unsubscribe = bus.subscribe(SimEvent, self._on)
 
@@ -47,8 +50,36 @@ class Recorder:
         ev = env.event
         reason = ev.reason
         self.events.append((env.sim_time, reason, ev.involved_object()["name"], ev.type))
+        self.raw.append(ev)
         if reason not in self.first_message:
             self.first_message[reason] = ev.message
+
+    def matching(self, e: Any) -> list[int]:
+        """Indexes of the events an ``event`` expectation (or sequence item) selects."""
+        pattern = re.compile(e.message_matches) if e.message_matches else None
+        want = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in e.fields.items()}
+        out = []
+        for i, (t, reason, obj, _) in enumerate(self.events):
+            if reason != e.event or (e.after is not None and t < e.after) or (
+                    e.before is not None and t >= e.before) or (
+                    e.object is not None and not obj.startswith(e.object)):
+                continue
+            ev = self.raw[i]
+            if want:
+                have = ev.fields()
+                if any(_text(have.get(k)) != v for k, v in want.items()):
+                    continue
+            if e.message is not None or pattern is not None:
+                message = ev.message
+                if (e.message is not None and e.message not in message) or (
+                        pattern is not None and pattern.search(message) is None):
+                    continue
+            out.append(i)
+        return out
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def figures(m: Model) -> dict[str, float]:
@@ -90,6 +121,17 @@ def figures(m: Model) -> dict[str, float]:
     out["pods.pendingPeak"] = m.stats.pending_peak
     out["pods.runningFinal"] = running
     out.update(flow_figures(m))
+    zones: dict[str, list[Any]] = {}
+    for pool in m.pools.values():
+        for n in pool.nodes.values():
+            zones.setdefault(n.zone, []).append(n)
+    for zone, members in sorted(zones.items()):
+        out[f"zone.{zone}.nodesFinal"] = len(members)
+        out[f"zone.{zone}.readyFinal"] = sum(1 for n in members if n.state == "Ready")
+    snat = m.traffic.snat
+    for node, peak in sorted(snat.peak_by_node.items()):
+        out[f"snat.node.{node}.peakPortsUsed"] = peak
+        out[f"snat.node.{node}.exhausted"] = int(node in snat.exhausted_nodes)
     out["snat.portsPerNodeFinal"] = m.traffic.snat.per_node
     out["snat.peakPortsUsed"] = m.traffic.snat.peak_in_use
     out["snat.exhaustedNodes"] = len(m.traffic.snat.exhausted_nodes)
@@ -139,12 +181,38 @@ def flow_figures(m: Model) -> dict[str, float]:
     return out
 
 
+ZONE_FIGURES = ("nodesFinal", "readyFinal")
+SNAT_NODE_FIGURES = ("peakPortsUsed", "exhausted")
+DEFAULT_ZERO = re.compile(r"(zone\.[^.]+\.(nodesFinal|readyFinal)|snat\.node\..+\.(peakPortsUsed|exhausted))")
+"""Figures that are 0 when the run has nothing to report for them (no node in the zone, no
+outbound call from the node)."""
+
+
 def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
     """Why *name* is not a figure of this scenario (None when it is)."""
     if name in CLUSTER_FIGURES:
         return None
     if name.startswith("flow."):
         return _check_flow_figure(name, spec)
+    m = re.fullmatch(r"zone\.([^.]+)\.([A-Za-z]+)", name)
+    if m is not None:
+        zones = sorted({str(z) for p in spec.cluster.node_pools
+                        for z in (p.zones or spec.cluster.zones)})
+        if m.group(1) not in zones:
+            return f"zone {m.group(1)!r} has no node pool (zones: {', '.join(zones)})"
+        if m.group(2) not in ZONE_FIGURES:
+            return f"unknown zone figure {m.group(2)!r}; expected one of {', '.join(ZONE_FIGURES)}"
+        return None
+    m = re.fullmatch(r"snat\.node\.(.+)\.([A-Za-z]+)", name)
+    if m is not None:
+        prefixes = [f"aks-{p.name}-" for p in spec.cluster.node_pools]
+        if not any(m.group(1).startswith(pre) for pre in prefixes):
+            return (f"node {m.group(1)!r} is of no node pool (names start with "
+                    f"{', '.join(prefixes)})")
+        if m.group(2) not in SNAT_NODE_FIGURES:
+            return (f"unknown SNAT node figure {m.group(2)!r}; expected one of "
+                    f"{', '.join(SNAT_NODE_FIGURES)}")
+        return None
     m = re.fullmatch(r"(subnet|pool|deployment)\.(.+)\.([A-Za-z]+)", name)
     if m is None:
         close = difflib.get_close_matches(name, CLUSTER_FIGURES, n=1)
@@ -221,26 +289,81 @@ def _bounds(e: EventExpectation | FigureExpectation) -> str:
     return " and ".join(parts)
 
 
-def evaluate(spec: Scenario, recorder: Recorder, figs: dict[str, float]) -> list[Result]:
-    """Every ``expect`` entry of *spec* against what the run recorded."""
+def _describe_match(e: Any, duration: float) -> str:
+    window = ""
+    if e.after is not None or e.before is not None:
+        window = (f" between {format_duration(e.after or 0)} and "
+                  f"{format_duration(e.before if e.before is not None else duration)}")
+    on = f" on {e.object}*" if e.object else ""
+    with_fields = "".join(f" {k}={v}" for k, v in e.fields.items())
+    text = f" with message containing {e.message!r}" if e.message is not None else ""
+    regex = f" with message matching /{e.message_matches}/" if e.message_matches else ""
+    return f"{e.event}{with_fields}{on}{window}{text}{regex}"
+
+
+def _sequence(spec: Scenario, recorder: Recorder, i: int, e: Any) -> Result:
+    """Each item's first matching event after the previous item's (in stream order)."""
+    from sim.scenario.schema import EventMatch
+
+    items = [EventMatch(event=x) if isinstance(x, str) else x for x in e.sequence]
+    last, found, when = -1, 0, []
+    for item in items:
+        nxt = next((j for j in recorder.matching(item) if j > last), None)
+        if nxt is None:
+            break
+        last = nxt
+        found += 1
+        when.append(format_duration(recorder.events[nxt][0]))
+    names = " before ".join(_describe_match(x, spec.duration) for x in items)
+    got = f" (found {', '.join(when)})" if when else ""
+    return Result(i, found == len(items), f"{names}: {found} of {len(items)} in order{got}",
+                  found, e.description)
+
+
+def _reach(m: Model | None, i: int, e: Any) -> Result:
+    """``aks-sim reach``'s cell for the expectation's source and destination, now."""
+    from sim.reach import NOT_EXPOSED, reachability
+
+    r = e.reach
+    text = f"reach {r.from_} -> {r.to}{f' port {r.port}' if r.port else ''} is {r.verdict!r}"
+    if m is None:
+        return Result(i, False, text + ": no model to ask", float("nan"), e.description)
+    table = reachability(m, port=r.port)
+    dst = r.to if r.to in table.destinations else next(
+        (d for d in table.destinations if d.split("/")[1] == r.to), r.to)
+    src = r.from_ if r.from_ in table.sources else next(
+        (s for s in table.sources if "/" in s and s.split("/")[1] == r.from_), r.from_)
+    cell = table.cells.get((src, dst))
+    got = "-" if cell is None else "allow" if cell.allowed else (
+        "not exposed" if cell.reason == NOT_EXPOSED else
+        "partial" if len(cell.denied) < cell.connections else "deny")
+    ok = got == r.verdict
+    return Result(i, ok, f"{text}: got {got!r}" + ("" if ok or cell is None else
+                                                    f" ({cell.reason})"),
+                  1.0 if ok else 0.0, e.description)
+
+
+def evaluate(spec: Scenario, recorder: Recorder, figs: dict[str, float],
+             samples: dict[float, dict[str, float]] | None = None,
+             m: Model | None = None) -> list[Result]:
+    """Every ``expect`` entry of *spec* against what the run recorded (*samples*: the figures
+    as they were at the times ``at`` names; *m*: the model, for ``reach``)."""
     results = []
     for i, e in enumerate(spec.expect):
         if hasattr(e, "event"):
-            count = sum(1 for t, reason, obj, _ in recorder.events
-                        if reason == e.event
-                        and (e.after is None or t >= e.after)
-                        and (e.before is None or t < e.before)
-                        and (e.object is None or obj.startswith(e.object)))
-            window = ""
-            if e.after is not None or e.before is not None:
-                window = (f" between {format_duration(e.after or 0)} and "
-                          f"{format_duration(e.before if e.before is not None else spec.duration)}")
-            on = f" on {e.object}*" if e.object else ""
-            text = f"count of {e.event} events{on}{window} {_bounds(e)}"
+            count = len(recorder.matching(e))
+            text = f"count of {_describe_match(e, spec.duration)} events {_bounds(e)}"
             results.append(Result(i, _within(e, count), text, count, e.description))
+        elif hasattr(e, "sequence"):
+            results.append(_sequence(spec, recorder, i, e))
+        elif hasattr(e, "reach"):
+            results.append(_reach(m, i, e))
         else:
-            value = figs.get(e.figure, float("nan"))
-            results.append(Result(i, _within(e, value), f"{e.figure} {_bounds(e)}", value,
+            source = figs if e.at is None else (samples or {}).get(e.at, {})
+            value = source.get(e.figure, 0.0 if source and DEFAULT_ZERO.fullmatch(e.figure)
+                               else float("nan"))
+            at = f" at {format_duration(e.at)}" if e.at is not None else ""
+            results.append(Result(i, _within(e, value), f"{e.figure}{at} {_bounds(e)}", value,
                                   e.description))
     return results
 
@@ -274,8 +397,10 @@ class Report:
         }
 
 
-def build(m: Model, recorder: Recorder, run_id: str, seed: int) -> Report:
-    """Assemble the report of a finished (or stopped) run."""
+def build(m: Model, recorder: Recorder, run_id: str, seed: int,
+          samples: dict[float, dict[str, float]] | None = None) -> Report:
+    """Assemble the report of a finished (or stopped) run (*samples*: figures sampled at the
+    times ``expect`` entries name)."""
     figs = figures(m)
     figs["events.warnings"] = sum(1 for e in recorder.events if e[3] == EventType.WARNING)
     tally: dict[str, dict[str, Any]] = {}
@@ -293,7 +418,7 @@ def build(m: Model, recorder: Recorder, run_id: str, seed: int) -> Report:
                 "held_by": {k: v for k, v in sorted(s.held_by.items()) if v}}
                for s in m.subnets.values()]
     return Report(m.spec.name, seed, run_id, m.env.now, len(recorder.events), figs,
-                  evaluate(m.spec, recorder, figs),
+                  evaluate(m.spec, recorder, figs, samples, m),
                   sorted(tally.values(), key=lambda r: (r["first"], r["reason"])), subnets)
 
 

@@ -1029,6 +1029,26 @@ def outbound_max_nodes(ports_per_node: int, outbound_ips: int) -> int:
     return SNAT_PORTS_PER_FRONTEND_IP * outbound_ips // ports_per_node
 
 
+def outbound_max_nodes_with_surge(ports_per_node: int, outbound_ips: int,
+                                  max_surge: int | str = MAX_SURGE_DEFAULT) -> int:
+    """Nodes a cluster may keep under an outbound rule so that an upgrade's surge nodes still
+    get their ports: the largest ``n`` with ``n + surge(n) <= 64,000 * IPs // ports``.
+
+    Source: configure-load-balancer-standard.md ("keep surge headroom": the capacity formula
+    counts the buffer node an upgrade adds, default max surge 1); surge as
+    :func:`surge_nodes` (a count, or a percentage of the pool rounded up).
+
+    Raises:
+        SizingError: Ports not a multiple of 8 in 8..64,000, or a bad max surge.
+    """
+    _raise_if(surge_problems(max_surge))
+    limit = outbound_max_nodes(ports_per_node, outbound_ips)
+    n = limit
+    while n > 0 and n + surge_nodes(max_surge, n) > limit:
+        n -= 1
+    return n
+
+
 @dataclass(frozen=True)
 class OutboundPortsCheck:
     """Whether an explicit per-node port allocation fits the outbound IPs' ports."""

@@ -65,6 +65,8 @@ class SnatTable:
         self.pool_size = 0
         self.windows: dict[tuple[str, str], PortWindow] = {}
         self.peak_in_use = 0
+        self.peak_by_node: dict[str, int] = {}
+        """The most ports each node held for one destination (nodes that made calls)."""
         self.exhausted_nodes: set[str] = set()
 
     def resize(self, pool_size: int) -> int:
@@ -99,6 +101,8 @@ class SnatTable:
             window.in_use += int(granted.size)
             window.live.extend(ends[:free].tolist())
             self.peak_in_use = max(self.peak_in_use, window.in_use)
+            if window.in_use > self.peak_by_node.get(node, 0):
+                self.peak_by_node[node] = window.in_use
         if free < release.size:
             self.exhausted_nodes.add(node)
         return ok
@@ -116,6 +120,8 @@ class SnatTable:
         window.in_use += 1
         window.held += 1
         self.peak_in_use = max(self.peak_in_use, window.in_use)
+        if window.in_use > self.peak_by_node.get(node, 0):
+            self.peak_by_node[node] = window.in_use
         return True
 
     def free(self, node: str, dest: str, at: float) -> None:

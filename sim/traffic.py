@@ -82,7 +82,7 @@ from sim.ipvs import IpvsTables
 from sim.links import Links
 from sim.loadbalancer import LoadBalancer
 from sim.lookups import NameLookups
-from sim.netpol import ExternalPeer, NetworkPolicies
+from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
 from sim.netpol import Pod as NpPod
 from sim.network import ip_str
 from sim.outcomes import (
@@ -215,6 +215,9 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
         self.policy_objects: dict[str, dict[str, Any]] = {}
+        """The NetworkPolicies in effect now (the scenario's, changed by operations and
+        faults), once :meth:`start` has loaded them (:attr:`started`)."""
+        self.started = False
         self._policies: NetworkPolicies | None = None
         self._verdicts: dict[tuple[str, str, int], bool] = {}
         self.snat = SnatTable(1, 0)
@@ -259,6 +262,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         for placed in self.m.loaded.workloads.network_policies:
             obj = placed.obj.model_dump(by_alias=True, exclude_none=True)
             self.policy_objects[f"{placed.obj.metadata.namespace}/{placed.obj.metadata.name}"] = obj
+        self.started = True
         if self.spec is None:
             return
         controller = self.spec.ingress_controller
@@ -320,8 +324,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         controller = self.spec.ingress_controller if self.spec else None
         if controller is None:
             return
-        router = IngressRouter(list(self.ingress_objects.values()), controller.ingress_class,
-                               watch_ingress_without_class=True)
+        router = self.ingress_router()
         for state in self.flows:
             flow = state.spec
             if flow.ingress is None:
@@ -335,6 +338,18 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                     port = backend.port
                     state.backend_port = port if isinstance(port, int) else next(
                         (p.port for p in state.backend.manifest.spec.ports if p.name == port), 80)
+
+    def ingress_router(self) -> IngressRouter:
+        """The ingress controller's routing over the Ingresses as they are now (the traffic
+        path and ``aks-sim route`` both ask this one)."""
+        from sim.ingress import NginxConfig
+
+        controller = self.spec.ingress_controller if self.spec else None
+        assert controller is not None
+        return IngressRouter(list(self.ingress_objects.values()), controller.ingress_class,
+                             watch_ingress_without_class=True, nginx=NginxConfig(
+                                 default_certificate_hosts=tuple(
+                                     controller.default_certificate_hosts)))
 
     def change_ingress(self, apply: dict[str, Any] | None, delete: str | None) -> None:
         """kubectl apply / delete of an Ingress: routes change now; a new host's DNS record
@@ -387,26 +402,34 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     # --- the node subnet's NSG ----------------------------------------------------------
 
     def _nsg_allows(self, flow: FlowState) -> bool:
-        """Whether the node subnet's NSG lets the flow's clients reach the LB port: the rules
-        AKS writes in its managed NSG (always there) with the scenario's rules layered on them
-        by priority (sim.nsg)."""
+        """Whether the node subnet's NSG lets the flow's clients reach the LB port
+        (:meth:`nsg_rule`, once per flow)."""
         verdict = self._nsg_cache.get(id(flow))
         if verdict is None:
-            c = self.m.spec.cluster
-            user = next((r for r in self.nsg_rules.values() if r), [])
-            rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
-                              tuple(r.destination_ports) if r.destination_ports else None,
-                              r.protocol) for r in user]
-            rules += nsg.managed_rules(self._public_balancers())
-            addr = ipaddress.IPv4Address(str(flow.spec.client_ip))
-            vnet = list(c.vnet.address_space)
-            if flow.spec.from_ in ("peered-vnet", "on-premises"):
-                # the VirtualNetwork service tag covers peered VNets and connected on-premises
-                # ranges (virtual-networks service tags)
-                vnet.append(ipaddress.IPv4Network(f"{addr}/32"))
-            verdict = nsg.evaluate(rules, addr, flow.port, "TCP", vnet, flow.svc.key).allow
+            verdict = self.nsg_rule(str(flow.spec.client_ip), flow.port, flow.spec.from_,
+                                    flow.svc.key).allow
             self._nsg_cache[id(flow)] = verdict
         return verdict
+
+    def nsg_rule(self, client_ip: str, port: int, from_: str, svc_key: str) -> nsg.Rule:
+        """The NSG rule that decides a connection from *client_ip* (a client ``from_``
+        internet, vnet, peered-vnet or on-premises) to *port* of the LoadBalancer Service
+        *svc_key*: the rules AKS writes in its managed NSG (always there) with the scenario's
+        rules layered on them by priority (sim.nsg). The traffic path and ``aks-sim route``
+        both ask this."""
+        c = self.m.spec.cluster
+        user = next((r for r in self.nsg_rules.values() if r), [])
+        rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
+                          tuple(r.destination_ports) if r.destination_ports else None,
+                          r.protocol) for r in user]
+        rules += nsg.managed_rules(self._public_balancers())
+        addr = ipaddress.IPv4Address(client_ip)
+        vnet = list(c.vnet.address_space)
+        if from_ in ("peered-vnet", "on-premises"):
+            # the VirtualNetwork service tag covers peered VNets and connected on-premises
+            # ranges (virtual-networks service tags)
+            vnet.append(ipaddress.IPv4Network(f"{addr}/32"))
+        return nsg.evaluate(rules, addr, port, "TCP", vnet, svc_key)
 
     def _public_balancers(self) -> list[nsg.LoadBalancerPorts]:
         """Every LoadBalancer Service the managed NSG has rules for, in creation order: the
@@ -444,27 +467,39 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             self._policies = cluster_policies(self.m, self.policy_objects.values(), pods)
         return self._policies
 
+    def policy_verdict(self, source: Any, dst: Any, port: int,
+                       protocol: str = "TCP") -> Verdict | None:
+        """The NetworkPolicy verdict for a connection from *source* (a DeploymentState, whose
+        pods stand for it, or an :class:`ExternalPeer`) to the pods of Deployment *dst* at
+        *port*, under the policies in effect now; None when the cluster's ``networkPolicy``
+        engine enforces nothing. The traffic path and ``aks-sim route`` both ask this."""
+        engine = self._engine()
+        if not engine.is_enforced:
+            return None
+        src = source if isinstance(source, ExternalPeer) else f"{source.namespace}/{source.name}"
+        return engine.allows(src, f"{dst.namespace}/{dst.name}", port, protocol)
+
     def dns_allowed(self, client: Any) -> bool:
         """Whether the client Deployment's pods may send their lookups to CoreDNS (UDP 53 at
         a kube-system/coredns pod): an egress default-deny without a DNS rule blocks them."""
         key = (f"pod:{client.key}", "dns", DNS_PORT)
         verdict = self._verdicts.get(key)
         if verdict is None:
-            engine = self._engine()
             coredns = self.m.workloads.deployments.get("kube-system/coredns")
-            verdict = self._verdicts[key] = (
-                not self.policy_objects or not engine.is_enforced or coredns is None
-                or engine.allows(f"{client.namespace}/{client.name}", "kube-system/coredns",
-                                 DNS_PORT, "UDP").allowed)
+            if not self.policy_objects or coredns is None:
+                verdict = True
+            else:
+                v = self.policy_verdict(client, coredns, DNS_PORT, "UDP")
+                verdict = v is None or v.allowed
+            self._verdicts[key] = verdict
         return verdict
 
     def _allowed(self, src_ip: str, pod: Pod, port: int) -> bool:
         key = (src_ip, pod.dep.key, port)
         verdict = self._verdicts.get(key)
         if verdict is None:
-            engine = self._engine()
-            verdict = self._verdicts[key] = not engine.is_enforced or engine.allows(
-                ExternalPeer(src_ip), f"{pod.dep.namespace}/{pod.dep.name}", port).allowed
+            v = self.policy_verdict(ExternalPeer(src_ip), pod.dep, port)
+            verdict = self._verdicts[key] = v is None or v.allowed
         return verdict
 
     def _ticks(self) -> Generator[simpy.Event, Any, None]:
@@ -1015,10 +1050,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         key = (f"pod:{src.dep.key}", dst.dep.key, port)
         verdict = self._verdicts.get(key)
         if verdict is None:
-            engine = self._engine()
-            verdict = self._verdicts[key] = not engine.is_enforced or engine.allows(
-                f"{src.dep.namespace}/{src.dep.name}", f"{dst.dep.namespace}/{dst.dep.name}",
-                port).allowed
+            v = self.policy_verdict(src.dep, dst.dep, port)
+            verdict = self._verdicts[key] = v is None or v.allowed
         return verdict
 
     # --- accounting ---------------------------------------------------------------------

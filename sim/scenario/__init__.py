@@ -279,6 +279,8 @@ def load_located(doc: Located, base_dir: str = ".",
     issues += semantics.check(spec, doc, workloads, known_reasons(),
                               lambda name: check_figure(name, spec, workloads))
     issues = _in_order(issues, file)
+    if spec.expect_error and not any(i.severity == "error" for i in issues):
+        issues.append(doc.issue(("expectError",), UNEXPECTEDLY_VALID))
     if any(i.severity == "error" for i in issues):
         raise ScenarioError(issues)
     return LoadedScenario(spec, workloads, file, issues)
@@ -299,6 +301,44 @@ def validate(path: str) -> list[Issue]:
         return load(path).warnings
     except ScenarioError as exc:
         return exc.issues
+
+
+UNEXPECTEDLY_VALID = ("the scenario is valid, but expectError says it must be rejected (remove "
+                      "expectError to run it)")
+
+
+def rejection(path: str) -> list[str]:
+    """What is wrong with a scenario's ``expectError``: each expected error (path, and text of
+    its message) must be among the errors loading the scenario gives, and every error must be
+    expected. Empty when the scenario is rejected exactly as it says (or has no expectError
+    and is valid)."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        return [f"{path}: cannot read the scenario: {exc}"]
+    expected = raw.get("expectError") if isinstance(raw, dict) else None
+    expected = expected if isinstance(expected, list) else []
+    errors = [i for i in validate(path) if i.severity == "error"
+              and i.message != UNEXPECTEDLY_VALID]
+    problems = []
+    if expected and not errors:
+        problems.append(f"{path}: {UNEXPECTEDLY_VALID}")
+    matched: set[int] = set()
+    for want in expected:
+        where, text = str((want or {}).get("path", "")), str((want or {}).get("message", ""))
+        hit = next((k for k, i in enumerate(errors) if i.path == where and text in i.message),
+                   None)
+        if hit is None:
+            got = "; ".join(i.render() for i in errors) or "no error"
+            problems.append(f"{path}: expected an error at {where} containing {text!r}; got: {got}")
+        else:
+            matched.add(hit)
+    problems += [f"{path}: unexpected error: {i.render()}" for k, i in enumerate(errors)
+                 if k not in matched]
+    return problems
 
 
 def _in_order(issues: list[Issue], file: str) -> list[Issue]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 import zlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from pydantic import (
     Field,
     Tag,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -624,6 +626,10 @@ class IngressControllerSpec(Model):
     """Requests one controller pod proxies at once (NGINX worker connections)."""
     ingress_class: str | None = None
     """Only Ingresses of this class (default: every Ingress)."""
+    default_certificate_hosts: list[str] = []
+    """Hosts the controller's ``--default-ssl-certificate`` is valid for (e.g. a wildcard
+    ``*.example.com``); an https host no Ingress's ``spec.tls`` lists gets this certificate.
+    Empty (the default, as shipped): the self-signed fake certificate, which clients refuse."""
 
 
 class Flow(Model):
@@ -782,9 +788,20 @@ class NodeFailure(FaultBase):
     """A node by name (e.g. aks-user-12345678-vmss000002); otherwise picked at random."""
     node_pool: str | None = None
     zone: Zone | None = None
+    index: Annotated[int, Field(ge=0, le=MAX_NODES_PER_CLUSTER)] | None = None
+    """With ``nodePool``: the pool's node with this VMSS instance number (0 is the first node
+    the pool created, ``...vmss000000``); with ``zone`` too, the pool's index-th node in that
+    zone (by instance number). Selects one node without spelling its generated name."""
     count: Annotated[int, Field(ge=1, le=MAX_NODES_PER_CLUSTER)] = 1
     fixed_by: Literal["reboot", "reimage", "redeploy", "nothing"] = "reboot"
     """Which auto-repair action brings the node back (nothing: only the end of the fault)."""
+
+    @model_validator(mode="after")
+    def _index_needs_pool(self) -> NodeFailure:
+        if self.index is not None and (self.node_pool is None or self.node is not None):
+            raise ValueError("index selects a node of nodePool: give nodePool (and optionally "
+                             "zone), not node")
+        return self
 
 
 class ZoneFailure(FaultBase):
@@ -1052,8 +1069,8 @@ class Bounds(Model):
         return self
 
 
-class EventExpectation(Bounds):
-    """How many events of a reason happen (optionally in a time window, on an object)."""
+class EventMatch(Model):
+    """Which events count: a reason, and optionally their object, fields and message."""
 
     event: str
     """The event reason, e.g. SubnetIsFull, NodeNotReady, FailedScheduling."""
@@ -1063,28 +1080,96 @@ class EventExpectation(Bounds):
     """Count only events strictly before this time."""
     object: str | None = None
     """Only events whose involvedObject name starts with this."""
+    fields: dict[str, str | int | float | bool] = {}
+    """Only events whose ``fields`` (as in the event stream: ``zone``, ``node_pool``, ...) have
+    these values (compared as text, so ``zone: 2`` matches ``"2"``)."""
+    message: str | None = None
+    """Only events whose message contains this text."""
+    message_matches: str | None = None
+    """Only events whose message matches this regular expression (Python ``re.search``)."""
+
+    @field_validator("message_matches")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"expected a regular expression, got {value!r}: {exc}") from None
+        return value
+
+
+class EventExpectation(EventMatch, Bounds):
+    """How many events of a reason happen (optionally in a time window, on an object, with
+    some fields and message)."""
+
     description: str | None = None
 
 
 class FigureExpectation(Bounds):
-    """A figure of the final report (see docs/scenarios.md for the list)."""
+    """A figure of the final report (see docs/scenarios.md for the list), or as it was at a
+    time of the run (``at``)."""
 
     figure: str
     """e.g. ``subnet.aks-subnet.peakUsedFraction`` or ``deployment.web.availableFinal``."""
+    at: Duration | None = None
+    """Sample the figure at this time (the state after everything before it happened)."""
     description: str | None = None
+
+
+class SequenceExpectation(Model):
+    """Events happen in this order: each item's first match after the previous item's."""
+
+    sequence: Annotated[list[str | EventMatch], Field(min_length=2)]
+    """Event reasons, or mappings like ``event`` expectations (object, fields, message, ...)."""
+    description: str | None = None
+
+
+class ReachCheck(Model):
+    """One cell of ``aks-sim reach``'s table."""
+
+    from_: str = Field(alias="from")
+    """``internet`` or a Deployment (``namespace/name``)."""
+    to: str
+    """A Deployment (``namespace/name``)."""
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """The destination port (default: its first container port, as ``aks-sim reach``)."""
+    verdict: Literal["allow", "deny", "partial", "not exposed"]
+
+
+class ReachExpectation(Model):
+    """``aks-sim reach``'s verdict for one source and destination, at the end of the run."""
+
+    reach: ReachCheck
+    description: str | None = None
+
+
+_EXPECTATION_KINDS = ("event", "figure", "sequence", "reach")
 
 
 def _expectation_tag(value: Any) -> str | None:
     if isinstance(value, dict):
-        return "event" if "event" in value else "figure" if "figure" in value else None
-    return "event" if hasattr(value, "event") else "figure" if hasattr(value, "figure") else None
+        return next((k for k in _EXPECTATION_KINDS if k in value), None)
+    return next((k for k in _EXPECTATION_KINDS if hasattr(value, k)), None)
 
 
 Expectation = Annotated[
-    Annotated[EventExpectation, Tag("event")] | Annotated[FigureExpectation, Tag("figure")],
+    Annotated[EventExpectation, Tag("event")] | Annotated[FigureExpectation, Tag("figure")]
+    | Annotated[SequenceExpectation, Tag("sequence")] | Annotated[ReachExpectation, Tag("reach")],
     Discriminator(_expectation_tag, custom_error_type="expectation_kind",
-                  custom_error_message="expected a mapping with an `event` or a `figure` key"),
+                  custom_error_message="expected a mapping with an `event`, `figure`, "
+                                       "`sequence` or `reach` key"),
 ]
+
+
+class RejectionExpectation(Model):
+    """This scenario must be rejected with an error at this path (the invalid catalogue as
+    scenarios: ``aks-sim validate`` must refuse it, and say this)."""
+
+    path: str
+    """The dotted path the error names, e.g. ``cluster.nodePools[0].maxPods``."""
+    message: str
+    """Text the error message contains."""
 
 
 # --- the scenario ----------------------------------------------------------------------
@@ -1109,6 +1194,8 @@ class Scenario(Model):
     chaos: Annotated[list[Fault], Field(max_length=MAX_ITEMS)] = []
     operations: Annotated[list[Operation], Field(max_length=MAX_ITEMS)] = []
     expect: Annotated[list[Expectation], Field(max_length=MAX_ITEMS)] = []
+    expect_error: Annotated[list[RejectionExpectation], Field(max_length=MAX_ITEMS)] = []
+    """The errors this scenario must be rejected with (sim.scenario.rejection)."""
 
 
 def pod_ip_mode(spec: Scenario, pool: NodePoolSpec) -> str:

@@ -10,6 +10,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable
+from typing import Any
 
 from sim import sizing
 from sim.errors import Issue
@@ -381,6 +382,17 @@ class _Checker:
                 problem = self._unknown_node(fault.node)
                 if problem:
                     self.error((*path, "node"), problem)
+            elif kind == "node_failure" and fault.index is not None:
+                pool = next((p for p in spec.cluster.node_pools if p.name == fault.node_pool),
+                            None)
+                if pool is None:
+                    self.error((*path, "nodePool"), _unknown(
+                        "node pool", str(fault.node_pool), [p.name for p in spec.cluster.node_pools]))
+                elif fault.zone is None:
+                    problem = self._unknown_node(node_name(spec.cluster.name, pool.name,
+                                                           fault.index))
+                    if problem:
+                        self.error((*path, "index"), problem)
             elif kind == "coredns_outage" and not self._runs_coredns():
                 self.error((*path, "fault"), "this scenario runs no CoreDNS: it joins the model "
                            "when a flow from pods calls a Service by name (from: pods, to:)")
@@ -581,16 +593,46 @@ class _Checker:
                 self.error(("traffic", "backends", i, "deployment"),
                            self._unknown_deployment(b.deployment))
 
+    def _event_match(self, path: tuple[Any, ...], e: Any, known_reasons: set[str]) -> None:
+        from sim.events import event_fields
+
+        if e.event not in known_reasons:
+            self.error((*path, "event"), _unknown("event reason", e.event, sorted(known_reasons)))
+            return
+        names = event_fields(e.event) or ()
+        for key in e.fields:
+            if key not in names:
+                self.error((*path, "fields", key), _unknown(f"field of {e.event} events", key,
+                                                            list(names)))
+
     def expectations(self, known_reasons: set[str], figure_ok: Callable[[str], str | None]) -> None:
+        deployments = {k for d in self.workloads.deployments
+                       for k in (d.obj.key, d.obj.metadata.name)}  # type: ignore[attr-defined]
         for i, e in enumerate(self.spec.expect):
             if hasattr(e, "event"):
-                if e.event not in known_reasons:
-                    self.error(("expect", i, "event"), _unknown("event reason", e.event,
-                                                                sorted(known_reasons)))
+                self._event_match(("expect", i), e, known_reasons)
+            elif hasattr(e, "sequence"):
+                for j, item in enumerate(e.sequence):
+                    if isinstance(item, str):
+                        if item not in known_reasons:
+                            self.error(("expect", i, "sequence", j), _unknown(
+                                "event reason", item, sorted(known_reasons)))
+                    else:
+                        self._event_match(("expect", i, "sequence", j), item, known_reasons)
+            elif hasattr(e, "reach"):
+                for side in ("from", "to"):
+                    name = e.reach.from_ if side == "from" else e.reach.to
+                    if name not in deployments and not (side == "from" and name == "internet"):
+                        self.error(("expect", i, "reach", side), _unknown(
+                            "Deployment", name, sorted(k for k in deployments if "/" in k)
+                            + (["internet"] if side == "from" else [])))
             else:
                 problem = figure_ok(e.figure)
                 if problem:
                     self.error(("expect", i, "figure"), problem)
+                elif e.at is not None and e.at > self.spec.duration:
+                    self.error(("expect", i, "at"), f"at {e.at:g}s is after the end of the run "
+                               f"(duration {self.spec.duration:g}s)")
 
 
 def _labels(labels: dict[str, str]) -> str:

@@ -69,7 +69,8 @@ class Ctx:
             if name in self.inputs and self.inputs[name] is not None:
                 return self.inputs[name]
         if default is _MISSING:
-            raise CannotCompute(f"expected key {self.key!r} needs input {' or '.join(names)}")
+            raise CannotCompute(f"cannot compute {self.key!r}: it needs input "
+                                f"{' or '.join(names)}")
         return default
 
     def has(self, *names: str) -> bool:
@@ -213,7 +214,8 @@ def compute(key: str, ctx: Ctx) -> Any:
         match = pattern.fullmatch(key)
         if match:
             return pfn(ctx, match)
-    raise CannotCompute(f"no computation for expected key {key!r} (group {ctx.group!r})")
+    raise CannotCompute(f"cannot compute {key!r}: no rule book of the project computes this "
+                        f"quantity (group {ctx.group!r})")
 
 
 # --------------------------------------------------------------------------- plan() cases
@@ -324,7 +326,8 @@ def _usable(ctx: Ctx) -> int:
     return sizing.subnet_usable_addresses(_min_prefix_len(ctx), revision=ctx.revision)
 
 
-@resolves("reserved_count", "reserved_per_subnet", "reserved_addresses_count")
+@resolves("reserved_count", "reserved_per_subnet", "reserved_addresses_count",
+          "reserved_ips_per_subnet")
 def _reserved_count(ctx: Ctx) -> int:
     return ctx.revision.reserved_per_subnet
 
@@ -367,9 +370,81 @@ def _forbidden(ctx: Ctx) -> bool:
     return bool(sizing.validate_range(str(ctx.get(*CIDR_INPUTS, "service_cidr", "pod_cidr"))))
 
 
-@resolves("forbidden_ranges")
+@resolves("forbidden_ranges", "forbidden_cidrs", "forbidden_address_ranges",
+          "reserved_forbidden_ranges", "disallowed_ranges")
 def _forbidden_ranges(ctx: Ctx) -> list[str]:
     return [str(n) for n in network.FORBIDDEN_RANGES]
+
+
+@resolves("kubenet_max_nodes", "kubenet_node_limit", "kubenet_max_nodes_per_cluster")
+def _kubenet_nodes(ctx: Ctx) -> int:
+    return sizing.KUBENET_MAX_NODES
+
+
+@resolves("max_lb_services_per_cluster", "lb_services_per_cluster",
+          "max_load_balancer_services")
+def _lb_services(ctx: Ctx) -> int:
+    return sizing.MAX_LB_SERVICES_PER_CLUSTER
+
+
+@resolves("max_clusters_per_subscription", "clusters_per_subscription")
+def _clusters(ctx: Ctx) -> int:
+    return sizing.MAX_CLUSTERS_PER_SUBSCRIPTION
+
+
+@resolves("lb_max_backend_ip_configs_per_frontend", "max_backend_ip_configs_per_frontend",
+          "backend_ip_configs_per_frontend")
+def _backend_configs(ctx: Ctx) -> int:
+    return sizing.LB_MAX_BACKEND_IP_CONFIGS_PER_FRONTEND
+
+
+@resolves("ilb_recommended_max_nodes", "internal_lb_recommended_max_nodes")
+def _ilb_nodes(ctx: Ctx) -> int:
+    return sizing.ILB_RECOMMENDED_MAX_NODES
+
+
+@resolves("snat_port_range", "ports_per_rule_range", "snat_ports_per_rule_port")
+def _port_range(ctx: Ctx) -> int:
+    return sizing.SNAT_PORT_RANGE
+
+
+@resolves("nat_gateway_snat_ports_per_ip", "nat_gateway_ports_per_ip")
+def _nat_gateway(ctx: Ctx) -> int:
+    return sizing.NAT_GATEWAY_SNAT_PORTS_PER_IP
+
+
+@resolves("lb_idle_timeout_default_minutes", "standard_lb_idle_timeout_default_minutes")
+def _lb_idle(ctx: Ctx) -> int:
+    return sizing.LB_IDLE_TIMEOUT_DEFAULT_MINUTES
+
+
+@resolves("service_tcp_idle_timeout_minutes", "tcp_idle_timeout_annotation_minutes")
+def _service_idle(ctx: Ctx) -> dict[str, int]:
+    low, high = sizing.SERVICE_TCP_IDLE_TIMEOUT_MINUTES
+    return {"default": low, "min": low, "max": high}
+
+
+@resolves("max_surge_recommended", "recommended_max_surge")
+def _surge_recommended(ctx: Ctx) -> str:
+    return sizing.MAX_SURGE_RECOMMENDED
+
+
+@resolves("kubenet_retirement", "kubenet_retirement_date")
+def _kubenet_retirement(ctx: Ctx) -> str:
+    return sizing.KUBENET_RETIREMENT.isoformat()
+
+
+@resolves("default_max_surge", "max_surge_default")
+def _default_surge(ctx: Ctx) -> int | str:
+    return sizing.default_max_surge(revision=ctx.revision)
+
+
+@resolves("max_nodes_including_surge", "snat_max_nodes_including_surge",
+          "max_nodes_with_surge", "outbound_max_nodes_with_surge")
+def _snat_nodes_with_surge(ctx: Ctx) -> int:
+    return sizing.outbound_max_nodes_with_surge(
+        int(ctx.get(*PORTS_INPUTS)), frontend_ips(ctx),
+        ctx.get(*SURGE_INPUTS, default=sizing.default_max_surge(revision=ctx.revision)))
 
 
 @resolves("vnet_max_private_ips", "max_private_ips_per_vnet", "vnet_private_ip_limit",
@@ -491,7 +566,8 @@ def _ordinal_node_cidr(ctx: Ctx, match: re.Match[str]) -> str:
     return sizing.node_pod_cidr(_pod_cidr(ctx), index, _per_node_prefix(ctx))
 
 
-@resolves_pattern(r".*(?:cidrs|ranges)")
+@resolves_pattern(r"(?!.*(?:forbidden|reserved|service|vnet|private|blocked|address))"
+                  r"(?=.*(?:node|pod)).*(?:cidrs|ranges)")
 def _any_node_ranges(ctx: Ctx, match: re.Match[str]) -> Any:
     """A plural ranges key with a list or per-index shape: the node pod ranges in order."""
     if not isinstance(ctx.shape, list | Mapping):
@@ -525,6 +601,9 @@ def _routes_per_node(ctx: Ctx) -> int:
 
 @resolves("route_status", "routes_status", "status")
 def _route_status(ctx: Ctx) -> str:
+    if ctx.key.lower() == "status" and not any(w in ctx.group.lower() for w in ("route", "kubenet")):
+        raise CannotCompute(f"cannot compute {ctx.key!r}: a bare 'status' is the kubenet route "
+                            f"table's only in a route or kubenet group (group {ctx.group!r})")
     return sizing.kubenet_route_status(nodes(ctx))
 
 
@@ -602,7 +681,7 @@ def _service_cidr_limit(ctx: Ctx) -> int:
 # --------------------------------------------------------------------------- max pods
 
 
-@resolves("absolute_max_per_node", "absolute_max_pods_per_node")
+@resolves("absolute_max_per_node", "absolute_max_pods_per_node", "overlay_max_pods_per_node")
 def _absolute_max(ctx: Ctx) -> int:
     return sizing.MAX_PODS_PER_NODE
 
@@ -928,7 +1007,9 @@ def _evaluate(group: str, inputs: Mapping[str, Any], expected: Mapping[str, Any]
         try:
             got = compute(str(key), ctx)
         except CannotCompute as err:
-            failures.append(f"cannot compute: {err}")
+            text = str(err)
+            failures.append(text if text.startswith(f"cannot compute {str(key)!r}")
+                            else f"cannot compute {str(key)!r}: {text}")
             continue
         except Inconsistent as err:
             failures.append(f"inconsistent model for {key!r}: {err}")

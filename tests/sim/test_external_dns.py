@@ -24,13 +24,15 @@ def _scenario() -> str:
 
 
 def test_deleted_ingress_host_answers_404_then_stops_resolving_at_the_next_sync() -> None:
-    """Deleted at 15m: the controller has no rule for the host at once (its default backend's
-    404), and the record stays until External-DNS's next sync at 16m; from then on the name
-    does not resolve (dns_failure)."""
+    """Deleted at 15m: the controller has neither the rule nor the TLS entry for the host at
+    once, so the https clients get its self-signed default certificate and refuse it
+    (tls_error; ingress-nginx user-guide/tls.md "Default SSL Certificate"; over http they
+    would get the default backend's 404), and the record stays until External-DNS's next
+    sync at 16m; from then on the name does not resolve (dns_failure)."""
     sim, events = make_sim(_scenario())
     sim.run()
     ticks = [e.event for e in events if e.event.reason == "TrafficTick" and e.event.requests]
-    no_rule = [t.start for t in ticks if "no_ingress_rule" in t.errors]
+    no_rule = [t.start for t in ticks if "tls_error" in t.errors and t.start >= 900]
     dns = [t.start for t in ticks if "dns_failure" in t.errors and t.start >= 900]
     assert min(no_rule) == 900 and max(no_rule) < 960
     assert min(dns) == 960 and all(t.ok == 0 for t in ticks if t.start >= 960)
@@ -68,7 +70,8 @@ def test_route_dns_hop_follows_external_dns_records() -> None:
     assert "ingress-nginx" in live.hops[0].detail and "External-DNS" in live.hops[0].why[0]
     deleted = at(930)
     assert "ingress-nginx" in deleted.hops[0].detail and "deletes" in deleted.hops[0].why[0]
-    assert not deleted.answered and "404" in deleted.verdict
+    assert not deleted.answered and deleted.outcome == "tls_error"
+    assert "404" in next(h for h in deleted.hops if h.what == "ingress rule").detail
     gone = at(970)
     assert not gone.answered and "NXDOMAIN" in gone.hops[0].detail
     assert "DNS failure" in gone.verdict

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from simkit import make_sim
 
 from sim.reach import reachability
+from sim.route import trace
 
 
 def _deployment(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -70,9 +71,19 @@ def _scenario(namespaces: dict[str, dict[str, str]], deps: list[tuple[str, str, 
     return json.dumps(scenario)  # JSON is YAML
 
 
+_ROUTES: dict[str, str] = {}
+"""The outcome ``aks-sim route`` names for each flow of the last run (filled by _outcomes)."""
+
+
 def _outcomes(text: str) -> tuple[dict[str, dict[str, int]], Any]:
     sim, _ = make_sim(text)
     figures = sim.run().figures
+    _ROUTES.clear()
+    for flow in sim.spec.traffic.flows if sim.spec.traffic else []:
+        ns, name = flow.to.service.split("/")
+        source = flow.client if flow.from_ == "pods" else None
+        _ROUTES[flow.name] = trace(sim.model, flow.dns_name or f"{name}.{ns}", "/", "http",
+                                   source=source, client_ip=str(flow.client_ip)).outcome
     out: dict[str, dict[str, int]] = {}
     for key, value in figures.items():
         parts = key.split(".")
@@ -110,6 +121,8 @@ def _check(namespaces: dict[str, dict[str, str]], deps: list[tuple[str, str, dic
             wrong = {k: v for k, v in got.items() if k not in ("requests", "errors", want) and v}
             assert not wrong and got.get(want, total - got["errors"]) == total, (
                 cname, sname, want, got)
+            # aks-sim route asks the same engine the same question (issue 14)
+            assert _ROUTES[f"{cname}-to-{sname}"] == want, (cname, sname, want, _ROUTES)
 
 
 def test_a_namespace_selector_on_a_custom_label_lets_that_namespace_in() -> None:
@@ -209,5 +222,6 @@ def test_traffic_outcomes_equal_reach_verdicts_for_every_pair(cluster: Any) -> N
     """For generated namespaces (with labels), labelled pods and policies, every pod -> Service
     call and every internet client of each Service's load balancer ends as reach says: all ok
     when reach allows the pair, all denied when it denies it, all dns_failure when reach
-    denies the client's egress to CoreDNS on UDP 53."""
+    denies the client's egress to CoreDNS on UDP 53; and aks-sim route names that outcome
+    for the same request."""
     _check(*cluster)
