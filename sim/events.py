@@ -651,16 +651,24 @@ class FaultReverted(SimEvent):
         return f"Reverted {self.fault} on {self.target}"
 
 
+def _event_classes() -> list[type[SimEvent]]:
+    """SimEvent and every subclass of it, depth first."""
+    found: list[type[SimEvent]] = []
+    stack: list[type[SimEvent]] = [SimEvent]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
 def event_kinds() -> list[tuple[str, str, str]]:
     """Every (category, reason, type) the model can publish, sorted: the label sets of the
     event counters (so each starts at 0 when a run starts), the reasons ``expect:`` blocks may
     name and the categories ``aks-sim watch`` may filter on. A class whose reason is a property
     (NodeRepair) publishes the reasons it can compute."""
     kinds: set[tuple[str, str, str]] = set()
-    stack: list[type[SimEvent]] = [SimEvent]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
+    for cls in _event_classes():
         reason = cls.__dict__.get("reason")
         if isinstance(reason, str) and reason:
             kinds.add((cls.category, reason, str(cls.type)))
@@ -684,10 +692,7 @@ def event_fields(reason: str) -> tuple[str, ...] | None:
     """The ``fields`` names of the events with *reason* (None: no such event)."""
     import dataclasses
 
-    stack: list[type[SimEvent]] = [SimEvent]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
+    for cls in _event_classes():
         if cls.__dict__.get("reason") == reason:
             return tuple(f.name for f in dataclasses.fields(cls))
     return None
