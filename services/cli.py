@@ -367,6 +367,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.scenario import validate
 
     path = scenario_path(args.scenario)
+    if _declares_expect_error(path):  # a scenario that must be rejected, and says how
+        from sim.scenario import rejection
+
+        problems = rejection(path)
+        for line in problems:
+            print(line)
+        if problems:
+            return EXIT_EXPECT_FAILED
+        print(f"{path}: rejected as its expectError says", file=sys.stderr)
+        return EXIT_OK
     issues = validate(path)
     _print_issues(issues, sys.stdout)
     errors = sum(i.severity == "error" for i in issues)
@@ -378,6 +388,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"{path}: valid" + (f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""),
           file=sys.stderr)
     return EXIT_OK
+
+
+def _declares_expect_error(path: str) -> bool:
+    """Whether the scenario at *path* has a top-level ``expectError`` (read leniently: a file
+    that does not parse is validate's to report)."""
+    from sim.scenario import read_file
+    from sim.scenario.yamlmarks import load_document
+
+    text, _ = read_file(path)
+    doc = load_document(text, path)[0] if text else None
+    return doc is not None and isinstance(doc.data, dict) and "expectError" in doc.data
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
