@@ -194,6 +194,8 @@ operations:
 expect:
   - {event: NodeNotReady, atLeast: 0, atMost: 100, after: 1m, before: 50m}
   - {figure: flow.constant.errorRate, atMost: 1, equals: 0.5}
+  - {sequence: [NodeNotReady, {event: NodeReady, after: 1m, before: 50m}]}
+  - {reach: {from: internet, to: ingress/ingress, port: 80, verdict: allow}}
 """
 
 
