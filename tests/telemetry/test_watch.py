@@ -129,7 +129,7 @@ def test_a_misspelt_filter_is_an_error_not_an_empty_watch() -> None:
                        (["--reason", "NodeNotready"], "--reason: unknown value 'NodeNotready'"),
                        (["--run", "a/b"], "--run: expected a run id"),
                        (["--until-finished"], "--until-finished: name the run"),
-                       (["--count", "0"], "--count: expected a number")):
+                       (["--count", "0"], "--count: expected an integer from 1")):
         done = subprocess.run([*AKS_SIM, "watch", "--mqtt", "mqtt://127.0.0.1:1", *bad],
                               capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert done.returncode == 2 and where in done.stderr and "Traceback" not in done.stderr
