@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hmac
+import http
 import json
 import math
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.pacer import MAX_SPEED, MIN_SPEED
 from services.runs import MAX_SEED, RunError, RunManager, parse_fault, parse_json_object
@@ -67,6 +69,33 @@ class ScenarioText(BaseModel):
 
 def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
     return [dataclasses.asdict(i) | {"text": i.render()} for i in issues]
+
+
+PROBLEM_JSON = "application/problem+json"
+"""Every error of the service is an RFC 9457 problem details object of this media type."""
+
+
+def problem_body(status: int, detail: str, instance: str | None = None,
+                 issues: list[Issue] | None = None, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem details object: ``type`` (``about:blank``: the status says it all),
+    ``title`` (the status's phrase), ``status``, ``detail`` (what went wrong, for a person),
+    ``instance`` (the request's path) and, when there are any, the extension member ``issues``
+    (each located: file, line, column, field)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": http.HTTPStatus(status).phrase,
+                            "status": status, "detail": detail}
+    if instance is not None:
+        body["instance"] = instance
+    if issues:
+        body["issues"] = _issues(issues)
+    return body | extra
+
+
+def problem(status: int, detail: str, instance: str | None = None,
+            issues: list[Issue] | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    """:func:`problem_body` as a response of type ``application/problem+json``."""
+    return JSONResponse(problem_body(status, detail, instance, issues, **extra), status,
+                        headers=headers, media_type=PROBLEM_JSON)
 
 
 def authorized(token: str, authorization: str | None) -> bool:
@@ -146,8 +175,8 @@ class ReadGate:
         if scope["type"] == "http" and not self.open_reads:
             header = dict(scope.get("headers") or []).get(b"authorization")
             if not authorized(self.token, None if header is None else header.decode("latin-1")):
-                response = JSONResponse({"detail": UNAUTHORIZED}, 401,
-                                        headers={"WWW-Authenticate": "Bearer"})
+                response = problem(401, UNAUTHORIZED, scope.get("path"),
+                                   headers={"WWW-Authenticate": "Bearer"})
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -167,7 +196,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length", b"").decode("latin-1").strip()
         if length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         received, started = 0, False
 
@@ -189,11 +218,11 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, send)
 
-    async def _refuse(self, send: Any) -> None:
-        response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413,
-                                headers={"Connection": "close"})
+    async def _refuse(self, scope: Any, send: Any) -> None:
+        response = problem(413, f"request body over {self.limit} bytes", scope.get("path"),
+                           headers={"Connection": "close"})
         await response({"type": "http"}, _nothing, send)
 
 
@@ -264,17 +293,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="aks-sim API")
 
     @app.exception_handler(RunError)
-    async def run_error(_: Request, exc: RunError) -> JSONResponse:
-        body: dict[str, Any] = {"detail": str(exc)}
-        if exc.issues:
-            body["issues"] = _issues(exc.issues)
-        return JSONResponse(body, status_code=exc.status)
+    async def run_error(request: Request, exc: RunError) -> JSONResponse:
+        return problem(exc.status, str(exc), request.url.path, exc.issues)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         issues = [request_issue(e) for e in exc.errors()]
-        return JSONResponse({"detail": "; ".join(i.render() for i in issues),
-                             "issues": _issues(issues)}, status_code=422)
+        return problem(422, "; ".join(i.render() for i in issues), request.url.path, issues)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), request.url.path,
+                       headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unhandled(request: Request, _: Exception) -> JSONResponse:
+        # Starlette logs the exception with its traceback; the client gets no trace of it.
+        return problem(500, "the service failed on this request; its log says why",
+                       request.url.path)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
@@ -293,13 +329,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return out
 
     @app.post(f"{API}/scenarios/validate", dependencies=Read)
-    async def validate(body: ScenarioText, manager: Runs) -> JSONResponse:
+    async def validate(body: ScenarioText, manager: Runs, request: Request) -> JSONResponse:
         try:
             loaded, _, _ = await manager.load(body.scenario, body.yaml, body.files, body.file)
         except RunError as exc:
             if exc.status != 422 or not exc.issues:
                 raise
-            return JSONResponse({"valid": False, "issues": _issues(exc.issues)}, status_code=422)
+            return problem(422, f"the scenario is not valid: {len(exc.issues)} "
+                           f"issue{'s' if len(exc.issues) != 1 else ''}",
+                           request.url.path, exc.issues, valid=False)
         return JSONResponse({"valid": True, "issues": _issues(loaded.warnings)})
 
     @app.post(f"{API}/runs", status_code=201, dependencies=Write)
@@ -361,7 +399,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     reason = line[line.find('"reason":"') + 10:].split('"', 1)[0]
                     yield f"id: {seq}\nevent: {reason}\ndata: {line}\n\n".encode()
             except RunError as exc:
-                yield f"event: error\ndata: {json.dumps({'detail': str(exc)})}\n\n".encode()
+                error = problem_body(exc.status, str(exc), f"{API}/runs/{run_id}/events")
+                yield f"event: error\ndata: {json.dumps(error)}\n\n".encode()
             yield b"event: end\ndata: {}\n\n"
 
         return StreamingResponse(sse(), media_type="text/event-stream",
