@@ -15,16 +15,27 @@ import json
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, StarletteHTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.api_models import (
+    DryRun,
+    FaultApplied,
+    Health,
+    Problem,
+    Run,
+    ScenarioInfo,
+    Validation,
+    fault_request_schemas,
+)
 from services.pacer import MAX_SPEED, MIN_SPEED
 from services.runs import MAX_SEED, RunError, RunManager, parse_fault, parse_json_object
 from services.settings import Settings
@@ -33,6 +44,10 @@ from sim.scenario import MAX_BUNDLE_FILES
 from sim.scenario.units import parse_duration
 
 API = "/v1"
+SWAGGER_UI = Path(__file__).resolve().parent / "static" / "swagger-ui"
+"""Swagger UI's files, from the npm package swagger-ui-dist (Apache-2.0, its LICENSE and NOTICE
+alongside): ``/docs`` loads nothing from elsewhere, so it works offline."""
+DOCS_ASSETS = "/docs/assets"
 
 
 class RunCreate(BaseModel):
@@ -238,6 +253,49 @@ async def _nothing() -> Any:
     return {"type": "http.disconnect"}
 
 
+ERRORS = {
+    401: "no bearer token, or a wrong one (WWW-Authenticate: Bearer)",
+    404: "no such run",
+    409: "the run is in a state that does not allow it",
+    413: "the request body is over AKSSIM_MAX_BODY_BYTES",
+    422: "the request is not valid: detail says where, issues lists each problem",
+    429: "AKSSIM_MAX_RUNS runs go already",
+    500: "the service failed (its log says why)",
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route's error statuses: each a problem details object (500 too)."""
+    return {s: {"model": Problem, "description": ERRORS[s]} for s in (*statuses, 500)}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every error typed ``application/problem+json`` (FastAPI puts a
+    ``responses=`` model under the route's own media type) and the fault body's schemas."""
+    from fastapi.openapi.utils import get_openapi
+
+    doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                      routes=app.routes)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    faults = fault_request_schemas()
+    assert not set(faults) & set(schemas), set(faults) & set(schemas)
+    schemas |= faults
+    for path in doc["paths"].values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                schema = content.get("application/json", {}).get("schema", {})
+                if schema.get("$ref", "").rsplit("/", 1)[-1] in ("Problem", "HTTPValidationError"):
+                    del content["application/json"]
+                    content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    if status == "422":
+                        response["description"] = ERRORS[422]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{unused}"' not in json.dumps(doc):
+            schemas.pop(unused, None)
+    return doc
+
+
 def _runs(request: Request) -> RunManager:
     return request.app.state.runs
 
@@ -284,13 +342,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Write = [Depends(writer)]
     Read = [Depends(reader)]
 
+    def openapi_document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi_document  # type: ignore[method-assign]
+
     @app.get("/openapi.json", dependencies=Read, include_in_schema=False)
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/docs", dependencies=Read, include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="aks-sim API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="aks-sim API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None})  # no badge from validator.swagger.io
+
+    # Swagger UI's own files are public (the same as on npm): open, like /healthz.
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
     @app.exception_handler(RunError)
     async def run_error(request: Request, exc: RunError) -> JSONResponse:
@@ -314,12 +387,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=Health,
+             responses={503: {"model": Health, "description": "starting"}})
     async def healthz(request: Request) -> JSONResponse:
         ready = getattr(request.app.state, "ready", False)
         return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
 
-    @app.get(f"{API}/scenarios", dependencies=Read)
+    @app.get(f"{API}/scenarios", dependencies=Read, response_model=list[ScenarioInfo],
+             responses=_errors(401))
     async def list_scenarios() -> list[dict[str, Any]]:
         out = []
         for path in sorted(settings.scenarios_dir.glob("*.yaml")):
@@ -328,7 +403,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             out.append({"name": path.stem, "file": path.name, "description": first})
         return out
 
-    @app.post(f"{API}/scenarios/validate", dependencies=Read)
+    @app.post(f"{API}/scenarios/validate", dependencies=Read, response_model=Validation,
+              responses=_errors(401, 413, 422))
     async def validate(body: ScenarioText, manager: Runs, request: Request) -> JSONResponse:
         try:
             loaded, _, _ = await manager.load(body.scenario, body.yaml, body.files, body.file)
@@ -340,7 +416,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            request.url.path, exc.issues, valid=False)
         return JSONResponse({"valid": True, "issues": _issues(loaded.warnings)})
 
-    @app.post(f"{API}/runs", status_code=201, dependencies=Write)
+    @app.post(f"{API}/runs", status_code=201, dependencies=Write, response_model=Run,
+              response_model_exclude_unset=True, responses=_errors(401, 409, 413, 422, 429))
     async def create_run(body: RunCreate, manager: Runs) -> dict[str, Any]:
         duration = None
         if body.duration is not None:
@@ -353,23 +430,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                      files=body.files, file=body.file)
         return handle.public()
 
-    @app.get(f"{API}/runs", dependencies=Read)
+    @app.get(f"{API}/runs", dependencies=Read, response_model=list[Run],
+             response_model_exclude_unset=True, responses=_errors(401))
     async def list_runs(manager: Runs) -> list[dict[str, Any]]:
         return [h.public() for h in manager.runs.values()]
 
-    @app.get(f"{API}/runs/{{run_id}}", dependencies=Read)
+    @app.get(f"{API}/runs/{{run_id}}", dependencies=Read, response_model=Run,
+             response_model_exclude_unset=True, responses=_errors(401, 404))
     async def get_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return manager.get(run_id).public()
 
-    @app.delete(f"{API}/runs/{{run_id}}", status_code=204, dependencies=Write)
+    @app.delete(f"{API}/runs/{{run_id}}", status_code=204, dependencies=Write,
+                responses=_errors(401, 404, 409))
     async def delete_run(run_id: str, manager: Runs) -> None:
         manager.delete(run_id)
 
-    @app.post(f"{API}/runs/{{run_id}}/stop", dependencies=Write)
+    @app.post(f"{API}/runs/{{run_id}}/stop", dependencies=Write, response_model=Run,
+              response_model_exclude_unset=True, responses=_errors(401, 404, 409))
     async def stop_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return (await manager.stop(run_id)).public()
 
-    @app.post(f"{API}/runs/{{run_id}}/faults", status_code=202, dependencies=Write)
+    @app.post(f"{API}/runs/{{run_id}}/faults", status_code=202, dependencies=Write,
+              response_model=FaultApplied | DryRun, responses=_errors(401, 404, 409, 413, 422),
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/FaultRequest"}}}}})
     async def inject(run_id: str, request: Request, manager: Runs) -> dict[str, Any]:
         body = parse_json_object(await request.body(), "body")
         dry = body.pop("dryRun", False)
@@ -385,7 +469,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await manager.dry_run(run_id, fault, horizon)
         return await manager.apply(run_id, fault)
 
-    @app.get(f"{API}/runs/{{run_id}}/events", dependencies=Read)
+    @app.get(f"{API}/runs/{{run_id}}/events", dependencies=Read, response_class=StreamingResponse,
+             responses={200: {"description": "Server-Sent Events: id: seq, event: reason, data: a "
+                                             "CloudEvent; event: error (a problem details "
+                                             "object); event: end",
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                        **_errors(401, 404)})
     async def events(run_id: str, manager: Runs, from_seq: int = 1,
                      last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
         resume = last_event_id is not None and last_event_id.isdigit() and len(last_event_id) <= 18
