@@ -296,6 +296,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+def _sse_event(seq: int, line: str) -> str:
+    """One event of the stream: its seq, its reason as the SSE event type, the CloudEvent."""
+    reason = line[line.find('"reason":"') + 10:].split('"', 1)[0]
+    return f"id: {seq}\nevent: {reason}\ndata: {line}\n\n"
+
+
 def _runs(request: Request) -> RunManager:
     return request.app.state.runs
 
@@ -480,13 +486,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resume = last_event_id is not None and last_event_id.isdigit() and len(last_event_id) <= 18
         start = int(last_event_id) + 1 if resume else from_seq  # type: ignore[arg-type]
         manager.get(run_id)
-        stream = manager.follow(run_id, start)
+        stream = manager.follow(run_id, start, idle=settings.sse_keepalive)
 
         async def sse() -> AsyncIterator[bytes]:
             try:
-                async for seq, line in stream:
-                    reason = line[line.find('"reason":"') + 10:].split('"', 1)[0]
-                    yield f"id: {seq}\nevent: {reason}\ndata: {line}\n\n".encode()
+                async for chunk in stream:  # what is there, in one write; [] after silence
+                    if not chunk:
+                        yield b": keep-alive\n\n"
+                        continue
+                    yield "".join(_sse_event(seq, line) for seq, line in chunk).encode()
             except RunError as exc:
                 error = problem_body(exc.status, str(exc), f"{API}/runs/{run_id}/events")
                 yield f"event: error\ndata: {json.dumps(error)}\n\n".encode()
