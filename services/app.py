@@ -88,6 +88,8 @@ def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
 
 PROBLEM_JSON = "application/problem+json"
 """Every error of the service is an RFC 9457 problem details object of this media type."""
+TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+"""RFC 9110's names where Python before 3.13 still has RFC 7231's."""
 
 
 def problem_body(status: int, detail: str, instance: str | None = None,
@@ -96,8 +98,9 @@ def problem_body(status: int, detail: str, instance: str | None = None,
     ``title`` (the status's phrase), ``status``, ``detail`` (what went wrong, for a person),
     ``instance`` (the request's path) and, when there are any, the extension member ``issues``
     (each located: file, line, column, field)."""
-    body: dict[str, Any] = {"type": "about:blank", "title": http.HTTPStatus(status).phrase,
-                            "status": status, "detail": detail}
+    title = TITLES.get(status, http.HTTPStatus(status).phrase)
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
     if instance is not None:
         body["instance"] = instance
     if issues:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "problem-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SECRET = "a-secret-that-only-the-traceback-knows"
+TITLES = {401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large",
+          422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error"}
+"""RFC 9110 section 15's reason phrases."""
 
 
 @contextlib.asynccontextmanager
@@ -57,7 +59,7 @@ def _problem(r: httpx.Response, status: int, path: str) -> dict[str, Any]:
     assert r.headers["content-type"] == "application/problem+json", r.headers
     body = r.json()
     assert body["type"] == "about:blank"
-    assert body["title"] == http.HTTPStatus(status).phrase
+    assert body["title"] == TITLES[status]
     assert body["status"] == status
     assert isinstance(body["detail"], str) and body["detail"]
     assert body["instance"] == path
