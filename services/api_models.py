@@ -121,6 +121,8 @@ class DryRunClient(_Open):
 class DryRun(_Open):
     """``POST /v1/runs/{id}/faults`` with ``dryRun``: what the fault would do (the run is untouched)."""
 
+    run: str
+    dryRun: bool = Field(description="true: nothing was applied")
     fault: str
     at: float = Field(description="the simulated instant the fork starts at")
     horizon: float = Field(description="simulated seconds looked ahead")
