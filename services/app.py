@@ -10,19 +10,32 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hmac
+import http
 import json
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, StarletteHTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.api_models import (
+    DryRun,
+    FaultApplied,
+    Health,
+    Problem,
+    Run,
+    ScenarioInfo,
+    Validation,
+    fault_request_schemas,
+)
 from services.pacer import MAX_SPEED, MIN_SPEED
 from services.runs import MAX_SEED, RunError, RunManager, parse_fault, parse_json_object
 from services.settings import Settings
@@ -31,6 +44,10 @@ from sim.scenario import MAX_BUNDLE_FILES
 from sim.scenario.units import parse_duration
 
 API = "/v1"
+SWAGGER_UI = Path(__file__).resolve().parent / "static" / "swagger-ui"
+"""Swagger UI's files, from the npm package swagger-ui-dist (Apache-2.0, its LICENSE and NOTICE
+alongside): ``/docs`` loads nothing from elsewhere, so it works offline."""
+DOCS_ASSETS = "/docs/assets"
 
 
 class RunCreate(BaseModel):
@@ -67,6 +84,36 @@ class ScenarioText(BaseModel):
 
 def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
     return [dataclasses.asdict(i) | {"text": i.render()} for i in issues]
+
+
+PROBLEM_JSON = "application/problem+json"
+"""Every error of the service is an RFC 9457 problem details object of this media type."""
+TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+"""RFC 9110's names where Python before 3.13 still has RFC 7231's."""
+
+
+def problem_body(status: int, detail: str, instance: str | None = None,
+                 issues: list[Issue] | None = None, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem details object: ``type`` (``about:blank``: the status says it all),
+    ``title`` (the status's phrase), ``status``, ``detail`` (what went wrong, for a person),
+    ``instance`` (the request's path) and, when there are any, the extension member ``issues``
+    (each located: file, line, column, field)."""
+    title = TITLES.get(status, http.HTTPStatus(status).phrase)
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    if instance is not None:
+        body["instance"] = instance
+    if issues:
+        body["issues"] = _issues(issues)
+    return body | extra
+
+
+def problem(status: int, detail: str, instance: str | None = None,
+            issues: list[Issue] | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    """:func:`problem_body` as a response of type ``application/problem+json``."""
+    return JSONResponse(problem_body(status, detail, instance, issues, **extra), status,
+                        headers=headers, media_type=PROBLEM_JSON)
 
 
 def authorized(token: str, authorization: str | None) -> bool:
@@ -146,8 +193,8 @@ class ReadGate:
         if scope["type"] == "http" and not self.open_reads:
             header = dict(scope.get("headers") or []).get(b"authorization")
             if not authorized(self.token, None if header is None else header.decode("latin-1")):
-                response = JSONResponse({"detail": UNAUTHORIZED}, 401,
-                                        headers={"WWW-Authenticate": "Bearer"})
+                response = problem(401, UNAUTHORIZED, scope.get("path"),
+                                   headers={"WWW-Authenticate": "Bearer"})
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -167,7 +214,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length", b"").decode("latin-1").strip()
         if length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         received, started = 0, False
 
@@ -189,11 +236,11 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, send)
 
-    async def _refuse(self, send: Any) -> None:
-        response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413,
-                                headers={"Connection": "close"})
+    async def _refuse(self, scope: Any, send: Any) -> None:
+        response = problem(413, f"request body over {self.limit} bytes", scope.get("path"),
+                           headers={"Connection": "close"})
         await response({"type": "http"}, _nothing, send)
 
 
@@ -207,6 +254,55 @@ class _TooLarge(HTTPException):
 
 async def _nothing() -> Any:
     return {"type": "http.disconnect"}
+
+
+ERRORS = {
+    401: "no bearer token, or a wrong one (WWW-Authenticate: Bearer)",
+    404: "no such run",
+    409: "the run is in a state that does not allow it",
+    413: "the request body is over AKSSIM_MAX_BODY_BYTES",
+    422: "the request is not valid: detail says where, issues lists each problem",
+    429: "AKSSIM_MAX_RUNS runs go already",
+    500: "the service failed (its log says why)",
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route's error statuses: each a problem details object (500 too)."""
+    return {s: {"model": Problem, "description": ERRORS[s]} for s in (*statuses, 500)}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every error typed ``application/problem+json`` (FastAPI puts a
+    ``responses=`` model under the route's own media type) and the fault body's schemas."""
+    from fastapi.openapi.utils import get_openapi
+
+    doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                      routes=app.routes)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    faults = fault_request_schemas()
+    assert not set(faults) & set(schemas), set(faults) & set(schemas)
+    schemas |= faults
+    for path in doc["paths"].values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                schema = content.get("application/json", {}).get("schema", {})
+                if schema.get("$ref", "").rsplit("/", 1)[-1] in ("Problem", "HTTPValidationError"):
+                    del content["application/json"]
+                    content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    if status == "422":
+                        response["description"] = ERRORS[422]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{unused}"' not in json.dumps(doc):
+            schemas.pop(unused, None)
+    return doc
+
+
+def _sse_event(seq: int, line: str) -> str:
+    """One event of the stream: its seq, its reason as the SSE event type, the CloudEvent."""
+    reason = line[line.find('"reason":"') + 10:].split('"', 1)[0]
+    return f"id: {seq}\nevent: {reason}\ndata: {line}\n\n"
 
 
 def _runs(request: Request) -> RunManager:
@@ -255,35 +351,59 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Write = [Depends(writer)]
     Read = [Depends(reader)]
 
+    def openapi_document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi_document  # type: ignore[method-assign]
+
     @app.get("/openapi.json", dependencies=Read, include_in_schema=False)
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/docs", dependencies=Read, include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="aks-sim API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="aks-sim API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None})  # no badge from validator.swagger.io
+
+    # Swagger UI's own files are public (the same as on npm): open, like /healthz.
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
     @app.exception_handler(RunError)
-    async def run_error(_: Request, exc: RunError) -> JSONResponse:
-        body: dict[str, Any] = {"detail": str(exc)}
-        if exc.issues:
-            body["issues"] = _issues(exc.issues)
-        return JSONResponse(body, status_code=exc.status)
+    async def run_error(request: Request, exc: RunError) -> JSONResponse:
+        return problem(exc.status, str(exc), request.url.path, exc.issues)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         issues = [request_issue(e) for e in exc.errors()]
-        return JSONResponse({"detail": "; ".join(i.render() for i in issues),
-                             "issues": _issues(issues)}, status_code=422)
+        return problem(422, "; ".join(i.render() for i in issues), request.url.path, issues)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), request.url.path,
+                       headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unhandled(request: Request, _: Exception) -> JSONResponse:
+        # Starlette logs the exception with its traceback; the client gets no trace of it.
+        return problem(500, "the service failed on this request; its log says why",
+                       request.url.path)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=Health,
+             responses={503: {"model": Health, "description": "starting"}})
     async def healthz(request: Request) -> JSONResponse:
         ready = getattr(request.app.state, "ready", False)
         return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
 
-    @app.get(f"{API}/scenarios", dependencies=Read)
+    @app.get(f"{API}/scenarios", dependencies=Read, response_model=list[ScenarioInfo],
+             responses=_errors(401))
     async def list_scenarios() -> list[dict[str, Any]]:
         out = []
         for path in sorted(settings.scenarios_dir.glob("*.yaml")):
@@ -292,17 +412,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             out.append({"name": path.stem, "file": path.name, "description": first})
         return out
 
-    @app.post(f"{API}/scenarios/validate", dependencies=Read)
-    async def validate(body: ScenarioText, manager: Runs) -> JSONResponse:
+    @app.post(f"{API}/scenarios/validate", dependencies=Read, response_model=Validation,
+              responses=_errors(401, 413, 422))
+    async def validate(body: ScenarioText, manager: Runs, request: Request) -> JSONResponse:
         try:
             loaded, _, _ = await manager.load(body.scenario, body.yaml, body.files, body.file)
         except RunError as exc:
             if exc.status != 422 or not exc.issues:
                 raise
-            return JSONResponse({"valid": False, "issues": _issues(exc.issues)}, status_code=422)
+            return problem(422, f"the scenario is not valid: {len(exc.issues)} "
+                           f"issue{'s' if len(exc.issues) != 1 else ''}",
+                           request.url.path, exc.issues, valid=False)
         return JSONResponse({"valid": True, "issues": _issues(loaded.warnings)})
 
-    @app.post(f"{API}/runs", status_code=201, dependencies=Write)
+    @app.post(f"{API}/runs", status_code=201, dependencies=Write, response_model=Run,
+              response_model_exclude_unset=True, responses=_errors(401, 409, 413, 422, 429))
     async def create_run(body: RunCreate, manager: Runs) -> dict[str, Any]:
         duration = None
         if body.duration is not None:
@@ -315,23 +439,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                      files=body.files, file=body.file)
         return handle.public()
 
-    @app.get(f"{API}/runs", dependencies=Read)
+    @app.get(f"{API}/runs", dependencies=Read, response_model=list[Run],
+             response_model_exclude_unset=True, responses=_errors(401))
     async def list_runs(manager: Runs) -> list[dict[str, Any]]:
         return [h.public() for h in manager.runs.values()]
 
-    @app.get(f"{API}/runs/{{run_id}}", dependencies=Read)
+    @app.get(f"{API}/runs/{{run_id}}", dependencies=Read, response_model=Run,
+             response_model_exclude_unset=True, responses=_errors(401, 404))
     async def get_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return manager.get(run_id).public()
 
-    @app.delete(f"{API}/runs/{{run_id}}", status_code=204, dependencies=Write)
+    @app.delete(f"{API}/runs/{{run_id}}", status_code=204, dependencies=Write,
+                responses=_errors(401, 404, 409))
     async def delete_run(run_id: str, manager: Runs) -> None:
         manager.delete(run_id)
 
-    @app.post(f"{API}/runs/{{run_id}}/stop", dependencies=Write)
+    @app.post(f"{API}/runs/{{run_id}}/stop", dependencies=Write, response_model=Run,
+              response_model_exclude_unset=True, responses=_errors(401, 404, 409))
     async def stop_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return (await manager.stop(run_id)).public()
 
-    @app.post(f"{API}/runs/{{run_id}}/faults", status_code=202, dependencies=Write)
+    @app.post(f"{API}/runs/{{run_id}}/faults", status_code=202, dependencies=Write,
+              response_model=FaultApplied | DryRun, responses=_errors(401, 404, 409, 413, 422),
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/FaultRequest"}}}}})
     async def inject(run_id: str, request: Request, manager: Runs) -> dict[str, Any]:
         body = parse_json_object(await request.body(), "body")
         dry = body.pop("dryRun", False)
@@ -347,21 +478,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await manager.dry_run(run_id, fault, horizon)
         return await manager.apply(run_id, fault)
 
-    @app.get(f"{API}/runs/{{run_id}}/events", dependencies=Read)
+    @app.get(f"{API}/runs/{{run_id}}/events", dependencies=Read, response_class=StreamingResponse,
+             responses={200: {"description": "Server-Sent Events: id: seq, event: reason, data: a "
+                                             "CloudEvent; event: error (a problem details "
+                                             "object); event: end",
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                        **_errors(401, 404)})
     async def events(run_id: str, manager: Runs, from_seq: int = 1,
                      last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
         resume = last_event_id is not None and last_event_id.isdigit() and len(last_event_id) <= 18
         start = int(last_event_id) + 1 if resume else from_seq  # type: ignore[arg-type]
         manager.get(run_id)
-        stream = manager.follow(run_id, start)
+        stream = manager.follow(run_id, start, idle=settings.sse_keepalive)
 
         async def sse() -> AsyncIterator[bytes]:
             try:
-                async for seq, line in stream:
-                    reason = line[line.find('"reason":"') + 10:].split('"', 1)[0]
-                    yield f"id: {seq}\nevent: {reason}\ndata: {line}\n\n".encode()
+                async for chunk in stream:  # what is there, in one write; [] after silence
+                    if not chunk:
+                        yield b": keep-alive\n\n"
+                        continue
+                    yield "".join(_sse_event(seq, line) for seq, line in chunk).encode()
             except RunError as exc:
-                yield f"event: error\ndata: {json.dumps({'detail': str(exc)})}\n\n".encode()
+                error = problem_body(exc.status, str(exc), f"{API}/runs/{run_id}/events")
+                yield f"event: error\ndata: {json.dumps(error)}\n\n".encode()
             yield b"event: end\ndata: {}\n\n"
 
         return StreamingResponse(sse(), media_type="text/event-stream",

@@ -8,6 +8,7 @@ buffer of its latest events for clients that follow it over HTTP (Server-Sent Ev
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -47,6 +48,10 @@ MAX_HORIZON = 86400.0
 
 _SHOWN_FILE = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,127}")
 """A client's file name for messages and the run list (a base name, never a path)."""
+
+
+FOLLOW_BATCH = 1000
+"""Events at most in one chunk of the event stream."""
 
 
 class RunError(Exception):
@@ -413,27 +418,45 @@ class RunManager:
             raise RunError(409, f"the fault cannot apply: {exc}") from None
         return {"run": run_id, "dryRun": True, **result}
 
-    async def follow(self, run_id: str, from_seq: int) -> AsyncIterator[tuple[int, str]]:
-        """Every event from *from_seq* on as (seq, CloudEvent JSON), until the run ends."""
+    async def follow(self, run_id: str, from_seq: int, idle: float | None = None,
+                     batch: int = FOLLOW_BATCH) -> AsyncIterator[list[tuple[int, str]]]:
+        """Every event from *from_seq* on as (seq, CloudEvent JSON), until the run ends: in
+        lists of what is already there (at most *batch* each), and an empty list after each
+        *idle* wall seconds without an event (None: never)."""
         handle = self.get(run_id)
         seq = max(from_seq, 1)
         if isinstance(handle, EndedRun):
+            chunk: list[tuple[int, str]] = []
             for item in handle.events(seq):
-                yield item
+                chunk.append(item)
+                if len(chunk) >= batch:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
             return
         while True:
             if seq < handle.first_seq:
                 raise RunError(410, f"events before seq {handle.first_seq} are no longer kept "
                                     f"(max_events_kept); the event log has them all")
             index = seq - handle.first_seq
-            while index < len(handle.events):
-                yield seq, handle.events[index]
-                seq += 1
-                index += 1
+            if index < len(handle.events):
+                end = min(len(handle.events), index + batch)
+                lines = itertools.islice(handle.events, index, end)
+                chunk = list(zip(itertools.count(seq), lines, strict=False))
+                seq += len(chunk)
+                yield chunk
+                continue  # (older events may have gone meanwhile: checked above)
             if handle.live.state not in ("pending", "running"):
                 return
             handle.changed.clear()
-            await handle.changed.wait()
+            if idle is None:
+                await handle.changed.wait()
+            else:
+                try:
+                    await asyncio.wait_for(handle.changed.wait(), idle)
+                except TimeoutError:
+                    yield []
 
     async def close(self) -> None:
         """Stop every run (service shutdown)."""

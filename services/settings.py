@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     """Events kept per run for ``GET /v1/runs/{id}/events`` (the event log has them all)."""
     max_body_bytes: int = Field(1_000_000, ge=1_000)
     sample_interval: float = Field(15.0, ge=0.01, le=86400)
+    sse_keepalive: float = Field(15.0, ge=0.01, le=3600)
+    """Wall seconds of silence on an event stream before a ``: keep-alive`` comment."""
     load_timeout: float = Field(10.0, gt=0, le=600)
     """Wall seconds a scenario may take to load and validate (in a worker process, killed
     after this); more is a 422."""
