@@ -120,10 +120,14 @@ def test_nothing_secret_survives_an_import(tmp_path: Path) -> None:
                    "last-applied-configuration", "DB_PASSWORD"):
         assert secret not in written, secret
     assert "2 Secret/ConfigMap object(s) dropped" in result.stderr
-    assert "1 StatefulSet object(s) left out" in result.stderr
-    assert "1 DaemonSet object(s) left out" in result.stderr
+    # StatefulSets, DaemonSets and PodDisruptionBudgets are simulated (issue 17): carried over
+    for kind in ("StatefulSet", "DaemonSet", "PodDisruptionBudget"):
+        assert f"{kind} object(s) left out" not in result.stderr
     loaded = load(str(tmp_path / "shop.yaml"))
     assert [d.obj.metadata.name for d in loaded.workloads.deployments] == ["frontend"]
+    assert [d.obj.key for d in loaded.workloads.statefulsets] == ["shop/redis"]
+    assert [d.obj.key for d in loaded.workloads.daemonsets] == ["monitoring/log-shipper"]
+    assert [d.obj.key for d in loaded.workloads.pdbs] == ["shop/frontend"]
     (svc,) = [s.obj for s in loaded.workloads.services]
     assert svc.metadata.name == "frontend-external" and svc.spec.type == "LoadBalancer"
 
