@@ -224,8 +224,9 @@ class WorkloadController:
     def set_replicas(self, dep: DeploymentState, replicas: int) -> None:
         """Change the desired replicas (kubectl scale, HPA)."""
         if replicas != dep.desired:
-            self.m.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
-                                                 dep.desired, replicas))
+            if dep.kind == "Deployment":  # the Deployment controller's event
+                self.m.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
+                                                     dep.desired, replicas))
             dep.desired = replicas
             self.m.stats.availability(dep)
         self.reconcile(dep)
@@ -312,6 +313,10 @@ class WorkloadController:
             t.bind(row, sig)
             self._bind(pod, node)
 
+    def _daemon_again(self, node: Node) -> None:
+        if node.state == "Ready" and node.row >= 0:
+            self.node_ready(node)
+
     # --- disruption budgets -------------------------------------------------------------
 
     def blocking_pdb(self, pod: Pod) -> tuple[PodDisruptionBudget, int] | None:
@@ -351,8 +356,8 @@ class WorkloadController:
         if abrupt:
             m.traffic.pod_lost(pod, reset=True)
         dep = pod.dep
-        if pod.node is not None:
-            node = pod.node
+        node = pod.node
+        if node is not None:
             if kill_event:
                 m.bus.publish(Killing(dep.namespace, pod.name, why))
             if pod.ready:
@@ -372,6 +377,9 @@ class WorkloadController:
         dep.pods.pop(pod.name, None)
         if dep.kind == "DaemonSet":
             dep.desired = len(dep.pods)
+            if replace and node is not None:  # its controller puts one back on a node that stays
+                m.timers.after(0.0, self._daemon_again, node)
+            replace = False
         if replace:
             self.reconcile(dep)
         self.kick()

@@ -140,11 +140,37 @@ operations:
     assert [t for _, t in sched[1:]] == [60.0, 60.0 + STARTUP, 60.0 + 2 * STARTUP]
     svc = run.model.service_ctl.find("default/db")
     assert [p.name for p in svc.endpoints] == ["db-0", "db-1", "db-2", "db-3"]
+    # DNS: the governing headless Service names each ready pod, <pod>.<serviceName>
+    resolve = run.model.traffic.resolve_name  # what a pod's resolver gets from CoreDNS
+    for name, found in (("db-3.db", True), ("db-4.db", False), ("db", True)):
+        answer = resolve("default", name).final
+        assert (answer.rcode.name == "NOERROR" and answer.answer is not None) is found, name
     run.sim.advance_to(11 * 60)
     killed = [e.event.pod for e in run.events[len(run.events) - 50:]
               if e.event.reason == "Killing" and e.event.pod.startswith("db-")]
     assert killed == ["db-3", "db-2", "db-1"]
     assert sorted(run.model.workloads.find("default/db").pods) == ["db-0"]
+
+
+def test_killed_daemon_and_stateful_pods_come_back_where_and_as_they_were(simulate) -> None:
+    """A killed daemon pod is recreated on the same node (one per node), a killed StatefulSet
+    pod under the same name."""
+    text = _cluster(DAEMONSET.format(host="") + STATEFULSET.replace("replicas: 1", "replicas: 2")
+                    ) + """
+chaos:
+  - {at: 1m, fault: pod_kill, selector: {app: agent}}
+  - {at: 1m, fault: pod_kill, selector: {app: db}, count: 1}
+"""
+    run = simulate(text, until=5 * 60)
+    agent = run.model.workloads.find("default/agent")
+    nodes = sorted(n.name for pool in run.model.pools.values() for n in pool.nodes.values())
+    killed = [e.event.pod for e in run.of("Killing")]
+    assert len(killed) == len(nodes) + 1
+    assert sorted(p.node.name for p in agent.pods.values()) == nodes
+    assert not set(agent.pods) & set(killed)
+    db = run.model.workloads.find("default/db")
+    assert sorted(db.pods) == ["db-0", "db-1"] and all(p.ready for p in db.pods.values())
+    assert [k for k in killed if k.startswith("db-")][0] in db.pods
 
 
 def _pdb(spec: str) -> str:
@@ -187,3 +213,29 @@ def test_pdb_max_unavailable_one_lets_the_upgrade_through_one_pod_at_a_time(simu
     assert len(run.of("OperationSucceeded")) == 1 and run.of("OperationFailed") == []
     dep = run.model.workloads.find("default/web")
     assert dep.min_available == REPLICAS - 1
+
+
+def _rejected(text: str) -> str:
+    import textwrap
+
+    import pytest
+
+    from sim.errors import ScenarioError
+    from sim.scenario import load_text
+
+    with pytest.raises(ScenarioError) as info:
+        load_text(textwrap.dedent(text), "<test>", ".")
+    return str(info.value)
+
+
+def test_bad_kinds_get_located_errors() -> None:
+    """A PDB with both minAvailable and maxUnavailable (policy/v1 validation refuses it) and a
+    StatefulSet with a Deployment's name are errors at their line and field."""
+    both = _cluster(deployment() + _pdb("minAvailable: 1\n      maxUnavailable: 1"))
+    said = _rejected(both)
+    assert "minAvailable and maxUnavailable cannot both be set" in said and "<test>:" in said
+    clash = _cluster(deployment(name="db") + STATEFULSET.split("  - apiVersion: apps/v1")[0]
+                     + "  - apiVersion: apps/v1" + STATEFULSET.split("  - apiVersion: apps/v1")[1])
+    said = _rejected(clash)
+    assert "StatefulSet default/db has the name of a Deployment" in said
+    assert "metadata.name" in said
