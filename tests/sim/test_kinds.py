@@ -239,3 +239,22 @@ def test_bad_kinds_get_located_errors() -> None:
     said = _rejected(clash)
     assert "StatefulSet default/db has the name of a Deployment" in said
     assert "metadata.name" in said
+
+
+def test_autoscaler_sizes_a_scale_up_for_nodes_that_run_the_daemonset(simulate) -> None:
+    """cluster-autoscaler simulates pending pods on a template node that already runs the
+    pool's DaemonSet pods: with maxPods 30 and one daemon pod, a new node holds 29 pods, so 60
+    pending pods need 3 nodes (60 / 30 would say 2)."""
+    from test_autoscaler import scenario
+
+    per_node = MAX_PODS - 1
+    pending = 60
+    pools = (f"    - {{name: user, count: 1, maxPods: {MAX_PODS}, enableAutoScaling: true, "
+             "minCount: 1, maxCount: 10}\n")
+    workloads = DAEMONSET.format(host="") + deployment(
+        replicas=per_node + pending, cpu="10m", memory="16Mi")
+    run = simulate(scenario(pools, workloads), until=15 * 60)
+    first = run.of("ScaledUpGroup")[0].event
+    assert (first.old, first.new) == (1, 1 + -(-pending // per_node))
+    assert len(run.of("ScaledUpGroup")) == 1
+    assert _pending(run) == 0
