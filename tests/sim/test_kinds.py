@@ -258,3 +258,20 @@ def test_autoscaler_sizes_a_scale_up_for_nodes_that_run_the_daemonset(simulate) 
     assert (first.old, first.new) == (1, 1 + -(-pending // per_node))
     assert len(run.of("ScaledUpGroup")) == 1
     assert _pending(run) == 0
+
+
+def test_a_scale_down_drains_within_the_budget(simulate) -> None:
+    """A manual scale-down from 4 to 2 nodes evicts through the eviction API too: with
+    maxUnavailable 1 it finishes, one pod down at a time; without the PDB all 4 pods of the two
+    nodes go at once."""
+    base = upgrade(replicas=REPLICAS)
+    op = base[base.index("  - {operation: upgrade"):]
+    scale_down = base.replace(op, "  - {operation: scale, at: 1m, nodePool: user, count: 2}\n")
+    free = simulate(scale_down)
+    held = simulate(scale_down.replace(
+        "operations:", _pdb("maxUnavailable: 1").rstrip() + "\noperations:"))
+    for run in (free, held):
+        assert len(run.of("OperationSucceeded")) == 1 and run.of("OperationFailed") == []
+    assert free.model.workloads.find("default/web").min_available == REPLICAS - 4
+    assert held.model.workloads.find("default/web").min_available == REPLICAS - 1
+    assert held.times("OperationSucceeded")[0] > free.times("OperationSucceeded")[0]
