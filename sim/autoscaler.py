@@ -88,6 +88,12 @@ class ClusterAutoscaler:
     def _nodes_needed(self, pool: NodePool, pods: list[Pod]) -> tuple[int, list[Pod]]:
         """Fresh nodes of *pool* the pods need, and the pods that could not fit one at all."""
         cap_cpu, cap_mem, cap_pods = pool.alloc.cpu, pool.alloc.memory, pool.max_pods
+        # the template node runs its DaemonSets' pods too (upstream adds them to the node
+        # template before it simulates the pending pods on it)
+        for dep in self.m.workloads.deployments.values():
+            if dep.kind == "DaemonSet" and (dep.sig.pools is None or pool.index in dep.sig.pools):
+                cap_cpu, cap_mem, cap_pods = (cap_cpu - dep.sig.cpu, cap_mem - dep.sig.memory,
+                                              cap_pods - 1)
         cpu = mem = n = 0
         bins = 0
         misfits: list[Pod] = []
@@ -229,6 +235,8 @@ class ClusterAutoscaler:
         free_mem = (t.alloc_mem[:cap] - t.used_mem[:cap]) * others
         free_pods = (t.max_pods[:cap] - t.pods[:cap]) * others
         for pod in node.pods.values():
+            if pod.dep.kind == "DaemonSet":
+                continue  # not moved: the node's daemon pods go with it
             sig = pod.dep.sig
             fits = (free_cpu >= sig.cpu) & (free_mem >= sig.memory) & (free_pods >= 1) & others
             if sig.pools is not None:

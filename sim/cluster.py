@@ -212,6 +212,7 @@ class NodeController:
             m.bus.publish(NodeReady(node.name))
             if not node.route_ok:
                 m.table.taint[node.row] = NETWORK_UNAVAILABLE
+            m.workloads.node_ready(node)
             m.workloads.kick()
         m.stats.node_count_changed()
         node.ready_event.succeed(True)
@@ -324,6 +325,7 @@ class NodeController:
         for pod in node.pods.values():
             if pod.phase == "Running":
                 m.workloads.set_ready(pod, True)
+        m.workloads.node_ready(node)
         m.workloads.kick()
 
     def _evict(self, arg: tuple[Node, int, int]) -> None:

@@ -26,6 +26,7 @@ dns-pod-service and dns-debugging-resolution, coredns-troubleshoot.md, resolv.co
 - An ExternalName Service is a CNAME: the client resolves the external name and connects to
   it, out of the cluster through the node's SNAT ports, like an ``external`` flow.
 - A headless Service's name gives the ready pods' IPs: the client connects to one directly.
+  A StatefulSet's ready pods also answer as ``<pod>.<serviceName>`` (its governing Service).
 """
 
 from __future__ import annotations
@@ -115,9 +116,16 @@ class NameLookups:
                                             external_name=target))
                 targets.append(dns.Record(target, "A", EXTERNAL_NAME_ADDRESS))
             elif s.headless:
-                # its ready pods' IPs (one stands in for them: readiness is per request)
+                # its ready pods' IPs (one stands in for them: readiness is per request), and
+                # a StatefulSet's pods under their own names when this is its serviceName
+                # (hostname = pod name, subdomain = serviceName: <pod>.<svc>.<ns>.svc)
+                named = tuple(dns.Endpoint(ip_str(p.ip), hostname=p.name)
+                              for d in s.deployments if d.kind == "StatefulSet"
+                              and getattr(d.manifest.spec, "service_name", None) == s.name
+                              for p in sorted(d.pods.values(), key=lambda p: p.name)
+                              if p.ready and p.ip)
                 services.append(dns.Service(s.namespace, s.name, "ClusterIP", (), ports,
-                                            (dns.Endpoint("192.0.2.1"),)))
+                                            (dns.Endpoint("192.0.2.1"), *named)))
             elif s.cluster_ip:
                 services.append(dns.Service(s.namespace, s.name, "ClusterIP",
                                             (ip_str(s.cluster_ip),), ports))

@@ -135,6 +135,9 @@ class Model:
         for placed in self.loaded.workloads.deployments:
             assert isinstance(placed.obj, Deployment)
             self.workloads.add_deployment(placed.obj)
+        for placed in (*self.loaded.workloads.statefulsets, *self.loaded.workloads.daemonsets):
+            self.workloads.add_deployment(placed.obj)
+        self.workloads.pdbs = [p.obj for p in self.loaded.workloads.pdbs]
         self._add_coredns()
         for profile in self.spec.utilization:
             dep = self.workloads.find(profile.deployment)
@@ -145,9 +148,14 @@ class Model:
         self.service_ctl.bind_deployments(list(self.workloads.deployments.values()))
         # the workloads as they run when the scenario starts: scheduled, Running and Ready
         self.workloads.instant = True
+        for node in sorted(self.nodes_by_row.values(), key=lambda n: n.row):
+            if node.state == "Ready":  # daemon pods first: they are there before the rest
+                self.workloads.node_ready(node)
         for dep in self.workloads.deployments.values():
             self.workloads.reconcile(dep)
         self.workloads.flush()
+        while self.workloads._pass_due:  # StatefulSets start their next ordinal when Ready
+            self.workloads.flush()
         self.workloads.instant = False
         self.stats.started()
         self.service_ctl.sync_all()

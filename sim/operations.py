@@ -13,6 +13,16 @@ Manual scale-down (``az aks nodepool scale`` to fewer nodes): the chosen nodes a
 and drained (``nodeDrainTime``), then their VMs deleted (``nodeDeletionTime``); the operation
 succeeds when they are gone.
 
+Drains go through the eviction API: a pod a PodDisruptionBudget protects is evicted only while
+the budget allows (the API answers 429 otherwise) and the drain retries every 5 s
+(``kubectl drain``'s interval); daemon pods stay (``--ignore-daemonsets``). A drain that cannot
+finish within the pool's ``drainTimeoutInMinutes`` (upgradeSettings, default 30 minutes: "the
+amount of time to wait on eviction of pods ... This eviction wait time honors waiting on pod
+disruption budgets. If this time is exceeded, the upgrade fails") fails the operation with
+AKS's error (learn.microsoft.com troubleshoot/azure/azure-kubernetes error-code-poddrainfailure:
+"(UpgradeFailed) Drain node <node> failed when evicting pod <pod> failed with Too Many Requests
+error. ..."); the node stays cordoned and the pool is left as it is.
+
 One operation at a time per pool, as ARM does: a scale or upgrade of a pool whose previous
 operation is still running is refused at once with HTTP 409 ``OperationNotAllowed``
 ("Operation is not allowed: Another operation (<pool> - Scaling) is in progress, please wait
@@ -111,6 +121,58 @@ def _serialised(m: Model, name: str,
         pool.operation = None
 
 
+EVICTION_RETRY = 5.0
+"""Seconds between kubectl drain's eviction attempts after a 429."""
+
+
+def drain_failed(node: str, pod: str, namespace: str, pdb: str, unready: int, code: str) -> str:
+    """AKS's error for a drain a PodDisruptionBudget blocked past the drain timeout
+    (error-code-poddrainfailure, az CLI 2.67+ wording); *code* empty for a scale-down."""
+    prefix = f"({code}) " if code else ""
+    return (f"{prefix}Drain node {node} failed when evicting pod {pod} failed with Too Many "
+            "Requests error. This is often caused by a restrictive Pod Disruption Budget (PDB) "
+            "policy. See https://aka.ms/aks/debugdrainfailures. Original error: Cannot evict pod "
+            "as it would violate the pod's disruption budget.. PDB debug info: "
+            f"{namespace}/{pod} blocked by pdb {pdb} with {unready} unready pods.")
+
+
+def _evict_all(m: Model, node: Node, why: str) -> tuple[Node, Any, Any] | None:
+    """Evict what the budgets allow from *node*; the first refused (node, pod, (pdb, unready))."""
+    refused = None
+    for pod in list(node.pods.values()):
+        if pod.dep.kind == "DaemonSet":
+            continue
+        blocked = m.workloads.blocking_pdb(pod) if m.workloads.pdbs else None
+        if blocked is None:
+            m.workloads.delete_pod(pod, why)
+        elif refused is None:
+            refused = (node, pod, blocked)
+    return refused
+
+
+def _drain(m: Model, nodes: list[Node], why: str, code: str,
+           pool: NodePool) -> Generator[simpy.Event, Any, str | None]:
+    """Cordon and drain *nodes* within the PodDisruptionBudgets: None when they are empty,
+    the AKS error when the drain timeout passed first."""
+    refused = None
+    for node in nodes:
+        m.nodes.cordon(node)
+        m.bus.publish(Drain(node.name, pool.name))
+        refused = _evict_all(m, node, why) or refused
+    deadline = m.env.now + 60.0 * pool.spec.drain_timeout_in_minutes
+    while refused is not None:
+        if m.env.now >= deadline:
+            node, pod, (pdb, unready) = refused
+            return drain_failed(node.name, pod.name, pod.dep.namespace, pdb.metadata.name,
+                                unready, code)
+        yield m.env.timeout(min(EVICTION_RETRY, deadline - m.env.now))
+        refused = None
+        for node in nodes:
+            if node.state not in ("Deleted", "Failed"):
+                refused = _evict_all(m, node, why) or refused
+    return None
+
+
 def _wait_ready(m: Model, nodes: list[Node]) -> Generator[simpy.Event, Any, bool]:
     if not nodes:
         return True
@@ -125,11 +187,12 @@ def _scale(m: Model, op: ScaleNodePool) -> Generator[simpy.Event, Any, None]:
     if op.count < old:
         timings = m.spec.cluster.timings
         victims = sorted(pool.nodes.values(), key=lambda n: n.name)[op.count:]
-        for node in victims:  # cordon and drain first: their pods are rescheduled elsewhere
-            m.nodes.cordon(node)
-            m.bus.publish(Drain(node.name, pool.name))
-            for pod in list(node.pods.values()):
-                m.workloads.delete_pod(pod, f"drained: node pool {pool.name} scaled down")
+        # cordon and drain first: their pods are rescheduled elsewhere
+        error = yield from _drain(m, victims, f"drained: node pool {pool.name} scaled down",
+                                  "", pool)  # AKS documents the wording for upgrades only
+        if error:
+            m.bus.publish(OperationFailed(pool.name, "scale", error))
+            return
         yield m.env.timeout(timings.node_drain_time + timings.node_deletion_time)
         for node in victims:
             m.nodes.delete(node, "node pool scaled down")
@@ -187,11 +250,11 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
             return
         for start in range(0, len(old_nodes), surge):
             batch = [n for n in old_nodes[start:start + surge] if n.state in ("Ready", "NotReady")]
-            for node in batch:
-                m.nodes.cordon(node)
-                m.bus.publish(Drain(node.name, pool.name))
-                for pod in list(node.pods.values()):
-                    m.workloads.delete_pod(pod, f"drained for the upgrade of {pool.name}")
+            error = yield from _drain(m, batch, f"drained for the upgrade of {pool.name}",
+                                      "UpgradeFailed", pool)
+            if error:
+                m.bus.publish(OperationFailed(pool.name, kind, error))
+                return
             yield m.env.timeout(timings.node_drain_time)
             for node in batch:  # the reimage restarts the VM: kubelet is silent meanwhile,
                 if node.state not in ("Deleted", "Failed"):  # NotReady after the grace period
@@ -206,8 +269,15 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
                 node.version = version
                 m.nodes.cordon(node, False)
                 m.bus.publish(Upgrade(node.name, pool.name))
+        if m.workloads.pdbs:  # the buffer nodes' pods leave within the budgets too
+            error = yield from _drain(m, buffers, f"drained for the upgrade of {pool.name}",
+                                      "UpgradeFailed", pool)
+            if error:
+                m.bus.publish(OperationFailed(pool.name, kind, error))
+                return
         for node in buffers:
-            m.bus.publish(Drain(node.name, pool.name))
+            if not m.workloads.pdbs:
+                m.bus.publish(Drain(node.name, pool.name))
             m.nodes.delete(node, "upgrade finished: surge node deleted")
         pool.version = version
         m.bus.publish(OperationSucceeded(pool.name, kind, f"all nodes on {version}" + (

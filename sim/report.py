@@ -102,6 +102,8 @@ def figures(m: Model) -> dict[str, float]:
         out[f"{base}.readyFinal"] = ready
         ready_total += ready
     for dep in m.workloads.deployments.values():
+        if dep.kind != "Deployment":
+            continue
         below = dep.unavailable_seconds + (now - dep.below_since if dep.below_since is not None
                                            else 0.0)
         for name in dict.fromkeys((dep.name, dep.key)):  # ordered: report.json is stable

@@ -11,6 +11,19 @@
   a pod went away, a new pod arrived).
 - FailedScheduling is published when a pod first fails and then at most once per 5 minutes
   per pod, as the Kubernetes event recorder's spam filter lets through.
+- A StatefulSet's pods are ``<name>-0`` .. ``<name>-N-1``; with ``podManagementPolicy:
+  OrderedReady`` (the default) pod N is created only when pods 0..N-1 are Running and Ready,
+  and a scale-down deletes the highest ordinals first (kubernetes.io, StatefulSets:
+  "Deployment and Scaling Guarantees"). A deleted pod comes back under the same name.
+- A DaemonSet runs one pod on every node its nodeSelector allows, created when the node is
+  Ready (the DaemonSet controller tolerates the unreachable/not-ready/unschedulable taints,
+  and network-unavailable for ``hostNetwork`` pods); it takes a maxPods slot, cpu and memory,
+  and a pod address unless ``hostNetwork: true`` (the node's own address then). Node drains
+  leave daemon pods alone (``kubectl drain --ignore-daemonsets``, as AKS drains); they go with
+  the node.
+- A PodDisruptionBudget limits voluntary evictions (node drains): an eviction is refused (the
+  eviction API's 429) when the matching pods' healthy count would fall below minAvailable
+  (int, or a percentage of the expected pods rounded up) or expected - maxUnavailable.
 - HPA (autoscaling/v2 defaults): sync every 15 s, tolerance 0.1,
   desired = ceil(current x utilisation / target); scale-up limited to max(2x, +4) per sync;
   scale-down uses the highest recommendation of the last 300 s (stabilisation window).
@@ -35,8 +48,21 @@ from sim.events import (
     SuccessfulRescale,
 )
 from sim.podqueue import PodQueue
-from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler
-from sim.scheduler import DEFAULT_SPREAD, TAINT_UNREACHABLE, Signature, SpreadConstraint
+from sim.scenario.manifests import (
+    DaemonSet,
+    Deployment,
+    HorizontalPodAutoscaler,
+    PodDisruptionBudget,
+    StatefulSet,
+)
+from sim.scheduler import (
+    DEFAULT_SPREAD,
+    NETWORK_UNAVAILABLE,
+    NO_TAINT,
+    TAINT_UNREACHABLE,
+    Signature,
+    SpreadConstraint,
+)
 
 if TYPE_CHECKING:
     from sim.cluster import Node
@@ -75,14 +101,20 @@ class Pod:
 class DeploymentState:
     """A Deployment and the live pods of its current ReplicaSet."""
 
-    def __init__(self, manifest: Deployment, sig: Signature, unreachable: int,
-                 not_ready: int) -> None:
+    def __init__(self, manifest: Deployment | StatefulSet | DaemonSet, sig: Signature,
+                 unreachable: int, not_ready: int) -> None:
         self.manifest = manifest
+        self.kind = manifest.kind
+        """Deployment, StatefulSet or DaemonSet."""
         self.namespace = manifest.metadata.namespace
         self.name = manifest.metadata.name
         self.key = manifest.key
-        self.desired = manifest.spec.replicas
-        self.initial = manifest.spec.replicas
+        replicas = manifest.spec.replicas if not isinstance(manifest, DaemonSet) else 0
+        self.desired = replicas
+        self.initial = replicas
+        self.ordered = (isinstance(manifest, StatefulSet)
+                        and manifest.spec.pod_management_policy == "OrderedReady")
+        self.host_network = manifest.spec.template.spec.host_network
         self.sig = sig
         self.unreachable_toleration = unreachable
         self.not_ready_toleration = not_ready
@@ -116,7 +148,8 @@ def _rs_hash(key: str) -> str:
     return out
 
 
-def _toleration_seconds(manifest: Deployment, key: str, default: int) -> int:
+def _toleration_seconds(manifest: Deployment | StatefulSet | DaemonSet, key: str,
+                        default: int) -> int:
     for t in manifest.spec.template.spec.tolerations:
         if t.effect in (None, "NoExecute") and (t.key == key or (t.key is None and
                                                                  t.operator == "Exists")):
@@ -137,6 +170,9 @@ class WorkloadController:
         """Pending pods by workload, in arrival order."""
         self.unschedulable: set[str] = set()
         """Workloads whose head pod did not fit in the last pass."""
+        self.pdbs: list[PodDisruptionBudget] = []
+        self._ordered_due: dict[str, DeploymentState] = {}
+        """StatefulSets whose next ordinal may start (a pod of theirs became Ready)."""
         self._pass_due = False
         self.pending_count = 0
         self.instant = False
@@ -144,8 +180,9 @@ class WorkloadController:
 
     # --- set-up -----------------------------------------------------------------------
 
-    def add_deployment(self, manifest: Deployment) -> DeploymentState:
-        """Register a Deployment (its pods are created at the next reconcile)."""
+    def add_deployment(self, manifest: Deployment | StatefulSet | DaemonSet) -> DeploymentState:
+        """Register a Deployment, StatefulSet or DaemonSet (its pods are created at the next
+        reconcile; a DaemonSet's as nodes become Ready, :meth:`node_ready`)."""
         m = self.m
         spec = manifest.spec.template.spec
         cpu = sum(c.resources.requests.cpu for c in spec.containers)
@@ -157,16 +194,21 @@ class WorkloadController:
                                         c.max_skew, c.when_unsatisfiable == "DoNotSchedule")
                        for c in spec.topology_spread_constraints) or DEFAULT_SPREAD
         tolerates = any(t.operator == "Exists" and t.key is None for t in spec.tolerations)
+        if isinstance(manifest, DaemonSet):
+            spread = ()  # each pod is pinned to its node (node affinity on the node's name)
         sig = Signature(manifest.key, cpu, mem,
                         None if not spec.node_selector else np.array(pools, np.int32),
                         tolerates, spread)
         m.table.register(sig, len(m.spec.cluster.zones))
         t = m.spec.cluster.timings
+        never = 10**9  # the DaemonSet controller adds NoExecute tolerations without a limit
+        daemon = isinstance(manifest, DaemonSet)
         dep = DeploymentState(
             manifest, sig,
-            _toleration_seconds(manifest, TAINT_UNREACHABLE, t.default_unreachable_toleration_seconds),
-            _toleration_seconds(manifest, "node.kubernetes.io/not-ready",
-                                t.default_not_ready_toleration_seconds))
+            never if daemon else _toleration_seconds(
+                manifest, TAINT_UNREACHABLE, t.default_unreachable_toleration_seconds),
+            never if daemon else _toleration_seconds(
+                manifest, "node.kubernetes.io/not-ready", t.default_not_ready_toleration_seconds))
         self.deployments[dep.key] = dep
         self.queue[dep.key] = deque()
         return dep
@@ -182,8 +224,9 @@ class WorkloadController:
     def set_replicas(self, dep: DeploymentState, replicas: int) -> None:
         """Change the desired replicas (kubectl scale, HPA)."""
         if replicas != dep.desired:
-            self.m.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
-                                                 dep.desired, replicas))
+            if dep.kind == "Deployment":  # the Deployment controller's event
+                self.m.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
+                                                     dep.desired, replicas))
             dep.desired = replicas
             self.m.stats.availability(dep)
         self.reconcile(dep)
@@ -191,6 +234,11 @@ class WorkloadController:
     def reconcile(self, dep: DeploymentState) -> None:
         """Create or delete pods until the ReplicaSet has ``desired`` of them."""
         m = self.m
+        if dep.kind == "DaemonSet":
+            return  # its pods follow the nodes (node_ready)
+        if dep.kind == "StatefulSet":
+            self._reconcile_ordinals(dep)
+            return
         missing = dep.desired - len(dep.pods)
         for _ in range(missing):
             # generateName: the API server refuses a taken name and the controller retries
@@ -213,6 +261,85 @@ class WorkloadController:
                 self.delete_pod(pod, "scaled down", kill_event=pod.node is not None,
                                 replace=False)
 
+    def _reconcile_ordinals(self, dep: DeploymentState) -> None:
+        """StatefulSet controller: ordinals 0..desired-1, created in order and (OrderedReady)
+        one at a time once every predecessor is Running and Ready; the highest go first."""
+        prefix = len(dep.name) + 1
+        extra = sorted((p for p in dep.pods.values() if int(p.name[prefix:]) >= dep.desired),
+                       key=lambda p: -int(p.name[prefix:]))
+        for pod in extra:
+            self.delete_pod(pod, "scaled down", kill_event=pod.node is not None, replace=False)
+        created = False
+        for i in range(dep.desired):
+            name = f"{dep.name}-{i}"
+            pod = dep.pods.get(name)
+            if pod is None:
+                pod = Pod(name, dep, self.m.env.now)
+                dep.pods[name] = pod
+                self.queue[dep.key].append(pod)
+                self.pending_count += 1
+                created = True
+                if dep.ordered:
+                    break
+            elif dep.ordered and not (pod.phase == "Running" and pod.ready):
+                break
+        if created:
+            if not self.instant:
+                self.m.stats.pending_peak = max(self.m.stats.pending_peak, self.pending_count)
+            self.kick()
+
+    def node_ready(self, node: Node) -> None:
+        """A node became Ready: every DaemonSet that selects it gets its pod there, bound at
+        once (before any pending pod of a Deployment can take the slot)."""
+        for dep in self.deployments.values():
+            if dep.kind != "DaemonSet" or node.row < 0 or any(
+                    p.dep is dep for p in node.pods.values()):
+                continue
+            sig, t = dep.sig, self.m.table
+            row = node.row
+            if sig.pools is not None and node.pool.index not in sig.pools:
+                continue
+            if t.taint[row] not in (NO_TAINT,) and not (
+                    t.taint[row] == NETWORK_UNAVAILABLE and dep.host_network):
+                continue
+            if (t.pods[row] >= t.max_pods[row] or t.alloc_cpu[row] - t.used_cpu[row] < sig.cpu
+                    or t.alloc_mem[row] - t.used_mem[row] < sig.memory):
+                continue  # no room: the daemon pod would stay Pending on this node
+            name = f"{dep.name}-{''.join(self.rng.choices(POD_NAME_ALPHABET, k=5))}"
+            pod = Pod(name, dep, self.m.env.now)
+            dep.pods[name] = pod
+            dep.desired = len(dep.pods)
+            self.pending_count += 1
+            t.bind(row, sig)
+            self._bind(pod, node)
+
+    def _daemon_again(self, node: Node) -> None:
+        if node.state == "Ready" and node.row >= 0:
+            self.node_ready(node)
+
+    # --- disruption budgets -------------------------------------------------------------
+
+    def blocking_pdb(self, pod: Pod) -> tuple[PodDisruptionBudget, int] | None:
+        """The PodDisruptionBudget that refuses evicting *pod* now (with its unready pods),
+        or None (the eviction API would accept it)."""
+        labels = pod.dep.manifest.spec.template.metadata.labels
+        for pdb in self.pdbs:
+            if pdb.metadata.namespace != pod.dep.namespace or not pdb.spec.selector.matches(
+                    labels):
+                continue
+            deps = [d for d in self.deployments.values() if d.kind != "DaemonSet"
+                    and d.namespace == pdb.metadata.namespace
+                    and pdb.spec.selector.matches(d.manifest.spec.template.metadata.labels)]
+            pods = [p for d in deps for p in d.pods.values()]
+            healthy = sum(1 for p in pods if p.ready)
+            allowed, desired = allowed_disruptions(pdb, healthy, len(pods),
+                                                   sum(d.desired for d in deps))
+            # unhealthyPodEvictionPolicy IfHealthyBudget (the default): an unready pod may go
+            # while the budget is met; a ready one only while disruptions are allowed
+            if (allowed <= 0) if pod.ready else (healthy < desired):
+                return pdb, len(pods) - healthy
+        return None
+
     def _pod_name(self, dep: DeploymentState) -> str:
         return f"{dep.name}-{dep.rs_hash}-{''.join(self.rng.choices(POD_NAME_ALPHABET, k=5))}"
 
@@ -229,15 +356,15 @@ class WorkloadController:
         if abrupt:
             m.traffic.pod_lost(pod, reset=True)
         dep = pod.dep
-        if pod.node is not None:
-            node = pod.node
+        node = pod.node
+        if node is not None:
             if kill_event:
                 m.bus.publish(Killing(dep.namespace, pod.name, why))
             if pod.ready:
                 self.set_ready(pod, False)
             if node.row >= 0:
                 m.table.unbind(node.row, dep.sig)
-            if pod.ip:
+            if pod.ip and not dep.host_network:
                 m.ipam.release_pod_ip(node, pod.ip)
             node.pods.pop(pod.name, None)
             pod.node = None
@@ -248,6 +375,11 @@ class WorkloadController:
         pod.phase = "Terminated"
         pod.epoch += 1
         dep.pods.pop(pod.name, None)
+        if dep.kind == "DaemonSet":
+            dep.desired = len(dep.pods)
+            if replace and node is not None:  # its controller puts one back on a node that stays
+                m.timers.after(0.0, self._daemon_again, node)
+            replace = False
         if replace:
             self.reconcile(dep)
         self.kick()
@@ -271,6 +403,9 @@ class WorkloadController:
         self._pass_due = False
         m = self.m
         now = m.env.now
+        while self._ordered_due:  # StatefulSets whose next ordinal may start now
+            self.reconcile(self._ordered_due.pop(next(iter(self._ordered_due))))
+        self._pass_due = False
         self.unschedulable.clear()
         for key, queue in self.queue.items():
             # the workload's pending pods placed in one batch (sim/scheduler.py: the same
@@ -326,7 +461,8 @@ class WorkloadController:
         if pod.phase != "ContainerCreating" or node is None:
             return
         # kubelet retries; the event is aggregated, so publish it on the first failure only
-        ip = m.ipam.pod_ip(node, pod.dep.namespace, pod.name, not pod.sandbox_warned)
+        ip = (node.net.node_ip if pod.dep.host_network else
+              m.ipam.pod_ip(node, pod.dep.namespace, pod.name, not pod.sandbox_warned))
         if ip is None:
             pod.sandbox_warned = True
             m.timers.after(m.spec.cluster.timings.sandbox_retry_interval, self._sandbox, pod)
@@ -388,6 +524,9 @@ class WorkloadController:
         dep.available += 1 if ready else -1
         self.m.stats.availability(dep)
         self.m.service_ctl.pod_readiness_changed(pod)
+        if ready and dep.ordered:
+            self._ordered_due[dep.key] = dep
+            self.kick()
 
     # --- HPA --------------------------------------------------------------------------------
 
@@ -450,6 +589,31 @@ def utilization_at(dep: DeploymentState, t: float) -> float:
         else:
             break
     return value
+
+
+def _budget(value: int | str, expected: int) -> int:
+    """An int-or-percent of a PodDisruptionBudget, percentages of *expected* rounded up
+    (intstr.GetScaledValueFromIntOrPercent with roundUp, as the disruption controller)."""
+    if isinstance(value, str):
+        return -(-int(value[:-1]) * expected // 100)
+    return value
+
+
+def allowed_disruptions(pdb: PodDisruptionBudget, healthy: int, pods: int,
+                        replicas: int) -> tuple[int, int]:
+    """``status.disruptionsAllowed`` and ``desiredHealthy`` (kubernetes pkg/controller/
+    disruption): currentHealthy - desiredHealthy, never below 0. The expected count is the
+    pods' controllers' replicas, except with an integer minAvailable, where it is the pods."""
+    spec = pdb.spec
+    if spec.max_unavailable is not None:
+        desired = max(0, replicas - _budget(spec.max_unavailable, replicas))
+    elif isinstance(spec.min_available, int):
+        desired = spec.min_available
+    elif spec.min_available is not None:
+        desired = _budget(spec.min_available, replicas)
+    else:
+        desired = 0  # neither set (policy/v1 has no default): desiredHealthy stays 0
+    return max(0, healthy - desired), desired
 
 
 def _pool_label(pool: str, key: str) -> str | None:

@@ -321,6 +321,10 @@ def pools(doc: Located, root: Path, zones: list[str], out: Out) -> set[str]:
         surge = (pool.get("upgradeSettings") or {}).get("maxSurge")
         if surge:
             out.put(3, "maxSurge", str(surge), f"{src}.upgradeSettings.maxSurge")
+        drain = (pool.get("upgradeSettings") or {}).get("drainTimeoutInMinutes")
+        if isinstance(drain, int) and not isinstance(drain, bool) and drain > 0:
+            out.put(3, "drainTimeoutInMinutes", drain,
+                    f"{src}.upgradeSettings.drainTimeoutInMinutes")
         if pool.get("nodeLabels"):
             out.put(3, "nodeLabels", {str(k): str(v) for k, v in pool["nodeLabels"].items()},
                     f"{src}.nodeLabels")

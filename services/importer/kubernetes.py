@@ -11,16 +11,25 @@ from services.importer.common import ImportError_, Out
 from sim.errors import Issue
 from sim.scenario.yamlmarks import Path, load_documents
 
-SIMULATED_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy",
-                   "Namespace"}
+SIMULATED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "PodDisruptionBudget", "Service",
+                   "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "Namespace"}
 NOT_YET = {
-    "StatefulSet": "its pods are not placed: their maxPods slots, addresses (Azure CNI) and "
-                   "traffic are missing",
-    "DaemonSet": "its pods (one per node) are not placed: they take a maxPods slot on every "
-                 "node and, on Azure CNI without hostNetwork, an address each",
-    "PodDisruptionBudget": "upgrades and scale-downs drain without it (an upgrade it would "
-                           "stall goes through)",
+    "Pod": "a bare pod (no controller) is not placed: its maxPods slot, requests and address "
+           "are missing",
+    "ReplicaSet": "its pods are simulated through their Deployment; a ReplicaSet without one "
+                  "is not placed",
+    "Job": "its pods are not placed: while they run they take maxPods slots, requests and "
+           "addresses the simulation leaves free",
+    "CronJob": "the pods of its runs are not placed: while they run they take maxPods slots, "
+               "requests and addresses the simulation leaves free",
+    "PersistentVolumeClaim": "volumes are not simulated (no zone pinning of a pod to its disk)",
+    "ResourceQuota": "quotas are not enforced: the simulation may create pods a quota refuses",
+    "LimitRange": "default requests are not applied: containers without requests request 0",
+    "EndpointSlice": "endpoints come from the Services' selectors (manual endpoints are "
+                     "missing)",
 }
+"""Kinds the simulation leaves out, each with what leaving it out changes (the import warns
+once per kind)."""
 KEPT_ANNOTATIONS = re.compile(r"^(service\.beta\.kubernetes\.io/|nginx\.ingress\.kubernetes\.io/|"
                               r"kubernetes\.io/ingress\.class$|external-dns\.alpha\.kubernetes\.io/|"
                               r"cert-manager\.io/)")

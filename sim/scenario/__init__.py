@@ -166,6 +166,12 @@ def _add_object(data: object, doc: Located, path: Path, out: Workloads,
         out.hpas.append(placed)
     elif isinstance(obj, Service):
         out.services.append(placed)
+    elif kind == "StatefulSet":
+        out.statefulsets.append(placed)
+    elif kind == "DaemonSet":
+        out.daemonsets.append(placed)
+    elif kind == "PodDisruptionBudget":
+        out.pdbs.append(placed)
     elif kind == "Ingress":
         out.ingresses.append(placed)
     elif kind == "Namespace":

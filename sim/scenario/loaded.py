@@ -37,10 +37,13 @@ class Workloads:
     ingresses: list[Placed] = field(default_factory=list)
     network_policies: list[Placed] = field(default_factory=list)
     namespaces: list[Placed] = field(default_factory=list)
+    statefulsets: list[Placed] = field(default_factory=list)
+    daemonsets: list[Placed] = field(default_factory=list)
+    pdbs: list[Placed] = field(default_factory=list)
 
     def deployment(self, ref: str) -> Deployment | None:
-        """The Deployment named ``name`` or ``namespace/name``."""
-        for p in self.deployments:
+        """The Deployment (or StatefulSet) named ``name`` or ``namespace/name``."""
+        for p in (*self.deployments, *self.statefulsets):  # kubectl scale takes both
             d = p.obj
             if ref in (d.key, d.metadata.name):
                 return d  # type: ignore[no-any-return]

@@ -1,4 +1,5 @@
-"""Ordinary Kubernetes manifests (Deployments, Services, HPAs, Ingresses, NetworkPolicies).
+"""Ordinary Kubernetes manifests (Deployments, StatefulSets, DaemonSets, Services, HPAs,
+PodDisruptionBudgets, Ingresses, NetworkPolicies).
 
 Objects are typed where the model reads them and lenient elsewhere: a real manifest carries
 many fields the simulator does not model, and those are accepted and ignored.
@@ -134,6 +135,8 @@ class PodSpec(K8s):
     node_selector: dict[str, str] = {}
     tolerations: list[Toleration] = []
     topology_spread_constraints: list[TopologySpreadConstraint] = []
+    host_network: bool = False
+    """The pod uses the node's network namespace: no pod address of its own."""
 
 
 class PodTemplate(K8s):
@@ -159,6 +162,87 @@ class Deployment(K8s):
     kind: Literal["Deployment"]
     metadata: ObjectMeta
     spec: DeploymentSpec
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``."""
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+
+class StatefulSetSpec(K8s):
+    """``spec`` of a StatefulSet."""
+
+    replicas: Annotated[int, Field(ge=0, le=INT32_MAX)] = 1
+    selector: LabelSelector
+    template: PodTemplate
+    service_name: str | None = None
+    """The (headless) Service that gives the pods their DNS names."""
+    pod_management_policy: Literal["OrderedReady", "Parallel"] = "OrderedReady"
+    min_ready_seconds: Annotated[int, Field(ge=0, le=INT32_MAX)] = 0
+
+
+class StatefulSet(K8s):
+    """apps/v1 StatefulSet: pods ``<name>-0..N-1``, started in order (OrderedReady)."""
+
+    api_version: Literal["apps/v1"]
+    kind: Literal["StatefulSet"]
+    metadata: ObjectMeta
+    spec: StatefulSetSpec
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``."""
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+
+class DaemonSetSpec(K8s):
+    """``spec`` of a DaemonSet."""
+
+    selector: LabelSelector
+    template: PodTemplate
+    min_ready_seconds: Annotated[int, Field(ge=0, le=INT32_MAX)] = 0
+
+
+class DaemonSet(K8s):
+    """apps/v1 DaemonSet: one pod on every node its pod template allows."""
+
+    api_version: Literal["apps/v1"]
+    kind: Literal["DaemonSet"]
+    metadata: ObjectMeta
+    spec: DaemonSetSpec
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``."""
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+
+IntOrPercent = Annotated[int, Field(ge=0, le=INT32_MAX)] | Annotated[
+    str, Field(pattern=r"^[0-9]+%$")]
+
+
+class PDBSpec(K8s):
+    """``spec`` of a policy/v1 PodDisruptionBudget: one of minAvailable and maxUnavailable."""
+
+    min_available: IntOrPercent | None = None
+    max_unavailable: IntOrPercent | None = None
+    selector: LabelSelector = LabelSelector()
+
+    @model_validator(mode="after")
+    def _one(self) -> PDBSpec:
+        if self.min_available is not None and self.max_unavailable is not None:
+            raise ValueError("minAvailable and maxUnavailable cannot both be set (policy/v1)")
+        return self
+
+
+class PodDisruptionBudget(K8s):
+    """policy/v1 PodDisruptionBudget: how many pods of a selection voluntary evictions (node
+    drains) may take down at once."""
+
+    api_version: Literal["policy/v1"]
+    kind: Literal["PodDisruptionBudget"]
+    metadata: ObjectMeta
+    spec: PDBSpec = PDBSpec()
 
     @property
     def key(self) -> str:
@@ -338,6 +422,9 @@ class Namespace(K8s):
 KINDS: dict[str, type[K8s]] = {
     "Namespace": Namespace,
     "Deployment": Deployment,
+    "StatefulSet": StatefulSet,
+    "DaemonSet": DaemonSet,
+    "PodDisruptionBudget": PodDisruptionBudget,
     "HorizontalPodAutoscaler": HorizontalPodAutoscaler,
     "Service": Service,
     "Ingress": Other,

@@ -341,6 +341,9 @@ class NodePoolSpec(Model):
     max_count: Annotated[int, Field(ge=0)] | None = None
     max_surge: Surge = "1"
     """Extra nodes during an upgrade: a count (AKS default 1) or a percentage such as 33%."""
+    drain_timeout_in_minutes: Annotated[int, Field(ge=1, le=1440)] = 30
+    """upgradeSettings.drainTimeoutInMinutes: how long a node's drain may wait on evictions
+    (PodDisruptionBudgets) before the upgrade fails (AKS default 30, at most 1440)."""
     node_labels: dict[str, str] = {}
 
 

@@ -16,7 +16,7 @@ from sim import sizing
 from sim.errors import Issue
 from sim.network import forbidden_overlap, usable_addresses
 from sim.scenario.loaded import Placed, Workloads
-from sim.scenario.manifests import Deployment, HorizontalPodAutoscaler, Service
+from sim.scenario.manifests import HorizontalPodAutoscaler, Service
 from sim.scenario.schema import (
     MAX_PODS,
     NodePoolSpec,
@@ -259,18 +259,21 @@ class _Checker:
 
     def workload_refs(self) -> None:
         pools = {p.name for p in self.spec.cluster.node_pools}
-        seen: set[str] = set()
-        for p in self.workloads.deployments:
+        seen: dict[str, str] = {}
+        w = self.workloads
+        for p in (*w.deployments, *w.statefulsets, *w.daemonsets):
             d = p.obj
-            assert isinstance(d, Deployment)
             if d.key in seen:
-                self._at(p, ("metadata", "name"), f"Deployment {d.key} is defined twice")
-            seen.add(d.key)
+                again = "is defined twice" if seen[d.key] == d.kind else (
+                    f"has the name of a {seen[d.key]}: aks-sim knows workloads by "
+                    "namespace/name, rename one")
+                self._at(p, ("metadata", "name"), f"{d.kind} {d.key} {again}")
+            seen.setdefault(d.key, d.kind)
             if not d.spec.selector.matches(d.spec.template.metadata.labels):
                 self._at(p, ("spec", "selector"), f"matchLabels {_labels(d.spec.selector.match_labels)} "
                          "does not select the pod template's labels "
                          f"{_labels(d.spec.template.metadata.labels)}; the API server rejects this "
-                         "Deployment")
+                         f"{d.kind}")
             sel = d.spec.template.spec.node_selector
             for key in ("agentpool", "kubernetes.azure.com/agentpool"):
                 if key in sel and sel[key] not in pools:
@@ -296,10 +299,9 @@ class _Checker:
     def pod_count(self) -> None:
         """aks-sim simulates at most MAX_PODS pods: each Deployment at its most (replicas, its
         HPA's maxReplicas, a scale_deployment operation), and all of them together."""
-        total = 0
-        for p in self.workloads.deployments:
+        total = self._daemon_pods()
+        for p in (*self.workloads.deployments, *self.workloads.statefulsets):
             d = p.obj
-            assert isinstance(d, Deployment)
             most, where = d.spec.replicas, (*p.path, "spec", "replicas")
             for h in self.workloads.hpas:
                 target = f"{h.obj.metadata.namespace}/{h.obj.spec.scale_target_ref.name}"
@@ -316,6 +318,11 @@ class _Checker:
         if total > MAX_PODS:
             self.error(("workloads",), f"expected at most {MAX_PODS:,} pods in all "
                        f"(aks-sim's limit), but the Deployments ask for up to {total:,}")
+
+    def _daemon_pods(self) -> int:
+        """Pods the DaemonSets run at the pools' sizes (one per node each, at most)."""
+        nodes = sum(max(p.count, p.max_count or 0) for p in self.spec.cluster.node_pools)
+        return nodes * len(self.workloads.daemonsets)
 
     def _runs_coredns(self) -> bool:
         """CoreDNS joins the model when a flow from pods looks a Service up by name."""
@@ -374,7 +381,8 @@ class _Checker:
                     fault.namespace in (None, d.obj.metadata.namespace) and all(
                         d.obj.spec.template.metadata.labels.get(k) == v
                         for k, v in fault.selector.items())
-                    for d in self.workloads.deployments):
+                    for d in (*self.workloads.deployments, *self.workloads.statefulsets,
+                              *self.workloads.daemonsets)):
                 where = " in namespace " + fault.namespace if fault.namespace else ""
                 self.error((*path, "selector"), f"selector {_labels(fault.selector)} matches no "
                            f"Deployment's pods{where}")

@@ -293,6 +293,8 @@ class Sampler:
         phase_rows = v["kube_pod_status_phase"]
         per_pod = "kube_pod_status_phase" not in self._over_cap
         for dep in m.workloads.deployments.values():
+            if dep.kind != "Deployment":
+                continue  # kube_deployment_* is for Deployments only
             ns, name = dep.namespace, dep.name
             v["kube_deployment_spec_replicas"].append(((ns, name), float(dep.desired)))
             v["kube_deployment_status_replicas_available"].append(((ns, name), float(dep.available)))

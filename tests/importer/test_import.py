@@ -120,10 +120,14 @@ def test_nothing_secret_survives_an_import(tmp_path: Path) -> None:
                    "last-applied-configuration", "DB_PASSWORD"):
         assert secret not in written, secret
     assert "2 Secret/ConfigMap object(s) dropped" in result.stderr
-    assert "1 StatefulSet object(s) left out" in result.stderr
-    assert "1 DaemonSet object(s) left out" in result.stderr
+    # StatefulSets, DaemonSets and PodDisruptionBudgets are simulated (issue 17): carried over
+    for kind in ("StatefulSet", "DaemonSet", "PodDisruptionBudget"):
+        assert f"{kind} object(s) left out" not in result.stderr
     loaded = load(str(tmp_path / "shop.yaml"))
     assert [d.obj.metadata.name for d in loaded.workloads.deployments] == ["frontend"]
+    assert [d.obj.key for d in loaded.workloads.statefulsets] == ["shop/redis"]
+    assert [d.obj.key for d in loaded.workloads.daemonsets] == ["monitoring/log-shipper"]
+    assert [d.obj.key for d in loaded.workloads.pdbs] == ["shop/frontend"]
     (svc,) = [s.obj for s in loaded.workloads.services]
     assert svc.metadata.name == "frontend-external" and svc.spec.type == "LoadBalancer"
 
@@ -188,3 +192,18 @@ def test_plan_answers_against_the_imported_cluster(tmp_path: Path) -> None:
                           "--scale", "nosuchpool=3"], capture_output=True, text=True, cwd=tmp_path,
                          timeout=120, check=False)
     assert bad.returncode == 2 and "expected POOL=N with POOL one of system" in bad.stderr
+
+
+def test_drain_timeout_is_carried_over(tmp_path: Path) -> None:
+    """agentPoolProfiles[].upgradeSettings.drainTimeoutInMinutes (null in az's output when
+    unset: AKS's 30 minutes) becomes the pool's drainTimeoutInMinutes."""
+    import yaml
+
+    data = json.loads((INPUTS / "aks-overlay.json").read_text())
+    data["agentPoolProfiles"][0]["upgradeSettings"]["drainTimeoutInMinutes"] = 45
+    path = tmp_path / "aks.json"
+    path.write_text(json.dumps(data))
+    pools = yaml.safe_load(build(str(path)).scenario)["cluster"]["nodePools"]
+    assert pools[0]["drainTimeoutInMinutes"] == 45
+    default = yaml.safe_load(build(str(INPUTS / "aks-overlay.json")).scenario)["cluster"]
+    assert all("drainTimeoutInMinutes" not in p for p in default["nodePools"])
