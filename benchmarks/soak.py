@@ -124,7 +124,7 @@ def poll_health(base: str, times: list[float], stop: threading.Event) -> None:
     t0 = time.perf_counter()
     while not stop.is_set():
         started = time.perf_counter()
-        if os.environ.get("SOAK_DEBUG") and times and times[-1] > 0.2:
+        if os.environ.get("SOAK_DEBUG") and times and times[-1] > 0.1:
             print(f"slow healthz {times[-1]:.2f}s at {started - t0:.1f}s", file=sys.stderr)
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=10) as r:

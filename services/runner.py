@@ -247,8 +247,8 @@ class LiveRun:
                 if not future.done():
                     future.set_exception(exc)
                 continue
-            self.recording.add(now, at, fault)
-            self.recording.write(self.out_dir)
+            self.recording.add(now, at, fault)  # on disk at the next checkpoint, with the log's
+            # length: a replay of a killed run checks the events logged by then (faults included)
             if not future.done():
                 future.set_result(now)
 

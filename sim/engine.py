@@ -10,7 +10,7 @@ from sim import chaos, operations
 from sim.bus import Bus
 from sim.errors import FaultError
 from sim.model import Model
-from sim.report import Recorder, Report, build
+from sim.report import Recorder, Report, build, kept_reasons
 from sim.rng import Streams
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.schema import AnyFault
@@ -34,7 +34,7 @@ class Simulation:
         self.env = simpy.Environment()
         self.streams = Streams(self.seed)
         self.bus = Bus(run_id, lambda: self.env.now)
-        self.recorder = Recorder(self.bus)
+        self.recorder = Recorder(self.bus, kept_reasons(self.spec))
         self.model = Model(loaded, self.env, self.streams, self.bus)
         self._started = False
         self.end = self.spec.duration

@@ -35,22 +35,37 @@ CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.ready
                    "coredns.maxPodShare", "coredns.resentQueries")
 
 
+def kept_reasons(spec: Scenario) -> frozenset[str]:
+    """The reasons whose events an ``expect`` entry matches by fields or message (the Recorder
+    keeps those events whole)."""
+    items: list[Any] = []
+    for e in spec.expect:
+        items += [e] if hasattr(e, "event") else [i for i in getattr(e, "sequence", []) or []
+                                                   if not isinstance(i, str)]
+    return frozenset(i.event for i in items if getattr(i, "fields", None) or
+                     getattr(i, "message", None) is not None or
+                     getattr(i, "message_matches", None) is not None)
+
+
 class Recorder:
     """Bus subscriber keeping (time, reason, object name, type) of every event, and the event
-    itself (its fields and message) for the ``expect`` entries that look at them."""
+    itself (its fields and message) only for the reasons whose ``expect`` entries look at them
+    (*keep*): a day of traffic publishes hundreds of thousands of TrafficTicks."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, keep: frozenset[str] = frozenset()) -> None:
         self.events: list[tuple[float, str, str, str]] = []
-        self.raw: list[SimEvent] = []
-        """The events themselves, aligned with :attr:`events`."""
+        self.raw: dict[int, SimEvent] = {}
+        """The kept events themselves, by their index in :attr:`events`."""
+        self.keep = keep
         self.first_message: dict[str, str] = {}
         self.unsubscribe = bus.subscribe(SimEvent, self._on)
 
     def _on(self, env: Envelope[SimEvent]) -> None:
         ev = env.event
         reason = ev.reason
+        if reason in self.keep:
+            self.raw[len(self.events)] = ev
         self.events.append((env.sim_time, reason, ev.involved_object()["name"], ev.type))
-        self.raw.append(ev)
         if reason not in self.first_message:
             self.first_message[reason] = ev.message
 
@@ -64,7 +79,10 @@ class Recorder:
                     e.before is not None and t >= e.before) or (
                     e.object is not None and not obj.startswith(e.object)):
                 continue
-            ev = self.raw[i]
+            if not want and e.message is None and pattern is None:
+                out.append(i)
+                continue
+            ev = self.raw[i]  # kept: kept_reasons() lists every reason matched this way
             if want:
                 have = ev.fields()
                 if any(_text(have.get(k)) != v for k, v in want.items()):
