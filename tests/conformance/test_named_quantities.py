@@ -1,4 +1,4 @@
-"""Every quantity /work/shared/AKS-NETWORKING.md names is computable through the conformance
+"""Every quantity docs/aks-networking.md (the shared facts file) names is computable through the conformance
 harness (issue 14), and a question the harness cannot compute fails saying "cannot compute
 <quantity>", never with an unrelated value (a held-out case once got the node pod CIDRs for
 its forbidden address ranges).
