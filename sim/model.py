@@ -153,9 +153,7 @@ class Model:
                 self.workloads.node_ready(node)
         for dep in self.workloads.deployments.values():
             self.workloads.reconcile(dep)
-        self.workloads.flush()
-        while self.workloads._pass_due:  # StatefulSets start their next ordinal when Ready
-            self.workloads.flush()
+        self.workloads.settle()  # StatefulSets start their next ordinal when one is Ready
         self.workloads.instant = False
         self.stats.started()
         self.service_ctl.sync_all()

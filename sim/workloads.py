@@ -397,6 +397,12 @@ class WorkloadController:
         if self._pass_due:
             self._pass()
 
+    def settle(self) -> None:
+        """Run scheduling passes at this instant until none is due (at time 0, where pods
+        start at once, each StatefulSet ordinal that turns Ready asks for the next pass)."""
+        while self._pass_due:
+            self._pass()
+
     def _pass(self, _: object = None) -> None:
         if not self._pass_due:
             return  # already run by flush()

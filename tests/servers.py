@@ -184,3 +184,29 @@ def prometheus(tmp: Path, **kwargs: Any) -> Iterator[Prometheus]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_client(app: Any, log_level: str = "warning") -> Any:
+    """*app* served by uvicorn on a free loopback port in this event loop (lifespan on), and
+    an httpx client of it; the server stops when the block ends."""
+    import asyncio
+
+    import httpx
+    import uvicorn
+
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level,
+                                       lifespan="on"))
+    task = asyncio.create_task(uv.serve())
+    for _ in range(500):
+        if uv.started:
+            break
+        await asyncio.sleep(0.01)
+    assert uv.started
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        uv.should_exit = True
+        await asyncio.wait_for(task, 30)

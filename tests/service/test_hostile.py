@@ -16,8 +16,7 @@ from typing import Any
 import aiomqtt
 import httpx
 import pytest
-import uvicorn
-from servers import free_port, mosquitto
+from servers import mosquitto, uvicorn_client
 
 from services.app import create_app
 from services.pacer import Pacer
@@ -33,21 +32,8 @@ async def _serve(tmp_path: Path, **changes: Any) -> AsyncIterator[httpx.AsyncCli
     """The service on a free loopback port, served by uvicorn in this event loop."""
     app = create_app(Settings(api_token=TOKEN, runs_dir=tmp_path / "runs", max_runs=8,
                               max_body_bytes=LIMIT, **changes))
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                       lifespan="on"))
-    task = asyncio.create_task(uv.serve())
-    for _ in range(500):
-        if uv.started:
-            break
-        await asyncio.sleep(0.01)
-    assert uv.started
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        uv.should_exit = True
-        await asyncio.wait_for(task, 30)
+    async with uvicorn_client(app) as client:
+        yield client
 
 
 @pytest.fixture

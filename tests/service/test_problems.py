@@ -5,15 +5,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from servers import free_port
+from servers import uvicorn_client
 
 from services.app import create_app
 from services.settings import Settings
@@ -36,21 +34,8 @@ async def _serve(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async def boom() -> None:  # a bug in a route: what the client sees of it
         raise RuntimeError(SECRET)
 
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
-                                       lifespan="on"))
-    task = asyncio.create_task(uv.serve())
-    for _ in range(500):
-        if uv.started:
-            break
-        await asyncio.sleep(0.01)
-    assert uv.started
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        uv.should_exit = True
-        await asyncio.wait_for(task, 30)
+    async with uvicorn_client(app, log_level="critical") as client:
+        yield client
 
 
 def _problem(r: httpx.Response, status: int, path: str) -> dict[str, Any]:
