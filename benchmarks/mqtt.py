@@ -190,9 +190,9 @@ class Broker:
 
 def build_messages(n: int, run_id: str = RUN_ID) -> tuple[list[Any], dict]:
     """*n* MQTT messages of real CloudEvents, seq 1..n (the scenarios' events, cycled)."""
-    from sim.bus import Envelope
     from sim.engine import Simulation
     from sim.events import SimEvent
+    from sim.kernel.bus import Envelope
     from sim.scenario import load
     from sim.telemetry.cloudevents import to_message
     from sim.telemetry.jsonl import parse_start

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sim.scenario.schema import Fault
+from sim.scenario import Fault
 
 
 class _Open(BaseModel):

@@ -39,9 +39,8 @@ from services.api_models import (
 from services.pacer import MAX_SPEED, MIN_SPEED
 from services.runs import MAX_SEED, RunError, RunManager, parse_fault, parse_json_object
 from services.settings import Settings
-from sim.errors import Issue
-from sim.scenario import MAX_BUNDLE_FILES
-from sim.scenario.units import parse_duration
+from sim import Issue
+from sim.scenario import MAX_BUNDLE_FILES, parse_duration
 
 API = "/v1"
 SWAGGER_UI = Path(__file__).resolve().parent / "static" / "swagger-ui"

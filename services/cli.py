@@ -27,7 +27,7 @@ def _print_issues(issues: list, stream: TextIO) -> None:
 
 def _bundle(path: str):  # noqa: ANN202 - Bundle, imported lazily
     """The scenario at *path* with every file it references, or None after printing the issues."""
-    from sim.errors import ScenarioError
+    from sim import ScenarioError
     from sim.scenario import read_bundle
 
     try:
@@ -39,7 +39,7 @@ def _bundle(path: str):  # noqa: ANN202 - Bundle, imported lazily
 
 def _load(path: str, bundle=None):  # noqa: ANN001, ANN202 - LoadedScenario, imported lazily
     """The scenario at *path*, or None after printing every issue (exit 2 follows)."""
-    from sim.errors import ScenarioError
+    from sim import ScenarioError
     from sim.scenario import load_bundle
 
     bundle = bundle or _bundle(path)
@@ -63,7 +63,7 @@ class Progress:
     def update(self, now: float, events: int) -> None:
         """Redraw the bar for simulated time *now* (at most 10 times a wall second, and at the end)."""
         if self.bar.enabled:
-            from sim.scenario.units import format_duration
+            from sim.scenario import format_duration
 
             self.bar.draw(now, f"{format_duration(now):>9} of {format_duration(self.bar.total)}, "
                                f"{events} events,")
@@ -77,9 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario to its end: progress, report, events.jsonl, report.json."""
     from services import logging
     from services.runner import LiveRun, ShellError, write_run_files
-    from sim.engine import Simulation
-    from sim.report import render_text
-    from sim.timeline import Timeline
+    from sim import Simulation, Timeline
+    from sim import render_report as render_text
 
     args.scenario = scenario_path(args.scenario)
     if args.server:
@@ -140,7 +139,7 @@ def _live_options(args: argparse.Namespace):  # noqa: ANN202 - LiveOptions, impo
     """The run's live options from its flags; ValueError names the flag and what is wrong."""
     from services.mqtt import MqttSettings
     from services.runner import LiveOptions
-    from sim.scenario.units import parse_duration
+    from sim.scenario import parse_duration
 
     def duration(flag: str, text: str) -> float:
         try:
@@ -172,9 +171,8 @@ def _live_options(args: argparse.Namespace):  # noqa: ANN202 - LiveOptions, impo
 
 def cmd_reach(args: argparse.Namespace) -> int:
     """Print which workloads can reach which under the scenario's NetworkPolicies."""
-    from sim.engine import Simulation
-    from sim.netpol import NetworkPolicyError
-    from sim.reach import reachability, render
+    from sim import NetworkPolicyError, Simulation, reachability
+    from sim import render_reach as render
 
     loaded = _load(scenario_path(args.scenario))
     if loaded is None:
@@ -203,9 +201,10 @@ def cmd_reach(args: argparse.Namespace) -> int:
 
 def cmd_route(args: argparse.Namespace) -> int:
     """Print every hop of a URL through the cluster, with the rule that chose it."""
-    from sim.engine import Simulation
-    from sim.route import RouteError, render, trace
-    from sim.scenario.units import parse_duration
+    from sim import RouteError, Simulation
+    from sim import render_route as render
+    from sim import trace_route as trace
+    from sim.scenario import parse_duration
 
     try:
         at = parse_duration(args.at)
@@ -238,8 +237,7 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a finished run's metrics as OpenMetrics text with wall-clock timestamps."""
-    from sim.telemetry.jsonl import parse_start
-    from sim.telemetry.openmetrics import ExportError, export, read_header
+    from sim.telemetry import ExportError, export, parse_start, read_header
 
     path = os.path.join(args.run_dir, "metrics.jsonl")
     try:
@@ -306,7 +304,7 @@ def grafana_url(base: str, run: str, start, seconds: float) -> str:  # noqa: ANN
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run a recorded run again; with --check, compare the event logs byte for byte."""
     from services.replay import ReplayError, replay
-    from sim.report import render_text
+    from sim import render_report as render_text
 
     out_dir = args.out or os.path.join(args.run_dir, "replay")
     try:
@@ -393,8 +391,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _declares_expect_error(path: str) -> bool:
     """Whether the scenario at *path* has a top-level ``expectError`` (read leniently: a file
     that does not parse is validate's to report)."""
-    from sim.scenario import read_file
-    from sim.scenario.yamlmarks import load_document
+    from sim.scenario import load_document, read_file
 
     text, _ = read_file(path)
     doc = load_document(text, path)[0] if text else None
@@ -403,8 +400,7 @@ def _declares_expect_error(path: str) -> bool:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of a scenario file (or, with --study, of a study file)."""
-    from sim.scenario.schema import Scenario
-    from sim.scenario.study import Study
+    from sim.scenario import Scenario, Study
 
     model, title = (Study, "aks-sim study") if args.study else (Scenario, "aks-sim scenario")
     schema = model.model_json_schema(by_alias=True)

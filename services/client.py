@@ -47,7 +47,7 @@ def _call(what: str, fn: Any) -> Any:
 def run_remote(args: argparse.Namespace) -> int:
     """``aks-sim run --server URL SCENARIO``: send the scenario and every file it references
     (its bundle: the service reads nothing of its own disk for it); print the run's id."""
-    from sim.errors import ScenarioError
+    from sim import ScenarioError
     from sim.scenario import read_bundle
 
     try:

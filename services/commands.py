@@ -17,7 +17,7 @@ import structlog
 
 from services.mqtt import MqttSettings
 from services.runs import RunError, RunManager, parse_fault, parse_json_object
-from sim.telemetry.cloudevents import TOPIC_ROOT
+from sim.telemetry import TOPIC_ROOT
 
 log = structlog.get_logger("akssim.commands")
 COMMANDS = f"{TOPIC_ROOT}/+/commands/faults"

@@ -12,9 +12,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from services.replay import load_recorded
-from sim.engine import Simulation
-from sim.events import SimEvent
-from sim.scenario.schema import Fault
+from sim import SimEvent, Simulation
+from sim.scenario import Fault
 
 FAULT = TypeAdapter(Fault)
 HIT = {"NodeNotReady", "TaintManagerEviction", "Killing", "FailedScheduling", "SubnetIsFull",
@@ -63,7 +62,7 @@ def dry_run(recording: dict[str, Any], now: float, fault: Any, horizon: float) -
     """Simulate *fault* at *now* for *horizon* seconds against the same run without it.
 
     Raises:
-        sim.errors.FaultError: the fault cannot apply at *now*.
+        sim.kernel.errors.FaultError: the fault cannot apply at *now*.
     """
     base, hit = _fork(recording, now), _fork(recording, now)
     end = min(now + horizon, base.end)

@@ -64,7 +64,7 @@ def _table(header: list[str], rows: Iterable[list[str]], raw: bool = False) -> s
 
 
 def _duration(seconds: float) -> str:
-    from sim.scenario.units import format_duration
+    from sim.scenario import format_duration
 
     return format_duration(seconds)
 

@@ -28,7 +28,7 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from sim.telemetry.cloudevents import Outbox, status_message, status_topic
+from sim.telemetry import Outbox, status_message, status_topic
 
 log = structlog.get_logger("akssim.mqtt")
 

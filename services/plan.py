@@ -18,8 +18,20 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from sim import sizing
-from sim.network import usable_addresses
+from sim import (
+    MAX_SURGE_DEFAULT,
+    MODE_LABELS,
+    NETWORK_PLUGIN_MODES,
+    NETWORK_PLUGINS,
+    NODE_POD_PREFIX_LEN,
+    POD_IP_ALLOCATIONS,
+    InputProblem,
+    Plan,
+    SizingError,
+    plan_sizing,
+    surge_problems,
+    usable_addresses,
+)
 
 EXIT_USAGE = 2
 """Exit code of bad input, as argparse uses."""
@@ -75,9 +87,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "at its largest, maxCount when autoscaling)")
     p.add_argument("--upgrade", action="store_true",
                    help="with --scenario: during an upgrade (the largest pool's surge on top)")
-    p.add_argument("--network-plugin", choices=sizing.NETWORK_PLUGINS)
-    p.add_argument("--network-plugin-mode", choices=sizing.NETWORK_PLUGIN_MODES)
-    p.add_argument("--pod-ip-allocation", choices=sizing.POD_IP_ALLOCATIONS,
+    p.add_argument("--network-plugin", choices=NETWORK_PLUGINS)
+    p.add_argument("--network-plugin-mode", choices=NETWORK_PLUGIN_MODES)
+    p.add_argument("--pod-ip-allocation", choices=POD_IP_ALLOCATIONS,
                    help="Azure CNI without Overlay: node-subnet (default), dynamic, static-block")
     p.add_argument("--nodes", type=_whole_number, help="nodes in the pool")
     p.add_argument("--max-pods", type=_whole_number, help="max pods per node")
@@ -95,7 +107,7 @@ def _surge_value(text: str) -> int | str:
     return int(stripped) if stripped.isdigit() else stripped
 
 
-def _problem_line(problem: sizing.InputProblem) -> str:
+def _problem_line(problem: InputProblem) -> str:
     flag = _FLAGS.get(problem.field, problem.field)
     return f"{flag}: found {problem.found}, expected {problem.expected}"
 
@@ -106,10 +118,10 @@ def _prefix_text(prefix: int | None) -> str:
     return f"/{prefix} or larger (a /{prefix} has {usable_addresses(prefix):,} usable)"
 
 
-def _pod_lines(p: sizing.Plan) -> list[str]:
+def _pod_lines(p: Plan) -> list[str]:
     if p.pod_cidr_min_prefix_len is not None:
         return [f"pod CIDR:      /{p.pod_cidr_min_prefix_len} or larger "
-                f"(a /{sizing.NODE_POD_PREFIX_LEN} per node, {p.nodes_to_fit} nodes)"]
+                f"(a /{NODE_POD_PREFIX_LEN} per node, {p.nodes_to_fit} nodes)"]
     if p.pod_subnet_required_ips is None:
         return ["pod IPs:       from the node subnet (counted above)"]
     if p.static_blocks_per_node is not None:
@@ -121,14 +133,14 @@ def _pod_lines(p: sizing.Plan) -> list[str]:
             f"{_prefix_text(p.pod_subnet_min_prefix_len)}", f"               ({detail})"]
 
 
-def _fit_line(p: sizing.Plan) -> str:
+def _fit_line(p: Plan) -> str:
     counted = f"--nodes {p.nodes}"
     if p.max_count is not None:
         counted = f"max(--nodes {p.nodes}, --max-count {p.max_count})"
     return f"nodes to fit:  {p.nodes_to_fit} = {counted} + {p.surge_nodes} surge"
 
 
-def _limit_lines(p: sizing.Plan) -> list[str]:
+def _limit_lines(p: Plan) -> list[str]:
     if not p.binding_limits:
         return ["binding limits: none reached"]
     lines = ["binding limits:"]
@@ -137,7 +149,7 @@ def _limit_lines(p: sizing.Plan) -> list[str]:
     return lines
 
 
-def render(p: sizing.Plan) -> str:
+def render(p: Plan) -> str:
     """The human report of a plan.
 
     Args:
@@ -148,7 +160,7 @@ def render(p: sizing.Plan) -> str:
     """
     defaulted = " (default)" if p.max_pods_defaulted else ""
     lines = [
-        f"AKS subnet plan: {sizing.MODE_LABELS[p.mode]}, max pods {p.max_pods}{defaulted}",
+        f"AKS subnet plan: {MODE_LABELS[p.mode]}, max pods {p.max_pods}{defaulted}",
         _fit_line(p),
         f"node subnet:   {p.required_ips:,} IPs -> {_prefix_text(p.min_prefix_len)}",
         *_pod_lines(p),
@@ -178,13 +190,13 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         _fail([f"the following arguments are required: {', '.join(missing)} (or --scenario FILE)"])
     try:
-        result = sizing.plan(
+        result = plan_sizing(
             args.network_plugin, args.network_plugin_mode, args.pod_ip_allocation,
             nodes=args.nodes, max_pods=args.max_pods,
-            max_surge=_surge_value(args.max_surge or str(sizing.MAX_SURGE_DEFAULT)),
+            max_surge=_surge_value(args.max_surge or str(MAX_SURGE_DEFAULT)),
             max_count=args.max_count,
         )
-    except sizing.SizingError as err:
+    except SizingError as err:
         _fail([_problem_line(p) for p in err.problems])
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -198,9 +210,8 @@ def _scenario_plan(args: argparse.Namespace) -> int:
     upgrade)? Every subnet and platform limit, the one that binds first, the addresses left.
     The same computation as `aks-sim validate`'s subnet warnings (sim.scenario.fit)."""
     from services.examples import scenario_path
-    from sim.errors import ScenarioError
-    from sim.scenario import load
-    from sim.scenario.fit import cluster_fit
+    from sim import ScenarioError
+    from sim.scenario import cluster_fit, load
 
     try:
         spec = load(scenario_path(args.scenario)).spec
@@ -217,7 +228,7 @@ def _scenario_plan(args: argparse.Namespace) -> int:
                    f"{item!r}"])
         counts[name] = int(number)
     surge = _surge_value(args.max_surge) if args.max_surge else None
-    problems = sizing.surge_problems(surge) if surge is not None else []
+    problems = surge_problems(surge) if surge is not None else []
     if problems:
         _fail([_problem_line(p) for p in problems])
     fit = cluster_fit(spec, counts, upgrade=args.upgrade, max_surge=surge)

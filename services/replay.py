@@ -11,12 +11,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from services.runner import Recording
-from sim.engine import Simulation
-from sim.errors import FaultError, ScenarioError
-from sim.events import SimEvent
-from sim.scenario import Bundle, load_bundle, load_text
-from sim.scenario.schema import Fault
-from sim.telemetry.jsonl import line_writer, parse_start
+from sim import FaultError, ScenarioError, SimEvent, Simulation
+from sim.scenario import Bundle, Fault, load_bundle, load_text
+from sim.telemetry import line_writer, parse_start
 
 FAULT = TypeAdapter(Fault)
 

@@ -24,14 +24,18 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 from services.eventlog import create_events
 from services.mqtt import MqttSettings, Publisher
 from services.pacer import Pacer
-from sim.engine import Simulation
-from sim.events import SimEvent
-from sim.telemetry.cloudevents import Outbox, status_message
-from sim.telemetry.jsonl import line_encoder, parse_start
-from sim.telemetry.logging import event_logger
-from sim.telemetry.metrics import DEFAULT_SERIES_CAP, Sampler
-from sim.telemetry.openmetrics import SampleWriter
-from sim.telemetry.prometheus import SimCollector
+from sim import SimEvent, Simulation
+from sim.telemetry import (
+    DEFAULT_SERIES_CAP,
+    Outbox,
+    Sampler,
+    SampleWriter,
+    SimCollector,
+    event_logger,
+    line_encoder,
+    parse_start,
+    status_message,
+)
 
 log = structlog.get_logger("akssim.run")
 
@@ -221,7 +225,7 @@ class LiveRun:
 
         Returns:
             A future of the simulated instant the fault was applied (or scheduled from);
-            it fails with :class:`sim.errors.FaultError` when the fault cannot apply.
+            it fails with :class:`sim.kernel.errors.FaultError` when the fault cannot apply.
         """
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         if self.state not in ("pending", "running"):
@@ -235,7 +239,7 @@ class LiveRun:
         self._stop = True
 
     def _apply_faults(self) -> None:
-        from sim.errors import FaultError
+        from sim import FaultError
 
         pending, self._faults = self._faults, []
         for fault, delay, future in pending:

@@ -30,12 +30,8 @@ from services.pacer import speed_problem
 from services.runner import LiveOptions, LiveRun, ShellMetrics, write_run_files
 from services.settings import Settings
 from services.validation import Loader, LoadTimeout, timeout_issue
-from sim.engine import Simulation
-from sim.errors import Issue, ScenarioError
-from sim.scenario import Bundle, read_bundle
-from sim.scenario.schema import MAX_SEED, Fault
-from sim.scenario.units import MAX_DURATION
-from sim.timeline import Timeline
+from sim import Issue, ScenarioError, Simulation, Timeline
+from sim.scenario import MAX_DURATION, MAX_SEED, Bundle, Fault, read_bundle
 
 log = structlog.get_logger("akssim.runs")
 
@@ -380,7 +376,7 @@ class RunManager:
 
     async def inject(self, run_id: str, fault: Any, delay: float | None) -> float:
         """Apply *fault* to a going run; the simulated instant it applied."""
-        from sim.errors import FaultError
+        from sim import FaultError
 
         handle = self._going(run_id, "faults need")
         if handle.live.state not in ("pending", "running"):
@@ -402,7 +398,7 @@ class RunManager:
     async def dry_run(self, run_id: str, fault: Any, horizon: float) -> dict[str, Any]:
         """What *fault* would do to the run from now on, simulated on a fork (in a thread)."""
         from services.dryrun import dry_run
-        from sim.errors import FaultError
+        from sim import FaultError
 
         handle = self._going(run_id, "a dry run needs")
         live = handle.live

@@ -28,8 +28,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # imported lazily at run time: `aks-sim --help` need not load the model
-    from sim.scenario.loaded import LoadedScenario
-    from sim.scenario.study import LoadedStudy
+    from sim.scenario import LoadedScenario, LoadedStudy
 
 Row = dict[str, Any]
 STATUS_OK, STATUS_FAILED, STATUS_INVALID = "ok", "failed", "invalid"  # as in sim.sweep
@@ -75,7 +74,7 @@ def with_scenarios(tasks: Iterable[Task], study: LoadedStudy) -> Iterator[Task]:
     """*tasks* with their scenario variants, loaded one grid point at a time as the tasks are
     taken: the first runs start while later points are still being loaded, and memory holds
     one variant, not the grid's."""
-    from sim.errors import ScenarioError
+    from sim import ScenarioError
 
     current: tuple[int, LoadedScenario | None, str | None] = (-1, None, None)
     for task in tasks:
@@ -100,7 +99,7 @@ def execute(scenario: Any, params: dict[str, Any], seed: int, figures: list[str]
     With *keep_events*, the run's event log (the JSON lines of ``aks-sim run``) comes back
     gzipped with the row: one run's log at a time, never the study's.
     """
-    from sim.sweep import run_one
+    from sim import run_one
 
     lines: list[str] = []
     observe = _event_writer(lines.append) if keep_events else None
@@ -114,8 +113,8 @@ def execute(scenario: Any, params: dict[str, Any], seed: int, figures: list[str]
 
 def _event_writer(write: Callable[[str], Any]) -> Callable[[Any], None]:
     def observe(sim: Any) -> None:
-        from sim.events import SimEvent
-        from sim.telemetry.jsonl import line_writer, parse_start
+        from sim import SimEvent
+        from sim.telemetry import line_writer, parse_start
 
         sim.bus.subscribe(SimEvent, line_writer(parse_start(sim.spec.start_time), write))
 
@@ -130,7 +129,7 @@ Runner = Callable[[Iterable[Task], list[str]], Iterator[tuple[Task, Row]]]
 
 
 def _invalid_row(task: Task, figures: list[str]) -> Row:
-    from sim.sweep import failed_row
+    from sim import failed_row
 
     return {**task.params, "seed": task.seed,
             **failed_row(task.invalid or "", figures, STATUS_INVALID), "run_wall_s": 0.0}
@@ -138,7 +137,8 @@ def _invalid_row(task: Task, figures: list[str]) -> Row:
 
 def _crashed_row(task: Task, figures: list[str], exc: BaseException) -> Row:
     """The row of a run whose worker failed (a dead process, a lost Dask worker)."""
-    from sim.sweep import describe, failed_row
+    from sim import describe_failure as describe
+    from sim import failed_row
 
     return {**task.params, "seed": task.seed, **failed_row(describe(exc), figures),
             "run_wall_s": None}
@@ -419,8 +419,8 @@ def cpu_count() -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Check the study, run what is not done yet, write results.csv and report.html."""
-    from sim.errors import ScenarioError
-    from sim.scenario.study import load_study
+    from sim import ScenarioError
+    from sim.scenario import load_study
 
     if args.scheduler and args.workers:
         print("aks-sim sweep: error: --workers is for local runs; a Dask cluster runs as many "
@@ -480,7 +480,7 @@ def study_meta(study: LoadedStudy) -> dict[str, Any]:
 
 def render(path: tuple[str | int, ...]) -> str:
     """A scenario path as written in a study."""
-    from sim.scenario.yamlmarks import render_path
+    from sim.scenario import render_path
 
     return render_path(path)
 

@@ -18,7 +18,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from sim.errors import Issue, ScenarioError
+from sim import Issue, ScenarioError
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["sim.scenario", "sim.report", "sim.events"])

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 import aiomqtt
 
 from services.mqtt import MqttSettings, SettingsError, render_event, render_status
-from sim.telemetry.cloudevents import TOPIC_ROOT, WARNINGS
+from sim.telemetry import TOPIC_ROOT, WARNINGS
 
 ENDED = ("finished", "stopped", "failed")
 """States after which a run publishes nothing more (``lost`` is not one: the publisher may
@@ -54,7 +54,7 @@ def topic_filters(run: str, categories: list[str] | None, reasons: list[str] | N
     Raises:
         SettingsError: a run id, category or reason that cannot be in a topic.
     """
-    from sim.events import known_categories, known_reasons
+    from sim import known_categories, known_reasons
 
     if not run or any(c in run for c in "/#") or ("+" in run and run != "+"):
         raise SettingsError(f"--run: expected a run id (no '/', '#' or '+') or '+' for every "

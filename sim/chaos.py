@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from sim.errors import FaultError
 from sim.events import FaultInjected, FaultReverted
+from sim.kernel.errors import FaultError
 from sim.links import Link
 from sim.scenario.schema import (
     AnyFault,

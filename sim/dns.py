@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias
 
-from sim.errors import SimError
+from sim.kernel.errors import SimError
 from sim.sizing import DEFAULT_DNS_SERVICE_IP
 
 # --------------------------------------------------------------------------- constants

@@ -7,11 +7,11 @@ import gc
 import simpy
 
 from sim import chaos, operations
-from sim.bus import Bus
-from sim.errors import FaultError
+from sim.kernel.bus import Bus
+from sim.kernel.errors import FaultError
+from sim.kernel.rng import Streams
 from sim.model import Model
 from sim.report import Recorder, Report, build, kept_reasons
-from sim.rng import Streams
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.schema import AnyFault
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from sim.errors import SimError
+from sim.kernel.errors import SimError
 
 EXACT = "Exact"
 PREFIX = "Prefix"

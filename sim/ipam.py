@@ -25,13 +25,13 @@ import ipaddress
 from typing import TYPE_CHECKING, Protocol
 
 from sim import sizing
-from sim.bus import Bus
 from sim.events import (
     CIDRNotAvailable,
     FailedCreatePodSandBox,
     FailedToCreateRoute,
     SubnetIsFull,
 )
+from sim.kernel.bus import Bus
 from sim.network import BlockPool, Subnet, ip_str
 
 if TYPE_CHECKING:

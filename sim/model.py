@@ -11,7 +11,6 @@ import random
 import simpy
 
 from sim.autoscaler import ClusterAutoscaler
-from sim.bus import Bus
 from sim.cluster import Node, NodeController, NodePool
 from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
 from sim.ipam import (
@@ -22,8 +21,10 @@ from sim.ipam import (
     Overlay,
     StaticBlockPodSubnet,
 )
+from sim.kernel.bus import Bus
+from sim.kernel.rng import Streams
+from sim.kernel.timers import Timers
 from sim.network import AddressPool, Subnet
-from sim.rng import Streams
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.manifests import (
     ILB_SUBNET_ANNOTATION,
@@ -35,7 +36,6 @@ from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Unifor
 from sim.scheduler import NodeTable, Scheduler
 from sim.stats import Stats
 from sim.svc import ServiceController
-from sim.timers import Timers
 from sim.traffic import TrafficController
 from sim.workloads import WorkloadController
 

@@ -35,7 +35,7 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
 from sim import sizing
-from sim.errors import SimError
+from sim.kernel.errors import SimError
 
 Direction: TypeAlias = Literal["ingress", "egress"]
 """The side of a connection a policy type governs (``Ingress``/``Egress`` in the API)."""

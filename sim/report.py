@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.bus import Bus, Envelope
 from sim.events import EventType, SimEvent
+from sim.kernel.bus import Bus, Envelope
 from sim.scenario.units import format_duration
 
 if TYPE_CHECKING:

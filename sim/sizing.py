@@ -26,7 +26,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from sim.errors import SimError
+from sim.kernel.errors import SimError
 from sim.network import (
     AZURE_RESERVED_PER_SUBNET,
     FORBIDDEN_RANGES,

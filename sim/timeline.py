@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sim.bus import Bus, Envelope
 from sim.events import SimEvent
+from sim.kernel.bus import Bus, Envelope
 
 if TYPE_CHECKING:
     from sim.model import Model

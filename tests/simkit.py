@@ -6,9 +6,9 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.bus import Envelope
 from sim.engine import Simulation
 from sim.events import SimEvent
+from sim.kernel.bus import Envelope
 from sim.scenario import load_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from simkit import ROOT, cluster_yaml, deployment, make_sim
 
 from sim.engine import Simulation
 from sim.events import SimEvent
-from sim.rng import Streams
+from sim.kernel.rng import Streams
 from sim.scenario import load
 from sim.telemetry.jsonl import line_writer, parse_start
 

@@ -66,15 +66,23 @@ def _violations(path: Path, forbidden_roots: set[str], *, core: bool) -> list[st
     return bad
 
 
-CORE = sorted(p for p in (ROOT / "sim").glob("*.py"))
+CORE = sorted(p for p in (ROOT / "sim").rglob("*.py")
+              if p.relative_to(ROOT / "sim").parts[0] not in ("scenario", "telemetry"))
 LOADER = sorted((ROOT / "sim" / "scenario").glob("*.py"))
 TELEMETRY = sorted((ROOT / "sim" / "telemetry").glob("*.py"))
 
 
-@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+FACE_LOADER = ROOT / "sim" / "kernel" / "face.py"
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(ROOT / "sim")))
 def test_core_module_does_no_io_and_imports_downward_only(path: Path) -> None:
-    """A core module runs with no broker, no HTTP, no disk and no wall clock."""
-    assert _violations(path, NETWORK | PROCESS | FILES | {"time"}, core=True) == []
+    """A core module runs with no broker, no HTTP, no disk and no wall clock.
+
+    One exception: the face loader reads its package's own ``__init__.pyi`` at import time
+    (as Python reads the ``.py`` files), so it may use pathlib; nothing else."""
+    files = FILES - {"pathlib"} if path == FACE_LOADER else FILES
+    assert _violations(path, NETWORK | PROCESS | files | {"time"}, core=True) == []
 
 
 @pytest.mark.parametrize("path", LOADER, ids=lambda p: p.name)
@@ -104,3 +112,57 @@ def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
     assert any("socket" in v for v in found)
     assert any("wall clock" in v for v in found)
     assert any("scenario loader" in v for v in found)
+
+
+# --- the floors and the face, as import-linter contracts (.importlinter) ---------------------
+
+def _lint(config: Path) -> int:
+    from importlinter.cli import lint_imports
+
+    return lint_imports(config_filename=str(config), no_cache=True)
+
+
+def test_import_linter_contracts_hold() -> None:
+    """Every contract of .importlinter is kept: the shells use the face, the floors point down."""
+    assert _lint(ROOT / ".importlinter") == 0
+
+
+def test_the_contracts_catch_a_shell_reaching_behind_the_face() -> None:
+    """The contract can fail: a shell module importing a room behind the face breaks it."""
+    probe = ROOT / "services" / "_face_probe.py"
+    probe.write_text("from sim.reach import reachability\n")
+    try:
+        assert _lint(ROOT / ".importlinter") != 0
+    finally:
+        probe.unlink()
+
+
+FACES = {"sim": ROOT / "sim" / "__init__.pyi", "sim.telemetry": ROOT / "sim" / "telemetry" / "__init__.pyi"}
+
+
+@pytest.mark.parametrize("package", sorted(FACES))
+def test_every_name_on_a_face_loads(package: str) -> None:
+    """Each name the stub promises is there at run time, and nothing else is on the face."""
+    import importlib
+
+    from sim.kernel.face import read_stub
+
+    module = importlib.import_module(package)
+    names = read_stub(FACES[package])
+    assert sorted(names) == module.__all__ == dir(module)
+    for public, (where, name) in names.items():
+        assert getattr(module, public) is getattr(importlib.import_module(where), name)
+    with pytest.raises(AttributeError, match="no attribute 'not_on_the_face'"):
+        _ = module.not_on_the_face
+
+
+def test_importing_the_face_loads_nothing_heavy() -> None:
+    """``import sim`` (what ``aks-sim --help`` pays) loads no numpy, SimPy or pydantic."""
+    import subprocess
+    import sys
+
+    code = ("import sys, sim, sim.telemetry; "
+            "print(sorted(m for m in ('numpy', 'simpy', 'pydantic', 'sim.engine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout.strip()
+    assert out == "[]"

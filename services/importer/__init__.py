@@ -24,7 +24,7 @@ from typing import Any
 from services.importer import azure
 from services.importer.common import ImportError_, Out, get, read_json, scalar
 from services.importer.kubernetes import kubernetes_objects
-from sim.errors import Issue
+from sim import Issue
 
 __all__ = ["ImportError_", "Imported", "add_parser", "build", "cmd_import"]
 
@@ -94,7 +94,7 @@ def cmd_import(args: Any) -> int:
     check that the scenario loads."""
     import sys
 
-    from sim.errors import ScenarioError
+    from sim import ScenarioError
     from sim.scenario import load
 
     stem = os.path.splitext(os.path.basename(args.output))[0] if args.output else "imported"

@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from services.importer.common import ImportError_, Out, get, scalar
-from sim.errors import Issue
-from sim.scenario.yamlmarks import Located, Path
+from sim import Issue
+from sim.scenario import Located, Path
 
 CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
 VNET_TYPE = "microsoft.network/virtualnetworks"
@@ -115,7 +115,7 @@ def _duration(text: Any) -> str | None:
 
 
 def _vm_size(name: str, doc: Located, where: Path, out: Out) -> str:
-    from sim.vmsizes import VM_SIZES
+    from sim import VM_SIZES
 
     if name in VM_SIZES:
         return name

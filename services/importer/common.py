@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.errors import Issue
-from sim.scenario.yamlmarks import Located, Path, load_document
+from sim import Issue
+from sim.scenario import Located, Path, load_document
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin ImportError

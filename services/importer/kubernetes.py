@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.importer.common import ImportError_, Out
-from sim.errors import Issue
-from sim.scenario.yamlmarks import Path, load_documents
+from sim import Issue
+from sim.scenario import Path, load_documents
 
 SIMULATED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "PodDisruptionBudget", "Service",
                    "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "Namespace"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import Issue, ScenarioError
+from sim.kernel.errors import Issue, ScenarioError
 from sim.scenario import semantics
 from sim.scenario.loaded import LoadedScenario, Placed, Workloads
 from sim.scenario.manifests import KINDS, Deployment, HorizontalPodAutoscaler, Service
@@ -353,6 +353,15 @@ def _in_order(issues: list[Issue], file: str) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.file != file, i.file, i.line, i.column))
 
 
-__all__ = ["MAX_BUNDLE_FILES", "Bundle", "LoadedScenario", "Scenario", "ScenarioError", "Workloads",
-           "bundle_key", "load", "load_bundle", "load_located", "load_text", "manifest_refs",
-           "read_bundle", "read_file", "validate"]
+# The rest of the face the shells use (``services/`` imports ``sim.scenario``, never its modules).
+from sim.scenario.fit import cluster_fit  # noqa: E402
+from sim.scenario.schema import MAX_SEED, Fault  # noqa: E402
+from sim.scenario.study import LoadedStudy, Study, load_study  # noqa: E402
+from sim.scenario.units import MAX_DURATION, format_duration, parse_duration  # noqa: E402
+from sim.scenario.yamlmarks import render_path  # noqa: E402
+
+__all__ = ["MAX_BUNDLE_FILES", "MAX_DURATION", "MAX_SEED", "Bundle", "Fault", "LoadedScenario",
+           "LoadedStudy", "Located", "Path", "Scenario", "ScenarioError", "Study", "Workloads",
+           "bundle_key", "cluster_fit", "format_duration", "load", "load_bundle", "load_document",
+           "load_documents", "load_located", "load_study", "load_text", "manifest_refs",
+           "parse_duration", "read_bundle", "read_file", "rejection", "render_path", "validate"]

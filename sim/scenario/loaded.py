@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sim.errors import Issue
+from sim.kernel.errors import Issue
 from sim.scenario.manifests import Deployment
 from sim.scenario.schema import Scenario
 

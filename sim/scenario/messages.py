@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Discriminator, Tag, ValidationError
 from pydantic.fields import FieldInfo
 
-from sim.errors import Issue
+from sim.kernel.errors import Issue
 from sim.scenario.units import yaml11_hint
 from sim.scenario.yamlmarks import Located, Path
 

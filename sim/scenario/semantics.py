@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sim import sizing
-from sim.errors import Issue
+from sim.kernel.errors import Issue
 from sim.network import forbidden_overlap, usable_addresses
 from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import HorizontalPodAutoscaler, Service

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from sim.errors import Issue, ScenarioError
+from sim.kernel.errors import Issue, ScenarioError
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.messages import allowed_keys, issues_from, types_at
 from sim.scenario.schema import MAX_SEED, Scenario

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from sim.errors import Issue
+from sim.kernel.errors import Issue
 
 Path = tuple[str | int, ...]
 

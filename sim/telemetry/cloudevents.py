@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sim.bus import Envelope
 from sim.events import EventType, SimEvent
+from sim.kernel.bus import Envelope
 from sim.telemetry.jsonl import to_cloudevent
 
 TOPIC_ROOT = "akssim"

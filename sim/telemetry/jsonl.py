@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sim.bus import Envelope
 from sim.events import SimEvent
+from sim.kernel.bus import Envelope
 
 SPEC_VERSION = "1.0"
 

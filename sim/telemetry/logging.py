@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import structlog
 
-from sim.bus import Envelope
 from sim.events import EventType, SimEvent
+from sim.kernel.bus import Envelope
 
 
 def event_logger(name: str = "akssim.events") -> Callable[[Envelope[SimEvent]], None]:

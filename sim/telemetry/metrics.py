@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.bus import Bus, Envelope
 from sim.chaos import FAULTS
 from sim.events import SimEvent, event_kinds
+from sim.kernel.bus import Bus, Envelope
 
 if TYPE_CHECKING:
     from sim.model import Model

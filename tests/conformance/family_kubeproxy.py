@@ -32,7 +32,7 @@ from typing import Any
 from conformance_loader import OracleFile
 
 from sim import kubeproxy as kp
-from sim.rng import Streams
+from sim.kernel.rng import Streams
 
 Check = Callable[[], None]
 SEED = 20261126

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ScenarioError
+from sim.kernel.errors import ScenarioError
 from sim.scenario import load_text
 
 ROOT = Path(__file__).resolve().parents[2]

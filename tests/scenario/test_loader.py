@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from sim.engine import Simulation
-from sim.errors import Issue, ScenarioError
+from sim.kernel.errors import Issue, ScenarioError
 from sim.scenario import load, load_text, validate
 from sim.scenario.schema import NodePoolSpec, Scenario
 

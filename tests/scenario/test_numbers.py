@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from sim.errors import ScenarioError
+from sim.kernel.errors import ScenarioError
 from sim.scenario import load_text, schema
 from sim.scenario.messages import types_at
 from sim.scenario.yamlmarks import render_path

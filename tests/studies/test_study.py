@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ScenarioError
+from sim.kernel.errors import ScenarioError
 from sim.scenario.study import load_study, parse_path, resolve_path
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -138,8 +138,8 @@ def test_a_misspelt_filter_is_an_error_not_an_empty_watch() -> None:
 def test_a_warning_is_sent_twice_in_a_row_and_the_status_counts_each_topic() -> None:
     """The pure outbox: a Warning's copy (same bytes) right behind it on the warnings tree,
     Normal events once; the counts the status carries; a pair is dropped whole, never split."""
-    from sim.bus import Envelope
     from sim.events import NodeNotReady, NodeReady
+    from sim.kernel.bus import Envelope
 
     box = Outbox(datetime(2026, 1, 1, tzinfo=UTC), capacity=4)
     envs = [Envelope(1, 0.0, "r", NodeReady("n1")), Envelope(2, 1.0, "r", NodeNotReady("n1", "1")),

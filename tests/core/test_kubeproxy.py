@@ -15,7 +15,7 @@ from fractions import Fraction
 import pytest
 
 from sim import kubeproxy as kp
-from sim.rng import Streams
+from sim.kernel.rng import Streams
 
 # chi-square critical values at p = 0.001 (standard table), by degrees of freedom
 CHI2_CRIT_001 = {1: 10.828, 2: 13.816, 4: 18.467, 6: 22.458, 9: 27.877, 19: 43.820}

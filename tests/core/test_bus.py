@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sim.bus import Bus
 from sim.events import NodeNotReady, NodeReady, SimEvent, known_reasons
+from sim.kernel.bus import Bus
 
 
 def test_seq_is_gapless_and_time_comes_from_the_clock() -> None:

@@ -359,7 +359,7 @@ def test_pod_kill_needs_a_deployment_or_a_selector() -> None:
 
 def test_pod_kill_of_a_missing_deployment_is_a_fault_error_not_a_crash() -> None:
     """Injected live, a pod_kill naming no Deployment is refused with FaultError."""
-    from sim.errors import FaultError
+    from sim.kernel.errors import FaultError
 
     sim, _ = make_sim(cluster_yaml() + "workloads:" + deployment())
     sim.advance_to(10)
@@ -598,7 +598,7 @@ def test_a_live_fault_that_cannot_apply_is_refused_with_fault_error(body: dict, 
                                                                       ) -> None:
     """Through the HTTP API or MQTT these are checked only for shape: the model refuses what
     it cannot do (FaultError: the service answers 409) instead of failing the run."""
-    from sim.errors import FaultError
+    from sim.kernel.errors import FaultError
 
     sim, events = make_sim(cluster_yaml() + "workloads:" + deployment())
     sim.advance_to(10)

@@ -220,7 +220,7 @@ def _rejected(text: str) -> str:
 
     import pytest
 
-    from sim.errors import ScenarioError
+    from sim.kernel.errors import ScenarioError
     from sim.scenario import load_text
 
     with pytest.raises(ScenarioError) as info:

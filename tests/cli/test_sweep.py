@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from services import sweep as sw
-from sim.errors import ModelError
+from sim.kernel.errors import ModelError
 from sim.scenario import load
 from sim.scenario.study import load_study
 from sim.sweep import run_one
