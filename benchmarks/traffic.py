@@ -3,7 +3,7 @@
 The request path the model runs: Poisson arrivals of one flow from the internet -> the Azure
 load balancer of a ``LoadBalancer`` Service (5-tuple hash over healthy nodes) -> kube-proxy on
 that node (iptables: uniform over the Service's ready endpoints) -> one of 50 pods, each a FIFO
-queue with exponential service (``sim/traffic.py``, ``sim/podqueue.py``). Not in the path:
+queue with exponential service (``sim/traffic.py``, ``sim/queueing/podqueue.py``). Not in the path:
 
 - the ingress controller. The issue's target has one, but it was not in the model when this
   benchmark was written; ``ingress:`` flows and ``traffic.ingressController`` were being added
@@ -74,7 +74,7 @@ if __package__ in (None, ""):  # run as a script: make ``sim`` importable from t
 from measure import GcWatch, cpu_name, hwm_mb, loadavg, model_digest, peak_rss_mb, rss_mb  # noqa: E402
 
 from sim.engine import Simulation  # noqa: E402
-from sim.queueing import mmc, random_split_w  # noqa: E402
+from sim.queueing.theory import mmc, random_split_w  # noqa: E402
 from sim.scenario import load_text  # noqa: E402
 from sim.scenario.schema import Constant, Exponential  # noqa: E402
 

@@ -6,11 +6,12 @@ imports from ``sim``, ``sim.scenario`` and ``sim.telemetry`` only; the rooms beh
 can move without breaking it (``.importlinter`` says so and ``tests/test_layers.py`` checks it).
 """
 
+from sim.azure.vmsizes import VM_SIZES
+from sim.azure.vnet import usable_addresses
 from sim.engine import Simulation
 from sim.events import SimEvent, known_categories, known_reasons
 from sim.kernel.errors import FaultError, Issue, ScenarioError
 from sim.netpol import NetworkPolicyError
-from sim.network import usable_addresses
 from sim.reach import reachability
 from sim.reach import render as render_reach
 from sim.report import render_text as render_report
@@ -33,7 +34,6 @@ from sim.sizing import plan as plan_sizing
 from sim.sweep import describe as describe_failure
 from sim.sweep import failed_row, run_one
 from sim.timeline import Timeline
-from sim.vmsizes import VM_SIZES
 
 __all__ = [
     "FaultError", "InputProblem", "Issue", "MAX_SURGE_DEFAULT", "MODE_LABELS", "NETWORK_PLUGINS",

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from sim.azure.vmsizes import allocatable
+from sim.azure.vnet import ip_str
 from sim.events import (
     NodeNotReady,
     NodeProvisioningFailed,
@@ -26,10 +28,8 @@ from sim.events import (
     TaintManagerEviction,
 )
 from sim.ipam import NodeNetwork
-from sim.network import ip_str
 from sim.scenario.schema import NodePoolSpec, node_name, vmss_id
 from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, NOT_READY, UNREACHABLE
-from sim.vmsizes import allocatable
 
 if TYPE_CHECKING:
     from sim.model import Model

@@ -25,6 +25,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Protocol
 
 from sim import sizing
+from sim.azure.vnet import BlockPool, Subnet, ip_str
 from sim.events import (
     CIDRNotAvailable,
     FailedCreatePodSandBox,
@@ -32,7 +33,6 @@ from sim.events import (
     SubnetIsFull,
 )
 from sim.kernel.bus import Bus
-from sim.network import BlockPool, Subnet, ip_str
 
 if TYPE_CHECKING:
     from sim.cluster import Node, NodePool

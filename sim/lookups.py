@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion
-from sim.network import ip_str
 from sim.outcomes import DNS_FAILURE, NO_ENDPOINT, OK, SNAT_EXHAUSTED, TIMEOUT, draw
-from sim.podqueue import PodQueue
+from sim.queueing.podqueue import PodQueue
 from sim.scenario.schema import ExternalRef
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ import random
 import simpy
 
 from sim.autoscaler import ClusterAutoscaler
+from sim.azure.vnet import AddressPool, Subnet
 from sim.cluster import Node, NodeController, NodePool
 from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
 from sim.ipam import (
@@ -24,7 +25,6 @@ from sim.ipam import (
 from sim.kernel.bus import Bus
 from sim.kernel.rng import Streams
 from sim.kernel.timers import Timers
-from sim.network import AddressPool, Subnet
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.manifests import (
     ILB_SUBNET_ANNOTATION,
@@ -170,7 +170,7 @@ class Model:
         if "kube-system/coredns" in self.workloads.deployments:
             return
         from sim import dns
-        from sim.vmsizes import VM_SIZES
+        from sim.azure.vmsizes import VM_SIZES
 
         nodes = sum(p.spec.count for p in self.pools.values())
         cores = sum(p.spec.count * VM_SIZES[p.spec.vm_size][0] for p in self.pools.values())

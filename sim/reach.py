@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sim.azure.vnet import ip_str
 from sim.netpol import ContainerPort as NpPort
 from sim.netpol import ExternalPeer, GroupVerdict, NetworkPolicies, Verdict
 from sim.netpol import Namespace as NpNamespace
 from sim.netpol import Pod as NpPod
-from sim.network import ip_str
 
 if TYPE_CHECKING:
     from sim.model import Model

@@ -22,7 +22,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sim.network import ip_str
+from sim.azure.vnet import ip_str
 
 if TYPE_CHECKING:
     from sim.model import Model

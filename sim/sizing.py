@@ -26,14 +26,14 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from sim.kernel.errors import SimError
-from sim.network import (
+from sim.azure.vnet import (
     AZURE_RESERVED_PER_SUBNET,
     FORBIDDEN_RANGES,
     forbidden_overlap,
     usable_addresses,
 )
-from sim.network import min_prefix_len as _network_min_prefix_len
+from sim.azure.vnet import min_prefix_len as _network_min_prefix_len
+from sim.kernel.errors import SimError
 
 # --------------------------------------------------------------------------- sources
 
@@ -566,7 +566,7 @@ def subnet_assignable_range(cidr: str) -> tuple[str, str]:
 def min_prefix_len(required_ips: int) -> int:
     """Longest prefix whose usable addresses ``2^(32-p) - 5`` hold *required_ips*.
 
-    Delegates to :func:`sim.network.min_prefix_len` (bounded to /29../2).
+    Delegates to :func:`sim.azure.vnet.min_prefix_len` (bounded to /29../2).
 
     Raises:
         ValueError: Nothing up to a /2 holds that many.

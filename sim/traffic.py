@@ -74,8 +74,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from sim import nsg
 from sim.approuting import AppRouting
+from sim.azure import nsg
+from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.ipvs import IpvsTables
@@ -84,7 +85,6 @@ from sim.loadbalancer import LoadBalancer
 from sim.lookups import NameLookups
 from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
 from sim.netpol import Pod as NpPod
-from sim.network import ip_str
 from sim.outcomes import (
     DEAD_ENDPOINT,
     DEAD_NODE,
@@ -105,8 +105,8 @@ from sim.outcomes import (
     UNROUTABLE,
     draw,
 )
-from sim.podqueue import PodQueue
 from sim.proxypath import KubeProxyPath
+from sim.queueing.podqueue import PodQueue
 from sim.reach import DNS_PORT, cluster_policies, workload_ports
 from sim.scenario.schema import (
     Constant,
@@ -859,7 +859,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         """Serve every pod's queued requests, all flows merged in time order.
 
         The one-worker pods of a round are served together in one vectorised pass
-        (``sim.podqueue.offer_segments``, bit for bit what ``offer_many`` gives each), the
+        (``sim.queueing.podqueue.offer_segments``, bit for bit what ``offer_many`` gives each), the
         others with one ``offer_many`` each; then every job's ``then(done)``, pods in the order
         they were queued, each pod's jobs in order. Callbacks run after all pods of the round
         are served: none reads a pod queue (their own new jobs wait for the next round).
@@ -1187,7 +1187,7 @@ def _serve_round(queues: list[PodQueue], counts: np.ndarray, t: np.ndarray,
     a time; and with not far more than the average, which would pad the rows) go through
     ``offer_segments`` together; the others get one ``offer_many`` call each, as before.
     """
-    from sim.podqueue import offer_segments
+    from sim.queueing.podqueue import offer_segments
 
     ends = np.cumsum(counts)
     starts = ends - counts

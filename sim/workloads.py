@@ -47,7 +47,7 @@ from sim.events import (
     Scheduled,
     SuccessfulRescale,
 )
-from sim.podqueue import PodQueue
+from sim.queueing.podqueue import PodQueue
 from sim.scenario.manifests import (
     DaemonSet,
     Deployment,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sim import sizing
-from sim.network import usable_addresses
+from sim.azure.vnet import usable_addresses
 from sim.scenario.schema import NodePoolSpec, Scenario, max_pods_of, pod_ip_mode, pool_max_nodes
 
 

@@ -28,9 +28,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from sim.azure.vmsizes import VM_SIZES
 from sim.scenario.units import MAX_DURATION, parse_cpu, parse_duration, parse_memory, show
 from sim.sizing import MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL
-from sim.vmsizes import VM_SIZES
 
 # --- the ranges of numbers (docs/scenarios.md lists them) -------------------------------
 
@@ -85,7 +85,7 @@ def _vm_size(value: str) -> str:
         known = ", ".join(close or sorted(VM_SIZES)[:6])
         hint = "did you mean" if close else "known sizes include"
         raise ValueError(f"expected a VM size aks-sim knows ({hint} {known}; all are in "
-                         f"sim/vmsizes.py), got {value!r}")
+                         f"sim/azure/vmsizes.py), got {value!r}")
     return value
 
 

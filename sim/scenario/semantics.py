@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from sim import sizing
+from sim.azure.vmsizes import allocatable
+from sim.azure.vnet import forbidden_overlap, usable_addresses
 from sim.kernel.errors import Issue
-from sim.network import forbidden_overlap, usable_addresses
 from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import HorizontalPodAutoscaler, Service
 from sim.scenario.schema import (
@@ -29,7 +30,6 @@ from sim.scenario.schema import (
 )
 from sim.scenario.units import format_duration
 from sim.scenario.yamlmarks import Located, Path
-from sim.vmsizes import allocatable
 
 
 class _Checker:

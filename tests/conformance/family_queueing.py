@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from conformance_loader import OracleFile
 
-from sim.podqueue import PodQueue, SharedQueue
-from sim.queueing import Interval, mmc, random_split_w, t_interval
+from sim.queueing.podqueue import PodQueue, SharedQueue
+from sim.queueing.theory import Interval, mmc, random_split_w, t_interval
 
 BATCHES = 30
 WARMUP = 0.05

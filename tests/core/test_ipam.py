@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simkit import cluster_yaml, deployment, make_sim
 
-from sim.network import AddressPool, BlockPool, Subnet, ip_str
+from sim.azure.vnet import AddressPool, BlockPool, Subnet, ip_str
 
 # --- pools: properties ---------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import ipaddress
 
 from simkit import make_sim
 
-from sim.nsg import DEFAULT_RULES, Rule, evaluate
+from sim.azure.nsg import DEFAULT_RULES, Rule, evaluate
 
 VNET = [ipaddress.IPv4Network("10.224.0.0/12")]
 
@@ -106,7 +106,7 @@ def test_managed_rules_name_each_service_port_and_range_from_priority_500() -> N
     """One allow rule per Service port and source range, to that Service's frontend, numbered
     from 500 in creation order; a user Deny below 500 wins, a user Allow above the defaults
     cannot open a port AKS did not."""
-    from sim.nsg import LoadBalancerPorts, managed_rules
+    from sim.azure.nsg import LoadBalancerPorts, managed_rules
 
     rules = managed_rules([LoadBalancerPorts("shop/web", ((80, "TCP"), (443, "TCP")), ()),
                            LoadBalancerPorts("shop/admin", ((80, "TCP"),), ("198.51.100.0/24",))])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.podqueue import PodQueue, SharedQueue
-from sim.queueing import mmc, random_split_w
+from sim.queueing.podqueue import PodQueue, SharedQueue
+from sim.queueing.theory import mmc, random_split_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from family_queueing import growth  # noqa: E402

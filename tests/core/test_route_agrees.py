@@ -190,7 +190,7 @@ def _route(url: str, source: str | None, at: float = 15.0):  # noqa: ANN202
         source, client_ip = source.split("@")
     if "POD-IP" in url:  # a pod of shop/web, by its address
         pod = min(sim.model.workloads.find("shop/web").pods.values(), key=lambda p: p.name)
-        from sim.network import ip_str
+        from sim.azure.vnet import ip_str
 
         url = url.replace("POD-IP", ip_str(pod.ip))
     parts = urlsplit(url)

@@ -1,4 +1,4 @@
-"""kube-scheduler rules (kubernetes/kubernetes pkg/scheduler) and AKS allocatable (sim/vmsizes.py).
+"""kube-scheduler rules (kubernetes/kubernetes pkg/scheduler) and AKS allocatable (sim/azure/vmsizes.py).
 
 Each test runs a small scenario and checks where pods land (``Scheduled``) or why they do
 not (``FailedScheduling``), against upstream's filters, scores and messages.

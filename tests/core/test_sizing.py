@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim import sizing
-from sim.network import usable_addresses
+from sim.azure.vnet import usable_addresses
 from sim.sizing import REVISIONS, SizingError
 
 # --------------------------------------------------------------------------- Azure CNI formula

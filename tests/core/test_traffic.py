@@ -7,7 +7,7 @@ import json
 import numpy as np
 from simkit import make_sim
 
-from sim.queueing import mmc
+from sim.queueing.theory import mmc
 from sim.traffic import rate_at
 
 BASE = """

@@ -1,0 +1,1 @@
+"""Azure resources the cluster stands in: the virtual network, NSGs and VM sizes."""
