@@ -29,9 +29,8 @@ import simpy
 from sim.events import FailedToScaleUpGroup, NotTriggerScaleUp, ScaleDown, ScaledUpGroup
 
 if TYPE_CHECKING:
-    from sim.cluster import Node, NodePool
     from sim.model import Model
-    from sim.workloads import Pod
+    from sim.objects import Node, NodePool, Pod
 
 OK_TOTAL_UNREADY = 3
 MAX_UNREADY_FRACTION = 0.45

@@ -34,9 +34,8 @@ from sim.scenario.schema import (
 from sim.snat import FIN_HOLD
 
 if TYPE_CHECKING:
-    from sim.cluster import Node
     from sim.model import Model
-    from sim.workloads import Pod
+    from sim.objects import Node, Pod
 
 T = TypeVar("T")
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.azure.vmsizes import allocatable
 from sim.azure.vnet import ip_str
 from sim.events import (
     NodeNotReady,
@@ -27,13 +26,12 @@ from sim.events import (
     RemovingNode,
     TaintManagerEviction,
 )
-from sim.ipam import NodeNetwork
-from sim.scenario.schema import NodePoolSpec, node_name, vmss_id
+from sim.objects import Node, NodePool
 from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, NOT_READY, UNREACHABLE
 
 if TYPE_CHECKING:
     from sim.model import Model
-    from sim.workloads import Pod
+    from sim.objects import Pod
 
 REPAIR_ACTIONS = ("Reboot", "Reimage", "Redeploy")
 FIXES = {"reboot": 0, "reimage": 1, "redeploy": 2, "nothing": 99}
@@ -41,84 +39,6 @@ FIXES = {"reboot": 0, "reimage": 1, "redeploy": 2, "nothing": 99}
 AUTO_REPAIR_CHECK_INTERVAL = 60.0
 MAX_REPAIR_CYCLES = 3
 """AKS retries the reboot/reimage/redeploy cycle up to 3 times (node-auto-repair.md)."""
-class NodePool:
-    """An AKS agent pool (a VM scale set)."""
-
-    def __init__(self, spec: NodePoolSpec, index: int, cluster_name: str, max_pods: int,
-                 zones: list[str], subnet: str, pod_subnet: str | None, version: str) -> None:
-        self.spec = spec
-        self.name = spec.name
-        self.index = index
-        self.max_pods = max_pods
-        self.alloc = allocatable(spec.vm_size, max_pods)
-        self.zones = zones
-        self.subnet = subnet
-        self.pod_subnet = pod_subnet
-        self.version = version
-        self.nodes: dict[str, Node] = {}
-        self.zone_count: dict[str, int] = dict.fromkeys(zones, 0)
-        """Nodes of the pool per zone (what VMSS balances)."""
-        self.cluster_name = cluster_name
-        self.vmss_id = vmss_id(cluster_name, spec.name)
-        self._instance = 0
-        self.upgrading = False
-        self.operation: str | None = None
-        """The provisioning state of the pool's running operation (``Scaling``,
-        ``Upgrading``), None when it is Succeeded/Failed: ARM refuses another write meanwhile."""
-
-    def next_name(self) -> str:
-        """VMSS instance names: ``aks-<pool>-<id>-vmss<6 base-36 digits>``."""
-        n = self._instance
-        self._instance += 1
-        return node_name(self.cluster_name, self.name, n)
-
-    @property
-    def size(self) -> int:
-        """Nodes that exist or are being created (what the VMSS capacity says)."""
-        return len(self.nodes)
-
-
-class Node:
-    """One VM of a pool, as the control plane sees it."""
-
-    __slots__ = ("name", "pool", "zone", "zone_index", "subnet", "pod_subnet", "max_pods",
-                 "net", "state", "alive", "fixed_by", "row", "pods", "created_at", "ready_at",
-                 "not_ready_since", "last_seen", "network_ok", "route_ok", "taint_epoch",
-                 "repairing", "repairs", "surge", "version", "ready_event", "cordoned")
-
-    def __init__(self, pool: NodePool, name: str, zone: str, zone_index: int, now: float,
-                 env: simpy.Environment) -> None:
-        self.name = name
-        self.pool = pool
-        self.zone = zone
-        self.zone_index = zone_index
-        self.subnet = pool.subnet
-        self.pod_subnet = pool.pod_subnet
-        self.max_pods = pool.max_pods
-        self.net = NodeNetwork()
-        self.state = "Provisioning"
-        self.alive = True
-        self.fixed_by = "reboot"
-        self.row = -1
-        self.pods: dict[str, Pod] = {}
-        self.created_at = now
-        self.ready_at = -1.0
-        self.not_ready_since = -1.0
-        self.last_seen = now
-        self.network_ok = True
-        self.route_ok = True
-        self.taint_epoch = 0
-        self.repairing = False
-        self.repairs = 0
-        self.surge = False
-        self.version = pool.version
-        self.ready_event: simpy.Event = env.event()
-        self.cordoned = False
-
-    def __repr__(self) -> str:
-        return f"Node({self.name}, {self.state})"
-
-
 class NodeController:
     """Creates and deletes nodes and runs the node lifecycle controller and auto-repair."""
 

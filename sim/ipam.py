@@ -35,7 +35,7 @@ from sim.events import (
 from sim.kernel.bus import Bus
 
 if TYPE_CHECKING:
-    from sim.cluster import Node, NodePool
+    from sim.objects import Node, NodePool
 
 KUBENET_ROUTE_LIMIT = sizing.KUBENET_MAX_NODES
 """UDR route table maximum: 400 routes (configure-kubenet.md)."""
@@ -44,29 +44,6 @@ DYNAMIC_LOW_WATERMARK = 8
 DYNAMIC_RELEASE_ABOVE = 24
 """Free addresses past which a node hands a batch back (150% of a batch)."""
 STATIC_BLOCK_PREFIX = 28
-
-
-class NodeNetwork:
-    """Per-node address state, owned by the strategy that filled it."""
-
-    __slots__ = ("node_ip", "node_ips", "pod_range", "free", "pod_ips_held", "blocks",
-                 "route", "in_use", "_next_range_ip")
-
-    def __init__(self) -> None:
-        self.node_ip = 0
-        self.node_ips: list[int] = []
-        """Addresses taken from the node subnet (node-subnet CNI: 1 + maxPods)."""
-        self.pod_range = 0
-        """First address of the node's /24 pod range (kubenet, Overlay); 0 when none."""
-        self.free: list[int] = []
-        """Pod addresses held by the node and not used by a pod (a min-heap)."""
-        self.pod_ips_held: list[int] = []
-        """Addresses taken from a pod subnet in batches (dynamic)."""
-        self.blocks: list[int] = []
-        """/28 blocks taken from a pod subnet (static block)."""
-        self.route = False
-        self.in_use = 0
-        self._next_range_ip = 0
 
 
 class IpamStrategy(Protocol):
@@ -192,7 +169,7 @@ class _PodRange(_Base):
             self.bus.publish(CIDRNotAvailable(node.name, str(self.pod_cidr)))
             return "CIDRNotAvailable"
         node.net.pod_range = block[0]
-        node.net._next_range_ip = block[0] + 2  # .0 network, .1 the bridge (cbr0) gateway
+        node.net.next_range_ip = block[0] + 2  # .0 network, .1 the bridge (cbr0) gateway
         return None
 
     def detach(self, node: Node) -> None:
@@ -210,8 +187,8 @@ class _PodRange(_Base):
         net.in_use += 1
         if net.free:
             return heapq.heappop(net.free)
-        ip = net._next_range_ip
-        net._next_range_ip += 1
+        ip = net.next_range_ip
+        net.next_range_ip += 1
         return ip
 
 
@@ -379,5 +356,5 @@ class StaticBlockPodSubnet(_Base):
         return heapq.heappop(net.free)
 
 
-__all__ = ["DynamicPodSubnet", "IpamStrategy", "Kubenet", "NodeNetwork", "NodeSubnet",
+__all__ = ["DynamicPodSubnet", "IpamStrategy", "Kubenet", "NodeSubnet",
            "Overlay", "StaticBlockPodSubnet", "ip_str"]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.cluster import Node
+    from sim.objects import Node
 
 SYN_RETRIES = 6
 """Linux ``net.ipv4.tcp_syn_retries``: retransmissions of a SYN before connect() fails."""

@@ -31,9 +31,8 @@ import numpy as np
 import simpy
 
 if TYPE_CHECKING:
-    from sim.cluster import Node
     from sim.model import Model
-    from sim.svc import ServiceState
+    from sim.objects import Node, ServiceState
 
 
 LOAD_DISTRIBUTIONS = ("Default", "SourceIP", "SourceIPProtocol")

@@ -43,7 +43,7 @@ from sim.queueing.podqueue import PodQueue
 from sim.scenario.schema import ExternalRef
 
 if TYPE_CHECKING:
-    from sim.workloads import Pod
+    from sim.objects import Pod
 
 UDP_CONNTRACK_TIMEOUT = 30.0
 """Seconds a UDP conntrack entry lives after its last packet (AKS-NETWORKING.md section 7)."""

@@ -12,7 +12,7 @@ import simpy
 
 from sim.autoscaler import ClusterAutoscaler
 from sim.azure.vnet import AddressPool, Subnet
-from sim.cluster import Node, NodeController, NodePool
+from sim.cluster import NodeController
 from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
 from sim.ipam import (
     DynamicPodSubnet,
@@ -25,6 +25,7 @@ from sim.ipam import (
 from sim.kernel.bus import Bus
 from sim.kernel.rng import Streams
 from sim.kernel.timers import Timers
+from sim.objects import Node, NodePool
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.manifests import (
     ILB_SUBNET_ANNOTATION,

@@ -58,8 +58,8 @@ from sim.scenario.schema import (
 )
 
 if TYPE_CHECKING:
-    from sim.cluster import Node, NodePool
     from sim.model import Model
+    from sim.objects import Node, NodePool
 
 
 def preflight(m: Model, pool: NodePool, nodes: int, operation: str) -> str | None:

@@ -23,12 +23,10 @@ import numpy as np
 from sim.outcomes import draw
 
 if TYPE_CHECKING:
-    from sim.cluster import Node
     from sim.ipvs import IpvsTables
+    from sim.objects import Node, Pod, ServiceState
     from sim.scenario.schema import Distribution
-    from sim.svc import ServiceState
     from sim.traffic import FlowState
-    from sim.workloads import Pod
 
 
 class KubeProxyPath:

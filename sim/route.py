@@ -26,7 +26,7 @@ from sim.azure.vnet import ip_str
 
 if TYPE_CHECKING:
     from sim.model import Model
-    from sim.svc import ServiceState
+    from sim.objects import ServiceState
 
 
 @dataclass

@@ -32,9 +32,10 @@ import math
 import random
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
+
+from sim.objects import Signature, SpreadConstraint
 
 MIN_FEASIBLE_NODES = 100
 MIN_FEASIBLE_PERCENTAGE = 5
@@ -57,37 +58,6 @@ def num_feasible_nodes_to_find(n: int) -> int:
         return n
     percentage = max(MIN_FEASIBLE_PERCENTAGE, 50 - n // 125)
     return max(MIN_FEASIBLE_NODES, n * percentage // 100)
-
-
-@dataclass
-class SpreadConstraint:
-    """A topology spread constraint reduced to what the scheduler needs."""
-
-    key: str
-    """``zone`` or ``hostname``."""
-    max_skew: int
-    hard: bool
-    """DoNotSchedule (a filter) rather than ScheduleAnyway (a score)."""
-
-
-DEFAULT_SPREAD = (SpreadConstraint("hostname", 3, False), SpreadConstraint("zone", 5, False))
-
-
-@dataclass
-class Signature:
-    """What the scheduler needs to know about a pod: shared by every replica of a Deployment."""
-
-    key: str
-    cpu: int
-    memory: int
-    pools: np.ndarray | None
-    """Allowed pool indices (nodeSelector), or None for any pool."""
-    tolerates_taints: bool = False
-    spread: tuple[SpreadConstraint, ...] = DEFAULT_SPREAD
-    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    """This workload's pods per node row."""
-    zone_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    """This workload's pods per zone (kept on bind/unbind, for zone spread)."""
 
 
 class NodeTable:

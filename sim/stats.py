@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sim.model import Model
-    from sim.workloads import DeploymentState
+    from sim.objects import DeploymentState
 
 
 class Stats:

@@ -11,53 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sim.objects import ServiceState
 from sim.scenario.manifests import Service
 
 if TYPE_CHECKING:
     from sim.model import Model
-    from sim.workloads import DeploymentState, Pod
-
-
-class ServiceState:
-    """One Service of the run and its current endpoints."""
-
-    def __init__(self, manifest: Service, cluster_ip: int) -> None:
-        self.manifest = manifest
-        self.namespace = manifest.metadata.namespace
-        self.name = manifest.metadata.name
-        self.key = f"{self.namespace}/{self.name}"
-        self.cluster_ip = cluster_ip
-        self.type = manifest.spec.type
-        self.local = manifest.spec.external_traffic_policy == "Local"
-        self.internal_local = manifest.spec.internal_traffic_policy == "Local"
-        """``internalTrafficPolicy: Local``: ClusterIP traffic only to the client node's endpoints."""
-        self.headless = manifest.spec.type != "ExternalName" and manifest.spec.cluster_ip == "None"
-        """No ClusterIP: DNS answers with the ready pods' IPs and clients connect to them."""
-        self.internal = manifest.is_internal_lb
-        self.affinity = manifest.affinity_timeout
-        """ClientIP session affinity timeout (seconds), None without affinity."""
-        self.ports = [p.port for p in manifest.spec.ports]
-        self.deployments: list[DeploymentState] = []
-        self.endpoints: list[Pod] = []
-        """Ready pods, as kube-proxy sees them now (sorted by name: deterministic)."""
-        self._sync_due = False
-
-    def target(self, port: int) -> tuple[int, str | None]:
-        """The container port (and its name) a Service port forwards to (targetPort)."""
-        spec = next((p for p in self.manifest.spec.ports if p.port == port), None)
-        target = port if spec is None or spec.target_port is None else spec.target_port
-        for dep in self.deployments:
-            for c in dep.manifest.spec.template.spec.containers:
-                for cp in c.ports:
-                    if cp.name == target or cp.container_port == target:
-                        return cp.container_port, cp.name
-        return (target if isinstance(target, int) else port), None
-
-    def port(self, port: int | None) -> int | None:
-        """The Service port a client asked for (its first one by default), or None."""
-        if port is None:
-            return self.ports[0] if self.ports else None
-        return port if port in self.ports else None
+    from sim.objects import DeploymentState, Pod
 
 
 class ServiceController:

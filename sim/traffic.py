@@ -123,10 +123,8 @@ from sim.scenario.schema import (
 from sim.snat import FIN_HOLD, KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
-    from sim.cluster import Node
     from sim.model import Model
-    from sim.svc import ServiceState
-    from sim.workloads import Pod
+    from sim.objects import Node, Pod, ServiceState
 
 
 

@@ -32,7 +32,6 @@
 from __future__ import annotations
 
 import math
-import zlib
 from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -47,7 +46,7 @@ from sim.events import (
     Scheduled,
     SuccessfulRescale,
 )
-from sim.queueing.podqueue import PodQueue
+from sim.objects import DEFAULT_SPREAD, POD_NAME_ALPHABET, DeploymentState, Pod, Signature, SpreadConstraint
 from sim.scenario.manifests import (
     DaemonSet,
     Deployment,
@@ -55,97 +54,16 @@ from sim.scenario.manifests import (
     PodDisruptionBudget,
     StatefulSet,
 )
-from sim.scheduler import (
-    DEFAULT_SPREAD,
-    NETWORK_UNAVAILABLE,
-    NO_TAINT,
-    TAINT_UNREACHABLE,
-    Signature,
-    SpreadConstraint,
-)
+from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, TAINT_UNREACHABLE
 
 if TYPE_CHECKING:
-    from sim.cluster import Node
     from sim.model import Model
+    from sim.objects import Node
 
-POD_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-"""Alphabet of generated name suffixes (k8s.io/apimachinery utilrand)."""
 FAILED_SCHEDULING_REPEAT = 300.0
 HPA_SYNC_PERIOD = 15.0
 HPA_TOLERANCE = 0.1
 HPA_DOWNSCALE_WINDOW = 300.0
-
-
-class Pod:
-    """One pod of a Deployment."""
-
-    __slots__ = ("name", "dep", "node", "ip", "phase", "ready", "created_at", "last_warned",
-                 "sandbox_warned", "epoch", "queue")
-
-    def __init__(self, name: str, dep: DeploymentState, now: float) -> None:
-        self.name = name
-        self.dep = dep
-        self.node: Node | None = None
-        self.ip = 0
-        self.phase = "Pending"
-        """Pending, ContainerCreating, Running, CrashLoopBackOff, Terminated."""
-        self.ready = False
-        self.created_at = now
-        self.last_warned = -math.inf
-        self.sandbox_warned = False
-        self.epoch = 0
-        self.queue: PodQueue | None = None
-        """Requests waiting for or being served by this pod (created with its first one)."""
-
-
-class DeploymentState:
-    """A Deployment and the live pods of its current ReplicaSet."""
-
-    def __init__(self, manifest: Deployment | StatefulSet | DaemonSet, sig: Signature,
-                 unreachable: int, not_ready: int) -> None:
-        self.manifest = manifest
-        self.kind = manifest.kind
-        """Deployment, StatefulSet or DaemonSet."""
-        self.namespace = manifest.metadata.namespace
-        self.name = manifest.metadata.name
-        self.key = manifest.key
-        replicas = manifest.spec.replicas if not isinstance(manifest, DaemonSet) else 0
-        self.desired = replicas
-        self.initial = replicas
-        self.ordered = (isinstance(manifest, StatefulSet)
-                        and manifest.spec.pod_management_policy == "OrderedReady")
-        self.host_network = manifest.spec.template.spec.host_network
-        self.sig = sig
-        self.unreachable_toleration = unreachable
-        self.not_ready_toleration = not_ready
-        probe = next((c.readiness_probe for c in manifest.spec.template.spec.containers
-                      if c.readiness_probe), None)
-        self.readiness_delay = float(probe.initial_delay_seconds) if probe else 0.0
-        self.min_ready = float(manifest.spec.min_ready_seconds)
-        self.pods: dict[str, Pod] = {}
-        self.rs_hash = _rs_hash(manifest.key)
-        self.available = 0
-        self.running = 0
-        """Pods in phase Running (kept as they change: telemetry reads it every sample)."""
-        # availability accounting for the report
-        self.reached_desired = False
-        self.min_available: int | None = None
-        self.below_since: float | None = None
-        self.unavailable_seconds = 0.0
-        self.utilization: list[tuple[float, float]] = []
-        self.cpu_seconds = 0.0
-        """CPU the Deployment's pods spent serving traffic (core-seconds, as dispatched)."""
-        self.cpu_cap = 0.0
-        """Cores one pod can use serving traffic (workers x cpu per worker)."""
-
-
-def _rs_hash(key: str) -> str:
-    n = zlib.crc32(key.encode())
-    out = ""
-    for _ in range(10):
-        n, r = divmod(n, len(POD_NAME_ALPHABET))
-        out += POD_NAME_ALPHABET[r]
-    return out
 
 
 def _toleration_seconds(manifest: Deployment | StatefulSet | DaemonSet, key: str,
