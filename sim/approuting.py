@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sim.outcomes import DNS_FAILURE, TLS_ERROR
+from sim.queueing.service_times import draw
 
 if TYPE_CHECKING:
     from sim.traffic import FlowState
@@ -90,7 +91,7 @@ class AppRouting:
                 if host in self.cert_ready:
                     continue
                 failed = rng.random() < certs.failure_probability
-                self.cert_ready[host] = None if failed else now + self.m.draw(certs.issuance_time, rng)
+                self.cert_ready[host] = None if failed else now + draw(certs.issuance_time, rng)
 
     def _ingress_blocked(self, flow: FlowState, t0: float) -> int | None:
         """DNS_FAILURE while the host's record is not there (internet clients: External-DNS

@@ -21,42 +21,64 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import simpy
 
 from sim.events import FailedToScaleUpGroup, NotTriggerScaleUp, ScaleDown, ScaledUpGroup
+from sim.kernel.context import Context
+from sim.objects import DeploymentState, Node, NodePool, Pod
+from sim.scheduler import NodeTable
 
 if TYPE_CHECKING:
-    from sim.model import Model
-    from sim.objects import Node, NodePool, Pod
+    from sim.cluster import NodeController
+    from sim.scenario.schema import AutoscalerProfile
 
 OK_TOTAL_UNREADY = 3
 MAX_UNREADY_FRACTION = 0.45
 
 
+class PendingPods(Protocol):
+    """What the autoscaler asks of the workload controller above it (which satisfies this
+    without importing it): the pods that failed to schedule, and the DaemonSets every new node
+    will run."""
+
+    deployments: dict[str, DeploymentState]
+
+    def pending_pods(self) -> list[Pod]: ...
+
+    def flush(self) -> None: ...
+
+
 class ClusterAutoscaler:
     """Grows and shrinks autoscaled node pools."""
 
-    def __init__(self, model: Model) -> None:
-        self.m = model
-        self.profile = model.spec.cluster.autoscaler_profile
-        self.rng = model.streams["autoscaler"]
-        self.pools = [p for p in model.pools.values() if p.spec.enable_auto_scaling]
+    def __init__(self, ctx: Context, profile: AutoscalerProfile, pools: dict[str, NodePool],
+                 table: NodeTable, nodes_by_row: dict[int, Node], nodes: NodeController,
+                 workloads: PendingPods) -> None:
+        self.env, self.bus = ctx.env, ctx.bus
+        self.profile = profile
+        self.table = table
+        self.nodes_by_row = nodes_by_row
+        self.nodes = nodes
+        self.workloads = workloads
+        self.rng = ctx.streams["autoscaler"]
+        self.every_pool = pools
+        self.pools = [p for p in pools.values() if p.spec.enable_auto_scaling]
         self.backoff_until: dict[str, float] = {}
         self.backoff_len: dict[str, float] = {}
         self.last_scale_up = -math.inf
         self.last_failure = -math.inf
         """Last failed scale-down (scale-down-delay-after-failure); none fail in the model yet."""
         self.warned: set[str] = set()
-        self.unneeded_since = np.full(model.table.capacity, np.inf)
+        self.unneeded_since = np.full(table.capacity, np.inf)
         if self.pools:
-            model.env.process(self._loop())
+            self.env.process(self._loop())
 
     def _loop(self) -> Generator[simpy.Event, Any, None]:
         while True:
-            yield self.m.env.timeout(self.profile.scan_interval)
+            yield self.env.timeout(self.profile.scan_interval)
             if self._cluster_unhealthy():
                 continue
             self._provision_timeouts()
@@ -65,20 +87,19 @@ class ClusterAutoscaler:
 
     def _provision_timeouts(self) -> None:
         """A node not Ready within maxNodeProvisionTime is deleted and its pool backs off."""
-        m = self.m
-        now = m.env.now
+        now = self.env.now
         for pool in self.pools:
             late = [n for n in pool.nodes.values() if n.state == "Provisioning"
                     and now - n.created_at >= self.profile.max_node_provision_time]
             for node in late:
-                m.nodes.delete(node, "max-node-provision-time exceeded")
+                self.nodes.delete(node, "max-node-provision-time exceeded")
             if late:
                 self._backoff(pool, f"{len(late)} node(s) not Ready after "
                                     f"{self.profile.max_node_provision_time:g}s (ScaleUpTimedOut)")
 
     def _cluster_unhealthy(self) -> bool:
-        nc = self.m.nodes
-        total = sum(1 for p in self.m.pools.values() for n in p.nodes.values() if n.row >= 0)
+        nc = self.nodes
+        total = sum(1 for p in self.every_pool.values() for n in p.nodes.values() if n.row >= 0)
         unready = len(nc.not_ready)
         return unready > OK_TOTAL_UNREADY and unready > MAX_UNREADY_FRACTION * max(total, 1)
 
@@ -89,7 +110,7 @@ class ClusterAutoscaler:
         cap_cpu, cap_mem, cap_pods = pool.alloc.cpu, pool.alloc.memory, pool.max_pods
         # the template node runs its DaemonSets' pods too (upstream adds them to the node
         # template before it simulates the pending pods on it)
-        for dep in self.m.workloads.deployments.values():
+        for dep in self.workloads.deployments.values():
             if dep.kind == "DaemonSet" and (dep.sig.pools is None or pool.index in dep.sig.pools):
                 cap_cpu, cap_mem, cap_pods = (cap_cpu - dep.sig.cpu, cap_mem - dep.sig.memory,
                                               cap_pods - 1)
@@ -114,12 +135,11 @@ class ClusterAutoscaler:
         return max(0, bins - upcoming), misfits
 
     def _scale_up(self) -> None:
-        m = self.m
-        now = m.env.now
+        now = self.env.now
         # upstream's FilterOutSchedulable: pods that fit the nodes that exist now (say, one that
         # registered in this same instant) are not reasons to scale up
-        m.workloads.flush()
-        pending = [p for p in m.workloads.pending_pods()
+        self.workloads.flush()
+        pending = [p for p in self.workloads.pending_pods()
                    if now - p.created_at >= self.profile.new_pod_scale_up_delay]
         if not pending:
             return
@@ -147,15 +167,15 @@ class ClusterAutoscaler:
                 for pod in pending:
                     if pod.name not in self.warned:
                         self.warned.add(pod.name)
-                        m.bus.publish(NotTriggerScaleUp(pod.dep.namespace, pod.name, detail))
+                        self.bus.publish(NotTriggerScaleUp(pod.dep.namespace, pod.name, detail))
             return
         pool, need = options[self.rng.randrange(len(options))] if len(options) > 1 else options[0]
         old = pool.size
         new = min(old + need, pool.spec.max_count or old)
-        m.bus.publish(ScaledUpGroup(pool.name, old, new, pool.spec.max_count or 0))
+        self.bus.publish(ScaledUpGroup(pool.name, old, new, pool.spec.max_count or 0))
         self.last_scale_up = now
         for _ in range(new - old):
-            if m.nodes.create(pool, "autoscale") is None:
+            if self.nodes.create(pool, "autoscale") is None:
                 self._backoff(pool, "the VM scale set could not create the node "
                                     "(see SubnetIsFull / NodeProvisioningFailed)")
                 break
@@ -166,21 +186,21 @@ class ClusterAutoscaler:
             self._backoff(node.pool, f"node {node.name} failed to provision")
 
     def _backoff(self, pool: NodePool, cause: str) -> None:
-        now = self.m.env.now
+        now = self.env.now
         if self.backoff_until.get(pool.name, -math.inf) > now:
             return
         length = min(self.profile.max_backoff,
                      self.backoff_len.get(pool.name, self.profile.initial_backoff / 2) * 2)
         self.backoff_len[pool.name] = length
         self.backoff_until[pool.name] = now + length
-        self.m.bus.publish(FailedToScaleUpGroup(pool.name, cause, length))
+        self.bus.publish(FailedToScaleUpGroup(pool.name, cause, length))
 
     # --- scale-down ---------------------------------------------------------------------
 
     def _scale_down(self) -> None:
-        m, p = self.m, self.profile
-        now = m.env.now
-        t = m.table
+        p = self.profile
+        now = self.env.now
+        t = self.table
         cap = t.capacity
         if self.unneeded_since.size < cap:
             grown = np.full(cap, np.inf)
@@ -189,7 +209,7 @@ class ClusterAutoscaler:
         in_pools = np.isin(t.pool[:cap], [pool.index for pool in self.pools]) & t.present[:cap]
         util = np.maximum(t.used_cpu[:cap] / t.alloc_cpu[:cap], t.used_mem[:cap] / t.alloc_mem[:cap])
         unready = np.zeros(cap, bool)
-        for node in m.nodes.not_ready.values():
+        for node in self.nodes.not_ready.values():
             if 0 <= node.row < cap:
                 unready[node.row] = True
         # an unready node is unneeded like any other when its pods are gone or few (its
@@ -209,7 +229,7 @@ class ClusterAutoscaler:
         rows = sorted(rows.tolist(), key=lambda r: (t.pods[r] > 0, r))
         removed_busy = False
         for row in rows:
-            node = m.nodes_by_row.get(row)
+            node = self.nodes_by_row.get(row)
             if node is None or node.pool.upgrading:
                 continue
             pool = node.pool
@@ -219,14 +239,14 @@ class ClusterAutoscaler:
                 if removed_busy or not self._pods_fit_elsewhere(node):
                     continue
                 removed_busy = True
-            m.bus.publish(ScaleDown(node.name))
+            self.bus.publish(ScaleDown(node.name))
             since[row] = np.inf
-            m.nodes.delete(node, "cluster-autoscaler scale-down")
+            self.nodes.delete(node, "cluster-autoscaler scale-down")
 
     def _pods_fit_elsewhere(self, node: Node) -> bool:
         """Whether every pod of *node* fits on some other schedulable node, one by one
         (first fit, as the autoscaler's scheduling simulation does)."""
-        t = self.m.table
+        t = self.table
         cap = t.capacity
         others = t.present[:cap] & (t.taint[:cap] == 0) & ~t.cordoned[:cap]
         others[node.row] = False
@@ -253,13 +273,12 @@ class ClusterAutoscaler:
         """Remove unready nodes unneeded for ``scaleDownUnreadyTime``: the clock starts when
         the node became unneeded, not when it went NotReady (upstream's unneeded-nodes
         tracker: ``unneeded.since + ScaleDownUnreadyTime``)."""
-        m = self.m
-        for node in list(m.nodes.not_ready.values()):
+        for node in list(self.nodes.not_ready.values()):
             pool = node.pool
             if (pool.spec.enable_auto_scaling and not pool.upgrading
                     and 0 <= node.row < since.size
                     and now - since[node.row] >= self.profile.scale_down_unready_time
                     and pool.size > (pool.spec.min_count or 0)):
-                m.bus.publish(ScaleDown(node.name))
+                self.bus.publish(ScaleDown(node.name))
                 since[node.row] = np.inf
-                m.nodes.delete(node, "cluster-autoscaler removed an unready node")
+                self.nodes.delete(node, "cluster-autoscaler removed an unready node")

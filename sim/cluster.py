@@ -24,14 +24,16 @@ from sim.events import (
     NodeRepair,
     RegisteredNode,
     RemovingNode,
-    TaintManagerEviction,
 )
+from sim.kernel.context import Context
+from sim.kernel.watch import Watch
 from sim.objects import Node, NodePool
-from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, NOT_READY, UNREACHABLE
+from sim.queueing.service_times import draw
+from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, NOT_READY, UNREACHABLE, NodeTable
 
 if TYPE_CHECKING:
-    from sim.model import Model
-    from sim.objects import Pod
+    from sim.ipam import IpamStrategy
+    from sim.scenario.schema import ClusterSpec
 
 REPAIR_ACTIONS = ("Reboot", "Reimage", "Redeploy")
 FIXES = {"reboot": 0, "reimage": 1, "redeploy": 2, "nothing": 99}
@@ -42,10 +44,30 @@ MAX_REPAIR_CYCLES = 3
 class NodeController:
     """Creates and deletes nodes and runs the node lifecycle controller and auto-repair."""
 
-    def __init__(self, model: Model) -> None:
-        self.m = model
-        self.spec = model.spec.cluster
-        self.rng = model.streams["provisioning"]
+    def __init__(self, ctx: Context, spec: ClusterSpec, ipam: IpamStrategy, table: NodeTable,
+                 nodes_by_row: dict[int, Node], zone_index: dict[str, int]) -> None:
+        self.env, self.bus, self.timers = ctx.env, ctx.bus, ctx.timers
+        self.spec = spec
+        self.ipam = ipam
+        self.table = table
+        self.nodes_by_row = nodes_by_row
+        self.zone_index = zone_index
+        self.rng = ctx.streams["provisioning"]
+        # what the rooms above watch (sim.model wires them)
+        self.became_ready: Watch[[Node]] = Watch()
+        """A node is Ready (new, or again): its running pods are ready, pods may land on it."""
+        self.went_not_ready: Watch[[Node]] = Watch()
+        """A node went NotReady (unreachable taint): its pods are unready and will be evicted."""
+        self.deleting: Watch[[Node, str]] = Watch()
+        """A node is about to be deleted (and why): its pods go with it."""
+        self.stopped: Watch[[Node]] = Watch()
+        """A node's VM stopped: what its pods were serving is lost."""
+        self.schedulable: Watch[[Node]] = Watch()
+        """A node was uncordoned."""
+        self.provisioning_failed: Watch[[Node]] = Watch()
+        """A VM never came up."""
+        self.count_changed: Watch[[]] = Watch()
+        """Nodes were created or deleted, or one changed Ready state."""
         self.zone_down: set[str] = set()
         self.silent: dict[str, Node] = {}
         """Ready nodes whose kubelet stopped posting status."""
@@ -54,9 +76,9 @@ class NodeController:
         self.not_ready: dict[str, Node] = {}
         self.ready = 0
         """Nodes Ready now."""
-        model.env.process(self._lifecycle_loop())
+        self.env.process(self._lifecycle_loop())
         if self.spec.auto_repair.enabled:
-            model.env.process(self._repair_loop())
+            self.env.process(self._repair_loop())
 
     # --- creation and deletion ----------------------------------------------------------
 
@@ -74,77 +96,71 @@ class NodeController:
 
         *immediate* nodes are Ready at once: the cluster as it stands when the scenario starts.
         """
-        m = self.m
         zone = self._pick_zone(pool)
         if zone is None:
-            m.bus.publish(NodeProvisioningFailed(pool.name, ",".join(pool.zones),
+            self.bus.publish(NodeProvisioningFailed(pool.name, ",".join(pool.zones),
                                                  "no availability zone of the pool is up"))
             return None
-        node = Node(pool, pool.next_name(), zone, m.zone_index[zone], m.env.now, m.env)
+        node = Node(pool, pool.next_name(), zone, self.zone_index[zone], self.env.now, self.env)
         node.surge = surge
-        why = m.ipam.attach(node, operation)
+        why = self.ipam.attach(node, operation)
         if why == "SubnetIsFull":
-            m.ipam.detach(node)
+            self.ipam.detach(node)
             return None
         pool.nodes[node.name] = node
         pool.zone_count[zone] += 1
         if immediate:
             self._provisioned(node)
         else:
-            delay = m.draw(self.spec.timings.node_provisioning_time, self.rng)
-            m.timers.after(delay, self._provisioned, node)
+            delay = draw(self.spec.timings.node_provisioning_time, self.rng)
+            self.timers.after(delay, self._provisioned, node)
         return node
 
     def _provisioned(self, node: Node) -> None:
-        m = self.m
         if node.state != "Provisioning":
             return
         if node.zone in self.zone_down or not node.alive:
-            m.bus.publish(NodeProvisioningFailed(node.pool.name, node.zone,
+            self.bus.publish(NodeProvisioningFailed(node.pool.name, node.zone,
                                                  f"VM {node.name} did not start (zone {node.zone} "
                                                  "is down)"))
             self._forget(node)
             node.state = "Failed"
-            m.autoscaler.provisioning_failed(node)
+            self.provisioning_failed(node)
             node.ready_event.succeed(False)
             return
         pool = node.pool
-        node.row = m.table.add(pool.index, node.zone_index, pool.alloc.cpu, pool.alloc.memory,
+        node.row = self.table.add(pool.index, node.zone_index, pool.alloc.cpu, pool.alloc.memory,
                                node.max_pods)
-        m.nodes_by_row[node.row] = node
-        m.bus.publish(RegisteredNode(node.name, pool.name, node.zone, ip_str(node.net.node_ip)))
+        self.nodes_by_row[node.row] = node
+        self.bus.publish(RegisteredNode(node.name, pool.name, node.zone, ip_str(node.net.node_ip)))
         # its pod range and route come now, to the node that registered (CIDRNotAvailable,
         # FailedToCreateRoute name it), not when the scale started
-        why = m.ipam.register(node)
+        why = self.ipam.register(node)
         node.network_ok = why != "CIDRNotAvailable"
         node.route_ok = why != "FailedToCreateRoute"
-        node.ready_at = m.env.now
-        node.last_seen = m.env.now
+        node.ready_at = self.env.now
+        node.last_seen = self.env.now
         if not node.network_ok:
             # kubelet reports NotReady: the network plugin has no pod CIDR to configure
             node.state = "NotReady"
-            node.not_ready_since = m.env.now
-            m.table.taint[node.row] = NOT_READY
+            node.not_ready_since = self.env.now
+            self.table.taint[node.row] = NOT_READY
             self.not_ready[node.name] = node
         else:
             node.state = "Ready"
             self.ready += 1
-            m.bus.publish(NodeReady(node.name))
+            self.bus.publish(NodeReady(node.name))
             if not node.route_ok:
-                m.table.taint[node.row] = NETWORK_UNAVAILABLE
-            m.workloads.node_ready(node)
-            m.workloads.kick()
-        m.stats.node_count_changed()
+                self.table.taint[node.row] = NETWORK_UNAVAILABLE
+            self.became_ready(node)
+        self.count_changed()
         node.ready_event.succeed(True)
 
     def delete(self, node: Node, why: str) -> None:
         """Drain (if still running) and delete *node*, releasing its addresses."""
-        m = self.m
         if node.state in ("Deleted", "Failed"):
             return
-        for pod in list(node.pods.values()):
-            m.workloads.delete_pod(pod, f"node {node.name} is being deleted ({why})",
-                                   kill_event=node.state == "Ready")
+        self.deleting(node, why)
         was_registered = node.row >= 0
         if node.state == "Ready":
             self.ready -= 1
@@ -153,16 +169,15 @@ class NodeController:
         if not node.ready_event.triggered:
             node.ready_event.succeed(False)
         if was_registered:
-            m.bus.publish(RemovingNode(node.name, why))
-        m.stats.node_count_changed()
+            self.bus.publish(RemovingNode(node.name, why))
+        self.count_changed()
 
     def _forget(self, node: Node) -> None:
-        m = self.m
         if node.row >= 0:
-            m.table.remove(node.row)
-            m.nodes_by_row.pop(node.row, None)
+            self.table.remove(node.row)
+            self.nodes_by_row.pop(node.row, None)
             node.row = -1
-        m.ipam.detach(node)
+        self.ipam.detach(node)
         if node.pool.nodes.pop(node.name, None) is not None:
             node.pool.zone_count[node.zone] -= 1
         for index in (self.silent, self.recovering, self.not_ready):
@@ -172,9 +187,9 @@ class NodeController:
         """Mark *node* (un)schedulable."""
         node.cordoned = on
         if node.row >= 0:
-            self.m.table.cordoned[node.row] = on
+            self.table.cordoned[node.row] = on
         if not on:
-            self.m.workloads.kick()
+            self.schedulable(node)
 
     # --- failure and recovery -------------------------------------------------------------
 
@@ -184,9 +199,8 @@ class NodeController:
             return
         node.alive = False
         node.fixed_by = fixed_by
-        node.last_seen = self.m.env.now
-        for pod in node.pods.values():
-            self.m.traffic.pod_lost(pod, reset=False)
+        node.last_seen = self.env.now
+        self.stopped(node)
         self.recovering.pop(node.name, None)
         if node.state == "Ready":
             self.silent[node.name] = node
@@ -197,7 +211,7 @@ class NodeController:
             node.alive = True
             return
         node.alive = True
-        node.last_seen = self.m.env.now
+        node.last_seen = self.env.now
         self.silent.pop(node.name, None)
         if node.state == "NotReady" and node.network_ok:
             self.recovering[node.name] = node
@@ -205,8 +219,8 @@ class NodeController:
     def _lifecycle_loop(self) -> Generator[simpy.Event, Any, None]:
         timings = self.spec.timings
         while True:
-            yield self.m.env.timeout(timings.node_monitor_period)
-            now = self.m.env.now
+            yield self.env.timeout(timings.node_monitor_period)
+            now = self.env.now
             for node in [n for n in self.silent.values()
                          if now - n.last_seen >= timings.node_monitor_grace_period]:
                 del self.silent[node.name]
@@ -216,79 +230,59 @@ class NodeController:
                 self._mark_ready(node)
 
     def _mark_not_ready(self, node: Node) -> None:
-        m = self.m
         node.state = "NotReady"
         self.ready -= 1
-        node.not_ready_since = m.env.now
+        node.not_ready_since = self.env.now
         self.not_ready[node.name] = node
-        m.table.taint[node.row] = UNREACHABLE
-        m.bus.publish(NodeNotReady(node.name, node.zone))
-        m.stats.node_count_changed()
+        self.table.taint[node.row] = UNREACHABLE
+        self.bus.publish(NodeNotReady(node.name, node.zone))
+        self.count_changed()
         node.taint_epoch += 1
-        groups: dict[int, list[Pod]] = {}
-        for pod in node.pods.values():
-            m.workloads.set_ready(pod, False)
-            groups.setdefault(pod.dep.unreachable_toleration, []).append(pod)
-        for seconds in sorted(groups):
-            m.timers.after(seconds, self._evict, (node, node.taint_epoch, seconds))
+        self.went_not_ready(node)
 
     def _mark_ready(self, node: Node) -> None:
-        m = self.m
         node.state = "Ready"
         self.ready += 1
         node.repairs = 0
         node.taint_epoch += 1
         self.not_ready.pop(node.name, None)
-        m.table.taint[node.row] = NO_TAINT if node.route_ok else NETWORK_UNAVAILABLE
-        m.bus.publish(NodeReady(node.name))
-        m.stats.node_count_changed()
-        for pod in node.pods.values():
-            if pod.phase == "Running":
-                m.workloads.set_ready(pod, True)
-        m.workloads.node_ready(node)
-        m.workloads.kick()
-
-    def _evict(self, arg: tuple[Node, int, int]) -> None:
-        node, epoch, seconds = arg
-        if node.taint_epoch != epoch or node.state != "NotReady":
-            return
-        m = self.m
-        for pod in [p for p in node.pods.values() if p.dep.unreachable_toleration == seconds]:
-            m.bus.publish(TaintManagerEviction(pod.dep.namespace, pod.name, node.name))
-            m.workloads.delete_pod(pod, "evicted by the taint manager", kill_event=False)
+        self.table.taint[node.row] = NO_TAINT if node.route_ok else NETWORK_UNAVAILABLE
+        self.bus.publish(NodeReady(node.name))
+        self.count_changed()
+        self.became_ready(node)
 
     # --- AKS node auto-repair ---------------------------------------------------------------
 
     def _repair_loop(self) -> Generator[simpy.Event, Any, None]:
         repair = self.spec.auto_repair
         while True:
-            yield self.m.env.timeout(AUTO_REPAIR_CHECK_INTERVAL)
-            now = self.m.env.now
+            yield self.env.timeout(AUTO_REPAIR_CHECK_INTERVAL)
+            now = self.env.now
             for node in list(self.not_ready.values()):
                 # a node whose kubelet is back is Ready at the next status check: no repair
                 if (not node.repairing and not node.alive and node.repairs < MAX_REPAIR_CYCLES
                         and now - node.not_ready_since >= repair.unhealthy_after):
                     node.repairing = True
                     node.repairs += 1
-                    self.m.env.process(self._repair(node))
+                    self.env.process(self._repair(node))
 
     def _repair(self, node: Node) -> Generator[simpy.Event, Any, None]:
-        m, repair = self.m, self.spec.auto_repair
+        repair = self.spec.auto_repair
         times = (repair.reboot_time, repair.reimage_time, repair.redeploy_time)
         try:
             for step, (action, duration) in enumerate(zip(REPAIR_ACTIONS, times, strict=True)):
                 if node.state != "NotReady":
                     return
-                m.bus.publish(NodeRepair(node.name, action, "Start"))
-                yield m.env.timeout(duration)
+                self.bus.publish(NodeRepair(node.name, action, "Start"))
+                yield self.env.timeout(duration)
                 if node.state in ("Deleted", "Failed"):
                     return
                 fixed = node.alive or (FIXES[node.fixed_by] <= step
                                        and node.zone not in self.zone_down)
                 if fixed and node.network_ok:
-                    m.bus.publish(NodeRepair(node.name, action, "End"))
+                    self.bus.publish(NodeRepair(node.name, action, "End"))
                     self.recover(node)
                     return
-                m.bus.publish(NodeRepair(node.name, action, "Error"))
+                self.bus.publish(NodeRepair(node.name, action, "Error"))
         finally:
             node.repairing = False

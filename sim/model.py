@@ -1,12 +1,12 @@
 """The model: every room of the cluster wired together for one run.
 
-Built from a loaded scenario by :class:`sim.engine.Simulation`; components reach each other
-through this object (``m.nodes``, ``m.workloads``, ``m.ipam``...). Nothing here does I/O.
+Built from a loaded scenario by :class:`sim.engine.Simulation`. The model builds the rooms,
+hands each its :class:`~sim.kernel.context.Context` and the rooms below it, and wires the
+watches between them (:meth:`Model._wire`); the controllers never hold the model. Actors and
+views on a run (chaos, operations, the report, telemetry) read it. Nothing here does I/O.
 """
 
 from __future__ import annotations
-
-import random
 
 import simpy
 
@@ -23,6 +23,7 @@ from sim.ipam import (
     StaticBlockPodSubnet,
 )
 from sim.kernel.bus import Bus
+from sim.kernel.context import Context
 from sim.kernel.rng import Streams
 from sim.kernel.timers import Timers
 from sim.objects import Node, NodePool
@@ -33,7 +34,7 @@ from sim.scenario.manifests import (
     HorizontalPodAutoscaler,
     Service,
 )
-from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Uniform, max_pods_of, pod_ip_mode
+from sim.scenario.schema import max_pods_of, pod_ip_mode
 from sim.scheduler import NodeTable, Scheduler
 from sim.stats import Stats
 from sim.svc import ServiceController
@@ -69,16 +70,38 @@ class Model:
                 spec, i, c.name, max_pods_of(self.spec, spec), spec.zones or list(c.zones),
                 spec.vnet_subnet or default_subnet, spec.pod_subnet, c.kubernetes_version)
         self.ipam = self._ipam()
-        self.stats = Stats(self)
-        self.nodes = NodeController(self)
-        self.workloads = WorkloadController(self)
-        self.autoscaler = ClusterAutoscaler(self)
+        ctx = self.ctx = Context(env, bus, self.timers, streams)
+        self.nodes = NodeController(ctx, c, self.ipam, self.table, self.nodes_by_row,
+                                    self.zone_index)
+        self.workloads = WorkloadController(ctx, c, self.pools, self.table, self.scheduler,
+                                            self.nodes_by_row, self.ipam)
+        self.stats = Stats(env, self.pools, self.nodes, self.workloads)
+        self.autoscaler = ClusterAutoscaler(ctx, c.autoscaler_profile, self.pools, self.table,
+                                            self.nodes_by_row, self.nodes, self.workloads)
         self.cluster_ips = self._service_range()
         self.services: dict[str, int] = {}
         traffic = self.spec.traffic
         self.service_ctl = ServiceController(
-            self, traffic.endpoint_propagation_delay if traffic else 1.0)
+            self.timers, traffic.endpoint_propagation_delay if traffic else 1.0)
         self.traffic = TrafficController(self, traffic)
+        self._wire()
+
+    def _wire(self) -> None:
+        """Who watches whom: the only place that knows the whole graph (Kubernetes' informers:
+        each controller reacts to the objects it watches, none calls a sibling)."""
+        nodes, workloads, stats = self.nodes, self.workloads, self.stats
+        nodes.became_ready.subscribe(workloads.node_became_ready)
+        nodes.went_not_ready.subscribe(workloads.node_went_not_ready)
+        nodes.deleting.subscribe(workloads.node_deleting)
+        nodes.stopped.subscribe(workloads.node_stopped)
+        nodes.schedulable.subscribe(workloads.node_schedulable)
+        nodes.provisioning_failed.subscribe(self.autoscaler.provisioning_failed)
+        nodes.count_changed.subscribe(stats.node_count_changed)
+        workloads.availability_changed.subscribe(stats.availability)
+        workloads.pending_grew.subscribe(stats.pending_seen)
+        workloads.readiness_changed.subscribe(self.service_ctl.pod_readiness_changed)
+        workloads.pod_lost.subscribe(self.traffic.pod_lost)
+        self.service_ctl.endpoints_changed.subscribe(self.traffic.endpoints_changed)
 
     def _ipam(self) -> IpamStrategy:
         c = self.spec.cluster
@@ -104,17 +127,6 @@ class Model:
         pool.allocate(1)
         self._dns_ip = int(self.spec.cluster.dns_service_ip)
         return pool
-
-    def draw(self, dist: Distribution, rng: random.Random) -> float:
-        """A duration from *dist*, drawn from *rng* (a subsystem's own stream)."""
-        if isinstance(dist, Fixed):
-            return dist.value
-        if isinstance(dist, Uniform):
-            return rng.uniform(dist.min, dist.max)
-        if isinstance(dist, Normal):
-            return max(dist.min, rng.gauss(dist.mean, dist.stddev))
-        assert isinstance(dist, Exponential)
-        return rng.expovariate(1.0 / dist.mean) if dist.mean > 0 else 0.0
 
     def find_node(self, name: str) -> Node | None:
         """A node that exists now, by name."""

@@ -262,7 +262,8 @@ class ServiceState:
         self.deployments: list[DeploymentState] = []
         self.endpoints: list[Pod] = []
         """Ready pods, as kube-proxy sees them now (sorted by name: deterministic)."""
-        self._sync_due = False
+        self.sync_due = False
+        """A resync of the endpoints is scheduled (the EndpointSlice controller's queue)."""
 
     def target(self, port: int) -> tuple[int, str | None]:
         """The container port (and its name) a Service port forwards to (targetPort)."""

@@ -1,6 +1,6 @@
 """Running figures of a run that need its timeline (peaks, minima, time below desired).
 
-The model updates them as it goes; ``sim.report`` reads them at the end.
+Fed by the rooms' watches (``sim.model`` wires them); ``sim.report`` reads them at the end.
 """
 
 from __future__ import annotations
@@ -8,16 +8,23 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+import simpy
+
 if TYPE_CHECKING:
-    from sim.model import Model
-    from sim.objects import DeploymentState
+    from sim.cluster import NodeController
+    from sim.objects import DeploymentState, NodePool
+    from sim.workloads import WorkloadController
 
 
 class Stats:
     """Running figures the model updates as it goes (peaks and minima need the timeline)."""
 
-    def __init__(self, model: Model) -> None:
-        self.m = model
+    def __init__(self, env: simpy.Environment, pools: dict[str, NodePool], nodes: NodeController,
+                 workloads: WorkloadController) -> None:
+        self.env = env
+        self.pools = pools
+        self.nodes = nodes
+        self.workloads = workloads
         self.nodes_peak = 0
         self.ready_min: int | None = None
         self.pool_peak: Counter[str] = Counter()
@@ -26,32 +33,36 @@ class Stats:
     def node_count_changed(self) -> None:
         """Called whenever a node is created, deleted or changes Ready state."""
         total = 0
-        for pool in self.m.pools.values():
+        for pool in self.pools.values():
             size = pool.size
             total += size
             if size > self.pool_peak[pool.name]:
                 self.pool_peak[pool.name] = size
         self.nodes_peak = max(self.nodes_peak, total)
-        if self.m.env.now > 0:
+        if self.env.now > 0:
             ready = self.ready_count()
             self.ready_min = ready if self.ready_min is None else min(self.ready_min, ready)
+
+    def pending_seen(self, pending: int) -> None:
+        """New pods wait to be scheduled: *pending* pods wait now."""
+        self.pending_peak = max(self.pending_peak, pending)
 
     def started(self) -> None:
         """The cluster as it stands at time 0 is the first point of the timeline: its Ready
         nodes count toward the lowest, and the pods that could not be scheduled then toward
         the pending peak."""
         self.ready_min = self.ready_count()
-        self.pending_peak = self.m.workloads.pending_count
+        self.pending_peak = self.workloads.pending_count
 
     def ready_count(self) -> int:
         """Nodes Ready now."""
-        return self.m.nodes.ready
+        return self.nodes.ready
 
     def availability(self, dep: DeploymentState) -> None:
         """Track how long a Deployment had fewer available pods than desired, once it had them."""
-        now = self.m.env.now
-        if not self.m.workloads.instant:  # not the instant before the starting pods run
-            self.pending_peak = max(self.pending_peak, self.m.workloads.pending_count)
+        now = self.env.now
+        if not self.workloads.instant:  # not the instant before the starting pods run
+            self.pending_peak = max(self.pending_peak, self.workloads.pending_count)
         if not dep.reached_desired:
             if dep.available >= dep.desired:
                 dep.reached_desired = True

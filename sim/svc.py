@@ -11,20 +11,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sim.kernel.timers import Timers
+from sim.kernel.watch import Watch
 from sim.objects import ServiceState
 from sim.scenario.manifests import Service
 
 if TYPE_CHECKING:
-    from sim.model import Model
     from sim.objects import DeploymentState, Pod
 
 
 class ServiceController:
     """Keeps every Service's endpoints, with the propagation delay of the real control plane."""
 
-    def __init__(self, model: Model, delay: float) -> None:
-        self.m = model
+    def __init__(self, timers: Timers, delay: float) -> None:
+        self.timers = timers
         self.delay = delay
+        self.endpoints_changed: Watch[[ServiceState]] = Watch()
+        """A Service's endpoints changed (what kube-proxy and the load balancer program)."""
         self.services: dict[str, ServiceState] = {}
         self._by_deployment: dict[str, list[ServiceState]] = {}
 
@@ -57,9 +60,9 @@ class ServiceController:
     def pod_readiness_changed(self, pod: Pod) -> None:
         """A pod of some Deployment became ready or unready: resync its Services later."""
         for svc in self._by_deployment.get(pod.dep.key, ()):
-            if not svc._sync_due:
-                svc._sync_due = True
-                self.m.timers.after(self.delay, self._sync, svc)
+            if not svc.sync_due:
+                svc.sync_due = True
+                self.timers.after(self.delay, self._sync, svc)
 
     def sync_all(self) -> None:
         """Bring every Service's endpoints up to date now (the cluster at time 0)."""
@@ -67,7 +70,7 @@ class ServiceController:
             self._sync(svc)
 
     def _sync(self, svc: ServiceState) -> None:
-        svc._sync_due = False
+        svc.sync_due = False
         svc.endpoints = sorted((p for d in svc.deployments for p in d.pods.values() if p.ready),
                                key=lambda p: p.name)
-        self.m.traffic.endpoints_changed(svc)
+        self.endpoints_changed(svc)

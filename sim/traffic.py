@@ -1126,7 +1126,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     def endpoints_changed(self, svc: ServiceState) -> None:
         """A Service's endpoints changed (kube-proxy resynced)."""
 
-    def pod_lost(self, pod: Pod, *, reset: bool) -> None:
+    def pod_lost(self, pod: Pod, reset: bool) -> None:
         """*pod* stops answering now: its in-flight requests fail (reset) or hang (timeout)."""
         records = self._in_flight.pop(pod.name, None) or []
         if pod.queue is not None:

@@ -45,8 +45,21 @@ from sim.events import (
     ScalingReplicaSet,
     Scheduled,
     SuccessfulRescale,
+    TaintManagerEviction,
 )
-from sim.objects import DEFAULT_SPREAD, POD_NAME_ALPHABET, DeploymentState, Pod, Signature, SpreadConstraint
+from sim.kernel.context import Context
+from sim.kernel.watch import Watch
+from sim.objects import (
+    DEFAULT_SPREAD,
+    POD_NAME_ALPHABET,
+    DeploymentState,
+    Node,
+    NodePool,
+    Pod,
+    Signature,
+    SpreadConstraint,
+)
+from sim.queueing.service_times import draw
 from sim.scenario.manifests import (
     DaemonSet,
     Deployment,
@@ -54,11 +67,11 @@ from sim.scenario.manifests import (
     PodDisruptionBudget,
     StatefulSet,
 )
-from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, TAINT_UNREACHABLE
+from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, TAINT_UNREACHABLE, NodeTable, Scheduler
 
 if TYPE_CHECKING:
-    from sim.model import Model
-    from sim.objects import Node
+    from sim.ipam import IpamStrategy
+    from sim.scenario.schema import ClusterSpec
 
 FAILED_SCHEDULING_REPEAT = 300.0
 HPA_SYNC_PERIOD = 15.0
@@ -78,9 +91,26 @@ def _toleration_seconds(manifest: Deployment | StatefulSet | DaemonSet, key: str
 class WorkloadController:
     """Deployment/ReplicaSet controllers, the scheduling queue and kubelet's pod start."""
 
-    def __init__(self, model: Model) -> None:
-        self.m = model
-        self.rng = model.streams["workloads"]
+    def __init__(self, ctx: Context, cluster: ClusterSpec, pools: dict[str, NodePool],
+                 table: NodeTable, scheduler: Scheduler, nodes_by_row: dict[int, Node],
+                 ipam: IpamStrategy) -> None:
+        self.env, self.bus, self.timers = ctx.env, ctx.bus, ctx.timers
+        self.cluster = cluster
+        self.pools = pools
+        self.table = table
+        self.scheduler = scheduler
+        self.nodes_by_row = nodes_by_row
+        self.ipam = ipam
+        self.rng = ctx.streams["workloads"]
+        # what the rooms above watch (sim.model wires them)
+        self.readiness_changed: Watch[[Pod]] = Watch()
+        """A pod became Ready or unready (its Services' endpoints follow)."""
+        self.pod_lost: Watch[[Pod, bool]] = Watch()
+        """A pod stopped answering (and whether its connections are reset)."""
+        self.availability_changed: Watch[[DeploymentState]] = Watch()
+        """A workload's available or desired pods changed."""
+        self.pending_grew: Watch[[int]] = Watch()
+        """New pods wait to be scheduled (with the count pending now)."""
         self.deployments: dict[str, DeploymentState] = {}
         self.hpas: list[tuple[HorizontalPodAutoscaler, DeploymentState]] = []
         """Every HPA with the Deployment it scales (read by telemetry)."""
@@ -101,11 +131,10 @@ class WorkloadController:
     def add_deployment(self, manifest: Deployment | StatefulSet | DaemonSet) -> DeploymentState:
         """Register a Deployment, StatefulSet or DaemonSet (its pods are created at the next
         reconcile; a DaemonSet's as nodes become Ready, :meth:`node_ready`)."""
-        m = self.m
         spec = manifest.spec.template.spec
         cpu = sum(c.resources.requests.cpu for c in spec.containers)
         mem = sum(c.resources.requests.memory for c in spec.containers)
-        pools = [p.index for p in m.pools.values()
+        pools = [p.index for p in self.pools.values()
                  if all(p.spec.node_labels.get(k, _pool_label(p.name, k)) == v
                         for k, v in spec.node_selector.items())]
         spread = tuple(SpreadConstraint("zone" if c.topology_key.endswith("zone") else "hostname",
@@ -117,8 +146,8 @@ class WorkloadController:
         sig = Signature(manifest.key, cpu, mem,
                         None if not spec.node_selector else np.array(pools, np.int32),
                         tolerates, spread)
-        m.table.register(sig, len(m.spec.cluster.zones))
-        t = m.spec.cluster.timings
+        self.table.register(sig, len(self.cluster.zones))
+        t = self.cluster.timings
         never = 10**9  # the DaemonSet controller adds NoExecute tolerations without a limit
         daemon = isinstance(manifest, DaemonSet)
         dep = DeploymentState(
@@ -143,15 +172,14 @@ class WorkloadController:
         """Change the desired replicas (kubectl scale, HPA)."""
         if replicas != dep.desired:
             if dep.kind == "Deployment":  # the Deployment controller's event
-                self.m.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
+                self.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
                                                      dep.desired, replicas))
             dep.desired = replicas
-            self.m.stats.availability(dep)
+            self.availability_changed(dep)
         self.reconcile(dep)
 
     def reconcile(self, dep: DeploymentState) -> None:
         """Create or delete pods until the ReplicaSet has ``desired`` of them."""
-        m = self.m
         if dep.kind == "DaemonSet":
             return  # its pods follow the nodes (node_ready)
         if dep.kind == "StatefulSet":
@@ -163,13 +191,13 @@ class WorkloadController:
             name = self._pod_name(dep)
             while name in dep.pods:
                 name = self._pod_name(dep)
-            pod = Pod(name, dep, m.env.now)
+            pod = Pod(name, dep, self.env.now)
             dep.pods[name] = pod
             self.queue[dep.key].append(pod)
             self.pending_count += 1
         if missing > 0:
             if not self.instant:  # the starting pods are not pending: they run at time 0
-                m.stats.pending_peak = max(m.stats.pending_peak, self.pending_count)
+                self.pending_grew(self.pending_count)
             self.kick()
         elif missing < 0:
             # upstream deletes unscheduled first, then not-ready, then the newest
@@ -192,7 +220,7 @@ class WorkloadController:
             name = f"{dep.name}-{i}"
             pod = dep.pods.get(name)
             if pod is None:
-                pod = Pod(name, dep, self.m.env.now)
+                pod = Pod(name, dep, self.env.now)
                 dep.pods[name] = pod
                 self.queue[dep.key].append(pod)
                 self.pending_count += 1
@@ -203,7 +231,7 @@ class WorkloadController:
                 break
         if created:
             if not self.instant:
-                self.m.stats.pending_peak = max(self.m.stats.pending_peak, self.pending_count)
+                self.pending_grew(self.pending_count)
             self.kick()
 
     def node_ready(self, node: Node) -> None:
@@ -213,7 +241,7 @@ class WorkloadController:
             if dep.kind != "DaemonSet" or node.row < 0 or any(
                     p.dep is dep for p in node.pods.values()):
                 continue
-            sig, t = dep.sig, self.m.table
+            sig, t = dep.sig, self.table
             row = node.row
             if sig.pools is not None and node.pool.index not in sig.pools:
                 continue
@@ -224,7 +252,7 @@ class WorkloadController:
                     or t.alloc_mem[row] - t.used_mem[row] < sig.memory):
                 continue  # no room: the daemon pod would stay Pending on this node
             name = f"{dep.name}-{''.join(self.rng.choices(POD_NAME_ALPHABET, k=5))}"
-            pod = Pod(name, dep, self.m.env.now)
+            pod = Pod(name, dep, self.env.now)
             dep.pods[name] = pod
             dep.desired = len(dep.pods)
             self.pending_count += 1
@@ -234,6 +262,50 @@ class WorkloadController:
     def _daemon_again(self, node: Node) -> None:
         if node.state == "Ready" and node.row >= 0:
             self.node_ready(node)
+
+    # --- what the nodes tell (sim.cluster's watches) --------------------------------------
+
+    def node_became_ready(self, node: Node) -> None:
+        """A node is Ready: its running pods are ready again, DaemonSets put their pods there,
+        and pending pods may land on it."""
+        for pod in node.pods.values():
+            if pod.phase == "Running":
+                self.set_ready(pod, True)
+        self.node_ready(node)
+        self.kick()
+
+    def node_schedulable(self, node: Node) -> None:
+        """A node was uncordoned: pending pods may land on it."""
+        self.kick()
+
+    def node_stopped(self, node: Node) -> None:
+        """A node's VM stopped: its pods stop answering (connections time out, not reset)."""
+        for pod in node.pods.values():
+            self.pod_lost(pod, False)
+
+    def node_deleting(self, node: Node, why: str) -> None:
+        """A node is being deleted: its pods go (a drain if it still runs)."""
+        for pod in list(node.pods.values()):
+            self.delete_pod(pod, f"node {node.name} is being deleted ({why})",
+                            kill_event=node.state == "Ready")
+
+    def node_went_not_ready(self, node: Node) -> None:
+        """The taint manager: a NotReady node's pods are unready at once and are evicted when
+        their toleration of the unreachable taint runs out (tolerationSeconds)."""
+        groups: dict[int, list[Pod]] = {}
+        for pod in node.pods.values():
+            self.set_ready(pod, False)
+            groups.setdefault(pod.dep.unreachable_toleration, []).append(pod)
+        for seconds in sorted(groups):
+            self.timers.after(seconds, self._evict, (node, node.taint_epoch, seconds))
+
+    def _evict(self, arg: tuple[Node, int, int]) -> None:
+        node, epoch, seconds = arg
+        if node.taint_epoch != epoch or node.state != "NotReady":
+            return
+        for pod in [p for p in node.pods.values() if p.dep.unreachable_toleration == seconds]:
+            self.bus.publish(TaintManagerEviction(pod.dep.namespace, pod.name, node.name))
+            self.delete_pod(pod, "evicted by the taint manager", kill_event=False)
 
     # --- disruption budgets -------------------------------------------------------------
 
@@ -268,22 +340,21 @@ class WorkloadController:
         A graceful deletion lets in-flight requests finish; an *abrupt* one (a pod kill)
         resets them.
         """
-        m = self.m
         if pod.phase == "Terminated":
             return
         if abrupt:
-            m.traffic.pod_lost(pod, reset=True)
+            self.pod_lost(pod, True)
         dep = pod.dep
         node = pod.node
         if node is not None:
             if kill_event:
-                m.bus.publish(Killing(dep.namespace, pod.name, why))
+                self.bus.publish(Killing(dep.namespace, pod.name, why))
             if pod.ready:
                 self.set_ready(pod, False)
             if node.row >= 0:
-                m.table.unbind(node.row, dep.sig)
+                self.table.unbind(node.row, dep.sig)
             if pod.ip and not dep.host_network:
-                m.ipam.release_pod_ip(node, pod.ip)
+                self.ipam.release_pod_ip(node, pod.ip)
             node.pods.pop(pod.name, None)
             pod.node = None
         else:
@@ -296,7 +367,7 @@ class WorkloadController:
         if dep.kind == "DaemonSet":
             dep.desired = len(dep.pods)
             if replace and node is not None:  # its controller puts one back on a node that stays
-                m.timers.after(0.0, self._daemon_again, node)
+                self.timers.after(0.0, self._daemon_again, node)
             replace = False
         if replace:
             self.reconcile(dep)
@@ -308,7 +379,7 @@ class WorkloadController:
         """Run a scheduling pass at the current instant (once, however often kicked)."""
         if not self._pass_due:
             self._pass_due = True
-            self.m.timers.after(0.0, self._pass)
+            self.timers.after(0.0, self._pass)
 
     def flush(self) -> None:
         """Run the scheduling pass due at this instant now (if any)."""
@@ -325,8 +396,7 @@ class WorkloadController:
         if not self._pass_due:
             return  # already run by flush()
         self._pass_due = False
-        m = self.m
-        now = m.env.now
+        now = self.env.now
         while self._ordered_due:  # StatefulSets whose next ordinal may start now
             self.reconcile(self._ordered_due.pop(next(iter(self._ordered_due))))
         self._pass_due = False
@@ -338,11 +408,11 @@ class WorkloadController:
             if not waiting:
                 queue.clear()
                 continue
-            rows, message = m.scheduler.place_many(waiting[0].dep.sig, len(waiting))
+            rows, message = self.scheduler.place_many(waiting[0].dep.sig, len(waiting))
             for pod, row in zip(waiting, rows, strict=False):
                 while queue.popleft() is not pod:
                     pass  # no longer pending: dropped, as the one-at-a-time loop did
-                self._bind(pod, m.nodes_by_row[row])
+                self._bind(pod, self.nodes_by_row[row])
             if message is None:
                 queue.clear()
             else:
@@ -352,7 +422,7 @@ class WorkloadController:
                 self._warn_unschedulable(queue, message, now)
 
     def _warn_unschedulable(self, queue: deque[Pod], message: str, now: float) -> None:
-        bus = self.m.bus
+        bus = self.bus
         for pod in queue:
             if pod.phase != "Pending":
                 continue
@@ -371,25 +441,24 @@ class WorkloadController:
         return out
 
     def _bind(self, pod: Pod, node: Node) -> None:
-        m = self.m  # the scheduler's place_many has counted the pod in the table already
+        # the scheduler's place_many has counted the pod in the table already
         pod.node = node
         pod.phase = "ContainerCreating"
         node.pods[pod.name] = pod
         self.pending_count -= 1
-        m.bus.publish(Scheduled(pod.dep.namespace, pod.name, node.name))
+        self.bus.publish(Scheduled(pod.dep.namespace, pod.name, node.name))
         self._sandbox(pod)
 
     def _sandbox(self, pod: Pod) -> None:
-        m = self.m
         node = pod.node
         if pod.phase != "ContainerCreating" or node is None:
             return
         # kubelet retries; the event is aggregated, so publish it on the first failure only
         ip = (node.net.node_ip if pod.dep.host_network else
-              m.ipam.pod_ip(node, pod.dep.namespace, pod.name, not pod.sandbox_warned))
+              self.ipam.pod_ip(node, pod.dep.namespace, pod.name, not pod.sandbox_warned))
         if ip is None:
             pod.sandbox_warned = True
-            m.timers.after(m.spec.cluster.timings.sandbox_retry_interval, self._sandbox, pod)
+            self.timers.after(self.cluster.timings.sandbox_retry_interval, self._sandbox, pod)
             return
         pod.ip = ip
         if self.instant:
@@ -397,8 +466,8 @@ class WorkloadController:
             pod.dep.running += 1
             self.set_ready(pod, True)
             return
-        delay = m.draw(m.spec.cluster.timings.pod_startup_time, self.rng)
-        m.timers.after(delay, self._running, (pod, pod.epoch))
+        delay = draw(self.cluster.timings.pod_startup_time, self.rng)
+        self.timers.after(delay, self._running, (pod, pod.epoch))
 
     def _running(self, arg: tuple[Pod, int]) -> None:
         pod, epoch = arg
@@ -406,8 +475,8 @@ class WorkloadController:
             return
         pod.phase = "Running"
         pod.dep.running += 1
-        self.m.timers.after(pod.dep.readiness_delay + pod.dep.min_ready, self._probe_ok,
-                            (pod, epoch))
+        self.timers.after(pod.dep.readiness_delay + pod.dep.min_ready, self._probe_ok,
+                          (pod, epoch))
 
     def _probe_ok(self, arg: tuple[Pod, int]) -> None:
         pod, epoch = arg
@@ -424,7 +493,7 @@ class WorkloadController:
         not answering."""
         if pod.phase != "Running" or pod.node is None:
             return False
-        self.m.traffic.pod_lost(pod, reset=True)
+        self.pod_lost(pod, True)
         pod.phase = "CrashLoopBackOff"
         pod.epoch += 1  # its pending readiness probe no longer applies
         self.set_ready(pod, False)
@@ -436,8 +505,8 @@ class WorkloadController:
         if pod.phase != "CrashLoopBackOff" or pod.node is None:
             return
         pod.phase = "Running"
-        self.m.timers.after(pod.dep.readiness_delay + pod.dep.min_ready, self._probe_ok,
-                            (pod, pod.epoch))
+        self.timers.after(pod.dep.readiness_delay + pod.dep.min_ready, self._probe_ok,
+                          (pod, pod.epoch))
 
     def set_ready(self, pod: Pod, ready: bool) -> None:
         """Change a pod's Ready condition (and its Deployment's availability)."""
@@ -446,8 +515,8 @@ class WorkloadController:
         pod.ready = ready
         dep = pod.dep
         dep.available += 1 if ready else -1
-        self.m.stats.availability(dep)
-        self.m.service_ctl.pod_readiness_changed(pod)
+        self.availability_changed(dep)
+        self.readiness_changed(pod)
         if ready and dep.ordered:
             self._ordered_due[dep.key] = dep
             self.kick()
@@ -458,27 +527,27 @@ class WorkloadController:
         """Start the HPA controller loop for one HorizontalPodAutoscaler."""
         dep = self.find(f"{hpa.metadata.namespace}/{hpa.spec.scale_target_ref.name}")
         self.hpas.append((hpa, dep))
-        self.m.env.process(self._hpa_loop(hpa, dep))
+        self.env.process(self._hpa_loop(hpa, dep))
 
     def _hpa_loop(self, hpa: HorizontalPodAutoscaler,
                   dep: DeploymentState) -> Generator[simpy.Event, Any, None]:
-        m, spec = self.m, hpa.spec
+        env, spec = self.env, hpa.spec
         target = float(spec.target_cpu)
         window = spec.behavior.scale_down.stabilization_window_seconds
         window = HPA_DOWNSCALE_WINDOW if window is None else float(window)
         # upstream records the current replicas as the first recommendation, so a fresh HPA
         # does not scale down before its stabilisation window has passed
-        history: deque[tuple[float, int]] = deque([(m.env.now, dep.desired)])
+        history: deque[tuple[float, int]] = deque([(env.now, dep.desired)])
         last_cpu = dep.cpu_seconds
         while True:
-            yield m.env.timeout(HPA_SYNC_PERIOD)
+            yield env.timeout(HPA_SYNC_PERIOD)
             current = dep.desired
             ready = dep.available
             used, last_cpu = dep.cpu_seconds - last_cpu, dep.cpu_seconds
             if current == 0 or ready == 0:
                 continue
             if dep.utilization:
-                demand = utilization_at(dep, m.env.now) * dep.initial  # "pods at 100% request"
+                demand = utilization_at(dep, env.now) * dep.initial  # "pods at 100% request"
                 measured = 100.0 * demand / ready
             elif dep.cpu_cap > 0 and dep.sig.cpu > 0:
                 # metrics-server: the pods' CPU over the sync period, as % of their requests;
@@ -490,7 +559,7 @@ class WorkloadController:
             ratio = measured / target
             desired = current if abs(ratio - 1.0) <= HPA_TOLERANCE else math.ceil(ready * ratio)
             desired = max(spec.min_replicas, min(spec.max_replicas, desired))
-            now = m.env.now
+            now = env.now
             history.append((now, desired))
             while history and history[0][0] <= now - window:
                 history.popleft()
@@ -499,7 +568,7 @@ class WorkloadController:
             else:
                 desired = min(desired, max(2 * current, current + 4))
             if desired != current:
-                m.bus.publish(SuccessfulRescale(dep.namespace, hpa.metadata.name, desired,
+                self.bus.publish(SuccessfulRescale(dep.namespace, hpa.metadata.name, desired,
                                                 round(measured, 1), target))
                 self.set_replicas(dep, desired)
 

@@ -119,5 +119,8 @@ def test_the_wheel_ships_the_examples_and_no_tests(tmp_path: Path) -> None:
             assert inside in names, f"{inside} is not in the wheel"
     for path in (ROOT / "services" / "static" / "swagger-ui").iterdir():  # /docs, offline
         assert f"services/static/swagger-ui/{path.name}" in names, f"{path.name} is not in the wheel"
+    for stub in sorted(ROOT.glob("sim/**/__init__.pyi")):  # the faces: names load from these
+        inside = stub.relative_to(ROOT).as_posix()
+        assert inside in names, f"{inside} is not in the wheel (the face would be empty)"
     assert not any(n.startswith("tests/") for n in names)
     assert any(n.endswith("licenses/LICENSE") for n in names), "LICENSE is not in the wheel"

@@ -1,0 +1,44 @@
+"""Typed notifications between the rooms of the model: Kubernetes' informers, in small.
+
+A room that must tell a room above it that something changed (a node became Ready, a pod
+went away, a Service's endpoints moved) offers a :class:`Watch`; the room above subscribes
+(``sim.model`` wires them), so the lower room imports nothing of the higher one.
+
+Unlike the :class:`~sim.kernel.bus.Bus`, whose subscribers are telemetry and must never change
+the model, a watch's subscribers are controllers and do change it. Delivery is synchronous and
+in subscription order, so a run stays deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, ParamSpec
+
+P = ParamSpec("P")
+
+
+class Watch(Generic[P]):
+    """Callbacks called, in subscription order, with each change of one kind.
+
+    Typed by the arguments of a change (``Watch[[Node]]``, ``Watch[[Pod, bool]]``): a
+    subscriber's signature is checked against the offer, and a change with two parts needs no
+    tuple.
+    """
+
+    __slots__ = ("_subscribers",)
+
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[P, object]] = []
+
+    def subscribe(self, fn: Callable[P, object]) -> Callable[[], None]:
+        """Call *fn* with every change from now on; returns the way to stop."""
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        for fn in self._subscribers:
+            fn(*args, **kwargs)
+
+    def __bool__(self) -> bool:
+        """True when someone listens."""
+        return bool(self._subscribers)
