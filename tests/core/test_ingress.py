@@ -1,4 +1,4 @@
-"""Ingress routing (sim/ingress.py), beyond the oracle file.
+"""Ingress routing (sim/ingress/), beyond the oracle file.
 
 Sources: kubernetes/website ``content/en/docs/concepts/services-networking/ingress.md`` (path
 types, the Examples table, precedence, hostname wildcards, virtual hosting), the IngressRule

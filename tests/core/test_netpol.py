@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import netpol
 from sim.netpol import (
     AZURE_NPM_MAX_NODES,
     ENGINES,
@@ -24,6 +23,7 @@ from sim.netpol import (
     NetworkPolicyError,
     Pod,
 )
+from sim.netpol.selectors import _Policy
 
 # --- a small cluster ---------------------------------------------------------------------------
 
@@ -455,14 +455,14 @@ def test_200_policies_and_10000_connections_select_each_pod_once(monkeypatch: py
                        egress=[{"to": [{"namespaceSelector": {}}]}]) for i in range(200)]
     engine = NetworkPolicies(policies, namespaces=namespaces, pods=pods)
     calls = 0
-    selects = netpol._Policy.selects
+    selects = _Policy.selects
 
     def counting(self: Any, pod: Pod, direction: Any) -> bool:
         nonlocal calls
         calls += 1
         return selects(self, pod, direction)
 
-    monkeypatch.setattr(netpol._Policy, "selects", counting)
+    monkeypatch.setattr(_Policy, "selects", counting)
     table = engine.matrix(pods, 8080)
     table_again = engine.matrix(pods, 9050)
     assert len(table) == len(table_again) == 100 * 99
