@@ -26,8 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(HERE))
 
+from sim.cluster.scheduler import NodeTable, Scheduler  # noqa: E402
 from sim.objects import Signature  # noqa: E402
-from sim.scheduler import NodeTable, Scheduler  # noqa: E402
 
 WORKLOADS = 300
 PODS_PER_NODE = 30

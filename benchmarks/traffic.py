@@ -3,11 +3,11 @@
 The request path the model runs: Poisson arrivals of one flow from the internet -> the Azure
 load balancer of a ``LoadBalancer`` Service (5-tuple hash over healthy nodes) -> kube-proxy on
 that node (iptables: uniform over the Service's ready endpoints) -> one of 50 pods, each a FIFO
-queue with exponential service (``sim/traffic.py``, ``sim/queueing/podqueue.py``). Not in the path:
+queue with exponential service (``sim/traffic/controller.py``, ``sim/queueing/podqueue.py``). Not in the path:
 
 - the ingress controller. The issue's target has one, but it was not in the model when this
   benchmark was written; ``ingress:`` flows and ``traffic.ingressController`` were being added
-  to ``sim/traffic.py`` at the time (not documented in docs/scenarios.md yet).
+  to ``sim/traffic/controller.py`` at the time (not documented in docs/scenarios.md yet).
   TODO(ingress): once that settles, add ``--ingress``: an ingress-nginx controller Deployment
   behind the LoadBalancer Service, an Ingress routing ``api.example.com/`` to a ClusterIP
   Service ``bench/api``, and the flow as ``ingress: {host: api.example.com}``; count the

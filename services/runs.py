@@ -158,7 +158,7 @@ class RunHandle:
     """seq of ``events[0]``."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     timeline: Any = None
-    """The run's :class:`sim.timeline.Timeline` (``timeline.json`` for ``aks-sim report``)."""
+    """The run's :class:`sim.views.timeline.Timeline` (``timeline.json`` for ``aks-sim report``)."""
     report: Any = None
     """The end-of-run report, built once when the run ends (None while it goes or if it failed)."""
 

@@ -1,6 +1,6 @@
 """``aks-sim sweep``: a study's runs on the local cores or a Dask cluster, as results.csv.
 
-The runs are :func:`sim.sweep.run_one`, a pure function; this shell plans them (one per grid
+The runs are :func:`sim.study.run_one`, a pure function; this shell plans them (one per grid
 point and seed), hands them to an executor, times them (the ``*_wall_s`` columns), writes each
 row as it arrives, and at the end rewrites ``results.csv`` in plan order and renders
 ``report.html``. Started again on the same directory, a sweep skips the runs already in
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `aks-sim --help` need not load
     from sim.scenario import LoadedScenario, LoadedStudy
 
 Row = dict[str, Any]
-STATUS_OK, STATUS_FAILED, STATUS_INVALID = "ok", "failed", "invalid"  # as in sim.sweep
+STATUS_OK, STATUS_FAILED, STATUS_INVALID = "ok", "failed", "invalid"  # as in sim.study
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID = 0, 1, 2
 RESULTS, REPORT, EVENTS_DIR = "results.csv", "report.html", "events"

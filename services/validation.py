@@ -21,7 +21,7 @@ from typing import Any
 from sim import Issue, ScenarioError
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["sim.scenario", "sim.report", "sim.events"])
+_CONTEXT.set_forkserver_preload(["sim.scenario", "sim.views.report", "sim.events"])
 
 
 class LoadTimeout(Exception):

@@ -12,12 +12,6 @@ from sim.engine import Simulation
 from sim.events import SimEvent, known_categories, known_reasons
 from sim.kernel.errors import FaultError, Issue, ScenarioError
 from sim.netpol import NetworkPolicyError
-from sim.reach import reachability
-from sim.reach import render as render_reach
-from sim.report import render_text as render_report
-from sim.route import RouteError
-from sim.route import render as render_route
-from sim.route import trace as trace_route
 from sim.sizing import (
     MAX_SURGE_DEFAULT,
     MODE_LABELS,
@@ -31,9 +25,15 @@ from sim.sizing import (
     surge_problems,
 )
 from sim.sizing import plan as plan_sizing
-from sim.sweep import describe as describe_failure
-from sim.sweep import failed_row, run_one
-from sim.timeline import Timeline
+from sim.study import describe as describe_failure
+from sim.study import failed_row, run_one
+from sim.views.reach import reachability
+from sim.views.reach import render as render_reach
+from sim.views.report import render_text as render_report
+from sim.views.route import RouteError
+from sim.views.route import render as render_route
+from sim.views.route import trace as trace_route
+from sim.views.timeline import Timeline
 
 __all__ = [
     "FaultError", "InputProblem", "Issue", "MAX_SURGE_DEFAULT", "MODE_LABELS", "NETWORK_PLUGINS",

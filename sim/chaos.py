@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sim.events import FaultInjected, FaultReverted
 from sim.kernel.errors import FaultError
-from sim.links import Link
 from sim.scenario.schema import (
     AnyFault,
     CorednsOutage,
@@ -31,7 +30,8 @@ from sim.scenario.schema import (
     ZoneLatency,
     ZoneLoss,
 )
-from sim.snat import FIN_HOLD
+from sim.traffic.links import Link
+from sim.traffic.snat import FIN_HOLD
 
 if TYPE_CHECKING:
     from sim.model import Model

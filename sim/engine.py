@@ -11,9 +11,10 @@ from sim.kernel.bus import Bus
 from sim.kernel.errors import FaultError
 from sim.kernel.rng import Streams
 from sim.model import Model
-from sim.report import Recorder, Report, build, kept_reasons
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.schema import AnyFault
+from sim.views.report import Recorder, Report, build, kept_reasons
+from sim.views.stats import Stats
 
 Fault = AnyFault
 
@@ -36,6 +37,7 @@ class Simulation:
         self.bus = Bus(run_id, lambda: self.env.now)
         self.recorder = Recorder(self.bus, kept_reasons(self.spec))
         self.model = Model(loaded, self.env, self.streams, self.bus)
+        self.stats = self._stats(self.model)
         self._started = False
         self.end = self.spec.duration
         self.fault_errors: list[str] = []
@@ -44,6 +46,15 @@ class Simulation:
                                   if getattr(e, "at", None) is not None})
         self.samples: dict[float, dict[str, float]] = {}
         """Figures as they were at the times ``expect`` entries name (``at``)."""
+
+    @staticmethod
+    def _stats(model: Model) -> Stats:
+        """The running figures of the run (peaks, minima), fed by the rooms' watches."""
+        stats = Stats(model.env, model.pools, model.nodes, model.workloads)
+        model.nodes.count_changed.subscribe(stats.node_count_changed)
+        model.workloads.availability_changed.subscribe(stats.availability)
+        model.workloads.pending_grew.subscribe(stats.pending_seen)
+        return stats
 
     @property
     def now(self) -> float:
@@ -55,6 +66,7 @@ class Simulation:
             return
         self._started = True
         self.model.start()
+        self.stats.started()
         for fault in self.spec.chaos:
             self.inject(fault, at=fault.at)
         for op in self.spec.operations:
@@ -101,10 +113,10 @@ class Simulation:
     def _sample(self, at: float) -> None:
         """The figures at *at*: everything scheduled before it has happened (read only)."""
         from sim.events import EventType
-        from sim.report import figures
+        from sim.views.report import figures
 
         self._sample_at.pop(0)
-        figs = figures(self.model)
+        figs = figures(self.model, self.stats)
         figs["events.warnings"] = sum(1 for e in self.recorder.events
                                       if e[3] == EventType.WARNING)
         self.samples[at] = figs
@@ -137,4 +149,4 @@ class Simulation:
 
     def report(self) -> Report:
         """The summary of the run so far."""
-        return build(self.model, self.recorder, self.run_id, self.seed, self.samples)
+        return build(self.model, self.stats, self.recorder, self.run_id, self.seed, self.samples)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import simpy
 
-from sim.autoscaler import ClusterAutoscaler
 from sim.azure.vnet import AddressPool, Subnet
-from sim.cluster import NodeController
+from sim.cluster.autoscaler import ClusterAutoscaler
+from sim.cluster.nodes import NodeController
+from sim.cluster.scheduler import NodeTable, Scheduler
 from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
 from sim.ipam import (
     DynamicPodSubnet,
@@ -35,11 +36,9 @@ from sim.scenario.manifests import (
     Service,
 )
 from sim.scenario.schema import max_pods_of, pod_ip_mode
-from sim.scheduler import NodeTable, Scheduler
-from sim.stats import Stats
 from sim.svc import ServiceController
-from sim.traffic import TrafficController
-from sim.workloads import WorkloadController
+from sim.traffic.controller import TrafficController
+from sim.workloads.controller import WorkloadController
 
 
 class Model:
@@ -75,7 +74,6 @@ class Model:
                                     self.zone_index)
         self.workloads = WorkloadController(ctx, c, self.pools, self.table, self.scheduler,
                                             self.nodes_by_row, self.ipam)
-        self.stats = Stats(env, self.pools, self.nodes, self.workloads)
         self.autoscaler = ClusterAutoscaler(ctx, c.autoscaler_profile, self.pools, self.table,
                                             self.nodes_by_row, self.nodes, self.workloads)
         self.cluster_ips = self._service_range()
@@ -89,16 +87,13 @@ class Model:
     def _wire(self) -> None:
         """Who watches whom: the only place that knows the whole graph (Kubernetes' informers:
         each controller reacts to the objects it watches, none calls a sibling)."""
-        nodes, workloads, stats = self.nodes, self.workloads, self.stats
+        nodes, workloads = self.nodes, self.workloads
         nodes.became_ready.subscribe(workloads.node_became_ready)
         nodes.went_not_ready.subscribe(workloads.node_went_not_ready)
         nodes.deleting.subscribe(workloads.node_deleting)
         nodes.stopped.subscribe(workloads.node_stopped)
         nodes.schedulable.subscribe(workloads.node_schedulable)
         nodes.provisioning_failed.subscribe(self.autoscaler.provisioning_failed)
-        nodes.count_changed.subscribe(stats.node_count_changed)
-        workloads.availability_changed.subscribe(stats.availability)
-        workloads.pending_grew.subscribe(stats.pending_seen)
         workloads.readiness_changed.subscribe(self.service_ctl.pod_readiness_changed)
         workloads.pod_lost.subscribe(self.traffic.pod_lost)
         self.service_ctl.endpoints_changed.subscribe(self.traffic.endpoints_changed)
@@ -168,7 +163,6 @@ class Model:
             self.workloads.reconcile(dep)
         self.workloads.settle()  # StatefulSets start their next ordinal when one is Ready
         self.workloads.instant = False
-        self.stats.started()
         self.service_ctl.sync_all()
         self.traffic.start()
 

@@ -1,7 +1,7 @@
 """The nouns of the cluster as state: node pools, nodes, pods, workloads, Services.
 
 Kubernetes keeps its objects apart from the controllers that act on them; so does the model.
-Nothing here imports a controller: the controllers (``sim.cluster``, ``sim.workloads``,
+Nothing here imports a controller: the controllers (``sim.cluster.nodes``, ``sim.workloads.controller``,
 ``sim.svc``, ``sim.ipam``, the traffic path) import these, and each is the only one to change
 its part of them.
 """

@@ -1,5 +1,5 @@
 """What a client sees of one request: the outcome codes, the latency buckets, and the random
-durations requests take (shared by sim.traffic and the rooms it delegates to)."""
+durations requests take (shared by sim.traffic.controller and the rooms it delegates to)."""
 
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ def test_import_linter_contracts_hold() -> None:
 def test_the_contracts_catch_a_shell_reaching_behind_the_face() -> None:
     """The contract can fail: a shell module importing a room behind the face breaks it."""
     probe = ROOT / "services" / "_face_probe.py"
-    probe.write_text("from sim.reach import reachability\n")
+    probe.write_text("from sim.views.reach import reachability\n")
     try:
         assert _lint(ROOT / ".importlinter") != 0
     finally:

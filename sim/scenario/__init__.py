@@ -268,7 +268,7 @@ def load_located(doc: Located, base_dir: str = ".",
         ScenarioError: listing every error (and the warnings found along the way).
     """
     from sim.events import known_reasons
-    from sim.report import check_figure  # the report defines which figures exist
+    from sim.views.report import check_figure  # the report defines which figures exist
 
     issues: list[Issue] = []
     file = doc.file

@@ -516,7 +516,7 @@ class _Checker:
 
         known = {f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"
                  for p in self.workloads.ingresses}
-        for p in self.workloads.ingresses:  # as the run reads them (sim.traffic)
+        for p in self.workloads.ingresses:  # as the run reads them (sim.traffic.controller)
             try:
                 IngressRouter([p.obj.model_dump(by_alias=True, exclude_none=True)])
             except IngressError as exc:

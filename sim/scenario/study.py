@@ -315,7 +315,7 @@ def default_figures(loaded: LoadedScenario) -> list[str]:
 
 
 def _check_figure(name: str, loaded: LoadedScenario, reasons: set[str]) -> str | None:
-    from sim.report import check_figure
+    from sim.views.report import check_figure
 
     kind, _, reason = name.partition(".")
     if kind in EVENT_FIGURES:

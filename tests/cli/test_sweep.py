@@ -18,7 +18,7 @@ from services import sweep as sw
 from sim.kernel.errors import ModelError
 from sim.scenario import load
 from sim.scenario.study import load_study
-from sim.sweep import run_one
+from sim.study import run_one
 
 ROOT = Path(__file__).resolve().parents[2]
 EXHAUSTION = ROOT / "scenarios" / "azure-cni-ip-exhaustion.yaml"

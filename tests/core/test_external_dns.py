@@ -8,7 +8,7 @@ from pathlib import Path
 
 from simkit import make_sim
 
-from sim.route import trace
+from sim.views.route import trace
 
 ROOT = Path(__file__).resolve().parents[2]
 DELETE = """

@@ -152,7 +152,7 @@ def test_least_connection_avoids_the_busy_pod() -> None:
     slow_lc = sum(c for p, c in lc.per_pod.items() if p.startswith("slow"))
     assert slow_rr >= 0.24 * sum(rr.per_pod.values())
     assert slow_lc < 0.5 * slow_rr
-    assert lc.totals[1] < 0.5 * rr.totals[1]    # timeouts (sim.traffic.TIMEOUT)
+    assert lc.totals[1] < 0.5 * rr.totals[1]    # timeouts (sim.traffic.controller.TIMEOUT)
 
 
 def test_iptables_mode_is_the_default_and_unchanged() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from simkit import make_sim
 
-from sim.loadbalancer import load_distribution, tuple_hash
+from sim.traffic.loadbalancer import load_distribution, tuple_hash
 
 CLIENTS = np.array([0x0A000001, 0xCB00710A, 0x08080808], np.uint64)
 

@@ -9,7 +9,7 @@ import numpy as np
 from simkit import make_sim
 
 from sim.outcomes import LATENCY_EDGES
-from sim.traffic import quantile
+from sim.traffic.controller import quantile
 
 
 def _slowest_bucket_floor(hist: np.ndarray) -> float:

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simkit import make_sim
 
-from sim.reach import reachability
-from sim.route import trace
+from sim.views.reach import reachability
+from sim.views.route import trace
 
 
 def _deployment(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:

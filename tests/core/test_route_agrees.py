@@ -25,7 +25,7 @@ from __future__ import annotations
 import pytest
 from simkit import make_sim
 
-from sim.route import trace
+from sim.views.route import trace
 
 SCENARIO = """
 duration: 30s
@@ -229,7 +229,7 @@ def test_a_cluster_ip_service_is_not_exposed_to_the_internet() -> None:
 
 
 def test_an_unknown_client_deployment_is_an_error() -> None:
-    from sim.route import RouteError
+    from sim.views.route import RouteError
 
     with pytest.raises(RouteError, match="no such Deployment"):
         _route("http://api/", "shop/nobody")

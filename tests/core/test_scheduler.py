@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from simkit import Run, cluster_yaml, deployment, make_sim
 
-from sim.scheduler import num_feasible_nodes_to_find
+from sim.cluster.scheduler import num_feasible_nodes_to_find
 
 HARD_ZONE_SPREAD = """
           topologySpreadConstraints:

@@ -17,8 +17,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.cluster.scheduler import NETWORK_UNAVAILABLE, NOT_READY, UNREACHABLE, NodeTable, Scheduler
 from sim.objects import DEFAULT_SPREAD, Signature, SpreadConstraint
-from sim.scheduler import NETWORK_UNAVAILABLE, NOT_READY, UNREACHABLE, NodeTable, Scheduler
 
 SPREADS = [
     DEFAULT_SPREAD,

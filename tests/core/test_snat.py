@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.snat import FIN_HOLD, RST_HOLD, SnatTable
+from sim.traffic.snat import FIN_HOLD, RST_HOLD, SnatTable
 
 
 def test_default_allocation_follows_the_backend_pool_table() -> None:
@@ -67,7 +67,7 @@ DEST = "20.30.40.50:443"
 
 
 def _pools(ports: int = 1024, idle: float = 240.0):  # noqa: ANN202
-    from sim.snat import KeepAlivePools
+    from sim.traffic.snat import KeepAlivePools
 
     table = SnatTable(1, ports)
     table.resize(1)

@@ -6,12 +6,12 @@ import io
 
 from simkit import ROOT
 
-from sim import timeline
 from sim.engine import Simulation
 from sim.events import SimEvent
 from sim.scenario import load
 from sim.telemetry.jsonl import line_writer, parse_start
-from sim.timeline import Timeline
+from sim.views import timeline
+from sim.views.timeline import Timeline
 
 
 def _run(path: str, with_timeline: bool) -> tuple[bytes, dict, dict]:

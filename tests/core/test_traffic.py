@@ -8,7 +8,7 @@ import numpy as np
 from simkit import make_sim
 
 from sim.queueing.theory import mmc
-from sim.traffic import rate_at
+from sim.traffic.controller import rate_at
 
 BASE = """
 duration: {duration}
@@ -82,7 +82,7 @@ def test_one_pod_is_an_mm1_queue() -> None:
     assert abs(int(flow.totals.sum()) - 50 * 2400) < 5 * np.sqrt(50 * 2400)
     # the latency quantiles the flow reports agree with M/M/1's exponential sojourn time:
     # P(T > t) = exp(-(mu - lam) t), so p50 = ln 2 / 50 = 13.9 ms (histogram buckets: +-10%)
-    from sim.traffic import quantile
+    from sim.traffic.controller import quantile
     assert abs(quantile(flow.latency_total, 0.5) - np.log(2) / 50) / (np.log(2) / 50) < 0.1
 
 
@@ -154,7 +154,7 @@ def test_overload_makes_clients_time_out() -> None:
     sim, _ = make_sim(scenario(nodes=1, replicas=1, rps=150, timeout="2s"))
     sim.run()
     flow = sim.model.traffic.flows[0]
-    from sim.traffic import OK, TIMEOUT
+    from sim.traffic.controller import OK, TIMEOUT
     assert int(flow.totals[TIMEOUT]) > int(flow.totals[OK])
 
 
@@ -307,7 +307,7 @@ def test_two_flows_sharing_pods_queue_in_arrival_order() -> None:
 
     from sim.engine import Simulation
     from sim.scenario import load
-    from sim.traffic import quantile
+    from sim.traffic.controller import quantile
 
     root = Path(__file__).resolve().parents[2]
     sim = Simulation(load(str(root / "scenarios" / "vm-in-peered-vnet-azure-cni.yaml")))

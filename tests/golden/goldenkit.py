@@ -30,7 +30,7 @@ def run_one(path: Path, seed: int) -> dict[str, str]:
     from services.runner import LiveOptions, LiveRun, write_run_files
     from sim.engine import Simulation
     from sim.scenario import load
-    from sim.timeline import Timeline
+    from sim.views.timeline import Timeline
 
     sim = Simulation(load(str(path)), seed=seed, run_id="golden")
     timeline = Timeline(sim.model, sim.bus)

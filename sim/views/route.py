@@ -166,7 +166,7 @@ def _gone(svc: ServiceState) -> list[Any]:
 def _policy_hop(model: Model, pairs: list[tuple[Any, Any, int]], own: int = 0,
                 ) -> tuple[Hop, str]:
     """The NetworkPolicy verdicts for (source, backend Deployment, port) pairs, asked of the
-    traffic path's own engine (:meth:`sim.traffic.TrafficController.policy_verdict`); *own*
+    traffic path's own engine (:meth:`sim.traffic.controller.TrafficController.policy_verdict`); *own*
     more paths come from the pod's own node (always allowed). Returns the hop and
     ``allowed``, ``denied`` or ``partial``."""
     traffic = model.traffic
@@ -190,7 +190,7 @@ def _policy_hop(model: Model, pairs: list[tuple[Any, Any, int]], own: int = 0,
 def _healthy(model: Model, svc: ServiceState, hops: list[Hop]) -> list[Any]:
     """The backends of *svc*'s load balancer passing its probe now (the traffic path's load
     balancer when a flow uses it; else the probe as it would answer now)."""
-    from sim.loadbalancer import answers_probe, backend_pool
+    from sim.traffic.loadbalancer import answers_probe, backend_pool
 
     lb = model.traffic.balancers.get(svc.key)
     if lb is not None:
@@ -209,7 +209,7 @@ VM_CLIENTS = ("vnet", "peered-vnet", "on-premises")
 def _vm_to_pod(model: Model, host: str, url: str, port: int | None, client_ip: str,
                where: str) -> RouteTrace | None:
     """A VM connects to a pod IP directly, as the traffic path's ``pods:`` flows do
-    (sim.traffic ``_dispatch_direct``): only Azure CNI pod IPs are VNet addresses; kubenet
+    (sim.traffic.controller ``_dispatch_direct``): only Azure CNI pod IPs are VNet addresses; kubenet
     and Overlay pod IPs are not routable from outside the cluster. None: *host* is no pod's IP."""
     from sim.netpol import ExternalPeer
 
@@ -240,7 +240,7 @@ def _vm_to_pod(model: Model, host: str, url: str, port: int | None, client_ip: s
 def _internet_to_service(model: Model, svc: ServiceState, url: str, port: int | None,
                          client_ip: str, where: str = "internet") -> RouteTrace:
     """client -> NSG -> Azure load balancer -> node -> kube-proxy -> pod, as the traffic
-    path takes it (sim.traffic ``_dispatch``); *where* the client is: ``internet``, or a VM
+    path takes it (sim.traffic.controller ``_dispatch``); *where* the client is: ``internet``, or a VM
     in the VNet, a peered VNet or on-premises."""
     from sim.netpol import ExternalPeer
 
@@ -328,7 +328,7 @@ def _policy_end(url: str, now: float, hops: list[Hop], state: str) -> RouteTrace
 def _pod_to_service(model: Model, source: str, host: str | None, url: str, port: int | None,
                     ) -> RouteTrace:
     """pod -> CoreDNS -> Service ClusterIP -> kube-proxy of the client's node -> pod, as the
-    traffic path takes it (sim.lookups ``_dispatch_lookup``, sim.traffic ``_forward``)."""
+    traffic path takes it (sim.traffic.lookups ``_dispatch_lookup``, sim.traffic.controller ``_forward``)."""
     from sim import dns
 
     now = model.env.now
@@ -432,7 +432,7 @@ def trace(model: Model, host: str | None, path: str, scheme: str = "http", *,
     Service (by name, cluster DNS name, load balancer IP or ClusterIP), a pod IP (from a VM)
     or anything a pod resolves. Every verdict comes from
     the code the traffic path runs (the NSG, NetworkPolicy and DNS questions of
-    :class:`sim.traffic.TrafficController`); ``outcome`` is the traffic outcome the requests
+    :class:`sim.traffic.controller.TrafficController`); ``outcome`` is the traffic outcome the requests
     of such a flow get (``ok``, ``denied``, ``nsg_denied``, ...), or ``not_exposed`` /
     ``unknown_host`` where no flow could be written.
 

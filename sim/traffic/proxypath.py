@@ -1,6 +1,6 @@
 """Which endpoint a new connection gets from the kube-proxy of the node that handles it.
 
-A part of :class:`sim.traffic.TrafficController` (a mixin: it uses the controller's random
+A part of :class:`sim.traffic.controller.TrafficController` (a mixin: it uses the controller's random
 streams, pod queues and tables). Sources: virtual-ips.md, service-traffic-policy.md,
 pkg/proxy (iptables and ipvs proxiers), AKS-NETWORKING.md section 4.
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sim.ipvs import IpvsTables
     from sim.objects import Node, Pod, ServiceState
     from sim.scenario.schema import Distribution
-    from sim.traffic import FlowState
+    from sim.traffic.controller import FlowState
 
 
 class KubeProxyPath:

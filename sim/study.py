@@ -71,7 +71,7 @@ def failed_row(error: str, figures: Sequence[str], status: str = STATUS_FAILED) 
 
 
 def describe(exc: BaseException) -> str:
-    """``ModelError: message (at sim/traffic.py:123 in _resolve)``: enough to find it."""
+    """``ModelError: message (at sim/traffic/controller.py:123 in _resolve)``: enough to find it."""
     where = ""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:  # the innermost frame: where it broke

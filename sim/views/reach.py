@@ -10,21 +10,16 @@ An ``internet`` row stands for a client outside the cluster (a documentation add
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sim.azure.vnet import ip_str
-from sim.netpol import ContainerPort as NpPort
-from sim.netpol import ExternalPeer, GroupVerdict, NetworkPolicies, Verdict
-from sim.netpol import Namespace as NpNamespace
+from sim.netpol import ExternalPeer, GroupVerdict, Verdict
 from sim.netpol import Pod as NpPod
+from sim.traffic.policy import INTERNET, cluster_policies, workload_ports
 
 if TYPE_CHECKING:
     from sim.model import Model
-
-INTERNET = ExternalPeer("203.0.113.10", "internet")
-
 
 @dataclass
 class Reach:
@@ -40,32 +35,6 @@ class Reach:
     exposure: dict[str, str] = field(default_factory=dict)
     """How the internet reaches each destination (a public LoadBalancer or NodePort Service,
     an Ingress through the controller); ``""``: not exposed, whatever the policies say."""
-
-
-def namespaces(model: Model) -> list[NpNamespace]:
-    """Every namespace the scenario declares, with its labels (a namespace only pods name gets
-    the ``kubernetes.io/metadata.name`` label alone, as the API server sets it)."""
-    return [NpNamespace(p.obj.metadata.name, dict(p.obj.metadata.labels))
-            for p in model.loaded.workloads.namespaces]
-
-
-def cluster_policies(model: Model, policies: Iterable[Mapping[str, Any]],
-                     pods: Iterable[NpPod]) -> NetworkPolicies:
-    """The one NetworkPolicy engine of *model*: its namespaces with their labels, *pods*, the
-    cluster's ``networkPolicy`` setting. ``aks-sim reach``, ``aks-sim route`` and the traffic
-    path all evaluate through this, so they cannot disagree."""
-    return NetworkPolicies(list(policies), namespaces=namespaces(model), pods=pods,
-                           external_peers=[INTERNET], engine=model.spec.cluster.network_policy)
-
-
-def workload_ports(dep: Any) -> tuple[NpPort, ...]:
-    """The container ports of a Deployment's pod template (named ports resolve against them)."""
-    return tuple(NpPort(p.container_port, p.name, p.protocol)
-                 for c in dep.manifest.spec.template.spec.containers for p in c.ports)
-
-
-DNS_PORT = 53
-"""CoreDNS answers on UDP 53 (the kube-dns Service's port and CoreDNS's container port)."""
 
 
 def _pods(model: Model) -> dict[str, list[NpPod]]:
@@ -88,7 +57,7 @@ def reachability(model: Model, *, port: int | None = None, protocol: str = "TCP"
     # traffic path sees them; before the run starts, the scenario's
     objects = (list(model.traffic.policy_objects.values()) if model.traffic.started
                else [_as_dict(p.obj) for p in loaded.network_policies])
-    policies = cluster_policies(model, objects,
+    policies = cluster_policies(model.loaded, objects,
                                 [p for members in groups.values() for p in members])
     ports: dict[str, tuple[int, str]] = {}
     for key, members in groups.items():

@@ -1,6 +1,6 @@
 """Pods calling a Service by name: the lookup at CoreDNS, then the connection.
 
-A part of :class:`sim.traffic.TrafficController` (a mixin: it uses the controller's streams,
+A part of :class:`sim.traffic.controller.TrafficController` (a mixin: it uses the controller's streams,
 pod queues and deferred rounds). Sources: AKS-NETWORKING.md section 7, kubernetes
 dns-pod-service and dns-debugging-resolution, coredns-troubleshoot.md, resolv.conf(5).
 

@@ -25,11 +25,11 @@ Outcomes (what the client sees, and why):
 - ``no_ingress_rule``: no Ingress rule matches the host and path: the controller's default
   backend answers 404;
 - ``snat_exhausted``: a pod's outbound connection found no free SNAT port on its node for
-  that destination (sim.snat): the SYN goes unanswered and the client times out;
+  that destination (sim.traffic.snat): the SYN goes unanswered and the client times out;
 - ``dns_failure``: a pod could not resolve the Service's name: no CoreDNS pod answered in
   time (gone, or overloaded: glibc gives up after ``timeout x attempts``, 5 s x 2), the name
-  does not exist, or a headless Service has no ready pod (sim.lookups); an internet client
-  of an Ingress host without an A record (sim.approuting);
+  does not exist, or a headless Service has no ready pod (sim.traffic.lookups); an internet client
+  of an Ingress host without an A record (sim.traffic.approuting);
 - ``unroutable``: a VM (same VNet, peered VNet, on-premises) connected to a pod IP that is not
   routable from there: with kubenet pods are reachable only when they start the connection
   (NAT to the node IP), with Overlay pod IPs never leave the cluster; Azure CNI pod IPs are
@@ -38,13 +38,13 @@ Outcomes (what the client sees, and why):
 - ``tls_error``: an https client of an Ingress host whose certificate is not issued (yet):
   ingress-nginx serves its default self-signed certificate and the client refuses it.
 
-HTTP application routing (sim.approuting): an Ingress applied during the run gets its hosts'
+HTTP application routing (sim.traffic.approuting): an Ingress applied during the run gets its hosts'
 A records at External-DNS's next sync (``dnsSyncInterval``, 1 minute by default), and a
 deleted one loses them at the next sync; without a record internet clients cannot resolve
 the host (``dns_failure``). A TLS host with a cert-manager issuer gets its certificate after
 ``issuanceTime`` (or never, with ``failureProbability``).
 
-Which endpoint (sim.proxypath): kube-proxy of the node the load balancer chose (or of the
+Which endpoint (sim.traffic.proxypath): kube-proxy of the node the load balancer chose (or of the
 client pod's node) picks one, uniformly in iptables/nftables mode, by the node's IPVS
 scheduler in IPVS mode (sim.ipvs); the load balancer picks the node by the 5-tuple hash, or
 by the 2-tuple with session persistence (ClientIP affinity).
@@ -74,15 +74,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from sim.approuting import AppRouting
 from sim.azure import nsg
 from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
 from sim.ipvs import IpvsTables
-from sim.links import Links
-from sim.loadbalancer import LoadBalancer
-from sim.lookups import NameLookups
 from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
 from sim.netpol import Pod as NpPod
 from sim.outcomes import (
@@ -105,9 +101,7 @@ from sim.outcomes import (
     UNROUTABLE,
     draw,
 )
-from sim.proxypath import KubeProxyPath
 from sim.queueing.podqueue import PodQueue
-from sim.reach import DNS_PORT, cluster_policies, workload_ports
 from sim.scenario.schema import (
     Constant,
     Distribution,
@@ -120,7 +114,13 @@ from sim.scenario.schema import (
     Step,
     TrafficSpec,
 )
-from sim.snat import FIN_HOLD, KeepAlivePools, SnatTable
+from sim.traffic.approuting import AppRouting
+from sim.traffic.links import Links
+from sim.traffic.loadbalancer import LoadBalancer
+from sim.traffic.lookups import NameLookups
+from sim.traffic.policy import DNS_PORT, cluster_policies, workload_ports
+from sim.traffic.proxypath import KubeProxyPath
+from sim.traffic.snat import FIN_HOLD, KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
     from sim.model import Model
@@ -195,8 +195,9 @@ class FlowState:
 
 class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     """Generates and routes every flow's requests, tick by tick. Rooms of their own: the
-    lookups of pods calling a Service by name (sim.lookups), the endpoint kube-proxy chooses
-    (sim.proxypath), External-DNS records and certificates of Ingress hosts (sim.approuting)."""
+    lookups of pods calling a Service by name (sim.traffic.lookups), the endpoint kube-proxy
+    chooses (sim.traffic.proxypath), External-DNS records and certificates of Ingress hosts
+    (sim.traffic.approuting)."""
 
     def __init__(self, model: Model, spec: TrafficSpec | None) -> None:
         self.m = model
@@ -458,11 +459,11 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     def _engine(self) -> NetworkPolicies:
         if self._policies is None:
             # one pod stands for its Deployment: verdicts depend on labels, namespace (and its
-            # labels) and port, not on which replica; the engine is reach's (sim.reach)
+            # labels) and port, not on which replica; the engine is reach's (sim.views.reach)
             pods = [NpPod(dep.namespace, dep.name, dict(dep.manifest.spec.template.metadata.labels),
                           None, workload_ports(dep))
                     for dep in self.m.workloads.deployments.values()]
-            self._policies = cluster_policies(self.m, self.policy_objects.values(), pods)
+            self._policies = cluster_policies(self.m.loaded, self.policy_objects.values(), pods)
         return self._policies
 
     def policy_verdict(self, source: Any, dst: Any, port: int,

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import simpy
 
+from sim.cluster.scheduler import NodeTable
 from sim.events import FailedToScaleUpGroup, NotTriggerScaleUp, ScaleDown, ScaledUpGroup
 from sim.kernel.context import Context
 from sim.objects import DeploymentState, Node, NodePool, Pod
-from sim.scheduler import NodeTable
 
 if TYPE_CHECKING:
-    from sim.cluster import NodeController
+    from sim.cluster.nodes import NodeController
     from sim.scenario.schema import AutoscalerProfile
 
 OK_TOTAL_UNREADY = 3

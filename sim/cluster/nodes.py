@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from sim.azure.vnet import ip_str
+from sim.cluster.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, NOT_READY, UNREACHABLE, NodeTable
 from sim.events import (
     NodeNotReady,
     NodeProvisioningFailed,
@@ -29,7 +30,6 @@ from sim.kernel.context import Context
 from sim.kernel.watch import Watch
 from sim.objects import Node, NodePool
 from sim.queueing.service_times import draw
-from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, NOT_READY, UNREACHABLE, NodeTable
 
 if TYPE_CHECKING:
     from sim.ipam import IpamStrategy

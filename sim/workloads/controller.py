@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from sim.cluster.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, TAINT_UNREACHABLE, NodeTable, Scheduler
 from sim.events import (
     FailedScheduling,
     Killing,
@@ -67,7 +68,6 @@ from sim.scenario.manifests import (
     PodDisruptionBudget,
     StatefulSet,
 )
-from sim.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, TAINT_UNREACHABLE, NodeTable, Scheduler
 
 if TYPE_CHECKING:
     from sim.ipam import IpamStrategy
@@ -263,7 +263,7 @@ class WorkloadController:
         if node.state == "Ready" and node.row >= 0:
             self.node_ready(node)
 
-    # --- what the nodes tell (sim.cluster's watches) --------------------------------------
+    # --- what the nodes tell (sim.cluster.nodes's watches) --------------------------------------
 
     def node_became_ready(self, node: Node) -> None:
         """A node is Ready: its running pods are ready again, DaemonSets put their pods there,
@@ -402,7 +402,7 @@ class WorkloadController:
         self._pass_due = False
         self.unschedulable.clear()
         for key, queue in self.queue.items():
-            # the workload's pending pods placed in one batch (sim/scheduler.py: the same
+            # the workload's pending pods placed in one batch (sim/cluster/scheduler.py: the same
             # nodes as one at a time), then bound in queue order
             waiting = [p for p in queue if p.phase == "Pending" and p.node is None]
             if not waiting:

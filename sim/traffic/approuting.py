@@ -1,7 +1,7 @@
 """HTTP application routing on AKS: External-DNS's A records and cert-manager's certificates
 for Ingress hosts, with their delays.
 
-A part of :class:`sim.traffic.TrafficController` (a mixin). External-DNS (``--interval``,
+A part of :class:`sim.traffic.controller.TrafficController` (a mixin). External-DNS (``--interval``,
 1 minute by default; policy sync with its TXT registry) writes the A record of a host of the
 cluster's DNS zone at its next sync after an Ingress claims it, and deletes it at its next
 sync after no Ingress claims it any more; internet clients cannot resolve the host (NXDOMAIN:
@@ -19,7 +19,7 @@ from sim.outcomes import DNS_FAILURE, TLS_ERROR
 from sim.queueing.service_times import draw
 
 if TYPE_CHECKING:
-    from sim.traffic import FlowState
+    from sim.traffic.controller import FlowState
 
 
 class AppRouting:

@@ -1,6 +1,6 @@
 """Running figures of a run that need its timeline (peaks, minima, time below desired).
 
-Fed by the rooms' watches (``sim.model`` wires them); ``sim.report`` reads them at the end.
+Fed by the rooms' watches (``sim.model`` wires them); ``sim.views.report`` reads them at the end.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import simpy
 
 if TYPE_CHECKING:
-    from sim.cluster import NodeController
+    from sim.cluster.nodes import NodeController
     from sim.objects import DeploymentState, NodePool
-    from sim.workloads import WorkloadController
+    from sim.workloads.controller import WorkloadController
 
 
 class Stats:

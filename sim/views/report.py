@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sim.model import Model
     from sim.scenario.loaded import Workloads
     from sim.scenario.schema import EventExpectation, FigureExpectation, Scenario
+    from sim.views.stats import Stats
 
 SUBNET_FIGURES = ("usable", "peakUsed", "peakUsedFraction", "finalUsed", "free")
 POOL_FIGURES = ("nodesFinal", "nodesPeak", "readyFinal")
@@ -27,7 +28,7 @@ DEPLOYMENT_FIGURES = ("desiredFinal", "availableFinal", "availableMin", "unavail
 FLOW_FIGURES = ("requests", "ok", "errors", "errorRate", "errorSeconds", "longestErrorSeconds",
                 "ongoingErrorSeconds", "p50", "p90", "p99", "maxPodShare", "dnsQueriesPerLookup",
                 "dnsQueries")
-"""Per flow; plus ``flow.<name>.cause.<cause>`` for each error cause (sim.traffic.OUTCOMES)."""
+"""Per flow; plus ``flow.<name>.cause.<cause>`` for each error cause (sim.traffic.controller.OUTCOMES)."""
 CLUSTER_FIGURES = ("nodes.peak", "nodes.final", "nodes.readyFinal", "nodes.readyMin",
                    "pods.pendingFinal", "pods.pendingPeak", "pods.runningFinal",
                    "kubenet.routesPeak", "podCidr.rangesPeak", "events.warnings",
@@ -100,7 +101,7 @@ def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def figures(m: Model) -> dict[str, float]:
+def figures(m: Model, stats: Stats) -> dict[str, float]:
     """Every figure of the run's end state, by its ``expect:`` name."""
     now = m.env.now
     out: dict[str, float] = {}
@@ -115,7 +116,7 @@ def figures(m: Model) -> dict[str, float]:
     for pool in m.pools.values():
         base = f"pool.{pool.name}"
         out[f"{base}.nodesFinal"] = pool.size
-        out[f"{base}.nodesPeak"] = m.stats.pool_peak[pool.name]
+        out[f"{base}.nodesPeak"] = stats.pool_peak[pool.name]
         ready = sum(1 for n in pool.nodes.values() if n.state == "Ready")
         out[f"{base}.readyFinal"] = ready
         ready_total += ready
@@ -133,12 +134,12 @@ def figures(m: Model) -> dict[str, float]:
             out[f"{base}.unavailableSeconds"] = round(below, 6)
     running = sum(1 for d in m.workloads.deployments.values() for p in d.pods.values()
                   if p.phase == "Running")
-    out["nodes.peak"] = m.stats.nodes_peak
+    out["nodes.peak"] = stats.nodes_peak
     out["nodes.final"] = sum(p.size for p in m.pools.values())
     out["nodes.readyFinal"] = ready_total
-    out["nodes.readyMin"] = m.stats.ready_min if m.stats.ready_min is not None else ready_total
+    out["nodes.readyMin"] = stats.ready_min if stats.ready_min is not None else ready_total
     out["pods.pendingFinal"] = m.workloads.pending_count
-    out["pods.pendingPeak"] = m.stats.pending_peak
+    out["pods.pendingPeak"] = stats.pending_peak
     out["pods.runningFinal"] = running
     out.update(flow_figures(m))
     zones: dict[str, list[Any]] = {}
@@ -169,7 +170,7 @@ def figures(m: Model) -> dict[str, float]:
 
 def flow_figures(m: Model) -> dict[str, float]:
     """Figures of every traffic flow: counts, error rate, how long errors lasted, latency."""
-    from sim.traffic import OUTCOMES, quantile
+    from sim.traffic.controller import OUTCOMES, quantile
 
     out: dict[str, float] = {}
     tick = m.spec.traffic.tick if m.spec.traffic else 1.0
@@ -260,7 +261,7 @@ def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
 
 
 def _check_flow_figure(name: str, spec: Scenario) -> str | None:
-    from sim.traffic import OUTCOMES
+    from sim.traffic.controller import OUTCOMES
 
     flows = [f.name for f in spec.traffic.flows] if spec.traffic else []
     parts = name.split(".")
@@ -342,7 +343,7 @@ def _sequence(spec: Scenario, recorder: Recorder, i: int, e: Any) -> Result:
 
 def _reach(m: Model | None, i: int, e: Any) -> Result:
     """``aks-sim reach``'s cell for the expectation's source and destination, now."""
-    from sim.reach import NOT_EXPOSED, reachability
+    from sim.views.reach import NOT_EXPOSED, reachability
 
     r = e.reach
     text = f"reach {r.from_} -> {r.to}{f' port {r.port}' if r.port else ''} is {r.verdict!r}"
@@ -417,11 +418,11 @@ class Report:
         }
 
 
-def build(m: Model, recorder: Recorder, run_id: str, seed: int,
+def build(m: Model, stats: Stats, recorder: Recorder, run_id: str, seed: int,
           samples: dict[float, dict[str, float]] | None = None) -> Report:
     """Assemble the report of a finished (or stopped) run (*samples*: figures sampled at the
     times ``expect`` entries name)."""
-    figs = figures(m)
+    figs = figures(m, stats)
     figs["events.warnings"] = sum(1 for e in recorder.events if e[3] == EventType.WARNING)
     tally: dict[str, dict[str, Any]] = {}
     for t, reason, obj, etype in recorder.events:

@@ -1,0 +1,2 @@
+"""The cluster's machines: node lifecycle and repair (nodes), kube-scheduler (scheduler) and
+the cluster-autoscaler (autoscaler)."""
