@@ -4,8 +4,8 @@ What is measured, in one run, against a Mosquitto this script starts on a free l
 (a temporary config: ``listener PORT 127.0.0.1``, ``allow_anonymous true``, ``user <you>``,
 ``max_queued_messages 0``):
 
-1. **project**: ``services.mqtt.Publisher`` draining a ``sim.telemetry.cloudevents.Outbox`` at
-   QoS 1. The outbox is fed the way ``services/runner.py`` feeds it when unpaced: slices of at
+1. **project**: ``services.mqtt.publisher.Publisher`` draining a ``sim.telemetry.cloudevents.Outbox`` at
+   QoS 1. The outbox is fed the way ``services/live/run.py`` feeds it when unpaced: slices of at
    most 20,000 messages (``SLICE_EVENTS``) bounded by the outbox's room, ``asyncio.sleep(0)``
    between slices, ``Publisher.wait_room(capacity // 2)`` when it is full (capacity 100,000,
    the ``--mqtt-outbox`` default). Timed from the first ``put`` to ``close()`` returning: the
@@ -48,7 +48,7 @@ Usage::
     .venv/bin/python benchmarks/mqtt.py --reps 5             # median of 5 throughput runs each (default 3)
     .venv/bin/python benchmarks/mqtt.py --pyinstrument /tmp/mqtt.txt   # profile the project run
     .venv/bin/python benchmarks/mqtt.py --window 256         # Publisher(window=...)
-    .venv/bin/python benchmarks/mqtt.py --publisher /tmp/mqtt.py  # a changed copy of services/mqtt.py
+    .venv/bin/python benchmarks/mqtt.py --publisher /tmp/mqtt.py  # a changed services/mqtt/publisher.py
     .venv/bin/python benchmarks/mqtt.py --tcp-nodelay        # broker with set_tcp_nodelay true
 
 The LAST line of output is one JSON object.
@@ -94,7 +94,7 @@ RUN_ID = "bench"
 OUTBOX_CAPACITY = 100_000
 """The ``--mqtt-outbox`` default."""
 SLICE_EVENTS = 20_000
-"""``services.runner.SLICE_EVENTS``: most events the runner publishes between two yields."""
+"""``services.live.run.SLICE_EVENTS``: most events the runner publishes between two yields."""
 SCENARIOS = ("kubenet-600-nodes.yaml", "node-failure-through-lb.yaml", "zone-failure.yaml",
              "azure-cni-ip-exhaustion.yaml", "coredns-losing-its-pods.yaml")
 """Where the payloads come from: 8,659 events of 22 types (reasons)."""
@@ -333,11 +333,12 @@ class Subscriber:
 # --- the runs ------------------------------------------------------------------------------
 
 PUBLISHER_MODULE: Any = None
-"""The module holding ``MqttSettings`` and ``Publisher``: ``services.mqtt`` or ``--publisher PATH``."""
+"""The module holding ``MqttSettings`` and ``Publisher``: ``services.mqtt.publisher`` or
+``--publisher PATH``."""
 
 
 def publisher_module(path: str | None = None) -> Any:
-    """``services.mqtt``, or a candidate copy of it loaded from *path* (to measure a change)."""
+    """``services.mqtt.publisher``, or a candidate copy of it loaded from *path* (to measure a change)."""
     global PUBLISHER_MODULE
     if PUBLISHER_MODULE is None or path:
         if path:
@@ -350,9 +351,9 @@ def publisher_module(path: str | None = None) -> Any:
             spec.loader.exec_module(module)
             PUBLISHER_MODULE = module
         else:
-            import services.mqtt
+            import services.mqtt.publisher
 
-            PUBLISHER_MODULE = services.mqtt
+            PUBLISHER_MODULE = services.mqtt.publisher
     return PUBLISHER_MODULE
 
 
@@ -542,7 +543,7 @@ async def bench(args: argparse.Namespace) -> dict:
           f"{info['reasons']} reasons ({', '.join(SCENARIOS)}), {info['topics']} topics, mean payload "
           f"{info['mean_payload_bytes']:.0f} B; built in {info['build_s']:.1f}s", flush=True)
     result: dict[str, Any] = {"benchmark": "mqtt", "events": n, "qos": 1, "window": args.window,
-                              "protocol": "5", "publisher": args.publisher or "services/mqtt.py",
+                              "protocol": "5", "publisher": args.publisher or "services/mqtt/publisher.py",
                               "publisher_sha256": publisher_digest(),
                               "broker_tcp_nodelay": args.tcp_nodelay, "messages": info}
     subscribe = not args.no_throughput_subscriber
@@ -680,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pyinstrument", metavar="PATH", default=None,
                    help="profile the first project throughput run, write the text tree to PATH")
     p.add_argument("--publisher", metavar="PATH", default=None,
-                   help="measure a candidate copy of services/mqtt.py instead (same API)")
+                   help="measure a candidate copy of services/mqtt/publisher.py instead (same API)")
     p.add_argument("--subscriber", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     p.add_argument("--expect", type=int, help=argparse.SUPPRESS)

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from prometheus_client import CollectorRegistry  # noqa: E402
 
-from services.runs import RunManager  # noqa: E402
+from services.live.manager import RunManager  # noqa: E402
 from services.settings import Settings  # noqa: E402
 
 

@@ -55,14 +55,14 @@ outcome: pods.pendingFinal
 
 def _timed_sweep(study_path: str, out: str, workers: int
                  ) -> tuple[float, float, list[dict[str, str]]]:
-    from services import sweep as sw
+    from services.sweeps import sweep as sw
     from sim.scenario.study import load_study
 
     cpu0 = _cpu()
     started = time.perf_counter()
     study = load_study(study_path)
     result = sw.sweep(study, out, sw.local_runner(workers))
-    sw._write_report(study, result, out)
+    sw.write_report(study, result, out)
     wall = time.perf_counter() - started
     with open(os.path.join(out, "results.csv"), newline="", encoding="utf-8") as fh:
         return wall, _cpu() - cpu0, list(csv.DictReader(fh))
@@ -84,7 +84,7 @@ def _noop(scenario: object, params: dict[str, object], seed: int, figures: list[
 def _pool_overhead(study_path: str, workers: int) -> float:
     """CPU seconds per task of the pool alone: the study's tasks, each carrying its scenario,
     through the same process pool, doing nothing (includes starting the workers)."""
-    from services import sweep as sw
+    from services.sweeps import sweep as sw
     from sim.scenario.study import load_study
 
     study = load_study(study_path)
@@ -106,7 +106,7 @@ def _deterministic(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def main() -> int:
     """Run the benchmark; print figures and a last JSON line."""
-    from services.sweep import cpu_count
+    from services.sweeps.sweep import cpu_count
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=cpu_count())

@@ -19,14 +19,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from services.importer import azure
 from services.importer.common import ImportError_, Out, get, read_json, scalar
 from services.importer.kubernetes import kubernetes_objects
 from sim import Issue
 
-__all__ = ["ImportError_", "Imported", "add_parser", "build", "cmd_import"]
+__all__ = ["ImportError_", "Imported", "build"]
 
 
 @dataclass
@@ -87,66 +86,3 @@ def build(aks: str, vnet: str | None = None, k8s: str | None = None,
               + (f" and {os.path.basename(k8s)}" if k8s else "") + "."]
     header += [f"# warning: {w.path + ': ' if w.path else ''}{w.message}" for w in out.warnings]
     return Imported("\n".join(header + out.lines) + "\n", manifests_text, out.warnings)
-
-
-def cmd_import(args: Any) -> int:
-    """``aks-sim import``: write the scenario (and its manifests file), print the warnings, and
-    check that the scenario loads."""
-    import sys
-
-    from sim import ScenarioError
-    from sim.scenario import load
-
-    stem = os.path.splitext(os.path.basename(args.output))[0] if args.output else "imported"
-    manifests_name = f"{stem}-manifests.yaml"
-    if args.k8s and not args.output:
-        print("aks-sim import: error: --k8s needs -o FILE (the manifests go beside it)",
-              file=sys.stderr)
-        return 2
-    try:
-        result = build(args.aks, args.vnet, args.k8s, manifests_name)
-    except ImportError_ as exc:
-        for issue in exc.issues:
-            print(issue.render(), file=sys.stderr)
-        return 2
-    for warning in result.warnings:
-        print(warning.render(), file=sys.stderr)
-    if not args.output:
-        sys.stdout.write(result.scenario)
-        return 0
-    try:
-        if result.manifests is not None:
-            with open(os.path.join(os.path.dirname(args.output) or ".", manifests_name), "w",
-                      encoding="utf-8") as fh:
-                fh.write(result.manifests)
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(result.scenario)
-    except OSError as exc:
-        print(f"aks-sim import: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-        return 2
-    try:
-        load(args.output)
-    except ScenarioError as exc:
-        print(f"{args.output}: written, but it does not load yet:", file=sys.stderr)
-        for issue in exc.issues:
-            print(issue.render(), file=sys.stderr)
-        return 1
-    n = len(result.warnings)
-    print(f"{args.output}: written ({n} warning{'s' * (n != 1)}); run it with "
-          f"aks-sim run {args.output}", file=sys.stderr)
-    return 0
-
-
-def add_parser(sub: Any) -> None:
-    """Register ``aks-sim import``."""
-    p = sub.add_parser("import", help="write a scenario from az aks show, az network vnet show "
-                                      "and kubectl get -o yaml output")
-    p.add_argument("--aks", required=True, metavar="FILE",
-                   help="az aks show -g RG -n NAME -o json (or an ARM template export)")
-    p.add_argument("--vnet", default=None, metavar="FILE",
-                   help="az network vnet show -g RG -n VNET -o json (bring-your-own VNet)")
-    p.add_argument("--k8s", default=None, metavar="FILE",
-                   help="kubectl get deploy,sts,ds,svc,ing,netpol,hpa,pdb -A -o yaml")
-    p.add_argument("-o", "--output", default=None, metavar="FILE",
-                   help="the scenario to write (its manifests go beside it); default: stdout")
-    p.set_defaults(func=cmd_import)

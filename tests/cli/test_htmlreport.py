@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from chromium import chromium, open_page
 
-from services import sweep as sw
-from services.htmlreport import interval95
+from services.reports.html import interval95
+from services.sweeps import sweep as sw
 from sim.scenario.study import load_study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +162,7 @@ def test_sweep_json_describes_the_study(tmp_path: Path) -> None:
 def test_a_run_without_timeline_still_reports(tmp_path: Path) -> None:
     """A run directory from before timeline.json: the traffic plots and tables, and a note
     that says how to get the IP plots."""
-    from services.htmlreport import render_run
+    from services.reports.html import render_run
 
     out = tmp_path / "run"
     subprocess.run([AKS_SIM, "run", "scenarios/node-failure-through-lb.yaml", "--out", str(out),
@@ -191,7 +191,7 @@ def test_a_broken_event_log_is_located(tmp_path: Path) -> None:
 def test_sweep_report_of_one_parameter_with_failures() -> None:
     """One parameter: a single row of cells; a point whose runs all failed says so, and the
     failed runs are listed with their errors."""
-    from services.htmlreport import render_sweep
+    from services.reports.html import render_sweep
 
     meta = {"name": "s", "description": "", "scenario": "x.yaml", "parameters": ["maxPods"],
             "seeds": [1, 2], "figures": ["nodes.peak"], "outcome": "passed"}

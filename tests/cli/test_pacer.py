@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from simkit import cluster_yaml, deployment
 
-from services.runner import LiveOptions, LiveRun
+from services.live.run import LiveOptions, LiveRun
 from sim.engine import Simulation
 from sim.scenario import load_text
 
@@ -67,7 +67,7 @@ async def test_a_run_that_keeps_up_reports_no_lag(tmp_path: Path) -> None:
 def test_the_slice_budget_follows_the_wall_time_of_the_last_slice(tmp_path: Path) -> None:
     """A heavy cluster gets small slices so the loop (HTTP, MQTT) is never starved: a slice
     that took 10x the target shrinks the budget 10x; quick slices that stopped early grow it."""
-    from services.runner import SLICE_EVENTS, SLICE_WALL
+    from services.live.run import SLICE_EVENTS, SLICE_WALL
 
     live = LiveRun(_sim(), LiveOptions(), str(tmp_path))
     assert live._room() == SLICE_EVENTS

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from services.replay import replay
-from services.runner import LiveOptions, LiveRun
+from services.live.replay import replay
+from services.live.run import LiveOptions, LiveRun
 from sim.engine import Simulation
 from sim.scenario import load
 from sim.scenario.schema import Fault

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services import sweep as sw
+from services.sweeps import sweep as sw
 from sim.kernel.errors import ModelError
 from sim.scenario import load
 from sim.scenario.study import load_study

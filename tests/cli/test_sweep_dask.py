@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from distributed import Client
 
-from services import sweep as sw
+from services.sweeps import sweep as sw
 from sim.scenario.study import load_study
 
 ROOT = Path(__file__).resolve().parents[2]

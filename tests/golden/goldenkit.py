@@ -1,5 +1,5 @@
 """Golden outputs: every example scenario under three seeds, run as `aks-sim run` runs it
-(services.runner.LiveRun with its default sinks), reduced to the sha256 of its event log,
+(services.live.run.LiveRun with its default sinks), reduced to the sha256 of its event log,
 metrics file and report. A change that moves any of them must say so by updating
 ``hashes.json`` (``python tests/golden/goldenkit.py --update``) in the same commit: refactors
 (issue 12) must leave it untouched.
@@ -27,7 +27,8 @@ def scenarios() -> list[Path]:
 def run_one(path: Path, seed: int) -> dict[str, str]:
     """sha256 of each output file of one run."""
     sys.path.insert(0, str(ROOT))
-    from services.runner import LiveOptions, LiveRun, write_run_files
+    from services.live.recording import write_run_files
+    from services.live.run import LiveOptions, LiveRun
     from sim.engine import Simulation
     from sim.scenario import load
     from sim.views.timeline import Timeline

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.app import create_app
+from services.http.app import create_app
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ async def test_dry_run_says_what_a_fault_would_hit_without_touching_the_run(
 
 async def test_a_failing_run_is_marked_failed_and_the_service_goes_on(
         client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.runner import LiveRun
+    from services.live.run import LiveRun
 
     async def broken(self: LiveRun, writer: object) -> None:
         raise RuntimeError("model exploded")

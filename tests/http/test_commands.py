@@ -13,7 +13,7 @@ import aiomqtt
 import httpx
 from servers import mosquitto, need
 
-from services.app import create_app
+from services.http.app import create_app
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ import httpx
 import uvicorn
 from servers import free_port
 
-from services.app import create_app
+from services.http.app import create_app
 from services.settings import Settings
 
 TOKEN = "docs-token-0123456789ab"

@@ -16,8 +16,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.app import create_app
-from services.commands import handle
+from services.http.app import create_app
+from services.live.commands import handle
 from services.settings import Settings
 from sim.scenario.schema import AnyFault
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from servers import free_port, wait_port
 
-from services.app import create_app
+from services.http.app import create_app
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

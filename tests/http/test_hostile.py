@@ -18,8 +18,8 @@ import httpx
 import pytest
 from servers import mosquitto, uvicorn_client
 
-from services.app import create_app
-from services.pacer import Pacer
+from services.http.app import create_app
+from services.live.pacer import Pacer
 from services.settings import Settings
 
 TOKEN = "hostile-token-0123456789"

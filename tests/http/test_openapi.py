@@ -14,7 +14,7 @@ import httpx
 import jsonschema
 import pytest
 
-from services.app import create_app
+from services.http.app import create_app
 from services.settings import Settings
 from sim.scenario.schema import AnyFault
 

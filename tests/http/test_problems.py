@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from servers import uvicorn_client
 
-from services.app import create_app
+from services.http.app import create_app
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

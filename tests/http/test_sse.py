@@ -11,8 +11,8 @@ import httpx
 import uvicorn
 from servers import free_port
 
-from services.app import create_app
-from services.runs import FOLLOW_BATCH
+from services.http.app import create_app
+from services.live.manager import FOLLOW_BATCH
 from services.settings import Settings
 
 TOKEN = "sse-token-0123456789abc"

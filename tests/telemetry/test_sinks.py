@@ -14,9 +14,9 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from simkit import cluster_yaml, deployment, make_sim
 
 from services import logging as shell_logging
-from services.pacer import Pacer
-from services.runner import ShellMetrics, isolate
-from services.watch import topic_filters
+from services.live.metrics import ShellMetrics, isolate
+from services.live.pacer import Pacer
+from services.mqtt.watch import topic_filters
 from sim.events import NodeReady
 from sim.telemetry.cloudevents import MqttMessage, Outbox, status_message, to_message
 from sim.telemetry.logging import event_logger

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from servers import mosquitto, need
 
-from services.watch import Watcher, matches, topic_filters
+from services.mqtt.watch import Watcher, matches, topic_filters
 from sim.telemetry.cloudevents import Outbox, status_message
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,6 +18,7 @@ import json
 import sys
 from typing import Any, NoReturn
 
+from services.cli.common import EXIT_INVALID, EXIT_OK
 from sim import (
     MAX_SURGE_DEFAULT,
     MODE_LABELS,
@@ -32,9 +33,6 @@ from sim import (
     surge_problems,
     usable_addresses,
 )
-
-EXIT_USAGE = 2
-"""Exit code of bad input, as argparse uses."""
 
 _FLAGS = {
     "network_plugin": "--network-plugin",
@@ -58,7 +56,7 @@ def _whole_number(text: str) -> int:
 def _fail(lines: list[str]) -> NoReturn:
     for line in lines:
         print(f"aks-sim plan: error: {line}", file=sys.stderr)
-    raise SystemExit(EXIT_USAGE)
+    raise SystemExit(EXIT_INVALID)
 
 
 def _parser_error(message: str) -> NoReturn:
@@ -202,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(render(result))
-    return 0
+    return EXIT_OK
 
 
 def _scenario_plan(args: argparse.Namespace) -> int:
@@ -218,7 +216,7 @@ def _scenario_plan(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         for issue in exc.issues:
             print(issue.render(), file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
+        raise SystemExit(EXIT_INVALID) from None
     pools = {p.name for p in spec.cluster.node_pools}
     counts: dict[str, int] = {}
     for item in args.scale:
@@ -242,7 +240,7 @@ def _scenario_plan(args: argparse.Namespace) -> int:
                          "left": s.left, "pools": s.pools} for s in fit.subnets],
             "limits": [{"name": x.name, "used": x.used, "limit": x.limit, "left": x.left}
                        for x in fit.limits]}, indent=2))
-        return 0
+        return EXIT_OK
     sizes = ", ".join(f"{p.name}={counts.get(p.name, 'largest')}" for p in spec.cluster.node_pools)
     print(f"AKS network plan for {args.scenario} ({spec.cluster.plugin}): pools {sizes}"
           + ("; during an upgrade" if args.upgrade else ""))
@@ -259,4 +257,4 @@ def _scenario_plan(args: argparse.Namespace) -> int:
     print(f"binds first: {name} ("
           + (f"{more:,} more nodes fit" if more >= 0 else f"{-more:,} nodes too many") + ")")
     print("result: " + ("fits" if fit.fits else "does NOT fit"))
-    return 0
+    return EXIT_OK

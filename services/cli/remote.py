@@ -1,4 +1,5 @@
-"""The command line's side of the service: ``run --server``, ``runs``, ``stop``, ``inject``, ``serve``."""
+"""The command line as the service's client: ``run --server``, ``runs``, ``stop``, ``inject``
+(``serve`` starts the service: :mod:`services.cli.serve`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from services.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, read_scenario
+
 if TYPE_CHECKING:  # imported when a command talks to the service: `aks-sim --help` stays quick
     import httpx
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
@@ -47,14 +49,8 @@ def _call(what: str, fn: Any) -> Any:
 def run_remote(args: argparse.Namespace) -> int:
     """``aks-sim run --server URL SCENARIO``: send the scenario and every file it references
     (its bundle: the service reads nothing of its own disk for it); print the run's id."""
-    from sim import ScenarioError
-    from sim.scenario import read_bundle
-
-    try:
-        bundle = read_bundle(args.scenario)
-    except ScenarioError as exc:
-        for issue in exc.issues:
-            print(issue.render(), file=sys.stderr)
+    bundle = read_scenario(args.scenario)
+    if bundle is None:
         return EXIT_INVALID
     body: dict[str, Any] = {"yaml": bundle.text, "files": bundle.files,
                             "file": os.path.basename(args.scenario), "seed": args.seed,
@@ -168,60 +164,13 @@ def inject(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def serve(args: argparse.Namespace) -> int:
-    """``aks-sim serve``: the service on uvicorn."""
-    import uvicorn
-    from pydantic import ValidationError
-
-    from services import logging as shell_logging
-    from services.app import create_app
-    from services.settings import Settings
-
-    overrides: dict[str, Any] = {}
-    if args.host is not None:
-        overrides["host"] = args.host
-    if args.port is not None:
-        overrides["port"] = args.port
-    if args.mqtt:
-        overrides["mqtt"] = args.mqtt
-    if args.runs_dir:
-        overrides["runs_dir"] = args.runs_dir
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        for e in exc.errors():
-            print(f"aks-sim serve: error: {'.'.join(str(x) for x in e['loc'])}: {e['msg']}", file=sys.stderr)
-        return EXIT_INVALID
-    token, generated = settings.token()
-    if generated:
-        print(f"API token (set AKSSIM_API_TOKEN to choose your own): {token}", file=sys.stderr, flush=True)
-    shell_logging.configure("json", args.log_level)
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    try:
-        server.run()
-    except OSError as exc:
-        print(f"aks-sim serve: error: cannot listen on {settings.host}:{settings.port}: {exc}",
-              file=sys.stderr)
-        return EXIT_INVALID
-    return EXIT_OK
-
-
 SERVER_HELP = ("the service's URL (default: $AKSSIM_SERVER, else " + DEFAULT_SERVER +
                "); the token comes from $AKSSIM_API_TOKEN")
 
 
 def add_parsers(sub: Any) -> None:
-    """Register serve, runs, stop and inject."""
+    """Register runs, stop and inject."""
     default = os.environ.get("AKSSIM_SERVER", DEFAULT_SERVER)
-    p = sub.add_parser("serve", help="start the simulation service (HTTP API, live runs)")
-    p.add_argument("--host", default=None, help="default AKSSIM_HOST or 127.0.0.1")
-    p.add_argument("--port", type=int, default=None, help="default AKSSIM_PORT or 8080")
-    p.add_argument("--mqtt", default=None, metavar="URL", help="publish every run's events there")
-    p.add_argument("--runs-dir", default=None, help="where runs are written (default ./runs)")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    p.set_defaults(func=serve)
     p = sub.add_parser("runs", help="list the service's runs")
     p.add_argument("--server", default=default, metavar="URL", help=SERVER_HELP)
     p.add_argument("--json", action="store_true", help="print the runs as the API answers them")

@@ -11,7 +11,6 @@ keeps its clock and counts what did not fit.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import Callable
@@ -19,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
 from services.eventlog import create_events
-from services.mqtt import MqttSettings, Publisher
-from services.pacer import Pacer
+from services.live.metrics import ShellMetrics, isolate
+from services.live.pacer import Pacer
+from services.live.recording import Recording
+from services.mqtt.publisher import MqttSettings, Publisher
 from sim import SimEvent, Simulation
 from sim.telemetry import (
     DEFAULT_SERIES_CAP,
@@ -74,105 +75,6 @@ class LiveOptions:
     """Wall seconds between slices of a paced run."""
     compress: bool = False
     """Write ``events.jsonl.gz`` instead of ``events.jsonl`` (services.eventlog)."""
-
-
-@dataclass
-class ShellMetrics:
-    """Metrics of the shell itself (not of the model), on the run's registry."""
-
-    registry: CollectorRegistry
-    lag: Gauge = field(init=False)
-    sink_errors: Counter = field(init=False)
-    outbox: Gauge = field(init=False)
-    dropped: Counter = field(init=False)
-    published: Counter = field(init=False)
-    reconnects: Counter = field(init=False)
-    connected: Gauge = field(init=False)
-
-    def __post_init__(self) -> None:
-        r, run = self.registry, ["run"]
-        self.lag = Gauge("akssim_pacer_lag_seconds", "How far simulated time is behind the "
-                         "wall clock's target (paced runs).", run, registry=r)
-        self.sink_errors = Counter("akssim_sink_errors", "Errors raised by a sink (handled: the "
-                                   "run goes on).", ["run", "sink"], registry=r)
-        self.outbox = Gauge("akssim_mqtt_outbox_messages", "Messages waiting for the broker.",
-                            run, registry=r)
-        self.dropped = Counter("akssim_mqtt_dropped", "Events that did not fit in the outbox "
-                               "during a broker outage (reported, never silent).", run, registry=r)
-        self.published = Counter("akssim_mqtt_published", "Messages the broker acknowledged.",
-                                 run, registry=r)
-        self.reconnects = Counter("akssim_mqtt_reconnects", "Reconnections to the broker.", run,
-                                  registry=r)
-        self.connected = Gauge("akssim_mqtt_connected", "1 while the broker connection is up.",
-                               run, registry=r)
-
-
-def isolate(sink: str, handler: Callable[..., None], metrics: ShellMetrics, run_id: str
-            ) -> Callable[..., None]:
-    """Wrap a sink (called with an envelope first) so that its failure is logged and counted,
-    and the run goes on."""
-    counter = metrics.sink_errors.labels(run_id, sink)
-
-    def safe(env: Any, *rest: Any) -> None:
-        try:
-            handler(env, *rest)
-        except Exception as exc:  # noqa: BLE001 - a sink must not stop the run
-            counter.inc()
-            log.error("sink_failed", sink=sink, seq=getattr(env, "seq", None), error=repr(exc))
-
-    return safe
-
-
-@dataclass
-class Recording:
-    """What a replay needs: the scenario, the seed, and every fault injected while the run went,
-    with the simulated instant it was applied at (``call``) and, when it was scheduled ahead,
-    the instant it takes effect (``at``)."""
-
-    run_id: str
-    seed: int
-    source: dict[str, Any]
-    """``{"path": ..., "text": ...}``: the scenario as it was when the run started."""
-    faults: list[dict[str, Any]] = field(default_factory=list)
-    stopped_at: float | None = None
-    state: str | None = None
-    """How the run ended (finished, stopped, failed); None while it goes, or if it was killed."""
-    logged_to: float = 0.0
-    logged_events: int = 0
-    """The event log's first ``logged_events`` lines, up to simulated ``logged_to``, are on
-    disk: what ``replay --check`` compares when the run was killed before it ended."""
-
-    FORMAT = "akssim-recording/1"
-
-    def add(self, call: float, at: float | None, fault: Any) -> None:
-        """Record one applied fault."""
-        self.faults.append({"call": call, "at": at,
-                            "fault": fault.model_dump(mode="json", by_alias=True, exclude_none=True)})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"format": self.FORMAT, "run_id": self.run_id, "seed": self.seed,
-                "scenario": self.source, "faults": self.faults, "stopped_at": self.stopped_at,
-                "state": self.state, "logged_to": self.logged_to,
-                "logged_events": self.logged_events}
-
-    def write(self, out_dir: str) -> None:
-        """Write ``recording.json`` (atomically: a reader never sees half a file)."""
-        path = os.path.join(out_dir, "recording.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-
-
-def write_run_files(out_dir: str, report: Any, timeline: Any) -> None:
-    """A finished run's ``report.json`` and ``timeline.json`` (for ``aks-sim report``'s plots):
-    the same files whether the CLI or the service ran it."""
-    with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
-        json.dump(report.to_dict(), fh, indent=2)
-        fh.write("\n")
-    with open(os.path.join(out_dir, "timeline.json"), "w", encoding="utf-8") as fh:
-        json.dump(timeline.to_dict(), fh, separators=(",", ":"))
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from services.runner import Recording
+from services.live.recording import Recording
 from sim import FaultError, ScenarioError, SimEvent, Simulation
 from sim.scenario import Bundle, Fault, load_bundle, load_text
 from sim.telemetry import line_writer, parse_start

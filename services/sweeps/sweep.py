@@ -1,4 +1,5 @@
-"""``aks-sim sweep``: a study's runs on the local cores or a Dask cluster, as results.csv.
+"""``aks-sim sweep``: a study's runs on the local cores or a Dask cluster, as results.csv (the
+command's flags and exit codes are in :mod:`services.cli.run`).
 
 The runs are :func:`sim.study.run_one`, a pure function; this shell plans them (one per grid
 point and seed), hands them to an executor, times them (the ``*_wall_s`` columns), writes each
@@ -14,7 +15,6 @@ dependency or server. ``--scheduler`` sends the same function to an existing Das
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import json
@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # imported lazily at run time: `aks-sim --help` need not load
 Row = dict[str, Any]
 STATUS_OK, STATUS_FAILED, STATUS_INVALID = "ok", "failed", "invalid"  # as in sim.study
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID = 0, 1, 2
 RESULTS, REPORT, EVENTS_DIR = "results.csv", "report.html", "events"
 FIXED_BEFORE = ("status", "passed")
 FIXED_AFTER = ("events", "warnings", "error", "run_wall_s")
@@ -377,97 +376,12 @@ def _cells(run: str, params: dict[str, Any], seed: int) -> dict[str, str]:
     return {"run": run, **{k: cell(v) for k, v in params.items()}, "seed": cell(seed)}
 
 
-# --- the command -----------------------------------------------------------------------------
-
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``aks-sim sweep``."""
-    p = sub.add_parser("sweep", help="run a study: a scenario over a parameter grid and seeds")
-    p.add_argument("study", help="study YAML file (see docs/studies.md)")
-    p.add_argument("--out", default=None, help="output directory (default runs/<study name>)")
-    p.add_argument("--workers", type=_positive, default=None,
-                   help="local processes (default: every core this process may use)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run on this Dask distributed scheduler instead of the local cores")
-    p.add_argument("--retry-failed", action="store_true",
-                   help="run again the rows of results.csv whose status is not ok")
-    p.add_argument("--keep-events", action="store_true",
-                   help="also keep each run's event log as DIR/events/<run>.jsonl.gz")
-    p.add_argument("--check", action="store_true",
-                   help="check the study and print its plan; run nothing")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    p.set_defaults(func=cmd_sweep)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number of processes, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
-
-
 def cpu_count() -> int:
     """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def cmd_sweep(args: argparse.Namespace) -> int:
-    """Check the study, run what is not done yet, write results.csv and report.html."""
-    from sim import ScenarioError
-    from sim.scenario import load_study
-
-    if args.scheduler and args.workers:
-        print("aks-sim sweep: error: --workers is for local runs; a Dask cluster runs as many "
-              "at once as it has worker threads", file=sys.stderr)
-        return EXIT_INVALID
-    if args.scheduler and "://" not in args.scheduler:
-        print(f"aks-sim sweep: error: --scheduler: expected an address such as "
-              f"tcp://host:8786, got {args.scheduler!r}", file=sys.stderr)
-        return EXIT_INVALID
-    from services.examples import scenario_path
-
-    args.study = scenario_path(args.study, "studies")
-    try:
-        study = load_study(args.study)
-    except ScenarioError as exc:
-        for issue in exc.issues:
-            print(issue.render(), file=sys.stderr)
-        return EXIT_INVALID
-    for issue in study.warnings:  # the base scenario's, as `aks-sim run` prints them
-        print(issue.render(), file=sys.stderr)
-    runs = len(study.points) * len(study.seeds)
-    if args.check:
-        print(f"{args.study}: {len(study.points)} points x {len(study.seeds)} seeds = {runs} runs "
-              f"of {study.base.file}; columns: {', '.join(columns(study))}")
-        return EXIT_OK
-    out_dir = args.out or os.path.join("runs", study.name)
-    try:
-        runner = (dask_runner(args.scheduler) if args.scheduler
-                  else local_runner(args.workers or cpu_count()))
-        bar = Progress(runs, sys.stderr, sys.stderr.isatty() and not args.quiet)
-        outcome = sweep(study, out_dir, runner, retry_failed=args.retry_failed,
-                        keep_events=args.keep_events, progress=bar)
-    except SweepError as exc:
-        print(f"aks-sim sweep: error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except OSError as exc:
-        print(f"{out_dir}: cannot write the sweep's output: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
-    try:
-        report = _write_report(study, outcome, out_dir)
-    except OSError as exc:
-        print(f"{out_dir}: cannot write the report: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
-    if not args.quiet:
-        print(f"{study.name}: {outcome.ran} runs ({outcome.skipped} already in {RESULTS}), "
-              f"{outcome.failed} failed; results: {outcome.results}; report: {report}")
-    return EXIT_RUN_FAILED if any(r["status"] != STATUS_OK for r in outcome.rows) else EXIT_OK
 
 
 def study_meta(study: LoadedStudy) -> dict[str, Any]:
@@ -485,8 +399,8 @@ def render(path: tuple[str | int, ...]) -> str:
     return render_path(path)
 
 
-def _write_report(study: LoadedStudy, outcome: Outcome, out_dir: str) -> str:
-    from services.htmlreport import render_sweep
+def write_report(study: LoadedStudy, outcome: Outcome, out_dir: str) -> str:
+    from services.reports.html import render_sweep
 
     meta = study_meta(study)
     with open(os.path.join(out_dir, "sweep.json"), "w", encoding="utf-8") as fh:
@@ -498,6 +412,6 @@ def _write_report(study: LoadedStudy, outcome: Outcome, out_dir: str) -> str:
     return path
 
 
-__all__ = ["STATUS_FAILED", "STATUS_INVALID", "STATUS_OK", "Task", "add_parser", "cmd_sweep",
-           "columns", "dask_runner", "execute", "local_runner", "plan", "read_results",
-           "sweep", "with_scenarios"]
+__all__ = ["STATUS_FAILED", "STATUS_INVALID", "STATUS_OK", "Task", "columns", "cpu_count",
+           "dask_runner", "execute", "local_runner", "plan", "read_results", "sweep",
+           "with_scenarios", "write_report"]

@@ -22,9 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import aiomqtt
-
-from services.mqtt import MqttSettings, SettingsError, render_event, render_status
+from services.mqtt.publisher import MqttError, MqttSettings, SettingsError, render_event, render_status
 from sim.telemetry import TOPIC_ROOT, WARNINGS
 
 ENDED = ("finished", "stopped", "failed")
@@ -237,7 +235,7 @@ async def watch(args: argparse.Namespace, out: Any = None) -> int:
                         break
                 elif watcher.on_event(topic, payload):
                     break
-    except aiomqtt.MqttError as exc:
+    except MqttError as exc:
         print(f"aks-sim watch: error: MQTT broker {settings.host}:{settings.port}: {exc}",
               file=sys.stderr)
         return 2

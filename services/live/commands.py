@@ -12,11 +12,11 @@ import asyncio
 import json
 from typing import Any
 
-import aiomqtt
 import structlog
 
-from services.mqtt import MqttSettings
-from services.runs import RunError, RunManager, parse_fault, parse_json_object
+from services.live.manager import RunManager
+from services.live.requests import RunError, parse_fault, parse_json_object
+from services.mqtt.publisher import MqttError, MqttSettings
 from sim.telemetry import TOPIC_ROOT
 
 log = structlog.get_logger("akssim.commands")
@@ -62,7 +62,7 @@ async def listen(settings: MqttSettings, manager: RunManager, ready: asyncio.Eve
                         text = json.dumps(ack)
                     await client.publish(ack_topic, text, qos=1)
                     log.info("fault_command", **ack)
-        except aiomqtt.MqttError as exc:
+        except MqttError as exc:
             log.warning("commands_disconnected", error=str(exc))
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)

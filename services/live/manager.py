@@ -1,6 +1,6 @@
 """Live runs of the service: start, list, stop, inject, and follow their events.
 
-Each run is a :class:`services.runner.LiveRun` task on the service's event loop, with its own
+Each run is a :class:`services.live.run.LiveRun` task on the service's event loop, with its own
 output directory (``runs_dir/<run_id>``: events, metrics, report, recording) and a bounded
 buffer of its latest events for clients that follow it over HTTP (Server-Sent Events).
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import re
 import secrets
@@ -21,24 +20,22 @@ from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry
-from pydantic import TypeAdapter, ValidationError
 
-from services import history
-from services.history import RUN_ID, EndedRun
-from services.mqtt import MqttSettings
-from services.pacer import speed_problem
-from services.runner import LiveOptions, LiveRun, ShellMetrics, write_run_files
+from services.live import history
+from services.live.history import RUN_ID, EndedRun
+from services.live.metrics import ShellMetrics
+from services.live.pacer import speed_problem
+from services.live.recording import write_run_files
+from services.live.requests import RunError
+from services.live.run import LiveOptions, LiveRun
+from services.live.validation import Loader, LoadTimeout, timeout_issue
+from services.mqtt.publisher import MqttSettings
 from services.settings import Settings
-from services.validation import Loader, LoadTimeout, timeout_issue
-from sim import Issue, ScenarioError, Simulation, Timeline
-from sim.scenario import MAX_DURATION, MAX_SEED, Bundle, Fault, read_bundle
+from sim import ScenarioError, Simulation, Timeline
+from sim.scenario import MAX_DURATION, MAX_SEED, Bundle, read_bundle
 
 log = structlog.get_logger("akssim.runs")
 
-FAULT = TypeAdapter(Fault)
-MAX_DEPTH = 32
-"""The deepest nesting of lists and objects a request body or an MQTT command may have (a
-NetworkPolicy in a fault needs about 10)."""
 MAX_HORIZON = 86400.0
 """The longest dry run of a fault (``horizon``): a simulated day."""
 
@@ -48,100 +45,6 @@ _SHOWN_FILE = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,127}")
 
 FOLLOW_BATCH = 1000
 """Events at most in one chunk of the event stream."""
-
-
-class RunError(Exception):
-    """A request about runs cannot be honoured: *status* is the HTTP status to answer."""
-
-    def __init__(self, status: int, message: str, issues: list[Issue] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.issues = issues or []
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number; expected a finite number")
-
-
-def _depth(value: Any) -> int:
-    """How deeply *value* nests lists and objects (iteratively: any depth is safe)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if depth > MAX_DEPTH:
-                break
-            stack += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
-    return deepest
-
-
-def parse_json_object(payload: bytes | str, what: str) -> dict[str, Any]:
-    """A JSON object from a request body or an MQTT payload, whatever was sent.
-
-    NaN and Infinity (which Python's json accepts) are refused, and so are integers of more
-    than 4,300 digits and nesting deeper than :data:`MAX_DEPTH`.
-
-    Raises:
-        RunError: 422, saying where the text is wrong and what was expected.
-    """
-    try:
-        data = json.loads(payload, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise RunError(422, f"{what}: not JSON: {exc.msg} (line {exc.lineno}, column "
-                            f"{exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise RunError(422, f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except RecursionError:
-        raise RunError(422, f"{what}: nested more than {MAX_DEPTH} levels deep") from None
-    except ValueError as exc:  # NaN, Infinity, an integer of more than 4,300 digits
-        raise RunError(422, f"{what}: {str(exc).split(';')[0]}") from None
-    if not isinstance(data, dict):
-        raise RunError(422, f'{what}: expected a fault object, e.g. {{"fault": "zone_failure", '
-                            f'"zone": "1"}}, found {type(data).__name__}')
-    if _depth(data) > MAX_DEPTH:
-        raise RunError(422, f"{what}: nested more than {MAX_DEPTH} levels deep")
-    return data
-
-
-def _found(value: Any) -> str:
-    text = json.dumps(value) if isinstance(value, str | int | float | bool | None) else (
-        "an object" if isinstance(value, dict) else "a list" if isinstance(value, list)
-        else type(value).__name__)
-    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
-
-
-def _fault_problem(error: Any, data: dict[str, Any]) -> str:
-    """``field: what was expected, found what`` (without pydantic's union tag and prefixes)."""
-    loc = [str(x) for x in error["loc"]]
-    if loc and loc[0] == str(data.get("fault")):
-        loc = loc[1:]  # the discriminator's tag, not a key of the body
-    message = str(error["msg"]).removeprefix("Value error, ").replace("Input should be ",
-                                                                        "expected ", 1)
-    ctx = error.get("ctx") or {}
-    if error["type"] == "union_tag_invalid":
-        return f"fault: expected one of {ctx.get('expected_tags')}, found {_found(ctx.get('tag'))}"
-    if error["type"] == "union_tag_not_found":
-        return "fault: required (which fault: node_failure, zone_failure, pod_kill...)"
-    if "got " not in message:
-        message += f", found {_found(error.get('input'))}"
-    return f"{'.'.join(loc) or 'fault'}: {message}"
-
-
-def parse_fault(data: dict[str, Any]) -> Any:
-    """A live fault from a request (HTTP body or MQTT command): the scenario's fault model,
-    with ``at`` a delay from now (default: now).
-
-    Raises:
-        RunError: 422, naming each field that is wrong, what was found and what was expected.
-    """
-    if _depth(data) > MAX_DEPTH:
-        raise RunError(422, f"not a fault: nested more than {MAX_DEPTH} levels deep")
-    try:
-        return FAULT.validate_python({**data, "at": data.get("at", 0)})
-    except ValidationError as exc:
-        problems = "; ".join(_fault_problem(e, data) for e in exc.errors(include_url=False))
-        raise RunError(422, f"not a fault: {problems}") from None
 
 
 @dataclass
@@ -230,7 +133,7 @@ class RunManager:
         """The scenario by name (from ``scenarios_dir``) or inline with the *files* it references
         (a bundle: the service reads nothing a client names); (loaded, label, bundle).
 
-        Loading runs in a worker process (:mod:`services.validation`), never on the event
+        Loading runs in a worker process (:mod:`services.live.validation`), never on the event
         loop, and within ``load_timeout`` wall seconds."""
         if (name is None) == (text is None):
             raise RunError(422, "give either scenario (a name from GET /v1/scenarios) or yaml")
@@ -397,7 +300,7 @@ class RunManager:
 
     async def dry_run(self, run_id: str, fault: Any, horizon: float) -> dict[str, Any]:
         """What *fault* would do to the run from now on, simulated on a fork (in a thread)."""
-        from services.dryrun import dry_run
+        from services.live.dryrun import dry_run
         from sim import FaultError
 
         handle = self._going(run_id, "a dry run needs")

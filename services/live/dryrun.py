@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from services.replay import load_recorded
+from services.live.replay import load_recorded
 from sim import SimEvent, Simulation
 from sim.scenario import Fault
 

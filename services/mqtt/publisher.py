@@ -1,4 +1,6 @@
-"""The only module importing aiomqtt: the publisher of a run's outbox, and the ``watch`` reader.
+"""The only module importing aiomqtt: the publisher of a run's outbox, and the broker client
+(:meth:`MqttSettings.client`, :data:`MqttError`) that the ``watch`` reader and the fault
+commands use.
 
 The publisher drains :class:`sim.telemetry.cloudevents.Outbox` in order. A message leaves the
 outbox only when the broker acknowledged it (QoS 1/2) or it was written (QoS 0). On a broker
@@ -31,6 +33,10 @@ from paho.mqtt.properties import Properties
 from sim.telemetry import Outbox, status_message, status_topic
 
 log = structlog.get_logger("akssim.mqtt")
+
+MqttError = aiomqtt.MqttError
+"""What the broker client raises when the broker is away or refuses (every other module catches
+this name, never aiomqtt's own)."""
 
 REFUSED = (4, 5, 134, 135)
 """CONNACK codes that retrying cannot fix: bad user name or password, not authorised (3.1.1, v5)."""

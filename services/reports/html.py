@@ -13,20 +13,17 @@ forbids it), so it opens anywhere with no network.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from html import escape
 from statistics import fmean, stdev
 from typing import Any
 
-from services.svgplot import PALETTE, Marker, Series, TimeChart, bar_chart, heatmap, time_chart
+from services.reports.svgplot import PALETTE, Marker, Series, TimeChart, bar_chart, heatmap, time_chart
 
-EXIT_OK, EXIT_INVALID = 0, 2
 MAX_TICKS = 600
 """Traffic points per chart; longer runs are averaged into this many buckets."""
 
@@ -397,29 +394,3 @@ def render_dir(path: str) -> str:
                           "aks-sim run or aks-sim sweep")
     raise ReportError(f"{path}: has neither report.json (aks-sim run) nor sweep.json and "
                       "results.csv (aks-sim sweep)")
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``aks-sim report``."""
-    p = sub.add_parser("report", help="an HTML report (one self-contained file) of a run or "
-                                      "a sweep directory")
-    p.add_argument("run_dir", metavar="DIR", help="the --out directory of aks-sim run or sweep")
-    p.add_argument("--out", default=None, help="HTML file to write (default DIR/report.html)")
-    p.set_defaults(func=cmd_report)
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    """Write the HTML report of a run or sweep directory."""
-    out = args.out or os.path.join(args.run_dir, "report.html")
-    try:
-        html = render_dir(args.run_dir)
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(html)
-    except ReportError as exc:
-        print(f"aks-sim report: error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except OSError as exc:
-        print(f"aks-sim report: error: cannot write {out}: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
-    print(out)
-    return EXIT_OK

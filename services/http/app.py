@@ -1,4 +1,4 @@
-"""The simulation service: FastAPI routes over :class:`services.runs.RunManager`.
+"""The simulation service: FastAPI routes over :class:`services.live.manager.RunManager`.
 
 Routes only translate between HTTP and calls. Startup happens in the lifespan: the registry,
 the run manager, ``/metrics``; shutdown stops the runs. Mutating calls need the bearer token;
@@ -8,17 +8,13 @@ reads too unless ``open_reads``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hmac
-import http
 import json
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError, StarletteHTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
@@ -26,24 +22,18 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api_models import (
-    DryRun,
-    FaultApplied,
-    Health,
-    Problem,
-    Run,
-    ScenarioInfo,
-    Validation,
-    fault_request_schemas,
-)
-from services.pacer import MAX_SPEED, MIN_SPEED
-from services.runs import MAX_SEED, RunError, RunManager, parse_fault, parse_json_object
+from services.http.api_models import DryRun, FaultApplied, Health, Run, ScenarioInfo, Validation
+from services.http.guards import BodyLimit, ReadGate, reader, writer
+from services.http.openapi import build_openapi
+from services.http.problems import error_responses, issues_json, problem, problem_body, request_issue
+from services.live.manager import RunManager
+from services.live.pacer import MAX_SPEED, MIN_SPEED
+from services.live.requests import RunError, parse_fault, parse_json_object
 from services.settings import Settings
-from sim import Issue
-from sim.scenario import MAX_BUNDLE_FILES, parse_duration
+from sim.scenario import MAX_BUNDLE_FILES, MAX_SEED, parse_duration
 
 API = "/v1"
-SWAGGER_UI = Path(__file__).resolve().parent / "static" / "swagger-ui"
+SWAGGER_UI = Path(__file__).resolve().parent.parent / "static" / "swagger-ui"
 """Swagger UI's files, from the npm package swagger-ui-dist (Apache-2.0, its LICENSE and NOTICE
 alongside): ``/docs`` loads nothing from elsewhere, so it works offline."""
 DOCS_ASSETS = "/docs/assets"
@@ -81,223 +71,6 @@ class ScenarioText(BaseModel):
     file: str | None = None
 
 
-def _issues(issues: list[Issue]) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(i) | {"text": i.render()} for i in issues]
-
-
-PROBLEM_JSON = "application/problem+json"
-"""Every error of the service is an RFC 9457 problem details object of this media type."""
-TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
-"""RFC 9110's names where Python before 3.13 still has RFC 7231's."""
-
-
-def problem_body(status: int, detail: str, instance: str | None = None,
-                 issues: list[Issue] | None = None, **extra: Any) -> dict[str, Any]:
-    """An RFC 9457 problem details object: ``type`` (``about:blank``: the status says it all),
-    ``title`` (the status's phrase), ``status``, ``detail`` (what went wrong, for a person),
-    ``instance`` (the request's path) and, when there are any, the extension member ``issues``
-    (each located: file, line, column, field)."""
-    title = TITLES.get(status, http.HTTPStatus(status).phrase)
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
-    if instance is not None:
-        body["instance"] = instance
-    if issues:
-        body["issues"] = _issues(issues)
-    return body | extra
-
-
-def problem(status: int, detail: str, instance: str | None = None,
-            issues: list[Issue] | None = None, headers: dict[str, str] | None = None,
-            **extra: Any) -> JSONResponse:
-    """:func:`problem_body` as a response of type ``application/problem+json``."""
-    return JSONResponse(problem_body(status, detail, instance, issues, **extra), status,
-                        headers=headers, media_type=PROBLEM_JSON)
-
-
-def authorized(token: str, authorization: str | None) -> bool:
-    """Whether an ``Authorization`` header carries *token* (the scheme is case-insensitive,
-    RFC 7235 section 2.1: ``bearer x`` is ``Bearer x``)."""
-    if authorization is None:
-        return False
-    scheme, _, credentials = authorization.strip().partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        credentials.strip().encode("utf-8", "surrogateescape"), token.encode())
-
-
-UNAUTHORIZED = "a bearer token is needed (Authorization: Bearer <AKSSIM_API_TOKEN>)"
-
-
-def _check(request: Request, authorization: str | None) -> None:
-    if not authorized(request.app.state.token, authorization):
-        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-
-
-def writer(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Mutating calls: the bearer token, always."""
-    _check(request, authorization)
-
-
-def reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Reads: the bearer token unless ``open_reads``."""
-    if not request.app.state.settings.open_reads:
-        _check(request, authorization)
-
-
-def _shown(value: Any) -> str:
-    """A value a client sent, as JSON would write it (NaN too), at most 60 characters."""
-    if isinstance(value, float) and not math.isfinite(value):
-        text = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    elif isinstance(value, dict):
-        text = "an object"
-    elif isinstance(value, list):
-        text = "a list"
-    else:
-        try:
-            text = json.dumps(value)
-        except (TypeError, ValueError):
-            text = type(value).__name__
-    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
-
-
-def request_issue(error: dict[str, Any]) -> Issue:
-    """One of pydantic's errors about a request (its body, query or headers) as an :class:`Issue`:
-    the field, what was expected and what was found; never the raw input (it may be NaN)."""
-    loc = [str(p) for p in error.get("loc", ())]
-    where, path = (loc[0], ".".join(loc[1:])) if loc else ("body", "")
-    expected = str(error.get("msg", "invalid")).replace("Input should be ", "expected ", 1)
-    ctx = error.get("ctx") or {}
-    bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-             "less_than": "<"}.get(str(error.get("type")))
-    if bound:
-        expected = f"expected a number {bound} {_shown(next(iter(ctx.values()), '?'))}"
-    elif error.get("type") == "string_too_long":
-        expected = f"expected at most {ctx.get('max_length')} characters"
-    if error.get("type") == "missing":
-        message = "required"
-    elif error.get("type") == "json_invalid":
-        message = f"not JSON: {(error.get('ctx') or {}).get('error', 'invalid')}"
-    else:
-        message = f"{expected}, found {_shown(error.get('input'))}"
-    return Issue(path, message, f"<request {where}>")
-
-
-class ReadGate:
-    """An ASGI app (``/metrics``) behind the read rule: the bearer token unless *open_reads*."""
-
-    def __init__(self, app: Any, token: str, open_reads: bool) -> None:
-        self.app, self.token, self.open_reads = app, token, open_reads
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not self.open_reads:
-            header = dict(scope.get("headers") or []).get(b"authorization")
-            if not authorized(self.token, None if header is None else header.decode("latin-1")):
-                response = problem(401, UNAUTHORIZED, scope.get("path"),
-                                   headers={"WWW-Authenticate": "Bearer"})
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class BodyLimit:
-    """Refuse request bodies over *limit* bytes with 413: by ``Content-Length`` at once, and
-    by counting as it arrives when there is none (``Transfer-Encoding: chunked``)."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length", b"").decode("latin-1").strip()
-        if length.isdigit() and int(length) > self.limit:
-            await self._refuse(scope, send)
-            return
-        received, started = 0, False
-
-        async def counted() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge(self.limit)
-            return message
-
-        async def watched(message: Any) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, send)
-
-    async def _refuse(self, scope: Any, send: Any) -> None:
-        response = problem(413, f"request body over {self.limit} bytes", scope.get("path"),
-                           headers={"Connection": "close"})
-        await response({"type": "http"}, _nothing, send)
-
-
-class _TooLarge(HTTPException):
-    """A chunked request body went over the limit: 413 wherever it is noticed (FastAPI lets
-    an HTTPException through while it reads a body)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body over {limit} bytes", headers={"Connection": "close"})
-
-
-async def _nothing() -> Any:
-    return {"type": "http.disconnect"}
-
-
-ERRORS = {
-    401: "no bearer token, or a wrong one (WWW-Authenticate: Bearer)",
-    404: "no such run",
-    409: "the run is in a state that does not allow it",
-    413: "the request body is over AKSSIM_MAX_BODY_BYTES",
-    422: "the request is not valid: detail says where, issues lists each problem",
-    429: "AKSSIM_MAX_RUNS runs go already",
-    500: "the service failed (its log says why)",
-}
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route's error statuses: each a problem details object (500 too)."""
-    return {s: {"model": Problem, "description": ERRORS[s]} for s in (*statuses, 500)}
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with every error typed ``application/problem+json`` (FastAPI puts a
-    ``responses=`` model under the route's own media type) and the fault body's schemas."""
-    from fastapi.openapi.utils import get_openapi
-
-    doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                      routes=app.routes)
-    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    faults = fault_request_schemas()
-    assert not set(faults) & set(schemas), set(faults) & set(schemas)
-    schemas |= faults
-    for path in doc["paths"].values():
-        for operation in path.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                schema = content.get("application/json", {}).get("schema", {})
-                if schema.get("$ref", "").rsplit("/", 1)[-1] in ("Problem", "HTTPValidationError"):
-                    del content["application/json"]
-                    content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
-                    if status == "422":
-                        response["description"] = ERRORS[422]
-    for unused in ("HTTPValidationError", "ValidationError"):
-        if f'"#/components/schemas/{unused}"' not in json.dumps(doc):
-            schemas.pop(unused, None)
-    return doc
-
-
 def _sse_event(seq: int, line: str) -> str:
     """One event of the stream: its seq, its reason as the SSE event type, the CloudEvent."""
     reason = line[line.find('"reason":"') + 10:].split('"', 1)[0]
@@ -322,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runs = RunManager(settings, registry)
         listener = None
         if settings.mqtt:
-            from services.commands import listen
+            from services.live.commands import listen
 
             commands_ready = asyncio.Event()
             listener = asyncio.create_task(listen(app.state.runs.mqtt(), app.state.runs,
@@ -352,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi_document() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _openapi(app)
+            app.openapi_schema = build_openapi(app)
         return app.openapi_schema
 
     app.openapi = openapi_document  # type: ignore[method-assign]
@@ -402,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
 
     @app.get(f"{API}/scenarios", dependencies=Read, response_model=list[ScenarioInfo],
-             responses=_errors(401))
+             responses=error_responses(401))
     async def list_scenarios() -> list[dict[str, Any]]:
         out = []
         for path in sorted(settings.scenarios_dir.glob("*.yaml")):
@@ -412,7 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return out
 
     @app.post(f"{API}/scenarios/validate", dependencies=Read, response_model=Validation,
-              responses=_errors(401, 413, 422))
+              responses=error_responses(401, 413, 422))
     async def validate(body: ScenarioText, manager: Runs, request: Request) -> JSONResponse:
         try:
             loaded, _, _ = await manager.load(body.scenario, body.yaml, body.files, body.file)
@@ -422,10 +195,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return problem(422, f"the scenario is not valid: {len(exc.issues)} "
                            f"issue{'s' if len(exc.issues) != 1 else ''}",
                            request.url.path, exc.issues, valid=False)
-        return JSONResponse({"valid": True, "issues": _issues(loaded.warnings)})
+        return JSONResponse({"valid": True, "issues": issues_json(loaded.warnings)})
 
     @app.post(f"{API}/runs", status_code=201, dependencies=Write, response_model=Run,
-              response_model_exclude_unset=True, responses=_errors(401, 409, 413, 422, 429))
+              response_model_exclude_unset=True, responses=error_responses(401, 409, 413, 422, 429))
     async def create_run(body: RunCreate, manager: Runs) -> dict[str, Any]:
         duration = None
         if body.duration is not None:
@@ -439,27 +212,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return handle.public()
 
     @app.get(f"{API}/runs", dependencies=Read, response_model=list[Run],
-             response_model_exclude_unset=True, responses=_errors(401))
+             response_model_exclude_unset=True, responses=error_responses(401))
     async def list_runs(manager: Runs) -> list[dict[str, Any]]:
         return [h.public() for h in manager.runs.values()]
 
     @app.get(f"{API}/runs/{{run_id}}", dependencies=Read, response_model=Run,
-             response_model_exclude_unset=True, responses=_errors(401, 404))
+             response_model_exclude_unset=True, responses=error_responses(401, 404))
     async def get_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return manager.get(run_id).public()
 
     @app.delete(f"{API}/runs/{{run_id}}", status_code=204, dependencies=Write,
-                responses=_errors(401, 404, 409))
+                responses=error_responses(401, 404, 409))
     async def delete_run(run_id: str, manager: Runs) -> None:
         manager.delete(run_id)
 
     @app.post(f"{API}/runs/{{run_id}}/stop", dependencies=Write, response_model=Run,
-              response_model_exclude_unset=True, responses=_errors(401, 404, 409))
+              response_model_exclude_unset=True, responses=error_responses(401, 404, 409))
     async def stop_run(run_id: str, manager: Runs) -> dict[str, Any]:
         return (await manager.stop(run_id)).public()
 
     @app.post(f"{API}/runs/{{run_id}}/faults", status_code=202, dependencies=Write,
-              response_model=FaultApplied | DryRun, responses=_errors(401, 404, 409, 413, 422),
+              response_model=FaultApplied | DryRun, responses=error_responses(401, 404, 409, 413, 422),
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/FaultRequest"}}}}})
     async def inject(run_id: str, request: Request, manager: Runs) -> dict[str, Any]:
@@ -482,7 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                              "CloudEvent; event: error (a problem details "
                                              "object); event: end",
                               "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                        **_errors(401, 404)})
+                        **error_responses(401, 404)})
     async def events(run_id: str, manager: Runs, from_seq: int = 1,
                      last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
         resume = last_event_id is not None and last_event_id.isdigit() and len(last_event_id) <= 18
