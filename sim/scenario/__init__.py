@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.kernel.errors import Issue, ScenarioError
 from sim.scenario import semantics
+from sim.scenario.figures import check_figure
 from sim.scenario.loaded import LoadedScenario, Placed, Workloads
 from sim.scenario.manifests import KINDS, Deployment, HorizontalPodAutoscaler, Service
 from sim.scenario.messages import issues_from
@@ -268,7 +269,6 @@ def load_located(doc: Located, base_dir: str = ".",
         ScenarioError: listing every error (and the warnings found along the way).
     """
     from sim.events import known_reasons
-    from sim.views.report import check_figure  # the report defines which figures exist
 
     issues: list[Issue] = []
     file = doc.file

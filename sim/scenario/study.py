@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from sim.kernel.errors import Issue, ScenarioError
+from sim.scenario.figures import check_figure
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.messages import allowed_keys, issues_from, types_at
 from sim.scenario.schema import MAX_SEED, Scenario
@@ -315,8 +316,6 @@ def default_figures(loaded: LoadedScenario) -> list[str]:
 
 
 def _check_figure(name: str, loaded: LoadedScenario, reasons: set[str]) -> str | None:
-    from sim.views.report import check_figure
-
     kind, _, reason = name.partition(".")
     if kind in EVENT_FIGURES:
         if reason in reasons:
