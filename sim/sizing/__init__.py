@@ -53,6 +53,7 @@ from sim.sizing.addresses import (
     validate_dns_service_ip,
     validate_range,
     validate_service_cidr,
+    validate_service_cidr_size,
 )
 from sim.sizing.limits import (
     AKS_ALLOCATED_OUTBOUND_PORTS,
@@ -223,5 +224,5 @@ __all__ = [
     "subnet_assignable_range", "subnet_capacity", "subnet_prefix_supported",
     "subnet_reserved_addresses", "subnet_total_addresses", "subnet_usable_addresses", "surge_nodes",
     "surge_problems", "validate_allocated_outbound_ports", "validate_dns_service_ip",
-    "validate_max_pods", "validate_range", "validate_service_cidr",
+    "validate_max_pods", "validate_range", "validate_service_cidr", "validate_service_cidr_size",
 ]

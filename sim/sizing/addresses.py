@@ -248,9 +248,14 @@ def validate_range(cidr: str, field_name: str = "cidr") -> list[InputProblem]:
 
 def validate_service_cidr(service_cidr: str) -> list[InputProblem]:
     """Problems of a ``--service-cidr``: forbidden overlap, or not smaller than a /12."""
-    problems = validate_range(service_cidr, "service_cidr")
-    if problems:
-        return problems
+    return validate_range(service_cidr, "service_cidr") or validate_service_cidr_size(service_cidr)
+
+
+def validate_service_cidr_size(service_cidr: str) -> list[InputProblem]:
+    """Problems of a ``--service-cidr``'s size alone: not smaller than a /12.
+
+    Source: configure-azure-cni.md (:data:`SERVICE_CIDR_PREFIX_LEN_MUST_EXCEED`).
+    """
     prefix = ipaddress.IPv4Network(service_cidr).prefixlen
     if prefix <= SERVICE_CIDR_PREFIX_LEN_MUST_EXCEED:
         return [InputProblem("service_cidr", service_cidr,
