@@ -51,9 +51,9 @@ class _Checker:
         base: Path = ("cluster", "vnet")
         for i, space in enumerate(vnet.address_space):
             self._forbidden((*base, "addressSpace", i), space, "VNet address space")
-            if space.prefixlen < 8:
-                self.error((*base, "addressSpace", i),
-                           f"expected a VNet address space of /8 or smaller, got {space}")
+            if space.prefixlen < sizing.VNET_LARGEST_PREFIX_LEN:
+                self.error((*base, "addressSpace", i), f"expected a VNet address space of "
+                           f"/{sizing.VNET_LARGEST_PREFIX_LEN} or smaller, got {space}")
         seen: list[tuple[int, ipaddress.IPv4Network]] = []
         names: set[str] = set()
         for i, s in enumerate(vnet.subnets):
@@ -66,9 +66,10 @@ class _Checker:
                 spaces = ", ".join(map(str, vnet.address_space))
                 self.error((*path, "addressPrefix"),
                            f"subnet {net} is outside the VNet address space ({spaces})")
-            if net.prefixlen > 29:
-                self.error((*path, "addressPrefix"),
-                           f"expected a subnet of /29 or larger (Azure's smallest), got {net}")
+            if net.prefixlen > sizing.SUBNET_SMALLEST_PREFIX_LEN:
+                self.error((*path, "addressPrefix"), f"expected a subnet of "
+                           f"/{sizing.SUBNET_SMALLEST_PREFIX_LEN} or larger (Azure's smallest), "
+                           f"got {net}")
             for j, other in seen:
                 if net.overlaps(other):
                     self.error((*path, "addressPrefix"), f"subnet {net} overlaps subnet "
@@ -91,14 +92,16 @@ class _Checker:
                 if c.pod_cidr.overlaps(space):
                     self.error(("cluster", "podCidr"), f"pod CIDR {c.pod_cidr} overlaps the VNet "
                                f"address space {space}")
-            if c.pod_cidr.prefixlen > 24:
-                self.error(("cluster", "podCidr"), f"expected a pod CIDR of /24 or larger (each "
-                           f"node takes a /24), got {c.pod_cidr}")
+            per_node = sizing.NODE_POD_PREFIX_LEN
+            if c.pod_cidr.prefixlen > per_node:
+                self.error(("cluster", "podCidr"), f"expected a pod CIDR of /{per_node} or larger "
+                           f"(each node takes a /{per_node}), got {c.pod_cidr}")
         svc = c.service_cidr
         self._forbidden(("cluster", "serviceCidr"), svc, "service CIDR")
-        if svc.prefixlen <= sizing.SERVICE_CIDR_PREFIX_LEN_MUST_EXCEED:
-            self.error(("cluster", "serviceCidr"),
-                       f"expected a service CIDR smaller than /12 (prefix length above 12), got {svc}")
+        if sizing.validate_service_cidr_size(str(svc)):
+            most = sizing.SERVICE_CIDR_PREFIX_LEN_MUST_EXCEED
+            self.error(("cluster", "serviceCidr"), f"expected a service CIDR smaller than /{most} "
+                       f"(prefix length above {most}), got {svc}")
         for space in vnet.address_space:
             if svc.overlaps(space):
                 self.error(("cluster", "serviceCidr"),
@@ -106,14 +109,20 @@ class _Checker:
         if plugin in ("kubenet", "overlay") and svc.overlaps(c.pod_cidr):
             self.error(("cluster", "serviceCidr"), f"service CIDR {svc} overlaps the pod CIDR "
                        f"{c.pod_cidr}")
-        dns = c.dns_service_ip
+        self._dns_service_ip(svc, c.dns_service_ip)
+
+    def _dns_service_ip(self, svc: ipaddress.IPv4Network, dns: ipaddress.IPv4Address) -> None:
+        """sizing.validate_dns_service_ip's rule; the message says which part of it failed."""
+        if not sizing.validate_dns_service_ip(str(svc), str(dns)):
+            return
+        conventional = sizing.dns_service_ip(str(svc))
         if dns not in svc:
             self.error(("cluster", "dnsServiceIP"), f"expected an address inside the service "
-                       f"CIDR {svc} (conventionally {svc.network_address + 10}), got {dns}")
-        elif int(dns) == int(svc.network_address) + 1:
+                       f"CIDR {svc} (conventionally {conventional}), got {dns}")
+        elif str(dns) == sizing.kubernetes_service_ip(str(svc)):
             self.error(("cluster", "dnsServiceIP"), f"{dns} is the first service address, taken "
-                       f"by kubernetes.default; use {svc.network_address + 10}")
-        elif int(dns) in (int(svc.network_address), int(svc.broadcast_address)):
+                       f"by kubernetes.default; use {conventional}")
+        else:  # the range's network or broadcast address
             self.error(("cluster", "dnsServiceIP"), f"{dns} is not a usable service address")
 
     def _forbidden(self, path: Path, net: ipaddress.IPv4Network, what: str) -> None:
@@ -196,7 +205,7 @@ class _Checker:
             self.error((*path, "maxPods"), f"expected {problem.expected}, got {problem.found}")
         if mode == "node-subnet":
             subnet = self._subnet(pool)
-            need = pool.count * (max_pods + 1)
+            need = sizing.azure_cni_required_ips(pool.count, max_pods, surge_nodes=0)
             have = usable_addresses(subnet.prefixlen)
             if need > have:
                 self.warn((*path, "count"), f"{pool.count} nodes x (1 + {max_pods} pods) = {need} "
@@ -238,15 +247,16 @@ class _Checker:
                        f"{sizing.MAX_NODES_PER_CLUSTER} nodes in a cluster, got up to {total}")
         if c.plugin == "kubenet" and total > sizing.KUBENET_MAX_NODES:
             self.warn(("cluster", "nodePools"), f"kubenet supports at most "
-                      f"{sizing.KUBENET_MAX_NODES} nodes (one UDR route per node, 400 routes per "
-                      f"route table); this cluster can reach {total}: nodes past 400 get "
+                      f"{sizing.KUBENET_MAX_NODES} nodes (one UDR route per node, "
+                      f"{sizing.KUBENET_MAX_ROUTES} routes per route table); this cluster can "
+                      f"reach {total}: nodes past {sizing.KUBENET_MAX_ROUTES} get "
                       "FailedToCreateRoute")
         if c.plugin in ("kubenet", "overlay"):
-            ranges = 2 ** (24 - c.pod_cidr.prefixlen) if c.pod_cidr.prefixlen <= 24 else 0
+            ranges = sizing.pod_cidr_node_capacity(str(c.pod_cidr))
             if total > ranges:
                 self.warn(("cluster", "podCidr"), f"pod CIDR {c.pod_cidr} holds {ranges} node "
-                          f"/24s, but the cluster can reach {total} nodes: nodes past that get "
-                          "CIDRNotAvailable")
+                          f"/{sizing.NODE_POD_PREFIX_LEN}s, but the cluster can reach {total} "
+                          "nodes: nodes past that get CIDRNotAvailable")
         if c.network_policy == "azure" and total > sizing.AZURE_NPM_MAX_NODES:
             self.warn(("cluster", "networkPolicy"), f"Azure NPM supports at most "
                       f"{sizing.AZURE_NPM_MAX_NODES} nodes; this cluster can reach {total}")
