@@ -35,7 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim import network, sizing
+from sim import sizing
+from sim.azure import vnet as network
 from sim.sizing import MODEL, REVISIONS, DocRevision
 
 HUMAN_KEYS = frozenset({
