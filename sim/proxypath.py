@@ -24,7 +24,7 @@ from sim.outcomes import draw
 
 if TYPE_CHECKING:
     from sim.cluster import Node
-    from sim.ipvs import IpvsTables
+    from sim.kubeproxy.ipvs import IpvsTables
     from sim.scenario.schema import Distribution
     from sim.svc import ServiceState
     from sim.traffic import FlowState

@@ -79,7 +79,7 @@ from sim.azure import nsg
 from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
-from sim.ipvs import IpvsTables
+from sim.kubeproxy.ipvs import IpvsTables
 from sim.links import Links
 from sim.loadbalancer import LoadBalancer
 from sim.lookups import NameLookups
