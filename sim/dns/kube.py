@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.dns.records import DNSError
+from sim.kubeproxy.config import SERVICE_TYPES
 
 # --------------------------------------------------------------------------- Kubernetes objects
 
@@ -39,9 +40,6 @@ class Endpoint:
     def label(self) -> str:
         """The spec's *hostname*: ``hostname``, else a unique label; CoreDNS's is the dashed IP."""
         return (self.hostname or self.ip.replace(".", "-").replace(":", "-")).lower()
-
-
-SERVICE_TYPES: tuple[str, ...] = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 
 
 @dataclass(frozen=True, slots=True)
