@@ -79,6 +79,7 @@ from sim.azure import nsg
 from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
+from sim.kubeproxy.affinity import AffinityTable
 from sim.kubeproxy.ipvs import IpvsTables
 from sim.links import Links
 from sim.loadbalancer import LoadBalancer
@@ -236,7 +237,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         """CoreDNS pods that do not answer (coredns_outage)."""
         self.dns_silent_all = 0
         """coredns_outage faults in effect on every CoreDNS pod."""
-        self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
+        self._affinity: dict[str, AffinityTable] = {}
         scheduler = model.spec.cluster.ipvs_scheduler
         self.ipvs = IpvsTables(scheduler, float(
             model.spec.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)
