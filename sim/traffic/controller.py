@@ -46,7 +46,7 @@ the host (``dns_failure``). A TLS host with a cert-manager issuer gets its certi
 
 Which endpoint (sim.traffic.proxypath): kube-proxy of the node the load balancer chose (or of the
 client pod's node) picks one, uniformly in iptables/nftables mode, by the node's IPVS
-scheduler in IPVS mode (sim.ipvs); the load balancer picks the node by the 5-tuple hash, or
+scheduler in IPVS mode (sim.kubeproxy.ipvs); the load balancer picks the node by the 5-tuple hash, or
 by the 2-tuple with session persistence (ClientIP affinity).
 
 Pods calling a Service by name (``from: pods`` with ``to``) first resolve it as their
@@ -78,7 +78,8 @@ from sim.azure import nsg
 from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
-from sim.ipvs import IpvsTables
+from sim.kubeproxy.affinity import AffinityTable
+from sim.kubeproxy.ipvs import IpvsTables
 from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
 from sim.netpol import Pod as NpPod
 from sim.outcomes import (
@@ -235,7 +236,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         """CoreDNS pods that do not answer (coredns_outage)."""
         self.dns_silent_all = 0
         """coredns_outage faults in effect on every CoreDNS pod."""
-        self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
+        self._affinity: dict[str, AffinityTable] = {}
         scheduler = model.spec.cluster.ipvs_scheduler
         self.ipvs = IpvsTables(scheduler, float(
             model.spec.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)

@@ -6,8 +6,9 @@ pkg/proxy (iptables and ipvs proxiers), AKS-NETWORKING.md section 4.
 
 - iptables / nftables: a uniformly random endpoint (the probability chain); with
   ``sessionAffinity: ClientIP`` the node's ``recent`` table keeps a client on its endpoint
-  for ``timeoutSeconds`` after its last connection (:meth:`KubeProxyPath._sticky`).
-- IPVS: the LVS scheduler of the node's virtual server for the Service (sim.ipvs); the
+  for ``timeoutSeconds`` after its last connection (:meth:`KubeProxyPath._sticky`; the rule
+  is :class:`sim.kubeproxy.affinity.AffinityTable`'s).
+- IPVS: the LVS scheduler of the node's virtual server for the Service (sim.kubeproxy.ipvs); the
   schedulers that count connections learn when each ends from a look-ahead of the pod's queue.
 - Pods calling a ClusterIP: the client pod's node decides, and ``internalTrafficPolicy:
   Local`` keeps them on that node's endpoints (DROP when it has none).
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.kubeproxy.affinity import AffinityTable
 from sim.outcomes import draw
 
 if TYPE_CHECKING:
-    from sim.ipvs import IpvsTables
+    from sim.kubeproxy.ipvs import IpvsTables
     from sim.objects import Node, Pod, ServiceState
     from sim.scenario.schema import Distribution
     from sim.traffic.controller import FlowState
@@ -35,7 +37,7 @@ class KubeProxyPath:
     rng: np.random.Generator
     service_rng: np.random.Generator
     ipvs: IpvsTables | None
-    _affinity: dict[str, dict[tuple[str, int], tuple[str, float]]]
+    _affinity: dict[str, AffinityTable]
     _shadow: dict[str, list[float]]
     _service_time: Any
     _pod_queue: Any
@@ -48,17 +50,17 @@ class KubeProxyPath:
         n = arrivals.size
         fresh = self.rng.integers(0, len(endpoints), n)
         index = {p.name: i for i, p in enumerate(endpoints)}
-        table = self._affinity.setdefault(flow.svc.key, {})
-        timeout = flow.svc.affinity or 0.0
+        table = self._affinity_table(flow.svc)
+        lookup, record = table.lookup, table.record
         picked = np.empty(n, np.int64)
         for i, (node, client, t) in enumerate(zip(node_idx.tolist(), clients.tolist(),
                                                   arrivals.tolist(), strict=True)):
             key = (nodes[node].name, client)
-            entry = table.get(key)
-            j = index.get(entry[0]) if entry is not None and t - entry[1] <= timeout else None
+            stuck = lookup(key, t)
+            j = index.get(stuck) if stuck is not None else None
             if j is None:
                 j = int(fresh[i])
-            table[key] = (endpoints[j].name, t)
+            record(key, endpoints[j].name, t)
             picked[i] = j
         return picked
 
@@ -70,19 +72,29 @@ class KubeProxyPath:
         every way into the Service shares them."""
         fresh = self.rng.integers(0, len(endpoints), t.size)
         index = {p.name: i for i, p in enumerate(endpoints)}
-        table = self._affinity.setdefault(svc.key, {})
-        timeout = svc.affinity or 0.0
+        table = self._affinity_table(svc)
+        lookup, record = table.lookup, table.record
         picked = np.empty(t.size, np.int64)
         client_l, t_l = clients.tolist(), t.tolist()
         for k in np.argsort(t, kind="stable").tolist():
             key = (node, client_l[k])
-            entry = table.get(key)
-            j = index.get(entry[0]) if entry is not None and t_l[k] - entry[1] <= timeout else None
+            stuck = lookup(key, t_l[k])
+            j = index.get(stuck) if stuck is not None else None
             if j is None:
                 j = int(fresh[k])
-            table[key] = (endpoints[j].name, t_l[k])
+            record(key, endpoints[j].name, t_l[k])
             picked[k] = j
         return picked
+
+    def _affinity_table(self, svc: ServiceState, entry: str = "") -> AffinityTable:
+        """The ClientIP table of *svc* (of its virtual server *entry* in IPVS mode), made on
+        first use. Clients are keyed by (node, source address): each node's kube-proxy keeps
+        its own ``recent`` lists."""
+        table = self._affinity.get(svc.key + entry)
+        if table is None:
+            assert svc.affinity is not None
+            table = self._affinity[svc.key + entry] = AffinityTable(svc.affinity)
+        return table
 
     @staticmethod
     def _entry(flow: FlowState) -> tuple[str, int | None]:
@@ -129,8 +141,8 @@ class KubeProxyPath:
                 service = np.empty(n)
         servers: dict[str, Any] = {}
         timeout = flow.spec.timeout
-        affinity = svc.affinity if clients is not None else None
-        sticky = self._affinity.setdefault(svc.key + table, {}) if affinity is not None else None
+        sticky = (self._affinity_table(svc, table) if clients is not None and svc.affinity is not None
+                  else None)
         index = {p.name: i for i, p in enumerate(endpoints)} if sticky is not None else None
         order = np.argsort(t, kind="stable").tolist()
         src_l, t_l = src.tolist(), t.tolist()
@@ -143,15 +155,15 @@ class KubeProxyPath:
                                                  svc.cluster_ip if vip is None else vip)
             i = -1
             if sticky is not None and index is not None and client_l is not None:
-                entry = sticky.get((node, client_l[k]))
-                if entry is not None and at - entry[1] <= affinity:
-                    i = index.get(entry[0], -1)
+                stuck = sticky.lookup((node, client_l[k]), at)
+                if stuck is not None:
+                    i = index.get(stuck, -1)
             if i < 0:
                 i = ipvs.pick(vs, src_l[k], at)
                 if i < 0:
                     i = 0  # not reached: kube-proxy gives every real server weight 1
             if sticky is not None and client_l is not None:
-                sticky[(node, client_l[k])] = (keys[i], at)
+                sticky.record((node, client_l[k]), keys[i], at)
             picks[k] = i
             if service is not None:
                 if dists:

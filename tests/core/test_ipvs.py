@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from simkit import make_sim
 
-from sim.ipvs import IpvsTables
+from sim.kubeproxy.ipvs import IpvsTables
 
 SCENARIO = """
 duration: {duration}

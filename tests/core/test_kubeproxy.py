@@ -1,4 +1,4 @@
-"""kube-proxy endpoint choice, affinity, IPVS schedulers and traffic policy (sim/kubeproxy.py).
+"""kube-proxy endpoint choice, affinity, IPVS schedulers and traffic policy (sim/kubeproxy/).
 
 Each test names its source: kubernetes/kubernetes pkg/proxy (iptables/proxier.go and its
 tests, topology.go, healthcheck/), the LVS schedulers in net/netfilter/ipvs/ip_vs_*.c,

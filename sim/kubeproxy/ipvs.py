@@ -1,9 +1,9 @@
-"""kube-proxy in IPVS mode on the request path: one LVS virtual server per Service on each node.
+"""kube-proxy in IPVS mode: the schedulers it accepts, and one LVS virtual server per Service on each node.
 
 Every node's kube-proxy programs its own IPVS table (pkg/proxy/ipvs/proxier.go), so each node
 has its own scheduler state (where ``rr`` is in its list) and its own connection counts: a
 connection is counted in the table of the node that scheduled it, never in another node's.
-The schedulers are the LVS ones of :mod:`sim.kubeproxy` (``rr`` by default).
+The schedulers are the LVS ones of :mod:`sim.kubeproxy.lvs` (``rr`` by default).
 
 Connection counts, what ``lc``, ``wlc``, ``sed``, ``nq``, ``lblc`` and ``lblcr`` read: a
 connection is *active* from its SYN until its response has been sent (one request per
@@ -16,16 +16,96 @@ queue. Pure and deterministic: no randomness at all here.
 from __future__ import annotations
 
 import heapq
+import ipaddress
 from collections.abc import Sequence
 
-from sim.kubeproxy import IpvsService, resolve_scheduler
+from sim.kubeproxy.config import DEFAULT_FIN_TIMEOUT, DEFAULT_SCHEDULER, DEFAULT_UDP_TIMEOUT
+from sim.kubeproxy.lvs import (
+    DestinationHashing,
+    IpvsScheduler,
+    LeastConnection,
+    LocalityBasedLeastConnection,
+    LocalityBasedLeastConnectionReplicated,
+    NeverQueue,
+    RoundRobin,
+    ShortestExpectedDelay,
+    SourceHashing,
+    WeightedLeastConnection,
+    WeightedRoundRobin,
+)
+
+# --- the schedulers kube-proxy accepts, and one virtual server -------------------------------
+
+
+IPVS_SCHEDULERS: dict[str, type[IpvsScheduler]] = {
+    s.name: s for s in (RoundRobin, WeightedRoundRobin, LeastConnection, WeightedLeastConnection,
+                        LocalityBasedLeastConnection, LocalityBasedLeastConnectionReplicated,
+                        SourceHashing, DestinationHashing, ShortestExpectedDelay, NeverQueue)
+}
+"""Every ``--ipvs-scheduler`` kube-proxy accepts (validation.go), by name."""
+
+
+def resolve_scheduler(name: str | None) -> str:
+    """The scheduler kube-proxy uses for ``--ipvs-scheduler=name`` ('' means ``rr``).
+
+    Raises:
+        ValueError: for a name kube-proxy rejects, listing the valid ones.
+    """
+    if not name:
+        return DEFAULT_SCHEDULER  # "IPVS scheduler not specified, use rr by default"
+    if name not in IPVS_SCHEDULERS:
+        raise ValueError(f"unknown IPVS scheduler {name!r}; expected one of "
+                         f"{', '.join(IPVS_SCHEDULERS)} (or empty for {DEFAULT_SCHEDULER})")
+    return name
+
+
+def make_scheduler(name: str | None, weights: Sequence[int]) -> IpvsScheduler:
+    """A fresh scheduler *name* over real servers of the given *weights* (kube-proxy uses 1)."""
+    return IPVS_SCHEDULERS[resolve_scheduler(name)](weights)
+
+
+class IpvsService:
+    """One IPVS virtual server: real servers, their connection counts and the scheduler.
+
+    The hot path is ``i = svc.pick(src)``, then ``svc.connect(i)`` and later ``svc.close(i)``.
+    A change of endpoints builds a new IpvsService (as LVS re-inits the scheduler).
+    """
+
+    __slots__ = ("vip", "weights", "active", "inactive", "scheduler", "_pick")
+
+    def __init__(self, n: int, scheduler: str | None = DEFAULT_SCHEDULER, *,
+                 weights: Sequence[int] | None = None, vip: int = 0) -> None:
+        self.vip = vip
+        self.weights = list(weights) if weights is not None else [1] * n
+        if len(self.weights) != n:
+            raise ValueError(f"{n} real servers but {len(self.weights)} weights")
+        self.active = [0] * n
+        self.inactive = [0] * n
+        self.scheduler = make_scheduler(scheduler, self.weights)
+        self._pick = self.scheduler.pick
+
+    def pick(self, src: int = 0) -> int:
+        """Real server index for a new connection from *src* (an IPv4 int), or -1."""
+        return self._pick(src, self.vip, self.active, self.inactive)
+
+    def connect(self, i: int) -> None:
+        """A connection to server *i* became active."""
+        self.active[i] += 1
+
+    def close(self, i: int) -> None:
+        """An active connection to server *i* ended."""
+        self.active[i] -= 1
+
+
+def ip_to_int(ip: str) -> int:
+    """Dotted IPv4 to the integer the IPVS hashes use (``ntohl``)."""
+    return int(ipaddress.IPv4Address(ip))
+
+
+# --- every node's IPVS tables (pkg/proxy/ipvs/proxier.go) ------------------------------------
 
 COUNTING = frozenset({"lc", "wlc", "sed", "nq", "lblc", "lblcr"})
 """Schedulers that read connection counts (the others need no connection bookkeeping)."""
-DEFAULT_FIN_TIMEOUT = 120.0
-"""LVS's FIN_WAIT timeout (2 min); kube-proxy's ``tcpFinTimeout: 0`` keeps the kernel's."""
-DEFAULT_UDP_TIMEOUT = 300.0
-"""LVS's UDP connection timeout (ip_vs_proto_udp.c, 5 min; AKS ``UDPTimeoutSeconds`` 300)."""
 
 
 class VirtualServer:
