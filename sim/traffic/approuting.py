@@ -83,7 +83,7 @@ class AppRouting:
         if not any(k in annotations for k in ("cert-manager.io/cluster-issuer",
                                                "cert-manager.io/issuer")):
             return
-        rng = self.m.streams["certificates"]
+        rng = self.streams["certificates"]
         certs = routing.certificates
         for tls in spec.get("tls") or []:
             for host in tls.get("hosts") or []:

@@ -195,7 +195,7 @@ def _healthy(model: Model, svc: ServiceState, hops: list[Hop]) -> list[Any]:
     lb = model.traffic.balancers.get(svc.key)
     if lb is not None:
         return list(lb.healthy)
-    healthy = [n for n in backend_pool(model) if answers_probe(svc, n)]
+    healthy = [n for n in backend_pool(model.pools) if answers_probe(svc, n)]
     hop = next(h for h in hops if h.what == "backend nodes")
     hop.detail = ", ".join(n.name for n in healthy) or "none passes the probe"
     hop.why.append("no flow uses this load balancer: its probe as it would answer now")
