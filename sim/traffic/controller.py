@@ -196,7 +196,7 @@ class FlowState:
         return self._streak
 
 
-class TrafficController(NameLookups, KubeProxyPath, AppRouting):
+class TrafficController(NameLookups):
     """Generates and routes every flow's requests, tick by tick. Rooms of their own: the
     lookups of pods calling a Service by name (sim.traffic.lookups), the endpoint kube-proxy
     chooses (sim.traffic.proxypath), External-DNS records and certificates of Ingress hosts
@@ -247,24 +247,20 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         """CoreDNS pods that do not answer (coredns_outage)."""
         self.dns_silent_all = 0
         """coredns_outage faults in effect on every CoreDNS pod."""
-        self._affinity: dict[str, dict[tuple[str, int], tuple[str, float]]] = {}
         scheduler = self.cluster.ipvs_scheduler
         self.ipvs = IpvsTables(scheduler, float(
             self.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)
         ) if scheduler else None
         """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
-        self._shadow: dict[str, list[float]] = {}
-        """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
+        self.proxy = KubeProxyPath(self.rng, self.service_rng, self.ipvs, self._service_time,
+                                   self._pod_queue)
+        """kube-proxy's choice of endpoint (ClientIP affinity, IPVS schedulers)."""
         self.links = Links(ctx.streams.numpy("chaos-network"))
         """Latency, loss and partitions between nodes (zone_latency, zone_loss, partition)."""
         self._lookups_init()
         self.ingress_objects: dict[str, dict[str, Any]] = {}
-        self.dns_ready: dict[str, float] = {}
-        """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
-        self.dns_gone: dict[str, float] = {}
-        """Hosts whose Ingress was deleted: when External-DNS deletes their record."""
-        self.cert_ready: dict[str, float | None] = {}
-        """TLS hosts with a cert-manager issuer: when the certificate is served (None: failed)."""
+        self.routing = AppRouting(spec, ctx.streams, self.ingress_objects)
+        """External-DNS records and cert-manager certificates of Ingress hosts."""
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -369,16 +365,16 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         if delete is not None:
             gone = self.ingress_objects.pop(delete, None)
             if gone is not None:
-                self._records_removed(gone, now)
+                self.routing.records_removed(gone, now)
         if apply is not None:
             meta = apply.get("metadata") or {}
             key = f"{meta.get('namespace', 'default')}/{meta.get('name')}"
-            claimed = {h for other in self.ingress_objects.values() for h in self._zone_hosts(other)}
+            claimed = {h for other in self.ingress_objects.values() for h in self.routing.zone_hosts(other)}
             old = self.ingress_objects.get(key)
             self.ingress_objects[key] = apply
             if old is not None:  # a host the new version dropped loses its record
-                self._records_removed(old, now)
-            self._records_and_certificates(apply, now, claimed)
+                self.routing.records_removed(old, now)
+            self.routing.records_and_certificates(apply, now, claimed)
         self._route_ingress_flows()
 
     def _pod_queue(self, pod: Pod) -> PodQueue:
@@ -524,7 +520,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             for flow in self.flows:
                 self._publish(flow, k - 1, dt)
             self._ticked = []
-            self._shadow = {}
+            self.proxy.new_tick()
             for flow in self.flows:
                 self._dispatch(flow, t0, dt, k)
             # every flow's requests are queued at their pods before any pod serves them, so a
@@ -671,7 +667,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         if lb is not None and not self._nsg_allows(flow):
             outcome[:] = NSG_DENIED  # the SYN is dropped at the NIC: the client times out
             return
-        blocked = self._ingress_blocked(flow, t0) if flow.route is not None else None
+        blocked = self.routing.ingress_blocked(flow, t0) if flow.route is not None else None
         if blocked is not None:
             outcome[:] = blocked  # NXDOMAIN, or the TLS handshake fails: both at once
             when[:] = arrivals + 2 * hop
@@ -686,7 +682,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             if flow.svc.affinity is not None or self.ipvs is not None:
                 clients = self.rng.integers(0, flow.spec.clients, n)
                 if lb.distribution != "Default":  # session persistence: the client's node
-                    node_idx = lb.by_source(self._client_ips(flow, clients), len(nodes))
+                    node_idx = lb.by_source(self.proxy.client_ips(flow, clients), len(nodes))
             dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
             outcome[dead] = DEAD_NODE
             chosen, counts = np.unique(node_idx, return_counts=True)
@@ -709,10 +705,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                      and node_idx is not None else [""] * rows.size)
             ep_idx = np.zeros(n, np.int64)
             service = np.zeros(n)
-            picks, drawn = self._ipvs_choose(flow, flow.svc, endpoints, names,
-                                             self._client_ips(flow, clients[rows]),
+            picks, drawn = self.proxy.ipvs_choose(flow, flow.svc, endpoints, names,
+                                             self.proxy.client_ips(flow, clients[rows]),
                                              arrivals[rows], hop, clients[rows],
-                                             *self._entry(flow))
+                                             *self.proxy.entry(flow))
             ep_idx[rows] = picks
             if drawn is not None:
                 service[rows] = drawn
@@ -721,7 +717,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         else:
             if (flow.svc.affinity is not None and nodes is not None and node_idx is not None
                     and clients is not None):
-                ep_idx = self._sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
+                ep_idx = self.proxy.sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
             else:
                 ep_idx = self.rng.integers(0, len(endpoints), n)
             self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
@@ -742,10 +738,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             service = None
             if self.ipvs is not None and clients is not None:
                 rows = np.flatnonzero(sel)
-                picks, drawn = self._ipvs_choose(
+                picks, drawn = self.proxy.ipvs_choose(
                     flow, flow.svc, local, [nodes[i].name] * rows.size,
-                    self._client_ips(flow, clients[rows]), arrivals[rows], hop, clients[rows],
-                    *self._entry(flow))
+                    self.proxy.client_ips(flow, clients[rows]), arrivals[rows], hop, clients[rows],
+                    *self.proxy.entry(flow))
                 ep_idx[rows] = picks
                 if drawn is not None:
                     service = np.zeros(len(arrivals))
@@ -946,7 +942,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         if flow.client is not None and not backend.headless and (
                 backend.internal_local or self.ipvs is not None or backend.affinity is not None):
             # a pod calling the ClusterIP: its node's kube-proxy chooses
-            pick, service_for, dropped = self._cluster_ip_pick(flow, backend, proxied_by, idx,
+            pick, service_for, dropped = self.proxy.cluster_ip_pick(flow, backend, proxied_by, idx,
                                                                proxied, source, hop)
             if dropped.any():  # internalTrafficPolicy Local, no endpoint on the node: DROP
                 lost = idx[dropped]
