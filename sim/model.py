@@ -81,7 +81,8 @@ class Model:
         traffic = self.spec.traffic
         self.service_ctl = ServiceController(
             self.timers, traffic.endpoint_propagation_delay if traffic else 1.0)
-        self.traffic = TrafficController(self, traffic)
+        self.traffic = TrafficController(ctx, loaded, self.workloads, self.service_ctl, self.pools,
+                                         self.table, self.nodes_by_row)
         self._wire()
 
     def _wire(self) -> None:

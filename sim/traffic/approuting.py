@@ -1,7 +1,7 @@
 """HTTP application routing on AKS: External-DNS's A records and cert-manager's certificates
 for Ingress hosts, with their delays.
 
-A part of :class:`sim.traffic.controller.TrafficController` (a mixin). External-DNS (``--interval``,
+A component of :class:`sim.traffic.controller.TrafficController`. External-DNS (``--interval``,
 1 minute by default; policy sync with its TXT registry) writes the A record of a host of the
 cluster's DNS zone at its next sync after an Ingress claims it, and deletes it at its next
 sync after no Ingress claims it any more; internet clients cannot resolve the host (NXDOMAIN:
@@ -19,26 +19,34 @@ from sim.outcomes import DNS_FAILURE, TLS_ERROR
 from sim.queueing.service_times import draw
 
 if TYPE_CHECKING:
+    from sim.kernel.rng import Streams
+    from sim.scenario.schema import TrafficSpec
     from sim.traffic.controller import FlowState
 
 
 class AppRouting:
-    """The DNS-record and certificate half of the traffic controller (see the module docstring)."""
+    """External-DNS records and cert-manager certificates of Ingress hosts (see the module
+    docstring), for the Ingresses in effect (*ingress_objects*, kept by the controller)."""
 
-    m: Any
-    spec: Any
-    ingress_objects: dict[str, dict[str, Any]]
-    dns_ready: dict[str, float]
-    dns_gone: dict[str, float]
-    cert_ready: dict[str, float | None]
+    def __init__(self, spec: TrafficSpec | None, streams: Streams,
+                 ingress_objects: dict[str, dict[str, Any]]) -> None:
+        self.spec = spec
+        self.streams = streams
+        self.ingress_objects = ingress_objects
+        self.dns_ready: dict[str, float] = {}
+        """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
+        self.dns_gone: dict[str, float] = {}
+        """Hosts whose Ingress was deleted: when External-DNS deletes their record."""
+        self.cert_ready: dict[str, float | None] = {}
+        """TLS hosts with a cert-manager issuer: when the certificate is served (None: failed)."""
 
-    def _next_sync(self, now: float) -> float | None:
+    def next_sync(self, now: float) -> float | None:
         routing = self.spec.http_application_routing if self.spec else None
         if routing is None:
             return None
         return (math.floor(now / routing.dns_sync_interval) + 1) * routing.dns_sync_interval
 
-    def _zone_hosts(self, ingress: dict[str, Any]) -> list[str]:
+    def zone_hosts(self, ingress: dict[str, Any]) -> list[str]:
         """The hosts of *ingress* in the routing DNS zone (those External-DNS writes)."""
         routing = self.spec.http_application_routing if self.spec else None
         if routing is None:
@@ -48,20 +56,20 @@ class AppRouting:
         hosts = [str(r.get("host", "")).lower() for r in spec.get("rules") or [] if r.get("host")]
         return [h for h in hosts if h == zone or h.endswith("." + zone)]
 
-    def _records_removed(self, ingress: dict[str, Any], now: float) -> None:
+    def records_removed(self, ingress: dict[str, Any], now: float) -> None:
         """External-DNS deletes the A record of a host no Ingress claims any more, at its next
         sync (policy sync; its TXT registry owns the record): from then on the name does not
         resolve."""
-        sync = self._next_sync(now)
+        sync = self.next_sync(now)
         if sync is None:
             return
-        claimed = {h for other in self.ingress_objects.values() for h in self._zone_hosts(other)}
-        for host in self._zone_hosts(ingress):
+        claimed = {h for other in self.ingress_objects.values() for h in self.zone_hosts(other)}
+        for host in self.zone_hosts(ingress):
             if host not in claimed:
                 self.dns_gone[host] = sync
                 self.dns_ready.pop(host, None)
 
-    def _records_and_certificates(self, ingress: dict[str, Any], now: float,
+    def records_and_certificates(self, ingress: dict[str, Any], now: float,
                                   claimed: set[str]) -> None:
         """A new host gets its A record at External-DNS's next sync (one another Ingress
         already claims, or whose record is still there, resolves all along)."""
@@ -69,9 +77,9 @@ class AppRouting:
         if routing is None:
             return
         spec = ingress.get("spec") or {}
-        next_sync = self._next_sync(now)
+        next_sync = self.next_sync(now)
         assert next_sync is not None
-        for host in self._zone_hosts(ingress):
+        for host in self.zone_hosts(ingress):
             gone = self.dns_gone.pop(host, None)
             if gone is not None:
                 if now >= gone:  # deleted already: written again at the next sync
@@ -83,7 +91,7 @@ class AppRouting:
         if not any(k in annotations for k in ("cert-manager.io/cluster-issuer",
                                                "cert-manager.io/issuer")):
             return
-        rng = self.m.streams["certificates"]
+        rng = self.streams["certificates"]
         certs = routing.certificates
         for tls in spec.get("tls") or []:
             for host in tls.get("hosts") or []:
@@ -93,7 +101,7 @@ class AppRouting:
                 failed = rng.random() < certs.failure_probability
                 self.cert_ready[host] = None if failed else now + draw(certs.issuance_time, rng)
 
-    def _ingress_blocked(self, flow: FlowState, t0: float) -> int | None:
+    def ingress_blocked(self, flow: FlowState, t0: float) -> int | None:
         """DNS_FAILURE while the host's record is not there (internet clients: External-DNS
         writes public records); TLS_ERROR on https while its certificate is not issued yet, or
         when no ``spec.tls`` entry lists the host at all (the controller's self-signed default

@@ -78,7 +78,7 @@ from sim.azure import nsg
 from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter, Route
-from sim.kubeproxy.affinity import AffinityTable
+from sim.kernel.context import Context
 from sim.kubeproxy.ipvs import IpvsTables
 from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
 from sim.netpol import Pod as NpPod
@@ -113,7 +113,6 @@ from sim.scenario.schema import (
     Rate,
     Spike,
     Step,
-    TrafficSpec,
 )
 from sim.traffic.approuting import AppRouting
 from sim.traffic.links import Links
@@ -124,8 +123,11 @@ from sim.traffic.proxypath import KubeProxyPath
 from sim.traffic.snat import FIN_HOLD, KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
-    from sim.model import Model
-    from sim.objects import Node, Pod, ServiceState
+    from sim.cluster.scheduler import NodeTable
+    from sim.objects import Node, NodePool, Pod, ServiceState
+    from sim.scenario.loaded import LoadedScenario
+    from sim.svc import ServiceController
+    from sim.workloads.controller import WorkloadController
 
 
 
@@ -194,18 +196,27 @@ class FlowState:
         return self._streak
 
 
-class TrafficController(NameLookups, KubeProxyPath, AppRouting):
+class TrafficController(NameLookups):
     """Generates and routes every flow's requests, tick by tick. Rooms of their own: the
     lookups of pods calling a Service by name (sim.traffic.lookups), the endpoint kube-proxy
     chooses (sim.traffic.proxypath), External-DNS records and certificates of Ingress hosts
     (sim.traffic.approuting)."""
 
-    def __init__(self, model: Model, spec: TrafficSpec | None) -> None:
-        self.m = model
-        self.spec = spec
+    def __init__(self, ctx: Context, loaded: LoadedScenario, workloads: WorkloadController,
+                 service_ctl: ServiceController, pools: dict[str, NodePool], table: NodeTable,
+                 nodes_by_row: dict[int, Node]) -> None:
+        self.env, self.bus, self.streams = ctx.env, ctx.bus, ctx.streams
+        self.loaded = loaded
+        self.cluster = loaded.spec.cluster
+        self.spec = spec = loaded.spec.traffic
+        self.workloads = workloads
+        self.service_ctl = service_ctl
+        self.pools = pools
+        self.table = table
+        self.nodes_by_row = nodes_by_row
         self.flows: list[FlowState] = []
-        self.rng = model.streams.numpy("traffic")
-        self.service_rng = model.streams.numpy("service-time")
+        self.rng = ctx.streams.numpy("traffic")
+        self.service_rng = ctx.streams.numpy("service-time")
         self.balancers: dict[str, LoadBalancer] = {}
         self._proxied: list[tuple[Any, ...]] = []
         """Requests behind an ingress controller, by the controller pod that holds each one
@@ -230,46 +241,42 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         self._finalizers: list[Any] = []
         self._nsg_cache: dict[int, bool] = {}
         self.nsg_rules: dict[str, list[Any]] = {
-            s.name: list(s.security_rules) for s in model.spec.cluster.vnet.subnets}
+            s.name: list(s.security_rules) for s in self.cluster.vnet.subnets}
         """Each subnet's NSG rules as they are now (the scenario's, changed by nsg_rule faults)."""
         self.dns_silent: set[str] = set()
         """CoreDNS pods that do not answer (coredns_outage)."""
         self.dns_silent_all = 0
         """coredns_outage faults in effect on every CoreDNS pod."""
-        self._affinity: dict[str, AffinityTable] = {}
-        scheduler = model.spec.cluster.ipvs_scheduler
+        scheduler = self.cluster.ipvs_scheduler
         self.ipvs = IpvsTables(scheduler, float(
-            model.spec.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)
+            self.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)
         ) if scheduler else None
         """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
-        self._shadow: dict[str, list[float]] = {}
-        """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
-        self.links = Links(model.streams.numpy("chaos-network"))
+        self.proxy = KubeProxyPath(self.rng, self.service_rng, self.ipvs, self._service_time,
+                                   self._pod_queue)
+        """kube-proxy's choice of endpoint (ClientIP affinity, IPVS schedulers)."""
+        self.links = Links(ctx.streams.numpy("chaos-network"))
         """Latency, loss and partitions between nodes (zone_latency, zone_loss, partition)."""
         self._lookups_init()
         self.ingress_objects: dict[str, dict[str, Any]] = {}
-        self.dns_ready: dict[str, float] = {}
-        """Hosts of Ingresses applied during the run: when External-DNS writes their record."""
-        self.dns_gone: dict[str, float] = {}
-        """Hosts whose Ingress was deleted: when External-DNS deletes their record."""
-        self.cert_ready: dict[str, float | None] = {}
-        """TLS hosts with a cert-manager issuer: when the certificate is served (None: failed)."""
+        self.routing = AppRouting(spec, ctx.streams, self.ingress_objects)
+        """External-DNS records and cert-manager certificates of Ingress hosts."""
 
     # --- set-up -------------------------------------------------------------------------
 
     def start(self) -> None:
         """Wire flows to Services and load balancers; start the tick process."""
-        for placed in self.m.loaded.workloads.network_policies:
+        for placed in self.loaded.workloads.network_policies:
             obj = placed.obj.model_dump(by_alias=True, exclude_none=True)
             self.policy_objects[f"{placed.obj.metadata.namespace}/{placed.obj.metadata.name}"] = obj
         self.started = True
         if self.spec is None:
             return
         controller = self.spec.ingress_controller
-        for p in self.m.loaded.workloads.ingresses:
+        for p in self.loaded.workloads.ingresses:
             self.ingress_objects[f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"] = (
                 p.obj.model_dump(by_alias=True, exclude_none=True))
-        profile = self.m.spec.cluster.load_balancer_profile
+        profile = self.cluster.load_balancer_profile
         self.snat = SnatTable(profile.managed_outbound_ips, profile.allocated_outbound_ports)
         self.keepalive = KeepAlivePools(self.snat, profile.idle_timeout_in_minutes * 60.0)
         self._pool_size = self._backend_pool()
@@ -278,16 +285,16 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             if flow.pods is not None:
                 state = FlowState(flow, None, None)
                 state.client = None
-                state.direct = self.m.workloads.find(flow.pods)
+                state.direct = self.workloads.find(flow.pods)
                 state.dest = f"pods:{state.direct.key}"
                 self.flows.append(state)
                 continue
             if flow.from_ == "pods" and flow.to is not None and flow.client is not None:
-                target = self.m.service_ctl.find(flow.to.service)
+                target = self.service_ctl.find(flow.to.service)
                 if target is None:
                     continue
                 state = FlowState(flow, target, None)
-                state.client = self.m.workloads.find(flow.client)
+                state.client = self.workloads.find(flow.client)
                 state.backend = target
                 state.backend_port = target.port(flow.to.port) or 80
                 if target.type == "ExternalName":  # a CNAME: the call leaves the cluster
@@ -299,12 +306,12 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 continue
             if flow.from_ == "pods" and flow.external is not None and flow.client is not None:
                 state = FlowState(flow, None, None)
-                state.client = self.m.workloads.find(flow.client)
+                state.client = self.workloads.find(flow.client)
                 state.dest = f"{flow.external.address}:{flow.external.port}"
                 self.flows.append(state)
                 continue
             target = flow.to.service if flow.to else controller.service if controller else ""
-            svc = self.m.service_ctl.find(target)
+            svc = self.service_ctl.find(target)
             if svc is None:
                 continue  # validation reports unknown services
             lb = None
@@ -312,10 +319,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 lb = self.balancers.get(svc.key)
                 if lb is None:
                     lb = self.balancers[svc.key] = LoadBalancer(
-                        self.m, svc, self.spec.probe_interval, self.spec.probe_threshold)
+                        self.env, self.pools, svc, self.spec.probe_interval, self.spec.probe_threshold)
             self.flows.append(FlowState(flow, svc, lb))
         self._route_ingress_flows()
-        self.m.env.process(self._ticks())
+        self.env.process(self._ticks())
 
     # --- Ingress rules, their DNS records and certificates ------------------------------
 
@@ -333,7 +340,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             state.backend, state.backend_port = None, 80
             backend = state.route.backend
             if backend is not None and hasattr(backend, "port"):
-                state.backend = self.m.service_ctl.find(f"{backend.namespace}/{backend.name}")
+                state.backend = self.service_ctl.find(f"{backend.namespace}/{backend.name}")
                 if state.backend is not None:
                     port = backend.port
                     state.backend_port = port if isinstance(port, int) else next(
@@ -354,20 +361,20 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     def change_ingress(self, apply: dict[str, Any] | None, delete: str | None) -> None:
         """kubectl apply / delete of an Ingress: routes change now; a new host's DNS record
         and certificate come later (HTTP application routing)."""
-        now = self.m.env.now
+        now = self.env.now
         if delete is not None:
             gone = self.ingress_objects.pop(delete, None)
             if gone is not None:
-                self._records_removed(gone, now)
+                self.routing.records_removed(gone, now)
         if apply is not None:
             meta = apply.get("metadata") or {}
             key = f"{meta.get('namespace', 'default')}/{meta.get('name')}"
-            claimed = {h for other in self.ingress_objects.values() for h in self._zone_hosts(other)}
+            claimed = {h for other in self.ingress_objects.values() for h in self.routing.zone_hosts(other)}
             old = self.ingress_objects.get(key)
             self.ingress_objects[key] = apply
             if old is not None:  # a host the new version dropped loses its record
-                self._records_removed(old, now)
-            self._records_and_certificates(apply, now, claimed)
+                self.routing.records_removed(old, now)
+            self.routing.records_and_certificates(apply, now, claimed)
         self._route_ingress_flows()
 
     def _pod_queue(self, pod: Pod) -> PodQueue:
@@ -383,7 +390,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
 
     def _controller_deps(self) -> list[Any]:
         controller = self.spec.ingress_controller if self.spec else None
-        svc = self.m.service_ctl.find(controller.service) if controller else None
+        svc = self.service_ctl.find(controller.service) if controller else None
         return svc.deployments if svc else []
 
     def _backend(self, pod: Pod) -> Any:
@@ -417,7 +424,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         *svc_key*: the rules AKS writes in its managed NSG (always there) with the scenario's
         rules layered on them by priority (sim.nsg). The traffic path and ``aks-sim route``
         both ask this."""
-        c = self.m.spec.cluster
+        c = self.cluster
         user = next((r for r in self.nsg_rules.values() if r), [])
         rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
                           tuple(r.destination_ports) if r.destination_ports else None,
@@ -436,7 +443,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         public ones; an internal one only with source ranges (without, the cloud provider
         writes none: AllowVnetInBound admits the VNet)."""
         out = []
-        for svc in self.m.service_ctl.services.values():
+        for svc in self.service_ctl.services.values():
             spec = svc.manifest.spec
             if svc.type != "LoadBalancer" or (svc.internal and not spec.load_balancer_source_ranges):
                 continue
@@ -463,8 +470,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             # labels) and port, not on which replica; the engine is reach's (sim.views.reach)
             pods = [NpPod(dep.namespace, dep.name, dict(dep.manifest.spec.template.metadata.labels),
                           None, workload_ports(dep))
-                    for dep in self.m.workloads.deployments.values()]
-            self._policies = cluster_policies(self.m.loaded, self.policy_objects.values(), pods)
+                    for dep in self.workloads.deployments.values()]
+            self._policies = cluster_policies(self.loaded, self.policy_objects.values(), pods)
         return self._policies
 
     def policy_verdict(self, source: Any, dst: Any, port: int,
@@ -485,7 +492,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         key = (f"pod:{client.key}", "dns", DNS_PORT)
         verdict = self._verdicts.get(key)
         if verdict is None:
-            coredns = self.m.workloads.deployments.get("kube-system/coredns")
+            coredns = self.workloads.deployments.get("kube-system/coredns")
             if not self.policy_objects or coredns is None:
                 verdict = True
             else:
@@ -513,7 +520,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             for flow in self.flows:
                 self._publish(flow, k - 1, dt)
             self._ticked = []
-            self._shadow = {}
+            self.proxy.new_tick()
             for flow in self.flows:
                 self._dispatch(flow, t0, dt, k)
             # every flow's requests are queued at their pods before any pod serves them, so a
@@ -528,10 +535,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             for args in self._ticked:
                 self._count(*args, dt)
             k += 1
-            yield self.m.env.timeout(dt)
+            yield self.env.timeout(dt)
 
     def _backend_pool(self) -> int:
-        return self.m.table.count  # every registered node is in the outbound backend pool
+        return self.table.count  # every registered node is in the outbound backend pool
 
     def _snat_resize(self, now: float, dt: float) -> None:
         size = self._backend_pool()
@@ -542,7 +549,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         new = self.snat.resize(size)
         if new == old:
             return
-        self.m.bus.publish(SNATPortsReallocated(size, old, new))
+        self.bus.publish(SNATPortsReallocated(size, old, new))
         if new < old:
             by_dest = {f.dest: f for f in self.flows if f.dest}
             for _node, dest, ends in self.snat.reclaim(now):
@@ -568,7 +575,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     def _dispatch_direct(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
                          when: np.ndarray, latency: np.ndarray, hop: float) -> None:
         """A VM connects to pod IPs directly: only Azure CNI pod IPs are routable there."""
-        plugin = self.m.spec.cluster.plugin
+        plugin = self.cluster.plugin
         if plugin in ("kubenet", "overlay", "none"):
             outcome[:] = UNROUTABLE  # the SYN has no route to the pod CIDR: the client times out
             return
@@ -605,7 +612,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         nodes = np.fromiter((pods[i].node.row for i in src.tolist()), np.int64, n)
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
-            node = self.m.nodes_by_row[int(nodes[group[0]])]
+            node = self.nodes_by_row[int(nodes[group[0]])]
             granted = self._snat_grant(flow, node.name, [pods[i].name for i in src[group].tolist()],
                                        arrivals[group], ends[group], t0)
             refused = group[~granted]
@@ -615,7 +622,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                 last = self._exhausted.get((node.name, flow.dest))
                 if last is None or t0 - last >= 300.0:
                     self._exhausted[(node.name, flow.dest)] = t0
-                    self.m.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
+                    self.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
             ok = group[granted]
             late = took[ok] > spec.timeout
             outcome[ok[late]] = TIMEOUT
@@ -640,7 +647,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         if n == 0:
             return
         arrivals = t0 + np.sort(self.rng.random(n)) * dt
-        hop = self.m.spec.traffic.network_latency if self.m.spec.traffic else 0.0
+        hop = self.spec.network_latency if self.spec else 0.0
         outcome = np.full(n, OK, np.int64)
         when = arrivals + spec.timeout  # overwritten for answered requests
         latency = np.full(n, np.nan)
@@ -660,7 +667,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         if lb is not None and not self._nsg_allows(flow):
             outcome[:] = NSG_DENIED  # the SYN is dropped at the NIC: the client times out
             return
-        blocked = self._ingress_blocked(flow, t0) if flow.route is not None else None
+        blocked = self.routing.ingress_blocked(flow, t0) if flow.route is not None else None
         if blocked is not None:
             outcome[:] = blocked  # NXDOMAIN, or the TLS handshake fails: both at once
             when[:] = arrivals + 2 * hop
@@ -675,7 +682,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             if flow.svc.affinity is not None or self.ipvs is not None:
                 clients = self.rng.integers(0, flow.spec.clients, n)
                 if lb.distribution != "Default":  # session persistence: the client's node
-                    node_idx = lb.by_source(self._client_ips(flow, clients), len(nodes))
+                    node_idx = lb.by_source(self.proxy.client_ips(flow, clients), len(nodes))
             dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
             outcome[dead] = DEAD_NODE
             chosen, counts = np.unique(node_idx, return_counts=True)
@@ -698,10 +705,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
                      and node_idx is not None else [""] * rows.size)
             ep_idx = np.zeros(n, np.int64)
             service = np.zeros(n)
-            picks, drawn = self._ipvs_choose(flow, flow.svc, endpoints, names,
-                                             self._client_ips(flow, clients[rows]),
+            picks, drawn = self.proxy.ipvs_choose(flow, flow.svc, endpoints, names,
+                                             self.proxy.client_ips(flow, clients[rows]),
                                              arrivals[rows], hop, clients[rows],
-                                             *self._entry(flow))
+                                             *self.proxy.entry(flow))
             ep_idx[rows] = picks
             if drawn is not None:
                 service[rows] = drawn
@@ -710,7 +717,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         else:
             if (flow.svc.affinity is not None and nodes is not None and node_idx is not None
                     and clients is not None):
-                ep_idx = self._sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
+                ep_idx = self.proxy.sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
             else:
                 ep_idx = self.rng.integers(0, len(endpoints), n)
             self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
@@ -731,10 +738,10 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
             service = None
             if self.ipvs is not None and clients is not None:
                 rows = np.flatnonzero(sel)
-                picks, drawn = self._ipvs_choose(
+                picks, drawn = self.proxy.ipvs_choose(
                     flow, flow.svc, local, [nodes[i].name] * rows.size,
-                    self._client_ips(flow, clients[rows]), arrivals[rows], hop, clients[rows],
-                    *self._entry(flow))
+                    self.proxy.client_ips(flow, clients[rows]), arrivals[rows], hop, clients[rows],
+                    *self.proxy.entry(flow))
                 ep_idx[rows] = picks
                 if drawn is not None:
                     service = np.zeros(len(arrivals))
@@ -747,7 +754,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
     def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
                 node_idx: np.ndarray | None) -> np.ndarray | None:
         """Which of the requests *idx* a NetworkPolicy drops at *pod* (None: none)."""
-        if (not self.policy_objects or self.m.spec.cluster.network_policy == "none"
+        if (not self.policy_objects or self.cluster.network_policy == "none"
                 or flow.svc is None):
             return None  # direct flows check their policy before serving
         port, _ = flow.svc.target(flow.port)
@@ -935,7 +942,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         if flow.client is not None and not backend.headless and (
                 backend.internal_local or self.ipvs is not None or backend.affinity is not None):
             # a pod calling the ClusterIP: its node's kube-proxy chooses
-            pick, service_for, dropped = self._cluster_ip_pick(flow, backend, proxied_by, idx,
+            pick, service_for, dropped = self.proxy.cluster_ip_pick(flow, backend, proxied_by, idx,
                                                                proxied, source, hop)
             if dropped.any():  # internalTrafficPolicy Local, no endpoint on the node: DROP
                 lost = idx[dropped]
@@ -1107,7 +1114,7 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         else:
             flow._streak = 0
         by_cause = {OUTCOMES[i]: int(c) for i, c in enumerate(counts.tolist()) if c and i != OK}
-        self.m.bus.publish(TrafficTick(
+        self.bus.publish(TrafficTick(
             flow.spec.name, flow.svc.key if flow.svc else flow.dest, tick * dt, dt, total,
             int(counts[OK]),
             json.dumps(by_cause, sort_keys=True, separators=(",", ":")),
@@ -1132,8 +1139,8 @@ class TrafficController(NameLookups, KubeProxyPath, AppRouting):
         """*pod* stops answering now: its in-flight requests fail (reset) or hang (timeout)."""
         records = self._in_flight.pop(pod.name, None) or []
         if pod.queue is not None:
-            pod.queue.drop(self.m.env.now)
-        now = self.m.env.now
+            pod.queue.drop(self.env.now)
+        now = self.env.now
         # requests an ingress controller pod holds until their answer is relayed
         for _, rows, via, controllers, when_all, outcome_all, gives_up_all, flow in self._proxied:
             for c, controller in enumerate(controllers):

@@ -31,8 +31,7 @@ import numpy as np
 import simpy
 
 if TYPE_CHECKING:
-    from sim.model import Model
-    from sim.objects import Node, ServiceState
+    from sim.objects import Node, NodePool, ServiceState
 
 
 LOAD_DISTRIBUTIONS = ("Default", "SourceIP", "SourceIPProtocol")
@@ -88,17 +87,19 @@ def answers_probe(svc: ServiceState, node: Node) -> bool:
     return True
 
 
-def backend_pool(model: Model) -> list[Node]:
+def backend_pool(pools: dict[str, NodePool]) -> list[Node]:
     """The load balancer's backend pool: every registered node, by name."""
-    return sorted((n for p in model.pools.values() for n in p.nodes.values() if n.row >= 0),
+    return sorted((n for p in pools.values() for n in p.nodes.values() if n.row >= 0),
                   key=lambda n: n.name)
 
 
 class LoadBalancer:
     """One frontend of the Azure load balancer for one Service."""
 
-    def __init__(self, model: Model, svc: ServiceState, interval: float, threshold: int) -> None:
-        self.m = model
+    def __init__(self, env: simpy.Environment, pools: dict[str, NodePool], svc: ServiceState,
+                 interval: float, threshold: int) -> None:
+        self.env = env
+        self.pools = pools
         self.svc = svc
         self.interval = interval
         self.threshold = threshold
@@ -115,7 +116,7 @@ class LoadBalancer:
         self.probe_blocked_all = 0
         """lb_probe_failure faults in effect on every node."""
         self.refresh_now()
-        model.env.process(self._probe_loop())
+        env.process(self._probe_loop())
 
     def by_source(self, src_ip: np.ndarray, backends: int, protocol: str = "TCP") -> np.ndarray:
         """Backend index (among *backends* healthy ones) for connections from *src_ip* under
@@ -135,11 +136,11 @@ class LoadBalancer:
         self.healthy = [n for n in nodes if n.name in self._healthy_names]
 
     def _backends(self) -> list[Node]:
-        return backend_pool(self.m)
+        return backend_pool(self.pools)
 
     def _probe_loop(self) -> Generator[simpy.Event, Any, None]:
         while True:
-            yield self.m.env.timeout(self.interval)
+            yield self.env.timeout(self.interval)
             nodes = self._backends()
             for node in nodes:
                 if self._answers(node):

@@ -74,14 +74,14 @@ class NameLookups:
     dns_allowed: Any
 
     def _lookups_init(self) -> None:
-        self._dns_rng = self.m.streams.numpy("dns-upstream")
+        self._dns_rng = self.streams.numpy("dns-upstream")
         self._conntrack: dict[tuple[str, str], tuple[str, float]] = {}
         """(flow, client pod) -> (CoreDNS pod, last query): the resolver's one source port."""
         self._dns_cache: dict[tuple[str, str], float] = {}
         """(CoreDNS pod, flow) -> when it last forwarded the flow's name upstream."""
         self.dns_by_pod: dict[str, int] = {}
         """Lookups each CoreDNS pod answered (the imbalance shows here)."""
-        self._resend_rng = self.m.streams.numpy("dns-resends")
+        self._resend_rng = self.streams.numpy("dns-resends")
         self.dns_resends = 0
         """Queries resent after a resolver timeout (extra load on an overloaded CoreDNS)."""
 
@@ -108,7 +108,7 @@ class NameLookups:
         from sim import dns
 
         services, targets = [], []
-        for s in self.m.service_ctl.services.values():
+        for s in self.service_ctl.services.values():
             ports = tuple(dns.ServicePort(p.port, p.protocol, p.name) for p in s.manifest.spec.ports)
             if s.type == "ExternalName" and s.manifest.spec.external_name:
                 target = s.manifest.spec.external_name
@@ -131,8 +131,8 @@ class NameLookups:
                                             (ip_str(s.cluster_ip),), ports))
         cluster = dns.ClusterDNS(services, upstream=dns.Upstream(targets))
         resolver = dns.pod_resolv_conf(client_ns, cluster_dns=(
-            str(self.m.spec.cluster.dns_service_ip),), limits=dns.search_limits(
-                self.m.spec.cluster.kubernetes_version)).resolver()
+            str(self.cluster.dns_service_ip),), limits=dns.search_limits(
+                self.cluster.kubernetes_version)).resolver()
         return resolver.resolve(name, "A", cluster)
 
     def _dispatch_lookup(self, flow: Any, arrivals: np.ndarray, outcome: np.ndarray,
@@ -157,7 +157,7 @@ class NameLookups:
             self._looked_up(flow, live, ready[live], src, pods, after)
             return
         flow.dns_total += flow.dns_queries * n
-        kube_dns = self.m.service_ctl.find("kube-system/kube-dns")
+        kube_dns = self.service_ctl.find("kube-system/kube-dns")
         servers = kube_dns.endpoints if kube_dns else []
         if not servers or not self.dns_allowed(flow.client):
             # no CoreDNS pod, or an egress NetworkPolicy drops the queries: no answer comes,
@@ -334,7 +334,7 @@ class NameLookups:
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
             group = group[np.argsort(ready[group], kind="stable")]
-            node = self.m.nodes_by_row[int(nodes[group[0]])]
+            node = self.nodes_by_row[int(nodes[group[0]])]
             granted = self._snat_grant(flow, node.name,
                                        [pods[i].name for i in src[rows[group]].tolist()],
                                        ready[group], ends[group], t0)
@@ -344,7 +344,7 @@ class NameLookups:
                 last = self._exhausted.get((node.name, flow.dest))
                 if last is None or t0 - last >= 300.0:
                     self._exhausted[(node.name, flow.dest)] = t0
-                    self.m.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
+                    self.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
             ok = group[granted]
             total = ends[ok] - arrivals[rows[ok]]
             late = total > flow.spec.timeout

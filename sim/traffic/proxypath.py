@@ -1,12 +1,13 @@
 """Which endpoint a new connection gets from the kube-proxy of the node that handles it.
 
-A part of :class:`sim.traffic.controller.TrafficController` (a mixin: it uses the controller's random
-streams, pod queues and tables). Sources: virtual-ips.md, service-traffic-policy.md,
+A component of :class:`sim.traffic.controller.TrafficController`: it keeps kube-proxy's own
+state (the ``recent`` tables of ClientIP affinity, the IPVS tables' look-ahead) and asks the
+controller only for a pod's queue and service time. Sources: virtual-ips.md, service-traffic-policy.md,
 pkg/proxy (iptables and ipvs proxiers), AKS-NETWORKING.md section 4.
 
 - iptables / nftables: a uniformly random endpoint (the probability chain); with
   ``sessionAffinity: ClientIP`` the node's ``recent`` table keeps a client on its endpoint
-  for ``timeoutSeconds`` after its last connection (:meth:`KubeProxyPath._sticky`; the rule
+  for ``timeoutSeconds`` after its last connection (:meth:`KubeProxyPath.sticky`; the rule
   is :class:`sim.kubeproxy.affinity.AffinityTable`'s).
 - IPVS: the LVS scheduler of the node's virtual server for the Service (sim.kubeproxy.ipvs); the
   schedulers that count connections learn when each ends from a look-ahead of the pod's queue.
@@ -17,6 +18,7 @@ pkg/proxy (iptables and ipvs proxiers), AKS-NETWORKING.md section 4.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,22 +29,33 @@ from sim.outcomes import draw
 if TYPE_CHECKING:
     from sim.kubeproxy.ipvs import IpvsTables
     from sim.objects import Node, Pod, ServiceState
+    from sim.queueing.podqueue import PodQueue
     from sim.scenario.schema import Distribution
     from sim.traffic.controller import FlowState
 
 
 class KubeProxyPath:
-    """The endpoint-choice half of the traffic controller (see the module docstring)."""
+    """kube-proxy's choice of endpoint for new connections (see the module docstring)."""
 
-    rng: np.random.Generator
-    service_rng: np.random.Generator
-    ipvs: IpvsTables | None
-    _affinity: dict[str, AffinityTable]
-    _shadow: dict[str, list[float]]
-    _service_time: Any
-    _pod_queue: Any
+    def __init__(self, rng: np.random.Generator, service_rng: np.random.Generator,
+                 ipvs: IpvsTables | None, service_time: Callable[[Pod, FlowState], Distribution],
+                 pod_queue: Callable[[Pod], PodQueue]) -> None:
+        self.rng = rng
+        self.service_rng = service_rng
+        self.ipvs = ipvs
+        """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
+        self.service_time = service_time
+        self.pod_queue = pod_queue
+        self.affinity: dict[str, AffinityTable] = {}
+        """ClientIP affinity: each Service's ``recent`` table (per virtual server in IPVS)."""
+        self.shadow: dict[str, list[float]] = {}
+        """The tick's look-ahead of pod workers (when each is free), for IPVS connection ends."""
 
-    def _sticky(self, flow: FlowState, endpoints: list[Pod], nodes: list[Node],
+    def new_tick(self) -> None:
+        """A new tick: the look-ahead starts again from the pods' queues."""
+        self.shadow = {}
+
+    def sticky(self, flow: FlowState, endpoints: list[Pod], nodes: list[Node],
                 node_idx: np.ndarray, arrivals: np.ndarray, clients: np.ndarray) -> np.ndarray:
         """kube-proxy's ClientIP affinity: the ``recent`` table of each node keeps a client on
         the endpoint it last used there, for ``timeoutSeconds`` after that use (virtual-ips.md);
@@ -64,7 +77,7 @@ class KubeProxyPath:
             picked[i] = j
         return picked
 
-    def _sticky_rows(self, svc: ServiceState, endpoints: list[Pod], node: str,
+    def sticky_rows(self, svc: ServiceState, endpoints: list[Pod], node: str,
                      clients: np.ndarray, t: np.ndarray) -> np.ndarray:
         """ClientIP affinity for connections from *clients* (source addresses) through *node*'s
         iptables rules, in time order: the endpoint each used last there within
@@ -90,14 +103,14 @@ class KubeProxyPath:
         """The ClientIP table of *svc* (of its virtual server *entry* in IPVS mode), made on
         first use. Clients are keyed by (node, source address): each node's kube-proxy keeps
         its own ``recent`` lists."""
-        table = self._affinity.get(svc.key + entry)
+        table = self.affinity.get(svc.key + entry)
         if table is None:
             assert svc.affinity is not None
-            table = self._affinity[svc.key + entry] = AffinityTable(svc.affinity)
+            table = self.affinity[svc.key + entry] = AffinityTable(svc.affinity)
         return table
 
     @staticmethod
-    def _entry(flow: FlowState) -> tuple[str, int | None]:
+    def entry(flow: FlowState) -> tuple[str, int | None]:
         """The IPVS virtual server a flow from outside enters by: the load balancer's frontend
         (a virtual server of its own, apart from the ClusterIP's), else the ClusterIP."""
         if flow.lb is not None:
@@ -105,11 +118,11 @@ class KubeProxyPath:
         return "", None
 
     @staticmethod
-    def _client_ips(flow: FlowState, clients: np.ndarray) -> np.ndarray:
+    def client_ips(flow: FlowState, clients: np.ndarray) -> np.ndarray:
         """The clients' source addresses (IPv4 as ints): ``clientIP`` and the ones after it."""
         return (int(flow.spec.client_ip) + clients) & 0xFFFFFFFF
 
-    def _ipvs_choose(self, flow: FlowState, svc: ServiceState, endpoints: list[Pod],
+    def ipvs_choose(self, flow: FlowState, svc: ServiceState, endpoints: list[Pod],
                      nodes: list[str], src: np.ndarray, t: np.ndarray, hop: float,
                      clients: np.ndarray | None = None, table: str = "", vip: int | None = None,
                      ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -133,7 +146,7 @@ class KubeProxyPath:
         service = None
         dists: list[Distribution] = []
         if ipvs.counts:
-            dists = [self._service_time(p, flow) for p in endpoints]
+            dists = [self.service_time(p, flow) for p in endpoints]
             if all(d == dists[0] for d in dists):
                 service = draw(dists[0], self.service_rng, n)
                 dists = []
@@ -168,24 +181,24 @@ class KubeProxyPath:
             if service is not None:
                 if dists:
                     service[k] = float(draw(dists[i], self.service_rng, 1)[0])
-                vs.open(i, self._expected_end(endpoints[i], at, float(service[k]), hop, timeout))
+                vs.open(i, self.expected_end(endpoints[i], at, float(service[k]), hop, timeout))
         return picks, service
 
-    def _expected_end(self, pod: Pod, t: float, service: float, hop: float,
+    def expected_end(self, pod: Pod, t: float, service: float, hop: float,
                       timeout: float) -> float:
         """When a connection opened at *t* to *pod* ends: its response leaves the pod's queue
         (looked ahead from the workers' free times), or the client gives up at its timeout."""
         if pod.node is None or not pod.node.alive or pod.phase != "Running":
             return t + timeout  # the SYN is never answered
-        free = self._shadow.get(pod.name)
+        free = self.shadow.get(pod.name)
         if free is None:
-            free = self._shadow[pod.name] = self._pod_queue(pod).free_times()
+            free = self.shadow[pod.name] = self.pod_queue(pod).free_times()
         start = max(t + hop, free[0])
         done = start + service
         heapq.heapreplace(free, done)
         return min(done + hop, t + timeout)
 
-    def _cluster_ip_pick(self, flow: FlowState, svc: ServiceState,
+    def cluster_ip_pick(self, flow: FlowState, svc: ServiceState,
                          proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]], idx: np.ndarray,
                          proxied: np.ndarray, source: np.ndarray, hop: float,
                          ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -219,14 +232,14 @@ class KubeProxyPath:
                 among = list(range(len(endpoints)))
             clients = ips[source[mine]]  # the client pods' own addresses
             if self.ipvs is not None:
-                got, drawn = self._ipvs_choose(
+                got, drawn = self.ipvs_choose(
                     flow, svc, [endpoints[j] for j in among], [name] * mine.size,
                     clients, proxied[mine], hop, clients)
                 pick[mine] = np.asarray(among, np.int64)[got]
                 if service is not None and drawn is not None:
                     service[mine] = drawn
             elif svc.affinity is not None:
-                got = self._sticky_rows(svc, [endpoints[j] for j in among], name, clients,
+                got = self.sticky_rows(svc, [endpoints[j] for j in among], name, clients,
                                         proxied[mine])
                 pick[mine] = np.asarray(among, np.int64)[got]
             else:

@@ -67,7 +67,7 @@ def _dns_hop(model: Model, host: str | None, csvc: ServiceState) -> tuple[Hop, b
 
     now = model.env.now
     sync = f"External-DNS syncs every {format_duration(routing.dns_sync_interval)}"
-    gone = traffic.dns_gone.get(name)
+    gone = traffic.routing.dns_gone.get(name)
     if gone is not None:
         if now >= gone:
             return Hop("DNS", f"{name}: NXDOMAIN", [
@@ -75,12 +75,12 @@ def _dns_hop(model: Model, host: str | None, csvc: ServiceState) -> tuple[Hop, b
                 f"{format_duration(gone)} ({sync})"]), False
         return Hop("DNS", target, [f"its Ingress was deleted; External-DNS deletes the A record at "
                                    f"its next sync, {format_duration(gone)}"]), True
-    ready = traffic.dns_ready.get(name)
+    ready = traffic.routing.dns_ready.get(name)
     if ready is not None and now < ready:
         return Hop("DNS", f"{name}: NXDOMAIN", [
             f"the Ingress is new; External-DNS writes the A record at its next sync, "
             f"{format_duration(ready)}"]), False
-    owners = [k for k, obj in traffic.ingress_objects.items() if name in traffic._zone_hosts(obj)]
+    owners = [k for k, obj in traffic.ingress_objects.items() if name in traffic.routing.zone_hosts(obj)]
     if not owners:
         return Hop("DNS", f"{name}: NXDOMAIN", [
             f"no Ingress has this host in zone {zone}: External-DNS writes no record"]), False
@@ -195,7 +195,7 @@ def _healthy(model: Model, svc: ServiceState, hops: list[Hop]) -> list[Any]:
     lb = model.traffic.balancers.get(svc.key)
     if lb is not None:
         return list(lb.healthy)
-    healthy = [n for n in backend_pool(model) if answers_probe(svc, n)]
+    healthy = [n for n in backend_pool(model.pools) if answers_probe(svc, n)]
     hop = next(h for h in hops if h.what == "backend nodes")
     hop.detail = ", ".join(n.name for n in healthy) or "none passes the probe"
     hop.why.append("no flow uses this load balancer: its probe as it would answer now")
@@ -515,7 +515,7 @@ def _ingress(model: Model, host: str | None, path: str, scheme: str, url: str,
         return RouteTrace(url, now, hops, False, "TLS handshake refused: the controller presents "
                           "its self-signed default certificate (no spec.tls entry lists the host)",
                           "tls_error")
-    cert = model.traffic.cert_ready.get((host or "").lower(), 0.0) if scheme == "https" else 0.0
+    cert = model.traffic.routing.cert_ready.get((host or "").lower(), 0.0) if scheme == "https" else 0.0
     if cert is None or cert > now:
         return RouteTrace(url, now, hops, False, "TLS handshake refused: the certificate is not "
                           "issued yet (the default certificate is served)", "tls_error")

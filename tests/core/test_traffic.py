@@ -341,7 +341,7 @@ def test_new_ingress_host_waits_for_external_dns_then_its_certificate() -> None:
     dns = [t.start for t in ticks if "dns_failure" in t.errors]
     tls = [t.start for t in ticks if "tls_error" in t.errors]
     assert min(dns) == 600 and max(dns) < 660          # the next sync after 10m is 11m
-    cert = sim.model.traffic.cert_ready["deals.example.com"]
+    cert = sim.model.traffic.routing.cert_ready["deals.example.com"]
     assert cert is not None and 690 <= cert <= 780       # issuance 90 s to 3 min
     assert min(tls) == 660 and max(tls) < cert
     assert all(t.ok == t.requests for t in ticks if t.start >= cert + 1)
