@@ -199,7 +199,7 @@ def coredns_outage(m: Model, fault: CorednsOutage) -> Effect:
 def ingress_controller_crash(m: Model, fault: IngressControllerCrash) -> Effect:
     """The ingress controller's containers crash; the kubelet restarts them after a back-off
     (doubling at each crash while the fault lasts: CrashLoopBackOff)."""
-    deps = m.traffic._controller_deps()
+    deps = m.traffic.controller_deps()
     if not deps:
         raise FaultError("this run has no ingress controller (traffic.ingressController)")
     pods = _pick(m, [p for d in deps for p in d.pods.values() if p.phase == "Running"],
@@ -325,12 +325,10 @@ def nsg_rule(m: Model, fault: NsgRuleFault) -> Effect:
         rules = [r for r in traffic.nsg_rules[name] if r.name != rule_name]
         if fault.add is not None:
             rules.append(fault.add)
-        traffic.nsg_rules[name] = sorted(rules, key=lambda r: r.priority)
-        traffic._nsg_cache.clear()
+        traffic.set_nsg_rules(name, sorted(rules, key=lambda r: r.priority))
 
     def revert() -> None:
-        traffic.nsg_rules[name] = before
-        traffic._nsg_cache.clear()
+        traffic.set_nsg_rules(name, before)
 
     return Effect(f"{name}/{rule_name}", apply, revert)
 

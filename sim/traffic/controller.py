@@ -185,7 +185,7 @@ class FlowState:
         self.latency_total = np.zeros(len(LATENCY_EDGES), np.int64)
         self.error_ticks = 0
         self.longest_streak = 0
-        self._streak = 0
+        self.streak = 0
         self.per_pod: dict[str, int] = {}
         self.per_node: dict[str, int] = {}
         """Requests the load balancer sent to each node (by node name), whatever came of them."""
@@ -193,7 +193,7 @@ class FlowState:
     @property
     def ongoing_streak(self) -> int:
         """Error ticks in a row up to the last published tick (0: the flow is not failing now)."""
-        return self._streak
+        return self.streak
 
 
 class TrafficController(NameLookups):
@@ -383,16 +383,21 @@ class TrafficController(NameLookups):
             backend = self._backend(pod)
             workers = backend.concurrency if backend else 1
             controller = self.spec.ingress_controller if self.spec else None
-            if backend is None and controller is not None and pod.dep in self._controller_deps():
+            if backend is None and controller is not None and pod.dep in self.controller_deps():
                 workers = controller.concurrency
             queue = pod.queue = PodQueue(workers)
         return queue
 
-    def _controller_deps(self) -> list[Any]:
+    def controller_deps(self) -> list[Any]:
         controller = self.spec.ingress_controller if self.spec else None
         svc = self.service_ctl.find(controller.service) if controller else None
         return svc.deployments if svc else []
 
+
+    def set_nsg_rules(self, subnet: str, rules: list[Any]) -> None:
+        """The NSG of *subnet* has these rules now (an nsg_rule fault): verdicts are redone."""
+        self.nsg_rules[subnet] = rules
+        self._nsg_cache.clear()
     def _backend(self, pod: Pod) -> Any:
         dep = pod.dep
         return self._backends.get(dep.key) or self._backends.get(dep.name)
@@ -1109,10 +1114,10 @@ class TrafficController(NameLookups):
         errors = total - int(counts[OK])
         if total and errors / total > ERROR_TICK_RATE:
             flow.error_ticks += 1
-            flow._streak += 1
-            flow.longest_streak = max(flow.longest_streak, flow._streak)
+            flow.streak += 1
+            flow.longest_streak = max(flow.longest_streak, flow.streak)
         else:
-            flow._streak = 0
+            flow.streak = 0
         by_cause = {OUTCOMES[i]: int(c) for i, c in enumerate(counts.tolist()) if c and i != OK}
         self.bus.publish(TrafficTick(
             flow.spec.name, flow.svc.key if flow.svc else flow.dest, tick * dt, dt, total,
