@@ -90,7 +90,7 @@ class Model:
         each controller reacts to the objects it watches, none calls a sibling)."""
         nodes, workloads = self.nodes, self.workloads
         nodes.became_ready.subscribe(workloads.node_became_ready)
-        nodes.went_not_ready.subscribe(workloads.node_went_not_ready)
+        nodes.went_not_ready.subscribe(workloads.taint_manager.node_went_not_ready)
         nodes.deleting.subscribe(workloads.node_deleting)
         nodes.stopped.subscribe(workloads.node_stopped)
         nodes.schedulable.subscribe(workloads.node_schedulable)
@@ -146,7 +146,7 @@ class Model:
             self.workloads.add_deployment(placed.obj)
         for placed in (*self.loaded.workloads.statefulsets, *self.loaded.workloads.daemonsets):
             self.workloads.add_deployment(placed.obj)
-        self.workloads.pdbs = [p.obj for p in self.loaded.workloads.pdbs]
+        self.workloads.budgets.pdbs = [p.obj for p in self.loaded.workloads.pdbs]
         self._add_coredns()
         for profile in self.spec.utilization:
             dep = self.workloads.find(profile.deployment)

@@ -142,7 +142,7 @@ def _evict_all(m: Model, node: Node, why: str) -> tuple[Node, Any, Any] | None:
     for pod in list(node.pods.values()):
         if pod.dep.kind == "DaemonSet":
             continue
-        blocked = m.workloads.blocking_pdb(pod) if m.workloads.pdbs else None
+        blocked = m.workloads.budgets.blocking_pdb(pod) if m.workloads.budgets.pdbs else None
         if blocked is None:
             m.workloads.delete_pod(pod, why)
         elif refused is None:
@@ -269,14 +269,14 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
                 node.version = version
                 m.nodes.cordon(node, False)
                 m.bus.publish(Upgrade(node.name, pool.name))
-        if m.workloads.pdbs:  # the buffer nodes' pods leave within the budgets too
+        if m.workloads.budgets.pdbs:  # the buffer nodes' pods leave within the budgets too
             error = yield from _drain(m, buffers, f"drained for the upgrade of {pool.name}",
                                       "UpgradeFailed", pool)
             if error:
                 m.bus.publish(OperationFailed(pool.name, kind, error))
                 return
         for node in buffers:
-            if not m.workloads.pdbs:
+            if not m.workloads.budgets.pdbs:
                 m.bus.publish(Drain(node.name, pool.name))
             m.nodes.delete(node, "upgrade finished: surge node deleted")
         pool.version = version

@@ -314,7 +314,7 @@ class Sampler:
         v["akssim_pods_pending"].append(((), float(m.workloads.pending_count)))
         if "kube_endpoint_address" not in self._over_cap:
             self._endpoints(v["kube_endpoint_address"])
-        for hpa, dep in m.workloads.hpas:
+        for hpa, dep in m.workloads.hpa.hpas:
             key = (hpa.metadata.namespace, hpa.metadata.name)
             v["kube_horizontalpodautoscaler_status_current_replicas"].append((key, float(dep.desired)))
             v["kube_horizontalpodautoscaler_spec_max_replicas"].append(

@@ -1,4 +1,7 @@
-"""Deployments, their pods, the scheduling queue, kubelet start-up, and the HPA.
+"""Deployments and their pods, the scheduling queue and kubelet start-up: the workload
+controller, with its components (StatefulSet and DaemonSet rules in :mod:`sim.workloads.kinds`,
+the taint manager in :mod:`sim.workloads.eviction`, PodDisruptionBudgets in
+:mod:`sim.workloads.disruption`, the HPA in :mod:`sim.workloads.hpa`).
 
 - A Deployment keeps ``replicas`` pods; a deleted or evicted pod is replaced at once
   (ReplicaSet controller), and the replacement goes through the scheduler.
@@ -11,81 +14,31 @@
   a pod went away, a new pod arrived).
 - FailedScheduling is published when a pod first fails and then at most once per 5 minutes
   per pod, as the Kubernetes event recorder's spam filter lets through.
-- A StatefulSet's pods are ``<name>-0`` .. ``<name>-N-1``; with ``podManagementPolicy:
-  OrderedReady`` (the default) pod N is created only when pods 0..N-1 are Running and Ready,
-  and a scale-down deletes the highest ordinals first (kubernetes.io, StatefulSets:
-  "Deployment and Scaling Guarantees"). A deleted pod comes back under the same name.
-- A DaemonSet runs one pod on every node its nodeSelector allows, created when the node is
-  Ready (the DaemonSet controller tolerates the unreachable/not-ready/unschedulable taints,
-  and network-unavailable for ``hostNetwork`` pods); it takes a maxPods slot, cpu and memory,
-  and a pod address unless ``hostNetwork: true`` (the node's own address then). Node drains
-  leave daemon pods alone (``kubectl drain --ignore-daemonsets``, as AKS drains); they go with
-  the node.
-- A PodDisruptionBudget limits voluntary evictions (node drains): an eviction is refused (the
-  eviction API's 429) when the matching pods' healthy count would fall below minAvailable
-  (int, or a percentage of the expected pods rounded up) or expected - maxUnavailable.
-- HPA (autoscaling/v2 defaults): sync every 15 s, tolerance 0.1,
-  desired = ceil(current x utilisation / target); scale-up limited to max(2x, +4) per sync;
-  scale-down uses the highest recommendation of the last 300 s (stabilisation window).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-import simpy
-
-from sim.cluster.scheduler import NETWORK_UNAVAILABLE, NO_TAINT, TAINT_UNREACHABLE, NodeTable, Scheduler
-from sim.events import (
-    FailedScheduling,
-    Killing,
-    ScalingReplicaSet,
-    Scheduled,
-    SuccessfulRescale,
-    TaintManagerEviction,
-)
+from sim.cluster.scheduler import NodeTable, Scheduler
+from sim.events import FailedScheduling, Killing, ScalingReplicaSet, Scheduled
 from sim.kernel.context import Context
 from sim.kernel.watch import Watch
-from sim.objects import (
-    DEFAULT_SPREAD,
-    POD_NAME_ALPHABET,
-    DeploymentState,
-    Node,
-    NodePool,
-    Pod,
-    Signature,
-    SpreadConstraint,
-)
+from sim.objects import POD_NAME_ALPHABET, DeploymentState, Node, NodePool, Pod
 from sim.queueing.service_times import draw
-from sim.scenario.manifests import (
-    DaemonSet,
-    Deployment,
-    HorizontalPodAutoscaler,
-    PodDisruptionBudget,
-    StatefulSet,
-)
+from sim.scenario.manifests import DaemonSet, Deployment, HorizontalPodAutoscaler, StatefulSet
+from sim.workloads.disruption import DisruptionBudgets
+from sim.workloads.eviction import TaintManager, eviction_delays
+from sim.workloads.hpa import HpaController
+from sim.workloads.kinds import daemon_fits, ordinals_to_create, signature, surplus_ordinals
 
 if TYPE_CHECKING:
     from sim.ipam import IpamStrategy
     from sim.scenario.schema import ClusterSpec
 
 FAILED_SCHEDULING_REPEAT = 300.0
-HPA_SYNC_PERIOD = 15.0
-HPA_TOLERANCE = 0.1
-HPA_DOWNSCALE_WINDOW = 300.0
-
-
-def _toleration_seconds(manifest: Deployment | StatefulSet | DaemonSet, key: str,
-                        default: int) -> int:
-    for t in manifest.spec.template.spec.tolerations:
-        if t.effect in (None, "NoExecute") and (t.key == key or (t.key is None and
-                                                                 t.operator == "Exists")):
-            return t.toleration_seconds if t.toleration_seconds is not None else 10**9
-    return default
 
 
 class WorkloadController:
@@ -112,50 +65,31 @@ class WorkloadController:
         self.pending_grew: Watch[[int]] = Watch()
         """New pods wait to be scheduled (with the count pending now)."""
         self.deployments: dict[str, DeploymentState] = {}
-        self.hpas: list[tuple[HorizontalPodAutoscaler, DeploymentState]] = []
-        """Every HPA with the Deployment it scales (read by telemetry)."""
         self.queue: dict[str, deque[Pod]] = {}
         """Pending pods by workload, in arrival order."""
         self.unschedulable: set[str] = set()
         """Workloads whose head pod did not fit in the last pass."""
-        self.pdbs: list[PodDisruptionBudget] = []
         self._ordered_due: dict[str, DeploymentState] = {}
         """StatefulSets whose next ordinal may start (a pod of theirs became Ready)."""
         self._pass_due = False
         self.pending_count = 0
         self.instant = False
         """While the cluster is built at time 0, bound pods run and are Ready at once."""
+        self.hpa = HpaController(self.env, self.bus, self.set_replicas)
+        """The HorizontalPodAutoscalers (telemetry reads ``hpa.hpas``)."""
+        self.taint_manager = TaintManager(self.timers, self.bus, self.set_ready, self.delete_pod)
+        """Evicts the pods of NotReady nodes (it watches ``nodes.went_not_ready``)."""
+        self.budgets = DisruptionBudgets(self.deployments)
+        """The PodDisruptionBudgets, which node drains ask (``budgets.blocking_pdb``)."""
 
     # --- set-up -----------------------------------------------------------------------
 
     def add_deployment(self, manifest: Deployment | StatefulSet | DaemonSet) -> DeploymentState:
         """Register a Deployment, StatefulSet or DaemonSet (its pods are created at the next
         reconcile; a DaemonSet's as nodes become Ready, :meth:`node_ready`)."""
-        spec = manifest.spec.template.spec
-        cpu = sum(c.resources.requests.cpu for c in spec.containers)
-        mem = sum(c.resources.requests.memory for c in spec.containers)
-        pools = [p.index for p in self.pools.values()
-                 if all(p.spec.node_labels.get(k, _pool_label(p.name, k)) == v
-                        for k, v in spec.node_selector.items())]
-        spread = tuple(SpreadConstraint("zone" if c.topology_key.endswith("zone") else "hostname",
-                                        c.max_skew, c.when_unsatisfiable == "DoNotSchedule")
-                       for c in spec.topology_spread_constraints) or DEFAULT_SPREAD
-        tolerates = any(t.operator == "Exists" and t.key is None for t in spec.tolerations)
-        if isinstance(manifest, DaemonSet):
-            spread = ()  # each pod is pinned to its node (node affinity on the node's name)
-        sig = Signature(manifest.key, cpu, mem,
-                        None if not spec.node_selector else np.array(pools, np.int32),
-                        tolerates, spread)
+        sig = signature(manifest, self.pools)
         self.table.register(sig, len(self.cluster.zones))
-        t = self.cluster.timings
-        never = 10**9  # the DaemonSet controller adds NoExecute tolerations without a limit
-        daemon = isinstance(manifest, DaemonSet)
-        dep = DeploymentState(
-            manifest, sig,
-            never if daemon else _toleration_seconds(
-                manifest, TAINT_UNREACHABLE, t.default_unreachable_toleration_seconds),
-            never if daemon else _toleration_seconds(
-                manifest, "node.kubernetes.io/not-ready", t.default_not_ready_toleration_seconds))
+        dep = DeploymentState(manifest, sig, *eviction_delays(manifest, self.cluster.timings))
         self.deployments[dep.key] = dep
         self.queue[dep.key] = deque()
         return dep
@@ -210,26 +144,15 @@ class WorkloadController:
     def _reconcile_ordinals(self, dep: DeploymentState) -> None:
         """StatefulSet controller: ordinals 0..desired-1, created in order and (OrderedReady)
         one at a time once every predecessor is Running and Ready; the highest go first."""
-        prefix = len(dep.name) + 1
-        extra = sorted((p for p in dep.pods.values() if int(p.name[prefix:]) >= dep.desired),
-                       key=lambda p: -int(p.name[prefix:]))
-        for pod in extra:
+        for pod in surplus_ordinals(dep):
             self.delete_pod(pod, "scaled down", kill_event=pod.node is not None, replace=False)
-        created = False
-        for i in range(dep.desired):
-            name = f"{dep.name}-{i}"
-            pod = dep.pods.get(name)
-            if pod is None:
-                pod = Pod(name, dep, self.env.now)
-                dep.pods[name] = pod
-                self.queue[dep.key].append(pod)
-                self.pending_count += 1
-                created = True
-                if dep.ordered:
-                    break
-            elif dep.ordered and not (pod.phase == "Running" and pod.ready):
-                break
-        if created:
+        names = ordinals_to_create(dep)
+        for name in names:
+            pod = Pod(name, dep, self.env.now)
+            dep.pods[name] = pod
+            self.queue[dep.key].append(pod)
+            self.pending_count += 1
+        if names:
             if not self.instant:
                 self.pending_grew(self.pending_count)
             self.kick()
@@ -239,24 +162,14 @@ class WorkloadController:
         once (before any pending pod of a Deployment can take the slot)."""
         for dep in self.deployments.values():
             if dep.kind != "DaemonSet" or node.row < 0 or any(
-                    p.dep is dep for p in node.pods.values()):
+                    p.dep is dep for p in node.pods.values()) or not daemon_fits(dep, node, self.table):
                 continue
-            sig, t = dep.sig, self.table
-            row = node.row
-            if sig.pools is not None and node.pool.index not in sig.pools:
-                continue
-            if t.taint[row] not in (NO_TAINT,) and not (
-                    t.taint[row] == NETWORK_UNAVAILABLE and dep.host_network):
-                continue
-            if (t.pods[row] >= t.max_pods[row] or t.alloc_cpu[row] - t.used_cpu[row] < sig.cpu
-                    or t.alloc_mem[row] - t.used_mem[row] < sig.memory):
-                continue  # no room: the daemon pod would stay Pending on this node
             name = f"{dep.name}-{''.join(self.rng.choices(POD_NAME_ALPHABET, k=5))}"
             pod = Pod(name, dep, self.env.now)
             dep.pods[name] = pod
             dep.desired = len(dep.pods)
             self.pending_count += 1
-            t.bind(row, sig)
+            self.table.bind(node.row, dep.sig)
             self._bind(pod, node)
 
     def _daemon_again(self, node: Node) -> None:
@@ -288,47 +201,6 @@ class WorkloadController:
         for pod in list(node.pods.values()):
             self.delete_pod(pod, f"node {node.name} is being deleted ({why})",
                             kill_event=node.state == "Ready")
-
-    def node_went_not_ready(self, node: Node) -> None:
-        """The taint manager: a NotReady node's pods are unready at once and are evicted when
-        their toleration of the unreachable taint runs out (tolerationSeconds)."""
-        groups: dict[int, list[Pod]] = {}
-        for pod in node.pods.values():
-            self.set_ready(pod, False)
-            groups.setdefault(pod.dep.unreachable_toleration, []).append(pod)
-        for seconds in sorted(groups):
-            self.timers.after(seconds, self._evict, (node, node.taint_epoch, seconds))
-
-    def _evict(self, arg: tuple[Node, int, int]) -> None:
-        node, epoch, seconds = arg
-        if node.taint_epoch != epoch or node.state != "NotReady":
-            return
-        for pod in [p for p in node.pods.values() if p.dep.unreachable_toleration == seconds]:
-            self.bus.publish(TaintManagerEviction(pod.dep.namespace, pod.name, node.name))
-            self.delete_pod(pod, "evicted by the taint manager", kill_event=False)
-
-    # --- disruption budgets -------------------------------------------------------------
-
-    def blocking_pdb(self, pod: Pod) -> tuple[PodDisruptionBudget, int] | None:
-        """The PodDisruptionBudget that refuses evicting *pod* now (with its unready pods),
-        or None (the eviction API would accept it)."""
-        labels = pod.dep.manifest.spec.template.metadata.labels
-        for pdb in self.pdbs:
-            if pdb.metadata.namespace != pod.dep.namespace or not pdb.spec.selector.matches(
-                    labels):
-                continue
-            deps = [d for d in self.deployments.values() if d.kind != "DaemonSet"
-                    and d.namespace == pdb.metadata.namespace
-                    and pdb.spec.selector.matches(d.manifest.spec.template.metadata.labels)]
-            pods = [p for d in deps for p in d.pods.values()]
-            healthy = sum(1 for p in pods if p.ready)
-            allowed, desired = allowed_disruptions(pdb, healthy, len(pods),
-                                                   sum(d.desired for d in deps))
-            # unhealthyPodEvictionPolicy IfHealthyBudget (the default): an unready pod may go
-            # while the budget is met; a ready one only while disruptions are allowed
-            if (allowed <= 0) if pod.ready else (healthy < desired):
-                return pdb, len(pods) - healthy
-        return None
 
     def _pod_name(self, dep: DeploymentState) -> str:
         return f"{dep.name}-{dep.rs_hash}-{''.join(self.rng.choices(POD_NAME_ALPHABET, k=5))}"
@@ -525,90 +397,5 @@ class WorkloadController:
 
     def add_hpa(self, hpa: HorizontalPodAutoscaler) -> None:
         """Start the HPA controller loop for one HorizontalPodAutoscaler."""
-        dep = self.find(f"{hpa.metadata.namespace}/{hpa.spec.scale_target_ref.name}")
-        self.hpas.append((hpa, dep))
-        self.env.process(self._hpa_loop(hpa, dep))
+        self.hpa.add(hpa, self.find(f"{hpa.metadata.namespace}/{hpa.spec.scale_target_ref.name}"))
 
-    def _hpa_loop(self, hpa: HorizontalPodAutoscaler,
-                  dep: DeploymentState) -> Generator[simpy.Event, Any, None]:
-        env, spec = self.env, hpa.spec
-        target = float(spec.target_cpu)
-        window = spec.behavior.scale_down.stabilization_window_seconds
-        window = HPA_DOWNSCALE_WINDOW if window is None else float(window)
-        # upstream records the current replicas as the first recommendation, so a fresh HPA
-        # does not scale down before its stabilisation window has passed
-        history: deque[tuple[float, int]] = deque([(env.now, dep.desired)])
-        last_cpu = dep.cpu_seconds
-        while True:
-            yield env.timeout(HPA_SYNC_PERIOD)
-            current = dep.desired
-            ready = dep.available
-            used, last_cpu = dep.cpu_seconds - last_cpu, dep.cpu_seconds
-            if current == 0 or ready == 0:
-                continue
-            if dep.utilization:
-                demand = utilization_at(dep, env.now) * dep.initial  # "pods at 100% request"
-                measured = 100.0 * demand / ready
-            elif dep.cpu_cap > 0 and dep.sig.cpu > 0:
-                # metrics-server: the pods' CPU over the sync period, as % of their requests;
-                # busy pods cannot use more than their workers
-                cores = min(used / HPA_SYNC_PERIOD, ready * dep.cpu_cap)
-                measured = 100.0 * cores / (ready * dep.sig.cpu / 1000.0)
-            else:
-                continue
-            ratio = measured / target
-            desired = current if abs(ratio - 1.0) <= HPA_TOLERANCE else math.ceil(ready * ratio)
-            desired = max(spec.min_replicas, min(spec.max_replicas, desired))
-            now = env.now
-            history.append((now, desired))
-            while history and history[0][0] <= now - window:
-                history.popleft()
-            if desired < current:
-                desired = min(current, max(d for _, d in history))
-            else:
-                desired = min(desired, max(2 * current, current + 4))
-            if desired != current:
-                self.bus.publish(SuccessfulRescale(dep.namespace, hpa.metadata.name, desired,
-                                                round(measured, 1), target))
-                self.set_replicas(dep, desired)
-
-
-def utilization_at(dep: DeploymentState, t: float) -> float:
-    """CPU utilisation fraction the Deployment's initial replicas would show at time *t*."""
-    value = 0.0
-    for at, cpu in dep.utilization:
-        if at <= t:
-            value = cpu / 100.0
-        else:
-            break
-    return value
-
-
-def _budget(value: int | str, expected: int) -> int:
-    """An int-or-percent of a PodDisruptionBudget, percentages of *expected* rounded up
-    (intstr.GetScaledValueFromIntOrPercent with roundUp, as the disruption controller)."""
-    if isinstance(value, str):
-        return -(-int(value[:-1]) * expected // 100)
-    return value
-
-
-def allowed_disruptions(pdb: PodDisruptionBudget, healthy: int, pods: int,
-                        replicas: int) -> tuple[int, int]:
-    """``status.disruptionsAllowed`` and ``desiredHealthy`` (kubernetes pkg/controller/
-    disruption): currentHealthy - desiredHealthy, never below 0. The expected count is the
-    pods' controllers' replicas, except with an integer minAvailable, where it is the pods."""
-    spec = pdb.spec
-    if spec.max_unavailable is not None:
-        desired = max(0, replicas - _budget(spec.max_unavailable, replicas))
-    elif isinstance(spec.min_available, int):
-        desired = spec.min_available
-    elif spec.min_available is not None:
-        desired = _budget(spec.min_available, replicas)
-    else:
-        desired = 0  # neither set (policy/v1 has no default): desiredHealthy stays 0
-    return max(0, healthy - desired), desired
-
-
-def _pool_label(pool: str, key: str) -> str | None:
-    # AKS labels every node with its pool name under both keys
-    return pool if key in ("agentpool", "kubernetes.azure.com/agentpool") else None
