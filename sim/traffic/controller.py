@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +76,7 @@ import simpy
 from sim.azure import nsg
 from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
-from sim.ingress import IngressRouter, Route
+from sim.ingress import IngressRouter
 from sim.kernel.context import Context
 from sim.kubeproxy.ipvs import IpvsTables
 from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
@@ -100,21 +99,16 @@ from sim.outcomes import (
     SNAT_EXHAUSTED,
     TIMEOUT,
     UNROUTABLE,
-    draw,
+    quantile,
 )
 from sim.queueing.podqueue import PodQueue
+from sim.queueing.service_times import draw_many
 from sim.scenario.schema import (
-    Constant,
     Distribution,
-    Diurnal,
     Exponential,
-    Flow,
-    Ramp,
-    Rate,
-    Spike,
-    Step,
 )
 from sim.traffic.approuting import AppRouting
+from sim.traffic.flows import FlowState, rate_at
 from sim.traffic.links import Links
 from sim.traffic.loadbalancer import LoadBalancer
 from sim.traffic.lookups import NameLookups
@@ -129,71 +123,6 @@ if TYPE_CHECKING:
     from sim.svc import ServiceController
     from sim.workloads.controller import WorkloadController
 
-
-
-def rate_at(rate: Rate, t: float) -> float:
-    """Requests per second of a rate profile at sim time *t*."""
-    if isinstance(rate, Constant):
-        return rate.rps
-    if isinstance(rate, Ramp):
-        if t <= rate.at:
-            return rate.from_
-        frac = min(1.0, (t - rate.at) / rate.over) if rate.over > 0 else 1.0
-        return rate.from_ + (rate.to - rate.from_) * frac
-    if isinstance(rate, Step):
-        value = 0.0
-        for step in rate.steps:
-            if step.at <= t:
-                value = step.rps
-        return value
-    if isinstance(rate, Diurnal):
-        phase = 2 * math.pi * (t - rate.peak_at) / rate.period
-        return max(0.0, rate.mean + rate.amplitude * math.cos(phase))
-    assert isinstance(rate, Spike)
-    return rate.peak if rate.at <= t < rate.at + rate.duration else rate.base
-
-
-class FlowState:
-    """One flow of the scenario and what it produced so far."""
-
-    def __init__(self, spec: Flow, svc: ServiceState | None, lb: LoadBalancer | None) -> None:
-        self.spec = spec
-        self.svc = svc  # type: ignore[assignment]  # None only for outbound flows
-        self.port = (svc.port(spec.to.port if spec.to else None) or 80) if svc else 0
-        self.client: Any = None
-        """Outbound flows: the DeploymentState whose pods call out."""
-        self.dest = ""
-        self.direct: Any = None
-        """VM flows to pod IPs: the DeploymentState whose pods are called."""
-        self.dns_queries = 0
-        """Queries one lookup of the flow's name costs (the search-list walk)."""
-        self.dns_upstream = 0
-        """Of those, how many CoreDNS forwards to the VNet resolver (cache misses wait)."""
-        self.external_name = ""
-        """Pods calling an ExternalName Service: the name its CNAME points to."""
-        self.dns_ok = True
-        self.dns_total = 0
-        self.route: Route | None = None
-        """Ingress flows: the rule the controller applies (fixed: Ingresses do not change)."""
-        self.backend: ServiceState | None = None
-        self.backend_port = 80
-        self.lb = lb
-        self.pending: dict[int, np.ndarray] = {}
-        """Outcome counts per tick index, for ticks not published yet."""
-        self.latency: dict[int, np.ndarray] = {}
-        self.totals = np.zeros(len(OUTCOMES), np.int64)
-        self.latency_total = np.zeros(len(LATENCY_EDGES), np.int64)
-        self.error_ticks = 0
-        self.longest_streak = 0
-        self.streak = 0
-        self.per_pod: dict[str, int] = {}
-        self.per_node: dict[str, int] = {}
-        """Requests the load balancer sent to each node (by node name), whatever came of them."""
-
-    @property
-    def ongoing_streak(self) -> int:
-        """Error ticks in a row up to the last published tick (0: the flow is not failing now)."""
-        return self.streak
 
 
 class TrafficController(NameLookups):
@@ -612,7 +541,7 @@ class TrafficController(NameLookups):
             return
         n = arrivals.size
         src = self.rng.integers(0, len(pods), n)
-        took = draw(spec.external.latency, self.service_rng, n) + 2 * hop
+        took = draw_many(spec.external.latency, self.service_rng, n) + 2 * hop
         ends = arrivals + took
         nodes = np.fromiter((pods[i].node.row for i in src.tolist()), np.int64, n)
         order = np.argsort(nodes, kind="stable")
@@ -814,7 +743,7 @@ class TrafficController(NameLookups):
                         if idx.size == 0:
                             continue
             service = (service_for[idx] if service_for is not None
-                       else draw(self._service_time(pod, flow), self.service_rng, idx.size))
+                       else draw_many(self._service_time(pod, flow), self.service_rng, idx.size))
             if flow.route is not None and flow.spec.ingress and flow.spec.ingress.scheme == "https":
                 service = service + (self.spec.ingress_controller.tls_time
                                      if self.spec and self.spec.ingress_controller else 0.0)
@@ -1016,7 +945,7 @@ class TrafficController(NameLookups):
                             continue
                     t = t + inbound
             service = (drawn if drawn is not None
-                       else draw(self._service_time(pod), self.service_rng, rows.size))
+                       else draw_many(self._service_time(pod), self.service_rng, rows.size))
             backend_spec = self._backend(pod)
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
@@ -1165,26 +1094,6 @@ class TrafficController(NameLookups):
                 else:
                     # no answer will come: the client times out instead
                     self._move(flow, int(w // dt), OK, DEAD_ENDPOINT, 1, int(g // dt))
-
-
-def quantile(hist: np.ndarray | None, q: float) -> float | None:
-    """The *q* quantile of a latency histogram, interpolated inside its bucket; None if empty."""
-    if hist is None:
-        return None
-    total = int(hist.sum())
-    if total == 0:
-        return None
-    rank = q * total
-    cum = np.cumsum(hist)
-    idx = int(np.searchsorted(cum, rank, side="left"))
-    if idx >= len(LATENCY_EDGES) - 1:
-        return float(LATENCY_EDGES[-1])
-    lo, hi = float(LATENCY_EDGES[idx]), float(LATENCY_EDGES[idx + 1])
-    before = float(cum[idx - 1]) if idx else 0.0
-    inside = float(hist[idx])
-    # log-spaced buckets: interpolate geometrically (linearly for the first, from 0)
-    frac = (rank - before) / inside if inside else 1.0
-    return lo + (hi - lo) * frac if lo == 0.0 else lo * (hi / lo) ** frac
 
 
 # --- serving a round of pod queues (TrafficController._resolve) ------------------------------

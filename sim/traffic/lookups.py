@@ -38,8 +38,9 @@ import numpy as np
 
 from sim.azure.vnet import ip_str
 from sim.events import SNATPortExhaustion
-from sim.outcomes import DNS_FAILURE, NO_ENDPOINT, OK, SNAT_EXHAUSTED, TIMEOUT, draw
+from sim.outcomes import DNS_FAILURE, NO_ENDPOINT, OK, SNAT_EXHAUSTED, TIMEOUT
 from sim.queueing.podqueue import PodQueue
+from sim.queueing.service_times import draw_many
 from sim.scenario.schema import ExternalRef
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ class NameLookups:
                     group = group[~cut]
                     if group.size == 0:
                         continue
-            work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
+            work = draw_many(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
             if server.queue is None:
                 server.queue = PodQueue(coredns.concurrency)
             self._enqueue(server, arrivals[group] + hop, work,
@@ -287,7 +288,7 @@ class NameLookups:
         t = np.sort(np.concatenate(times))
         if t.size:
             self.dns_resends += int(t.size)
-            work = draw(coredns.service_time, self._resend_rng, t.size)
+            work = draw_many(coredns.service_time, self._resend_rng, t.size)
             self._enqueue(server, t, work, _ignore)
 
     def _upstream_wait(self, flow: Any, server: Pod, t: np.ndarray, done: np.ndarray) -> np.ndarray:
@@ -300,7 +301,7 @@ class NameLookups:
         fetched = self._dns_cache.get(key, -math.inf)
         i = int(np.searchsorted(t, fetched + coredns.cache_ttl, side="left"))
         while i < t.size:
-            rtt = float(draw(coredns.upstream_latency, self._dns_rng, 1)[0]) * flow.dns_upstream
+            rtt = float(draw_many(coredns.upstream_latency, self._dns_rng, 1)[0]) * flow.dns_upstream
             j = int(np.searchsorted(t, float(done[i]) + rtt, side="left"))
             j = max(j, i + 1)
             wait[i:j] = rtt
@@ -328,7 +329,7 @@ class NameLookups:
         arrivals, outcome, when, latency, hop, t0 = after
         if rows.size == 0:
             return
-        took = draw(DEFAULT_EXTERNAL.latency, self.service_rng, rows.size) + 2 * hop
+        took = draw_many(DEFAULT_EXTERNAL.latency, self.service_rng, rows.size) + 2 * hop
         ends = ready + took
         nodes = np.fromiter((pods[i].node.row for i in src[rows].tolist()), np.int64, rows.size)
         order = np.argsort(nodes, kind="stable")

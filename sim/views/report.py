@@ -155,7 +155,7 @@ def figures(m: Model, stats: Stats) -> dict[str, float]:
 
 def flow_figures(m: Model) -> dict[str, float]:
     """Figures of every traffic flow: counts, error rate, how long errors lasted, latency."""
-    from sim.traffic.controller import OUTCOMES, quantile
+    from sim.outcomes import OUTCOMES, quantile
 
     out: dict[str, float] = {}
     tick = m.spec.traffic.tick if m.spec.traffic else 1.0

@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 from simkit import make_sim
 
-from sim.outcomes import LATENCY_EDGES
-from sim.traffic.controller import quantile
+from sim.outcomes import LATENCY_EDGES, quantile
 
 
 def _slowest_bucket_floor(hist: np.ndarray) -> float:
