@@ -108,6 +108,7 @@ from sim.scenario.schema import (
     Exponential,
 )
 from sim.traffic.approuting import AppRouting
+from sim.traffic.batch import Batch
 from sim.traffic.flows import FlowState, rate_at
 from sim.traffic.links import Links
 from sim.traffic.loadbalancer import LoadBalancer
@@ -493,22 +494,21 @@ class TrafficController(NameLookups):
                 for end in ends:  # an open connection cut: the client sees a reset now
                     self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
 
-    def _forward_later(self, flow: FlowState, rows: np.ndarray, t: np.ndarray, source: Pod,
-                       tick: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]) -> None:
+    def _forward_later(self, b: Batch, rows: np.ndarray, t: np.ndarray, source: Pod) -> None:
         """Collect a round's proxied requests per flow: one second stage per flow and tick."""
-        entry = self._forwards.get(id(flow))
+        entry = self._forwards.get(id(b.flow))
         if entry is None:
-            entry = self._forwards[id(flow)] = (flow, tick, [])
-        entry[2].append((rows, t, source))
+            entry = self._forwards[id(b.flow)] = (b, [])
+        entry[1].append((rows, t, source))
 
     def _flush_forwards(self) -> None:
         pending, self._forwards = self._forwards, {}
-        for flow, (arrivals, outcome, when, latency, hop), proxied in pending.values():
-            self._forward(flow, proxied, arrivals, outcome, when, latency, hop)
+        for b, proxied in pending.values():
+            self._forward(b, proxied)
 
-    def _dispatch_direct(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                         when: np.ndarray, latency: np.ndarray, hop: float) -> None:
+    def _dispatch_direct(self, b: Batch) -> None:
         """A VM connects to pod IPs directly: only Azure CNI pod IPs are routable there."""
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         plugin = self.cluster.plugin
         if plugin in ("kubenet", "overlay", "none"):
             outcome[:] = UNROUTABLE  # the SYN has no route to the pod CIDR: the client times out
@@ -526,11 +526,11 @@ class TrafficController(NameLookups):
         if self.policy_objects and not self._allowed(str(flow.spec.client_ip), pods[0], port):
             outcome[live] = DENIED  # the policy sees the VM's own address
             return
-        self._serve(flow, pods, pick, outcome == OK, arrivals, outcome, when, latency, hop)
+        self._serve(b, pods, pick, outcome == OK)
 
-    def _dispatch_out(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                      when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
+    def _dispatch_out(self, b: Batch, t0: float) -> None:
         """Pods of the client Deployment call an external address through outbound SNAT."""
+        flow, arrivals, outcome, when, latency, hop = b.flow, b.arrivals, b.outcome, b.when, b.latency, b.hop
         spec = flow.spec
         assert spec.external is not None
         pods = [p for p in flow.client.pods.values()
@@ -586,14 +586,15 @@ class TrafficController(NameLookups):
         when = arrivals + spec.timeout  # overwritten for answered requests
         latency = np.full(n, np.nan)
         self._ticked.append((flow, outcome, when, latency))
+        b = Batch(flow, arrivals, outcome, when, latency, hop)
         if flow.direct is not None:
-            self._dispatch_direct(flow, arrivals, outcome, when, latency, hop)
+            self._dispatch_direct(b)
             return
         if flow.client is not None:
             if flow.spec.to is not None:
-                self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop, t0)
+                self._dispatch_lookup(b, t0)
             else:
-                self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
+                self._dispatch_out(b, t0)
             return
         lb = flow.lb
         nodes: list[Node] | None = None
@@ -631,8 +632,7 @@ class TrafficController(NameLookups):
             outcome[live] = NO_ENDPOINT
             when[live] = arrivals[live] + 2 * hop
         elif flow.svc.local and nodes is not None and node_idx is not None:
-            self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop,
-                              clients)
+            self._route_local(b, nodes, node_idx, clients)
         elif self.ipvs is not None and clients is not None:
             rows = np.flatnonzero(live)
             names = ([nodes[i].name for i in node_idx[rows].tolist()] if nodes is not None
@@ -646,20 +646,19 @@ class TrafficController(NameLookups):
             ep_idx[rows] = picks
             if drawn is not None:
                 service[rows] = drawn
-            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
-                        nodes, node_idx, service if drawn is not None else None)
+            self._serve(b, endpoints, ep_idx, live, nodes, node_idx,
+                        service if drawn is not None else None)
         else:
             if (flow.svc.affinity is not None and nodes is not None and node_idx is not None
                     and clients is not None):
                 ep_idx = self.proxy.sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
             else:
                 ep_idx = self.rng.integers(0, len(endpoints), n)
-            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
-                        nodes, node_idx)
+            self._serve(b, endpoints, ep_idx, live, nodes, node_idx)
 
-    def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                     when: np.ndarray, latency: np.ndarray, nodes: list[Node],
-                     node_idx: np.ndarray, hop: float, clients: np.ndarray | None = None) -> None:
+    def _route_local(self, b: Batch, nodes: list[Node], node_idx: np.ndarray,
+                     clients: np.ndarray | None = None) -> None:
+        flow, arrivals, outcome, hop = b.flow, b.arrivals, b.outcome, b.hop
         # externalTrafficPolicy Local: only the endpoints on the node the LB chose
         endpoints = flow.svc.endpoints
         for i in np.unique(node_idx[outcome == OK]).tolist():
@@ -682,8 +681,7 @@ class TrafficController(NameLookups):
                     service[rows] = drawn
             else:
                 ep_idx[sel] = self.rng.integers(0, len(local), int(sel.sum()))
-            self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop,
-                        service_for=service)
+            self._serve(b, local, ep_idx, sel, service_for=service)
 
     def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
                 node_idx: np.ndarray | None) -> np.ndarray | None:
@@ -705,11 +703,10 @@ class TrafficController(NameLookups):
                 denied |= chosen == i
         return denied if denied.any() else None
 
-    def _serve(self, flow: FlowState, endpoints: list[Pod], ep_idx: np.ndarray,
-               live: np.ndarray, arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-               latency: np.ndarray, hop: float, nodes: list[Node] | None = None,
-               node_idx: np.ndarray | None = None, service_for: np.ndarray | None = None,
-               ) -> None:
+    def _serve(self, b: Batch, endpoints: list[Pod], ep_idx: np.ndarray, live: np.ndarray,
+               nodes: list[Node] | None = None, node_idx: np.ndarray | None = None,
+               service_for: np.ndarray | None = None) -> None:
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         chosen = np.flatnonzero(live)
         if chosen.size == 0:
             return
@@ -756,28 +753,25 @@ class TrafficController(NameLookups):
                 arrive += inbound
             self._enqueue(pod, arrive, service,
                           lambda done, idx=idx, pod=pod, back=outbound: self._served(
-                              flow, pod, idx, done + hop if back is None else done + hop + back,
-                              arrivals, outcome, when, latency, hop))
+                              b, pod, idx, done + hop if back is None else done + hop + back))
 
-    def _served(self, flow: FlowState, pod: Pod, idx: np.ndarray, done: np.ndarray,
-                arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                latency: np.ndarray, hop: float) -> None:
+    def _served(self, b: Batch, pod: Pod, idx: np.ndarray, done: np.ndarray) -> None:
         """The first pod of a request answered at *done*: the outcome, or the next stage."""
-        ok = self._settle(flow, idx, done, arrivals, outcome, when, latency)
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
+        ok = self._settle(b, idx, done)
         if flow.route is not None:
             # a controller pod proxied these: the backend stage decides their outcome
             if ok.any():
-                self._forward_later(flow, idx[ok], done[ok] - hop, pod,
-                                    (arrivals, outcome, when, latency, hop))
+                self._forward_later(b, idx[ok], done[ok] - hop, pod)
             return
         self._in_flight.setdefault(pod.name, []).append(
             (done - hop, when[idx], outcome[idx], arrivals[idx] + flow.spec.timeout, flow))
 
     @staticmethod
-    def _settle(flow: FlowState, rows: np.ndarray, done: np.ndarray, arrivals: np.ndarray,
-                outcome: np.ndarray, when: np.ndarray, latency: np.ndarray) -> np.ndarray:
+    def _settle(b: Batch, rows: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Requests *rows* answered at *done*: past the flow's timeout the client gave up
         (TIMEOUT at arrival + timeout), otherwise it has its answer. Returns the answered mask."""
+        flow, arrivals, outcome, when, latency = b.flow, b.arrivals, b.outcome, b.when, b.latency
         timeout = flow.spec.timeout
         took = done - arrivals[rows]
         ok = took <= timeout
@@ -849,10 +843,9 @@ class TrafficController(NameLookups):
                 then(done[start:start + part_t.size])
                 start += part_t.size
 
-    def _forward(self, flow: FlowState, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]],
-                 arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                 latency: np.ndarray, hop: float) -> None:
+    def _forward(self, b: Batch, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]]) -> None:
         """The controller pods proxy their requests (each leaving at its time) to the backend."""
+        flow, arrivals, outcome, when, latency, hop = b.flow, b.arrivals, b.outcome, b.when, b.latency, b.hop
         idx = np.concatenate([p[0] for p in proxied_by])
         proxied = np.concatenate([p[1] for p in proxied_by])
         source = np.concatenate([np.full(p[0].size, i) for i, p in enumerate(proxied_by)])
@@ -959,12 +952,9 @@ class TrafficController(NameLookups):
             via[idx] = source
             proxies = (via, [p[2] for p in proxied_by])
         # the callbacks fill `answered` while the round is served; decide outcomes after it
-        self._finalizers.append(lambda: self._answered(flow, answered, arrivals, outcome,
-                                                       when, latency, hop, proxies))
+        self._finalizers.append(lambda: self._answered(b, answered, proxies))
 
-    def _answered(self, flow: FlowState, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
-                  arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                  latency: np.ndarray, hop: float,
+    def _answered(self, b: Batch, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   proxies: tuple[np.ndarray, list[Pod]] | None = None) -> None:
         """The backend pods answered (after the round): outcomes of all their requests at once.
 
@@ -973,9 +963,10 @@ class TrafficController(NameLookups):
         resets it)."""
         if not answered:
             return
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         rows = np.concatenate([a[1] for a in answered])
         done = np.concatenate([a[2] for a in answered]) + 2 * hop
-        self._settle(flow, rows, done, arrivals, outcome, when, latency)
+        self._settle(b, rows, done)
         gives_up = arrivals[rows] + flow.spec.timeout
         start = 0
         for pod, part, _ in answered:

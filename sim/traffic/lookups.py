@@ -45,6 +45,7 @@ from sim.scenario.schema import ExternalRef
 
 if TYPE_CHECKING:
     from sim.objects import Pod
+    from sim.traffic.batch import Batch
 
 UDP_CONNTRACK_TIMEOUT = 30.0
 """Seconds a UDP conntrack entry lives after its last packet (AKS-NETWORKING.md section 7)."""
@@ -136,9 +137,9 @@ class NameLookups:
                 self.cluster.kubernetes_version)).resolver()
         return resolver.resolve(name, "A", cluster)
 
-    def _dispatch_lookup(self, flow: Any, arrivals: np.ndarray, outcome: np.ndarray,
-                         when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
+    def _dispatch_lookup(self, b: Batch, t0: float) -> None:
         """Pods call a Service by name: look it up at CoreDNS, then connect."""
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         spec = flow.spec
         coredns = self.spec.coredns if self.spec else None
         assert coredns is not None
@@ -152,7 +153,7 @@ class NameLookups:
         src = self.rng.integers(0, len(pods), n)
         ready = arrivals.copy()
         give_up = arrivals + min(spec.timeout, coredns.query_timeout * coredns.attempts)
-        after = (arrivals, outcome, when, latency, hop, t0)
+        after = (b, t0)
         if spec.connection != "new":  # keep-alive: the name was looked up long ago
             live = np.flatnonzero(outcome == OK)
             self._looked_up(flow, live, ready[live], src, pods, after)
@@ -260,8 +261,8 @@ class NameLookups:
                       after: tuple[Any, ...]) -> None:
         """CoreDNS *server* answered lookups *group* at *done* (plus any upstream wait):
         those the resolver still waits for go on to connect, the others failed."""
-        arrivals, outcome, when = after[0], after[1], after[2]
-        hop = after[4]
+        b = after[0]
+        arrivals, outcome, when, hop = b.arrivals, b.outcome, b.when, b.hop
         coredns = self.spec.coredns
         ready = done + hop
         if flow.dns_upstream:
@@ -313,20 +314,20 @@ class NameLookups:
     def _looked_up(self, flow: Any, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
                    pods: list[Pod], after: tuple[Any, ...]) -> None:
         """The name resolved for *rows* at *ready*: each client pod connects."""
-        arrivals, outcome, when, latency, hop, t0 = after
+        b = after[0]
         if flow.external_name:
             self._call_out(flow, rows, ready, src, pods, after)
             return
         for i in np.unique(src[rows]).tolist():
             mine = src[rows] == i
-            self._forward_later(flow, rows[mine], ready[mine] - hop, pods[i],
-                                (arrivals, outcome, when, latency, hop))
+            self._forward_later(b, rows[mine], ready[mine] - b.hop, pods[i])
 
     def _call_out(self, flow: Any, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
                   pods: list[Pod], after: tuple[Any, ...]) -> None:
         """Connect to an ExternalName's target from each client pod, through its node's SNAT
         ports for that destination (as an ``external`` flow)."""
-        arrivals, outcome, when, latency, hop, t0 = after
+        b, t0 = after
+        arrivals, outcome, when, latency, hop = b.arrivals, b.outcome, b.when, b.latency, b.hop
         if rows.size == 0:
             return
         took = draw_many(DEFAULT_EXTERNAL.latency, self.service_rng, rows.size) + 2 * hop
