@@ -75,7 +75,7 @@ import simpy
 
 from sim.azure import nsg
 from sim.azure.vnet import ip_str
-from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
+from sim.events import SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter
 from sim.kernel.context import Context
 from sim.kubeproxy.ipvs import IpvsTables
@@ -109,13 +109,14 @@ from sim.scenario.schema import (
 )
 from sim.traffic.approuting import AppRouting
 from sim.traffic.batch import Batch
+from sim.traffic.egress import Egress
 from sim.traffic.flows import FlowState, rate_at
 from sim.traffic.links import Links
 from sim.traffic.loadbalancer import LoadBalancer
 from sim.traffic.lookups import NameLookups
 from sim.traffic.policy import DNS_PORT, cluster_policies, workload_ports
 from sim.traffic.proxypath import KubeProxyPath
-from sim.traffic.snat import FIN_HOLD, KeepAlivePools, SnatTable
+from sim.traffic.snat import KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
     from sim.cluster.scheduler import NodeTable
@@ -126,7 +127,7 @@ if TYPE_CHECKING:
 
 
 
-class TrafficController(NameLookups):
+class TrafficController:
     """Generates and routes every flow's requests, tick by tick. Rooms of their own: the
     lookups of pods calling a Service by name (sim.traffic.lookups), the endpoint kube-proxy
     chooses (sim.traffic.proxypath), External-DNS records and certificates of Ingress hosts
@@ -161,10 +162,9 @@ class TrafficController(NameLookups):
         self.started = False
         self._policies: NetworkPolicies | None = None
         self._verdicts: dict[tuple[str, str, int], bool] = {}
-        self.snat = SnatTable(1, 0)
-        self.keepalive = KeepAlivePools(self.snat, 1800.0)
+        self.egress = Egress(ctx.bus)
+        """Outbound calls through the load balancer's SNAT ports."""
         self._pool_size = 0
-        self._exhausted: dict[tuple[str, str], float] = {}
         self._jobs: dict[str, tuple[Pod, list[tuple[np.ndarray, np.ndarray, Any]]]] = {}
         self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
@@ -187,10 +187,22 @@ class TrafficController(NameLookups):
         """kube-proxy's choice of endpoint (ClientIP affinity, IPVS schedulers)."""
         self.links = Links(ctx.streams.numpy("chaos-network"))
         """Latency, loss and partitions between nodes (zone_latency, zone_loss, partition)."""
-        self._lookups_init()
+        self.lookups = NameLookups(self, ctx.streams, self.rng, self.service_rng, spec, self.cluster,
+                                   service_ctl, nodes_by_row, self.links, self.ipvs, self.egress)
+        """Pods calling a Service by name: the lookup at CoreDNS, then the connection."""
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.routing = AppRouting(spec, ctx.streams, self.ingress_objects)
         """External-DNS records and cert-manager certificates of Ingress hosts."""
+
+    @property
+    def snat(self) -> SnatTable:
+        """The outbound SNAT table (read by chaos, telemetry and the report)."""
+        return self.egress.snat
+
+    @property
+    def keepalive(self) -> KeepAlivePools:
+        """The client pods' kept-alive outbound connections."""
+        return self.egress.keepalive
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -207,8 +219,8 @@ class TrafficController(NameLookups):
             self.ingress_objects[f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"] = (
                 p.obj.model_dump(by_alias=True, exclude_none=True))
         profile = self.cluster.load_balancer_profile
-        self.snat = SnatTable(profile.managed_outbound_ips, profile.allocated_outbound_ports)
-        self.keepalive = KeepAlivePools(self.snat, profile.idle_timeout_in_minutes * 60.0)
+        self.egress.configure(profile.managed_outbound_ips, profile.allocated_outbound_ports,
+                              profile.idle_timeout_in_minutes * 60.0)
         self._pool_size = self._backend_pool()
         self.snat.resize(self._pool_size)
         for flow in self.spec.flows:
@@ -231,7 +243,7 @@ class TrafficController(NameLookups):
                     state.external_name = target.manifest.spec.external_name or ""
                     state.port = flow.to.port or state.port  # any port of the far end
                     state.dest = f"{state.external_name}:{state.port}"
-                self._lookup_cost(state)
+                self.lookups.lookup_cost(state)
                 self.flows.append(state)
                 continue
             if flow.from_ == "pods" and flow.external is not None and flow.client is not None:
@@ -494,7 +506,7 @@ class TrafficController(NameLookups):
                 for end in ends:  # an open connection cut: the client sees a reset now
                     self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
 
-    def _forward_later(self, b: Batch, rows: np.ndarray, t: np.ndarray, source: Pod) -> None:
+    def forward_later(self, b: Batch, rows: np.ndarray, t: np.ndarray, source: Pod) -> None:
         """Collect a round's proxied requests per flow: one second stage per flow and tick."""
         entry = self._forwards.get(id(b.flow))
         if entry is None:
@@ -547,33 +559,18 @@ class TrafficController(NameLookups):
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
             node = self.nodes_by_row[int(nodes[group[0]])]
-            granted = self._snat_grant(flow, node.name, [pods[i].name for i in src[group].tolist()],
-                                       arrivals[group], ends[group], t0)
+            granted = self.egress.grant(flow, node.name, [pods[i].name for i in src[group].tolist()],
+                                        arrivals[group], ends[group], t0)
             refused = group[~granted]
             if refused.size:
                 outcome[refused] = SNAT_EXHAUSTED
-                # at most one event per node and destination per 5 minutes (event spam filter)
-                last = self._exhausted.get((node.name, flow.dest))
-                if last is None or t0 - last >= 300.0:
-                    self._exhausted[(node.name, flow.dest)] = t0
-                    self.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
+                self.egress.refused(node.name, flow.dest, t0)
             ok = group[granted]
             late = took[ok] > spec.timeout
             outcome[ok[late]] = TIMEOUT
             answered = ok[~late]
             when[answered] = ends[answered]
             latency[answered] = took[answered]
-
-    def _snat_grant(self, flow: FlowState, node: str, pods: list[str], starts: np.ndarray,
-                    ends: np.ndarray, t0: float) -> np.ndarray:
-        """Which of these outbound requests (from *node*, in time order) get a SNAT port: a new
-        connection each, held 240 s past its FIN; or, keep-alive, a connection of the client
-        pod's pool (a new one only when all are busy, held until it idles out)."""
-        if flow.spec.connection == "new":
-            return self.snat.take(node, flow.dest, t0, ends + FIN_HOLD, ends)
-        use = self.keepalive.use
-        return np.fromiter((use(p, node, flow.dest, t, e) for p, t, e in zip(
-            pods, starts.tolist(), ends.tolist(), strict=True)), bool, len(pods))
 
     def _dispatch(self, flow: FlowState, t0: float, dt: float, k: int) -> None:
         spec = flow.spec
@@ -592,7 +589,7 @@ class TrafficController(NameLookups):
             return
         if flow.client is not None:
             if flow.spec.to is not None:
-                self._dispatch_lookup(b, t0)
+                self.lookups.dispatch(b, t0)
             else:
                 self._dispatch_out(b, t0)
             return
@@ -751,7 +748,7 @@ class TrafficController(NameLookups):
             arrive = arrivals[idx] + hop
             if inbound is not None:  # across a zone_latency / zone_loss fault
                 arrive += inbound
-            self._enqueue(pod, arrive, service,
+            self.enqueue(pod, arrive, service,
                           lambda done, idx=idx, pod=pod, back=outbound: self._served(
                               b, pod, idx, done + hop if back is None else done + hop + back))
 
@@ -762,7 +759,7 @@ class TrafficController(NameLookups):
         if flow.route is not None:
             # a controller pod proxied these: the backend stage decides their outcome
             if ok.any():
-                self._forward_later(b, idx[ok], done[ok] - hop, pod)
+                self.forward_later(b, idx[ok], done[ok] - hop, pod)
             return
         self._in_flight.setdefault(pod.name, []).append(
             (done - hop, when[idx], outcome[idx], arrivals[idx] + flow.spec.timeout, flow))
@@ -785,7 +782,7 @@ class TrafficController(NameLookups):
 
     # --- deferred queueing: every pod serves a tick's requests in arrival order ------------
 
-    def _enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
+    def enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
                  then: Any) -> None:
         """Queue requests reaching *pod* at *t*; *then(done)* gets their departures later."""
         self._jobs.setdefault(pod.name, (pod, []))[1].append((t, service, then))
@@ -943,7 +940,7 @@ class TrafficController(NameLookups):
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
-            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
+            self.enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
                 answered.append((pod, rows, done.copy() if back is None else done + back))))
             # (a copy either way: the round's departure buffer is not ours to keep)
         proxies = None
