@@ -1,11 +1,9 @@
-"""What a client sees of one request: the outcome codes, the latency buckets, and the random
-durations requests take (shared by sim.traffic.controller and the rooms it delegates to)."""
+"""What a client sees of one request: the outcome codes, the latency buckets and their
+quantiles (shared by the traffic path, the report and telemetry)."""
 
 from __future__ import annotations
 
 import numpy as np
-
-from sim.scenario.schema import Distribution, Exponential, Fixed, Normal, Uniform
 
 OUTCOMES = ("ok", "timeout", "no_healthy_backend", "dead_node", "no_endpoint",
             "no_local_endpoint", "dead_endpoint", "reset", "denied", "no_ingress_rule",
@@ -18,13 +16,21 @@ ERROR_TICK_RATE = 0.01
 """A tick counts as an error tick when more than 1% of its outcomes are errors."""
 
 
-def draw(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
-    """*n* durations from *dist* (vectorised)."""
-    if isinstance(dist, Fixed):
-        return np.full(n, dist.value)
-    if isinstance(dist, Uniform):
-        return rng.uniform(dist.min, dist.max, n)
-    if isinstance(dist, Normal):
-        return np.maximum(dist.min, rng.normal(dist.mean, dist.stddev, n))
-    assert isinstance(dist, Exponential)
-    return rng.exponential(dist.mean, n)
+def quantile(hist: np.ndarray | None, q: float) -> float | None:
+    """The *q* quantile of a latency histogram, interpolated inside its bucket; None if empty."""
+    if hist is None:
+        return None
+    total = int(hist.sum())
+    if total == 0:
+        return None
+    rank = q * total
+    cum = np.cumsum(hist)
+    idx = int(np.searchsorted(cum, rank, side="left"))
+    if idx >= len(LATENCY_EDGES) - 1:
+        return float(LATENCY_EDGES[-1])
+    lo, hi = float(LATENCY_EDGES[idx]), float(LATENCY_EDGES[idx + 1])
+    before = float(cum[idx - 1]) if idx else 0.0
+    inside = float(hist[idx])
+    # log-spaced buckets: interpolate geometrically (linearly for the first, from 0)
+    frac = (rank - before) / inside if inside else 1.0
+    return lo + (hi - lo) * frac if lo == 0.0 else lo * (hi / lo) ** frac

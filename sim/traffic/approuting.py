@@ -21,7 +21,7 @@ from sim.queueing.service_times import draw
 if TYPE_CHECKING:
     from sim.kernel.rng import Streams
     from sim.scenario.schema import TrafficSpec
-    from sim.traffic.controller import FlowState
+    from sim.traffic.flows import FlowState
 
 
 class AppRouting:

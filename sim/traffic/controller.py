@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +75,8 @@ import simpy
 
 from sim.azure import nsg
 from sim.azure.vnet import ip_str
-from sim.events import SNATPortExhaustion, SNATPortsReallocated, TrafficTick
-from sim.ingress import IngressRouter, Route
+from sim.events import SNATPortsReallocated, TrafficTick
+from sim.ingress import IngressRouter
 from sim.kernel.context import Context
 from sim.kubeproxy.ipvs import IpvsTables
 from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
@@ -100,27 +99,24 @@ from sim.outcomes import (
     SNAT_EXHAUSTED,
     TIMEOUT,
     UNROUTABLE,
-    draw,
+    quantile,
 )
 from sim.queueing.podqueue import PodQueue
+from sim.queueing.service_times import draw_many
 from sim.scenario.schema import (
-    Constant,
     Distribution,
-    Diurnal,
     Exponential,
-    Flow,
-    Ramp,
-    Rate,
-    Spike,
-    Step,
 )
 from sim.traffic.approuting import AppRouting
+from sim.traffic.batch import Batch
+from sim.traffic.egress import Egress
+from sim.traffic.flows import FlowState, rate_at
 from sim.traffic.links import Links
 from sim.traffic.loadbalancer import LoadBalancer
 from sim.traffic.lookups import NameLookups
 from sim.traffic.policy import DNS_PORT, cluster_policies, workload_ports
 from sim.traffic.proxypath import KubeProxyPath
-from sim.traffic.snat import FIN_HOLD, KeepAlivePools, SnatTable
+from sim.traffic.snat import KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
     from sim.cluster.scheduler import NodeTable
@@ -131,72 +127,7 @@ if TYPE_CHECKING:
 
 
 
-def rate_at(rate: Rate, t: float) -> float:
-    """Requests per second of a rate profile at sim time *t*."""
-    if isinstance(rate, Constant):
-        return rate.rps
-    if isinstance(rate, Ramp):
-        if t <= rate.at:
-            return rate.from_
-        frac = min(1.0, (t - rate.at) / rate.over) if rate.over > 0 else 1.0
-        return rate.from_ + (rate.to - rate.from_) * frac
-    if isinstance(rate, Step):
-        value = 0.0
-        for step in rate.steps:
-            if step.at <= t:
-                value = step.rps
-        return value
-    if isinstance(rate, Diurnal):
-        phase = 2 * math.pi * (t - rate.peak_at) / rate.period
-        return max(0.0, rate.mean + rate.amplitude * math.cos(phase))
-    assert isinstance(rate, Spike)
-    return rate.peak if rate.at <= t < rate.at + rate.duration else rate.base
-
-
-class FlowState:
-    """One flow of the scenario and what it produced so far."""
-
-    def __init__(self, spec: Flow, svc: ServiceState | None, lb: LoadBalancer | None) -> None:
-        self.spec = spec
-        self.svc = svc  # type: ignore[assignment]  # None only for outbound flows
-        self.port = (svc.port(spec.to.port if spec.to else None) or 80) if svc else 0
-        self.client: Any = None
-        """Outbound flows: the DeploymentState whose pods call out."""
-        self.dest = ""
-        self.direct: Any = None
-        """VM flows to pod IPs: the DeploymentState whose pods are called."""
-        self.dns_queries = 0
-        """Queries one lookup of the flow's name costs (the search-list walk)."""
-        self.dns_upstream = 0
-        """Of those, how many CoreDNS forwards to the VNet resolver (cache misses wait)."""
-        self.external_name = ""
-        """Pods calling an ExternalName Service: the name its CNAME points to."""
-        self.dns_ok = True
-        self.dns_total = 0
-        self.route: Route | None = None
-        """Ingress flows: the rule the controller applies (fixed: Ingresses do not change)."""
-        self.backend: ServiceState | None = None
-        self.backend_port = 80
-        self.lb = lb
-        self.pending: dict[int, np.ndarray] = {}
-        """Outcome counts per tick index, for ticks not published yet."""
-        self.latency: dict[int, np.ndarray] = {}
-        self.totals = np.zeros(len(OUTCOMES), np.int64)
-        self.latency_total = np.zeros(len(LATENCY_EDGES), np.int64)
-        self.error_ticks = 0
-        self.longest_streak = 0
-        self.streak = 0
-        self.per_pod: dict[str, int] = {}
-        self.per_node: dict[str, int] = {}
-        """Requests the load balancer sent to each node (by node name), whatever came of them."""
-
-    @property
-    def ongoing_streak(self) -> int:
-        """Error ticks in a row up to the last published tick (0: the flow is not failing now)."""
-        return self.streak
-
-
-class TrafficController(NameLookups):
+class TrafficController:
     """Generates and routes every flow's requests, tick by tick. Rooms of their own: the
     lookups of pods calling a Service by name (sim.traffic.lookups), the endpoint kube-proxy
     chooses (sim.traffic.proxypath), External-DNS records and certificates of Ingress hosts
@@ -231,10 +162,9 @@ class TrafficController(NameLookups):
         self.started = False
         self._policies: NetworkPolicies | None = None
         self._verdicts: dict[tuple[str, str, int], bool] = {}
-        self.snat = SnatTable(1, 0)
-        self.keepalive = KeepAlivePools(self.snat, 1800.0)
+        self.egress = Egress(ctx.bus)
+        """Outbound calls through the load balancer's SNAT ports."""
         self._pool_size = 0
-        self._exhausted: dict[tuple[str, str], float] = {}
         self._jobs: dict[str, tuple[Pod, list[tuple[np.ndarray, np.ndarray, Any]]]] = {}
         self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
@@ -257,10 +187,22 @@ class TrafficController(NameLookups):
         """kube-proxy's choice of endpoint (ClientIP affinity, IPVS schedulers)."""
         self.links = Links(ctx.streams.numpy("chaos-network"))
         """Latency, loss and partitions between nodes (zone_latency, zone_loss, partition)."""
-        self._lookups_init()
+        self.lookups = NameLookups(self, ctx.streams, self.rng, self.service_rng, spec, self.cluster,
+                                   service_ctl, nodes_by_row, self.links, self.ipvs, self.egress)
+        """Pods calling a Service by name: the lookup at CoreDNS, then the connection."""
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.routing = AppRouting(spec, ctx.streams, self.ingress_objects)
         """External-DNS records and cert-manager certificates of Ingress hosts."""
+
+    @property
+    def snat(self) -> SnatTable:
+        """The outbound SNAT table (read by chaos, telemetry and the report)."""
+        return self.egress.snat
+
+    @property
+    def keepalive(self) -> KeepAlivePools:
+        """The client pods' kept-alive outbound connections."""
+        return self.egress.keepalive
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -277,8 +219,8 @@ class TrafficController(NameLookups):
             self.ingress_objects[f"{p.obj.metadata.namespace}/{p.obj.metadata.name}"] = (
                 p.obj.model_dump(by_alias=True, exclude_none=True))
         profile = self.cluster.load_balancer_profile
-        self.snat = SnatTable(profile.managed_outbound_ips, profile.allocated_outbound_ports)
-        self.keepalive = KeepAlivePools(self.snat, profile.idle_timeout_in_minutes * 60.0)
+        self.egress.configure(profile.managed_outbound_ips, profile.allocated_outbound_ports,
+                              profile.idle_timeout_in_minutes * 60.0)
         self._pool_size = self._backend_pool()
         self.snat.resize(self._pool_size)
         for flow in self.spec.flows:
@@ -301,7 +243,7 @@ class TrafficController(NameLookups):
                     state.external_name = target.manifest.spec.external_name or ""
                     state.port = flow.to.port or state.port  # any port of the far end
                     state.dest = f"{state.external_name}:{state.port}"
-                self._lookup_cost(state)
+                self.lookups.lookup_cost(state)
                 self.flows.append(state)
                 continue
             if flow.from_ == "pods" and flow.external is not None and flow.client is not None:
@@ -564,22 +506,21 @@ class TrafficController(NameLookups):
                 for end in ends:  # an open connection cut: the client sees a reset now
                     self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
 
-    def _forward_later(self, flow: FlowState, rows: np.ndarray, t: np.ndarray, source: Pod,
-                       tick: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]) -> None:
+    def forward_later(self, b: Batch, rows: np.ndarray, t: np.ndarray, source: Pod) -> None:
         """Collect a round's proxied requests per flow: one second stage per flow and tick."""
-        entry = self._forwards.get(id(flow))
+        entry = self._forwards.get(id(b.flow))
         if entry is None:
-            entry = self._forwards[id(flow)] = (flow, tick, [])
-        entry[2].append((rows, t, source))
+            entry = self._forwards[id(b.flow)] = (b, [])
+        entry[1].append((rows, t, source))
 
     def _flush_forwards(self) -> None:
         pending, self._forwards = self._forwards, {}
-        for flow, (arrivals, outcome, when, latency, hop), proxied in pending.values():
-            self._forward(flow, proxied, arrivals, outcome, when, latency, hop)
+        for b, proxied in pending.values():
+            self._forward(b, proxied)
 
-    def _dispatch_direct(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                         when: np.ndarray, latency: np.ndarray, hop: float) -> None:
+    def _dispatch_direct(self, b: Batch) -> None:
         """A VM connects to pod IPs directly: only Azure CNI pod IPs are routable there."""
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         plugin = self.cluster.plugin
         if plugin in ("kubenet", "overlay", "none"):
             outcome[:] = UNROUTABLE  # the SYN has no route to the pod CIDR: the client times out
@@ -597,11 +538,11 @@ class TrafficController(NameLookups):
         if self.policy_objects and not self._allowed(str(flow.spec.client_ip), pods[0], port):
             outcome[live] = DENIED  # the policy sees the VM's own address
             return
-        self._serve(flow, pods, pick, outcome == OK, arrivals, outcome, when, latency, hop)
+        self._serve(b, pods, pick, outcome == OK)
 
-    def _dispatch_out(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                      when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
+    def _dispatch_out(self, b: Batch, t0: float) -> None:
         """Pods of the client Deployment call an external address through outbound SNAT."""
+        flow, arrivals, outcome, when, latency, hop = b.flow, b.arrivals, b.outcome, b.when, b.latency, b.hop
         spec = flow.spec
         assert spec.external is not None
         pods = [p for p in flow.client.pods.values()
@@ -612,39 +553,24 @@ class TrafficController(NameLookups):
             return
         n = arrivals.size
         src = self.rng.integers(0, len(pods), n)
-        took = draw(spec.external.latency, self.service_rng, n) + 2 * hop
+        took = draw_many(spec.external.latency, self.service_rng, n) + 2 * hop
         ends = arrivals + took
         nodes = np.fromiter((pods[i].node.row for i in src.tolist()), np.int64, n)
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
             node = self.nodes_by_row[int(nodes[group[0]])]
-            granted = self._snat_grant(flow, node.name, [pods[i].name for i in src[group].tolist()],
-                                       arrivals[group], ends[group], t0)
+            granted = self.egress.grant(flow, node.name, [pods[i].name for i in src[group].tolist()],
+                                        arrivals[group], ends[group], t0)
             refused = group[~granted]
             if refused.size:
                 outcome[refused] = SNAT_EXHAUSTED
-                # at most one event per node and destination per 5 minutes (event spam filter)
-                last = self._exhausted.get((node.name, flow.dest))
-                if last is None or t0 - last >= 300.0:
-                    self._exhausted[(node.name, flow.dest)] = t0
-                    self.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
+                self.egress.refused(node.name, flow.dest, t0)
             ok = group[granted]
             late = took[ok] > spec.timeout
             outcome[ok[late]] = TIMEOUT
             answered = ok[~late]
             when[answered] = ends[answered]
             latency[answered] = took[answered]
-
-    def _snat_grant(self, flow: FlowState, node: str, pods: list[str], starts: np.ndarray,
-                    ends: np.ndarray, t0: float) -> np.ndarray:
-        """Which of these outbound requests (from *node*, in time order) get a SNAT port: a new
-        connection each, held 240 s past its FIN; or, keep-alive, a connection of the client
-        pod's pool (a new one only when all are busy, held until it idles out)."""
-        if flow.spec.connection == "new":
-            return self.snat.take(node, flow.dest, t0, ends + FIN_HOLD, ends)
-        use = self.keepalive.use
-        return np.fromiter((use(p, node, flow.dest, t, e) for p, t, e in zip(
-            pods, starts.tolist(), ends.tolist(), strict=True)), bool, len(pods))
 
     def _dispatch(self, flow: FlowState, t0: float, dt: float, k: int) -> None:
         spec = flow.spec
@@ -657,14 +583,15 @@ class TrafficController(NameLookups):
         when = arrivals + spec.timeout  # overwritten for answered requests
         latency = np.full(n, np.nan)
         self._ticked.append((flow, outcome, when, latency))
+        b = Batch(flow, arrivals, outcome, when, latency, hop)
         if flow.direct is not None:
-            self._dispatch_direct(flow, arrivals, outcome, when, latency, hop)
+            self._dispatch_direct(b)
             return
         if flow.client is not None:
             if flow.spec.to is not None:
-                self._dispatch_lookup(flow, arrivals, outcome, when, latency, hop, t0)
+                self.lookups.dispatch(b, t0)
             else:
-                self._dispatch_out(flow, arrivals, outcome, when, latency, hop, t0)
+                self._dispatch_out(b, t0)
             return
         lb = flow.lb
         nodes: list[Node] | None = None
@@ -702,8 +629,7 @@ class TrafficController(NameLookups):
             outcome[live] = NO_ENDPOINT
             when[live] = arrivals[live] + 2 * hop
         elif flow.svc.local and nodes is not None and node_idx is not None:
-            self._route_local(flow, arrivals, outcome, when, latency, nodes, node_idx, hop,
-                              clients)
+            self._route_local(b, nodes, node_idx, clients)
         elif self.ipvs is not None and clients is not None:
             rows = np.flatnonzero(live)
             names = ([nodes[i].name for i in node_idx[rows].tolist()] if nodes is not None
@@ -717,20 +643,19 @@ class TrafficController(NameLookups):
             ep_idx[rows] = picks
             if drawn is not None:
                 service[rows] = drawn
-            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
-                        nodes, node_idx, service if drawn is not None else None)
+            self._serve(b, endpoints, ep_idx, live, nodes, node_idx,
+                        service if drawn is not None else None)
         else:
             if (flow.svc.affinity is not None and nodes is not None and node_idx is not None
                     and clients is not None):
                 ep_idx = self.proxy.sticky(flow, endpoints, nodes, node_idx, arrivals, clients)
             else:
                 ep_idx = self.rng.integers(0, len(endpoints), n)
-            self._serve(flow, endpoints, ep_idx, live, arrivals, outcome, when, latency, hop,
-                        nodes, node_idx)
+            self._serve(b, endpoints, ep_idx, live, nodes, node_idx)
 
-    def _route_local(self, flow: FlowState, arrivals: np.ndarray, outcome: np.ndarray,
-                     when: np.ndarray, latency: np.ndarray, nodes: list[Node],
-                     node_idx: np.ndarray, hop: float, clients: np.ndarray | None = None) -> None:
+    def _route_local(self, b: Batch, nodes: list[Node], node_idx: np.ndarray,
+                     clients: np.ndarray | None = None) -> None:
+        flow, arrivals, outcome, hop = b.flow, b.arrivals, b.outcome, b.hop
         # externalTrafficPolicy Local: only the endpoints on the node the LB chose
         endpoints = flow.svc.endpoints
         for i in np.unique(node_idx[outcome == OK]).tolist():
@@ -753,8 +678,7 @@ class TrafficController(NameLookups):
                     service[rows] = drawn
             else:
                 ep_idx[sel] = self.rng.integers(0, len(local), int(sel.sum()))
-            self._serve(flow, local, ep_idx, sel, arrivals, outcome, when, latency, hop,
-                        service_for=service)
+            self._serve(b, local, ep_idx, sel, service_for=service)
 
     def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
                 node_idx: np.ndarray | None) -> np.ndarray | None:
@@ -776,11 +700,10 @@ class TrafficController(NameLookups):
                 denied |= chosen == i
         return denied if denied.any() else None
 
-    def _serve(self, flow: FlowState, endpoints: list[Pod], ep_idx: np.ndarray,
-               live: np.ndarray, arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-               latency: np.ndarray, hop: float, nodes: list[Node] | None = None,
-               node_idx: np.ndarray | None = None, service_for: np.ndarray | None = None,
-               ) -> None:
+    def _serve(self, b: Batch, endpoints: list[Pod], ep_idx: np.ndarray, live: np.ndarray,
+               nodes: list[Node] | None = None, node_idx: np.ndarray | None = None,
+               service_for: np.ndarray | None = None) -> None:
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         chosen = np.flatnonzero(live)
         if chosen.size == 0:
             return
@@ -814,7 +737,7 @@ class TrafficController(NameLookups):
                         if idx.size == 0:
                             continue
             service = (service_for[idx] if service_for is not None
-                       else draw(self._service_time(pod, flow), self.service_rng, idx.size))
+                       else draw_many(self._service_time(pod, flow), self.service_rng, idx.size))
             if flow.route is not None and flow.spec.ingress and flow.spec.ingress.scheme == "https":
                 service = service + (self.spec.ingress_controller.tls_time
                                      if self.spec and self.spec.ingress_controller else 0.0)
@@ -825,30 +748,27 @@ class TrafficController(NameLookups):
             arrive = arrivals[idx] + hop
             if inbound is not None:  # across a zone_latency / zone_loss fault
                 arrive += inbound
-            self._enqueue(pod, arrive, service,
+            self.enqueue(pod, arrive, service,
                           lambda done, idx=idx, pod=pod, back=outbound: self._served(
-                              flow, pod, idx, done + hop if back is None else done + hop + back,
-                              arrivals, outcome, when, latency, hop))
+                              b, pod, idx, done + hop if back is None else done + hop + back))
 
-    def _served(self, flow: FlowState, pod: Pod, idx: np.ndarray, done: np.ndarray,
-                arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                latency: np.ndarray, hop: float) -> None:
+    def _served(self, b: Batch, pod: Pod, idx: np.ndarray, done: np.ndarray) -> None:
         """The first pod of a request answered at *done*: the outcome, or the next stage."""
-        ok = self._settle(flow, idx, done, arrivals, outcome, when, latency)
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
+        ok = self._settle(b, idx, done)
         if flow.route is not None:
             # a controller pod proxied these: the backend stage decides their outcome
             if ok.any():
-                self._forward_later(flow, idx[ok], done[ok] - hop, pod,
-                                    (arrivals, outcome, when, latency, hop))
+                self.forward_later(b, idx[ok], done[ok] - hop, pod)
             return
         self._in_flight.setdefault(pod.name, []).append(
             (done - hop, when[idx], outcome[idx], arrivals[idx] + flow.spec.timeout, flow))
 
     @staticmethod
-    def _settle(flow: FlowState, rows: np.ndarray, done: np.ndarray, arrivals: np.ndarray,
-                outcome: np.ndarray, when: np.ndarray, latency: np.ndarray) -> np.ndarray:
+    def _settle(b: Batch, rows: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Requests *rows* answered at *done*: past the flow's timeout the client gave up
         (TIMEOUT at arrival + timeout), otherwise it has its answer. Returns the answered mask."""
+        flow, arrivals, outcome, when, latency = b.flow, b.arrivals, b.outcome, b.when, b.latency
         timeout = flow.spec.timeout
         took = done - arrivals[rows]
         ok = took <= timeout
@@ -862,7 +782,7 @@ class TrafficController(NameLookups):
 
     # --- deferred queueing: every pod serves a tick's requests in arrival order ------------
 
-    def _enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
+    def enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
                  then: Any) -> None:
         """Queue requests reaching *pod* at *t*; *then(done)* gets their departures later."""
         self._jobs.setdefault(pod.name, (pod, []))[1].append((t, service, then))
@@ -920,10 +840,9 @@ class TrafficController(NameLookups):
                 then(done[start:start + part_t.size])
                 start += part_t.size
 
-    def _forward(self, flow: FlowState, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]],
-                 arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                 latency: np.ndarray, hop: float) -> None:
+    def _forward(self, b: Batch, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]]) -> None:
         """The controller pods proxy their requests (each leaving at its time) to the backend."""
+        flow, arrivals, outcome, when, latency, hop = b.flow, b.arrivals, b.outcome, b.when, b.latency, b.hop
         idx = np.concatenate([p[0] for p in proxied_by])
         proxied = np.concatenate([p[1] for p in proxied_by])
         source = np.concatenate([np.full(p[0].size, i) for i, p in enumerate(proxied_by)])
@@ -1016,12 +935,12 @@ class TrafficController(NameLookups):
                             continue
                     t = t + inbound
             service = (drawn if drawn is not None
-                       else draw(self._service_time(pod), self.service_rng, rows.size))
+                       else draw_many(self._service_time(pod), self.service_rng, rows.size))
             backend_spec = self._backend(pod)
             cpu = backend_spec.cpu if backend_spec else 1.0
             pod.dep.cpu_seconds += float(service.sum()) * cpu
             pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
-            self._enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
+            self.enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
                 answered.append((pod, rows, done.copy() if back is None else done + back))))
             # (a copy either way: the round's departure buffer is not ours to keep)
         proxies = None
@@ -1030,12 +949,9 @@ class TrafficController(NameLookups):
             via[idx] = source
             proxies = (via, [p[2] for p in proxied_by])
         # the callbacks fill `answered` while the round is served; decide outcomes after it
-        self._finalizers.append(lambda: self._answered(flow, answered, arrivals, outcome,
-                                                       when, latency, hop, proxies))
+        self._finalizers.append(lambda: self._answered(b, answered, proxies))
 
-    def _answered(self, flow: FlowState, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
-                  arrivals: np.ndarray, outcome: np.ndarray, when: np.ndarray,
-                  latency: np.ndarray, hop: float,
+    def _answered(self, b: Batch, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   proxies: tuple[np.ndarray, list[Pod]] | None = None) -> None:
         """The backend pods answered (after the round): outcomes of all their requests at once.
 
@@ -1044,9 +960,10 @@ class TrafficController(NameLookups):
         resets it)."""
         if not answered:
             return
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         rows = np.concatenate([a[1] for a in answered])
         done = np.concatenate([a[2] for a in answered]) + 2 * hop
-        self._settle(flow, rows, done, arrivals, outcome, when, latency)
+        self._settle(b, rows, done)
         gives_up = arrivals[rows] + flow.spec.timeout
         start = 0
         for pod, part, _ in answered:
@@ -1165,26 +1082,6 @@ class TrafficController(NameLookups):
                 else:
                     # no answer will come: the client times out instead
                     self._move(flow, int(w // dt), OK, DEAD_ENDPOINT, 1, int(g // dt))
-
-
-def quantile(hist: np.ndarray | None, q: float) -> float | None:
-    """The *q* quantile of a latency histogram, interpolated inside its bucket; None if empty."""
-    if hist is None:
-        return None
-    total = int(hist.sum())
-    if total == 0:
-        return None
-    rank = q * total
-    cum = np.cumsum(hist)
-    idx = int(np.searchsorted(cum, rank, side="left"))
-    if idx >= len(LATENCY_EDGES) - 1:
-        return float(LATENCY_EDGES[-1])
-    lo, hi = float(LATENCY_EDGES[idx]), float(LATENCY_EDGES[idx + 1])
-    before = float(cum[idx - 1]) if idx else 0.0
-    inside = float(hist[idx])
-    # log-spaced buckets: interpolate geometrically (linearly for the first, from 0)
-    frac = (rank - before) / inside if inside else 1.0
-    return lo + (hi - lo) * frac if lo == 0.0 else lo * (hi / lo) ** frac
 
 
 # --- serving a round of pod queues (TrafficController._resolve) ------------------------------

@@ -1,8 +1,10 @@
 """Pods calling a Service by name: the lookup at CoreDNS, then the connection.
 
-A part of :class:`sim.traffic.controller.TrafficController` (a mixin: it uses the controller's streams,
-pod queues and deferred rounds). Sources: AKS-NETWORKING.md section 7, kubernetes
-dns-pod-service and dns-debugging-resolution, coredns-troubleshoot.md, resolv.conf(5).
+A component of :class:`sim.traffic.controller.TrafficController`: it keeps the resolvers' and
+CoreDNS's state (conntrack entries, caches, counts) and asks the traffic path, through
+:class:`LookupHost`, only to queue work at a pod and to hand a connection on. Sources:
+AKS-NETWORKING.md section 7, kubernetes dns-pod-service and dns-debugging-resolution,
+coredns-troubleshoot.md, resolv.conf(5).
 
 - The lookup walks the client's resolv.conf (search list, ``ndots:5``: sim.dns); every name
   tried is a query, all sent to one CoreDNS pod behind the kube-dns ClusterIP and queued
@@ -32,18 +34,26 @@ dns-pod-service and dns-debugging-resolution, coredns-troubleshoot.md, resolv.co
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from sim.azure.vnet import ip_str
-from sim.events import SNATPortExhaustion
-from sim.outcomes import DNS_FAILURE, NO_ENDPOINT, OK, SNAT_EXHAUSTED, TIMEOUT, draw
+from sim.outcomes import DNS_FAILURE, NO_ENDPOINT, OK, SNAT_EXHAUSTED, TIMEOUT
 from sim.queueing.podqueue import PodQueue
+from sim.queueing.service_times import draw_many
 from sim.scenario.schema import ExternalRef
 
 if TYPE_CHECKING:
-    from sim.objects import Pod
+    from sim.kernel.rng import Streams
+    from sim.kubeproxy.ipvs import IpvsTables
+    from sim.objects import Node, Pod
+    from sim.scenario.schema import ClusterSpec, TrafficSpec
+    from sim.svc import ServiceController
+    from sim.traffic.batch import Batch
+    from sim.traffic.egress import Egress
+    from sim.traffic.links import Links
 
 UDP_CONNTRACK_TIMEOUT = 30.0
 """Seconds a UDP conntrack entry lives after its last packet (AKS-NETWORKING.md section 7)."""
@@ -54,26 +64,43 @@ DEFAULT_EXTERNAL = ExternalRef(address=EXTERNAL_NAME_ADDRESS)
 """What the far end of an ExternalName costs: the default latency of an ``external`` call."""
 
 
-class NameLookups:
-    """The lookup half of the traffic controller (see the module docstring)."""
+class LookupHost(Protocol):
+    """What the lookups ask of the traffic path they are part of (the traffic controller
+    satisfies it): queue work at a pod, hand a looked-up connection on, and the policy and
+    fault state that decide whether a query is answered at all."""
 
-    m: Any
-    spec: Any
-    ipvs: Any
-    rng: np.random.Generator
-    service_rng: np.random.Generator
-    snat: Any
-    _exhausted: dict[tuple[str, str], float]
-    _enqueue: Any
-    _forward_later: Any
-    _settle: Any
-    _snat_grant: Any
     dns_silent: set[str]
+    """CoreDNS pods that do not answer (coredns_outage)."""
     dns_silent_all: int
-    links: Any
-    dns_allowed: Any
+    """coredns_outage faults in effect on every CoreDNS pod."""
 
-    def _lookups_init(self) -> None:
+    def enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
+                then: Callable[[np.ndarray], object]) -> None: ...
+
+    def forward_later(self, b: Batch, rows: np.ndarray, t: np.ndarray, source: Pod) -> None: ...
+
+    def dns_allowed(self, client: Any) -> bool: ...
+
+
+class NameLookups:
+    """Lookups of pods calling a Service by name (see the module docstring)."""
+
+    def __init__(self, host: LookupHost, streams: Streams, rng: np.random.Generator,
+                 service_rng: np.random.Generator, spec: TrafficSpec | None,
+                 cluster: ClusterSpec, service_ctl: ServiceController,
+                 nodes_by_row: dict[int, Node], links: Links, ipvs: IpvsTables | None,
+                 egress: Egress) -> None:
+        self.host = host
+        self.streams = streams
+        self.rng = rng
+        self.service_rng = service_rng
+        self.spec = spec
+        self.cluster = cluster
+        self.service_ctl = service_ctl
+        self.nodes_by_row = nodes_by_row
+        self.links = links
+        self.ipvs = ipvs
+        self.egress = egress
         self._dns_rng = self.streams.numpy("dns-upstream")
         self._conntrack: dict[tuple[str, str], tuple[str, float]] = {}
         """(flow, client pod) -> (CoreDNS pod, last query): the resolver's one source port."""
@@ -85,7 +112,7 @@ class NameLookups:
         self.dns_resends = 0
         """Queries resent after a resolver timeout (extra load on an overloaded CoreDNS)."""
 
-    def _lookup_cost(self, flow: Any) -> None:
+    def lookup_cost(self, flow: Any) -> None:
         """How many queries the client's lookup of the name costs, how many of them CoreDNS
         forwards upstream, and whether it answers."""
         from sim import dns
@@ -135,9 +162,9 @@ class NameLookups:
                 self.cluster.kubernetes_version)).resolver()
         return resolver.resolve(name, "A", cluster)
 
-    def _dispatch_lookup(self, flow: Any, arrivals: np.ndarray, outcome: np.ndarray,
-                         when: np.ndarray, latency: np.ndarray, hop: float, t0: float) -> None:
+    def dispatch(self, b: Batch, t0: float) -> None:
         """Pods call a Service by name: look it up at CoreDNS, then connect."""
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         spec = flow.spec
         coredns = self.spec.coredns if self.spec else None
         assert coredns is not None
@@ -151,7 +178,7 @@ class NameLookups:
         src = self.rng.integers(0, len(pods), n)
         ready = arrivals.copy()
         give_up = arrivals + min(spec.timeout, coredns.query_timeout * coredns.attempts)
-        after = (arrivals, outcome, when, latency, hop, t0)
+        after = (b, t0)
         if spec.connection != "new":  # keep-alive: the name was looked up long ago
             live = np.flatnonzero(outcome == OK)
             self._looked_up(flow, live, ready[live], src, pods, after)
@@ -159,7 +186,7 @@ class NameLookups:
         flow.dns_total += flow.dns_queries * n
         kube_dns = self.service_ctl.find("kube-system/kube-dns")
         servers = kube_dns.endpoints if kube_dns else []
-        if not servers or not self.dns_allowed(flow.client):
+        if not servers or not self.host.dns_allowed(flow.client):
             # no CoreDNS pod, or an egress NetworkPolicy drops the queries: no answer comes,
             # glibc gives up after timeout x attempts
             outcome[:] = DNS_FAILURE
@@ -181,7 +208,7 @@ class NameLookups:
             server = servers[int(pick[group[0]])]
             self.dns_by_pod[server.name] = self.dns_by_pod.get(server.name, 0) + group.size
             if (server.node is None or not server.node.alive or server.phase != "Running"
-                    or self.dns_silent_all or server.name in self.dns_silent):
+                    or self.host.dns_silent_all or server.name in self.host.dns_silent):
                 # the query's conntrack entry keeps it on the same dead (or silent) pod: no
                 # answer; glibc stops the search walk at the first query that timed out
                 outcome[group] = DNS_FAILURE
@@ -197,10 +224,10 @@ class NameLookups:
                     group = group[~cut]
                     if group.size == 0:
                         continue
-            work = draw(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
+            work = draw_many(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
             if server.queue is None:
                 server.queue = PodQueue(coredns.concurrency)
-            self._enqueue(server, arrivals[group] + hop, work,
+            self.host.enqueue(server, arrivals[group] + hop, work,
                           lambda done, group=group, server=server: self._dns_answered(
                               flow, server, group, done, src, pods, give_up, after))
 
@@ -259,8 +286,8 @@ class NameLookups:
                       after: tuple[Any, ...]) -> None:
         """CoreDNS *server* answered lookups *group* at *done* (plus any upstream wait):
         those the resolver still waits for go on to connect, the others failed."""
-        arrivals, outcome, when = after[0], after[1], after[2]
-        hop = after[4]
+        b = after[0]
+        arrivals, outcome, when, hop = b.arrivals, b.outcome, b.when, b.hop
         coredns = self.spec.coredns
         ready = done + hop
         if flow.dns_upstream:
@@ -287,8 +314,8 @@ class NameLookups:
         t = np.sort(np.concatenate(times))
         if t.size:
             self.dns_resends += int(t.size)
-            work = draw(coredns.service_time, self._resend_rng, t.size)
-            self._enqueue(server, t, work, _ignore)
+            work = draw_many(coredns.service_time, self._resend_rng, t.size)
+            self.host.enqueue(server, t, work, _ignore)
 
     def _upstream_wait(self, flow: Any, server: Pod, t: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Extra wait of lookups reaching *server* at *t* (in order) for the forwarded names:
@@ -300,7 +327,7 @@ class NameLookups:
         fetched = self._dns_cache.get(key, -math.inf)
         i = int(np.searchsorted(t, fetched + coredns.cache_ttl, side="left"))
         while i < t.size:
-            rtt = float(draw(coredns.upstream_latency, self._dns_rng, 1)[0]) * flow.dns_upstream
+            rtt = float(draw_many(coredns.upstream_latency, self._dns_rng, 1)[0]) * flow.dns_upstream
             j = int(np.searchsorted(t, float(done[i]) + rtt, side="left"))
             j = max(j, i + 1)
             wait[i:j] = rtt
@@ -312,39 +339,36 @@ class NameLookups:
     def _looked_up(self, flow: Any, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
                    pods: list[Pod], after: tuple[Any, ...]) -> None:
         """The name resolved for *rows* at *ready*: each client pod connects."""
-        arrivals, outcome, when, latency, hop, t0 = after
+        b = after[0]
         if flow.external_name:
             self._call_out(flow, rows, ready, src, pods, after)
             return
         for i in np.unique(src[rows]).tolist():
             mine = src[rows] == i
-            self._forward_later(flow, rows[mine], ready[mine] - hop, pods[i],
-                                (arrivals, outcome, when, latency, hop))
+            self.host.forward_later(b, rows[mine], ready[mine] - b.hop, pods[i])
 
     def _call_out(self, flow: Any, rows: np.ndarray, ready: np.ndarray, src: np.ndarray,
                   pods: list[Pod], after: tuple[Any, ...]) -> None:
         """Connect to an ExternalName's target from each client pod, through its node's SNAT
         ports for that destination (as an ``external`` flow)."""
-        arrivals, outcome, when, latency, hop, t0 = after
+        b, t0 = after
+        arrivals, outcome, when, latency, hop = b.arrivals, b.outcome, b.when, b.latency, b.hop
         if rows.size == 0:
             return
-        took = draw(DEFAULT_EXTERNAL.latency, self.service_rng, rows.size) + 2 * hop
+        took = draw_many(DEFAULT_EXTERNAL.latency, self.service_rng, rows.size) + 2 * hop
         ends = ready + took
         nodes = np.fromiter((pods[i].node.row for i in src[rows].tolist()), np.int64, rows.size)
         order = np.argsort(nodes, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(nodes[order])) + 1):
             group = group[np.argsort(ready[group], kind="stable")]
             node = self.nodes_by_row[int(nodes[group[0]])]
-            granted = self._snat_grant(flow, node.name,
-                                       [pods[i].name for i in src[rows[group]].tolist()],
-                                       ready[group], ends[group], t0)
+            granted = self.egress.grant(flow, node.name,
+                                        [pods[i].name for i in src[rows[group]].tolist()],
+                                        ready[group], ends[group], t0)
             refused = rows[group[~granted]]
             if refused.size:
                 outcome[refused] = SNAT_EXHAUSTED
-                last = self._exhausted.get((node.name, flow.dest))
-                if last is None or t0 - last >= 300.0:
-                    self._exhausted[(node.name, flow.dest)] = t0
-                    self.bus.publish(SNATPortExhaustion(node.name, flow.dest, self.snat.per_node))
+                self.egress.refused(node.name, flow.dest, t0)
             ok = group[granted]
             total = ends[ok] - arrivals[rows[ok]]
             late = total > flow.spec.timeout

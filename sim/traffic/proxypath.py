@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.kubeproxy.affinity import AffinityTable
-from sim.outcomes import draw
+from sim.queueing.service_times import draw_many
 
 if TYPE_CHECKING:
     from sim.kubeproxy.ipvs import IpvsTables
     from sim.objects import Node, Pod, ServiceState
     from sim.queueing.podqueue import PodQueue
     from sim.scenario.schema import Distribution
-    from sim.traffic.controller import FlowState
+    from sim.traffic.flows import FlowState
 
 
 class KubeProxyPath:
@@ -148,7 +148,7 @@ class KubeProxyPath:
         if ipvs.counts:
             dists = [self.service_time(p, flow) for p in endpoints]
             if all(d == dists[0] for d in dists):
-                service = draw(dists[0], self.service_rng, n)
+                service = draw_many(dists[0], self.service_rng, n)
                 dists = []
             else:  # pods of different Deployments: each connection's time from its pod
                 service = np.empty(n)
@@ -180,7 +180,7 @@ class KubeProxyPath:
             picks[k] = i
             if service is not None:
                 if dists:
-                    service[k] = float(draw(dists[i], self.service_rng, 1)[0])
+                    service[k] = float(draw_many(dists[i], self.service_rng, 1)[0])
                 vs.open(i, self.expected_end(endpoints[i], at, float(service[k]), hop, timeout))
         return picks, service
 

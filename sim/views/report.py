@@ -142,11 +142,11 @@ def figures(m: Model, stats: Stats) -> dict[str, float]:
     out["snat.peakPortsUsed"] = m.traffic.snat.peak_in_use
     out["snat.exhaustedNodes"] = len(m.traffic.snat.exhausted_nodes)
     # the busiest CoreDNS pod's share of all lookups (the UDP conntrack imbalance shows here)
-    lookups = m.traffic.dns_by_pod
+    lookups = m.traffic.lookups.dns_by_pod
     total_lookups = sum(lookups.values())
     out["coredns.maxPodShare"] = (round(max(lookups.values()) / total_lookups, 6)
                                   if total_lookups else 0.0)
-    out["coredns.resentQueries"] = m.traffic.dns_resends
+    out["coredns.resentQueries"] = m.traffic.lookups.dns_resends
     ranges = getattr(m.ipam, "ranges", None)
     out["kubenet.routesPeak"] = getattr(m.ipam, "peak_routes", 0)
     out["podCidr.rangesPeak"] = ranges.peak if ranges is not None else 0
@@ -155,7 +155,7 @@ def figures(m: Model, stats: Stats) -> dict[str, float]:
 
 def flow_figures(m: Model) -> dict[str, float]:
     """Figures of every traffic flow: counts, error rate, how long errors lasted, latency."""
-    from sim.traffic.controller import OUTCOMES, quantile
+    from sim.outcomes import OUTCOMES, quantile
 
     out: dict[str, float] = {}
     tick = m.spec.traffic.tick if m.spec.traffic else 1.0

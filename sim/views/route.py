@@ -369,7 +369,7 @@ def _pod_to_service(model: Model, source: str, host: str | None, url: str, port:
                             [v.reason if v is not None else ""]))
             return RouteTrace(url, now, hops, False, "DNS failure: an egress NetworkPolicy "
                               "drops the lookups", "dns_failure")
-        result = model.traffic.resolve_name(client.namespace, host or "")
+        result = model.traffic.lookups.resolve_name(client.namespace, host or "")
         ok = result.final.rcode == dns.Rcode.NOERROR and result.final.answer is not None
         hops.append(Hop("DNS", f"{result.final} after {result.queries} queries to the kube-dns "
                         f"ClusterIP" + (f" ({len(live)} CoreDNS pods answering)" if live else ""),

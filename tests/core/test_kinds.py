@@ -141,7 +141,7 @@ operations:
     svc = run.model.service_ctl.find("default/db")
     assert [p.name for p in svc.endpoints] == ["db-0", "db-1", "db-2", "db-3"]
     # DNS: the governing headless Service names each ready pod, <pod>.<serviceName>
-    resolve = run.model.traffic.resolve_name  # what a pod's resolver gets from CoreDNS
+    resolve = run.model.traffic.lookups.resolve_name  # what a pod's resolver gets from CoreDNS
     for name, found in (("db-3.db", True), ("db-4.db", False), ("db", True)):
         answer = resolve("default", name).final
         assert (answer.rcode.name == "NOERROR" and answer.answer is not None) is found, name

@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 from simkit import make_sim
 
-from sim.outcomes import LATENCY_EDGES
-from sim.traffic.controller import quantile
+from sim.outcomes import LATENCY_EDGES, quantile
 
 
 def _slowest_bucket_floor(hist: np.ndarray) -> float:
@@ -114,9 +113,9 @@ def test_reused_source_port_sticks_each_client_pod_to_one_coredns_pod() -> None:
     one client pod's lookups all reach one of 3 CoreDNS pods; with a socket per lookup they
     spread over all 3 (coredns-troubleshoot.md)."""
     sim, figures = _run(replicas=3, extra="dnsSourcePort: reused")
-    assert len(sim.model.traffic.dns_by_pod) == 1 and figures["coredns.maxPodShare"] == 1.0
+    assert len(sim.model.traffic.lookups.dns_by_pod) == 1 and figures["coredns.maxPodShare"] == 1.0
     sim, figures = _run(replicas=3)
-    counts = sim.model.traffic.dns_by_pod
+    counts = sim.model.traffic.lookups.dns_by_pod
     assert len(counts) == 3 and min(counts.values()) > 0.2 * sum(counts.values())
     assert figures["coredns.maxPodShare"] < 0.4
 
@@ -164,12 +163,12 @@ def test_resent_queries_add_to_the_overloaded_coredns_queue() -> None:
     sim, _ = _run(rps=300, replicas=1, coredns=overload, duration="1m")
     traffic = sim.model.traffic
     coredns = next(iter(sim.model.workloads.find("kube-system/coredns").pods.values()))
-    assert traffic.dns_resends > 1000
-    assert coredns.queue.served == traffic.flows[0].dns_total + traffic.dns_resends
+    assert traffic.lookups.dns_resends > 1000
+    assert coredns.queue.served == traffic.flows[0].dns_total + traffic.lookups.dns_resends
     once, _ = _run(rps=300, replicas=1, coredns=overload + "\n    attempts: 1", duration="1m")
-    assert once.model.traffic.dns_resends == 0
+    assert once.model.traffic.lookups.dns_resends == 0
     calm, _ = _run(rps=20, replicas=1, coredns=overload, duration="1m")
-    assert calm.model.traffic.dns_resends == 0
+    assert calm.model.traffic.lookups.dns_resends == 0
 
 
 def test_ipvs_round_robin_spreads_lookups_over_coredns_pods_in_turn() -> None:
@@ -181,9 +180,9 @@ def test_ipvs_round_robin_spreads_lookups_over_coredns_pods_in_turn() -> None:
     sim, events = make_sim(text.format(target="api", rps=20, replicas=3, web=1, extra="",
                                        coredns="", duration="2m"))
     sim.run()
-    counts = sorted(sim.model.traffic.dns_by_pod.values())
+    counts = sorted(sim.model.traffic.lookups.dns_by_pod.values())
     assert len(counts) == 3 and sum(counts) > 2000 and counts[-1] - counts[0] <= 1
     sim, events = make_sim(text.format(target="api", rps=20, replicas=3, web=1,
                                        extra="dnsSourcePort: reused", coredns="", duration="2m"))
     sim.run()
-    assert len(sim.model.traffic.dns_by_pod) == 1
+    assert len(sim.model.traffic.lookups.dns_by_pod) == 1

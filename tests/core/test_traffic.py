@@ -8,7 +8,7 @@ import numpy as np
 from simkit import make_sim
 
 from sim.queueing.theory import mmc
-from sim.traffic.controller import rate_at
+from sim.traffic.flows import rate_at
 
 BASE = """
 duration: {duration}
@@ -82,7 +82,7 @@ def test_one_pod_is_an_mm1_queue() -> None:
     assert abs(int(flow.totals.sum()) - 50 * 2400) < 5 * np.sqrt(50 * 2400)
     # the latency quantiles the flow reports agree with M/M/1's exponential sojourn time:
     # P(T > t) = exp(-(mu - lam) t), so p50 = ln 2 / 50 = 13.9 ms (histogram buckets: +-10%)
-    from sim.traffic.controller import quantile
+    from sim.outcomes import quantile
     assert abs(quantile(flow.latency_total, 0.5) - np.log(2) / 50) / (np.log(2) / 50) < 0.1
 
 
@@ -306,8 +306,8 @@ def test_two_flows_sharing_pods_queue_in_arrival_order() -> None:
     from pathlib import Path
 
     from sim.engine import Simulation
+    from sim.outcomes import quantile
     from sim.scenario import load
-    from sim.traffic.controller import quantile
 
     root = Path(__file__).resolve().parents[2]
     sim = Simulation(load(str(root / "scenarios" / "vm-in-peered-vnet-azure-cni.yaml")))
