@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import simpy
 
+from sim import ipam
 from sim.azure.vnet import AddressPool, Subnet
 from sim.cluster.autoscaler import ClusterAutoscaler
 from sim.cluster.nodes import NodeController
 from sim.cluster.scheduler import NodeTable, Scheduler
 from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
-from sim.ipam import (
-    DynamicPodSubnet,
-    IpamStrategy,
-    Kubenet,
-    NodeSubnet,
-    Overlay,
-    StaticBlockPodSubnet,
-)
 from sim.kernel.bus import Bus
 from sim.kernel.context import Context
 from sim.kernel.rng import Streams
@@ -35,7 +28,7 @@ from sim.scenario.manifests import (
     HorizontalPodAutoscaler,
     Service,
 )
-from sim.scenario.schema import max_pods_of, pod_ip_mode
+from sim.scenario.schema import max_pods_of
 from sim.svc import ServiceController
 from sim.traffic.controller import TrafficController
 from sim.workloads.controller import WorkloadController
@@ -68,7 +61,7 @@ class Model:
             self.pools[spec.name] = NodePool(
                 spec, i, c.name, max_pods_of(self.spec, spec), spec.zones or list(c.zones),
                 spec.vnet_subnet or default_subnet, spec.pod_subnet, c.kubernetes_version)
-        self.ipam = self._ipam()
+        self.ipam = ipam.build(self.spec, self.bus, self.subnets, self.pools)
         ctx = self.ctx = Context(env, bus, self.timers, streams)
         self.nodes = NodeController(ctx, c, self.ipam, self.table, self.nodes_by_row,
                                     self.zone_index)
@@ -98,22 +91,6 @@ class Model:
         workloads.readiness_changed.subscribe(self.service_ctl.pod_readiness_changed)
         workloads.pod_lost.subscribe(self.traffic.pod_lost)
         self.service_ctl.endpoints_changed.subscribe(self.traffic.endpoints_changed)
-
-    def _ipam(self) -> IpamStrategy:
-        c = self.spec.cluster
-        node_subnets = self.subnets
-        modes = {pod_ip_mode(self.spec, p.spec) for p in self.pools.values()}
-        pod_subnets = {p.pod_subnet: self.subnets[p.pod_subnet] for p in self.pools.values()
-                       if p.pod_subnet}
-        if c.plugin == "overlay":
-            return Overlay(self.bus, node_subnets, c.pod_cidr)
-        if c.plugin in ("kubenet", "none"):
-            table = next((s.route_table for s in c.vnet.subnets if s.route_table),
-                         f"aks-agentpool-{c.name}-routetable")
-            return Kubenet(self.bus, node_subnets, c.pod_cidr, table)
-        if modes == {"node-subnet"}:
-            return NodeSubnet(self.bus, node_subnets)
-        return _Mixed(self.bus, node_subnets, pod_subnets)
 
     def _service_range(self) -> AddressPool:
         svc = self.spec.cluster.service_cidr
@@ -222,40 +199,3 @@ class Model:
                     meta.namespace, meta.name,
                     f"subnet {name} has no free address for the internal load balancer frontend"
                     if subnet else f"subnet {name} does not exist"))
-
-
-class _Mixed:
-    """Pools of one cluster may differ: node-subnet pools beside pod-subnet pools."""
-
-    mode = "azure"
-
-    def __init__(self, bus: Bus, node_subnets: dict[str, Subnet],
-                 pod_subnets: dict[str, Subnet]) -> None:
-        self.node_subnet = NodeSubnet(bus, node_subnets)
-        self.dynamic = DynamicPodSubnet(bus, node_subnets, pod_subnets)
-        self.static = StaticBlockPodSubnet(bus, node_subnets, pod_subnets)
-
-    def _for(self, pool: NodePool) -> IpamStrategy:
-        if pool.pod_subnet is None:
-            return self.node_subnet
-        if pool.spec.pod_ip_allocation_mode == "StaticBlock":
-            return self.static
-        return self.dynamic
-
-    def attach(self, node: Node, operation: str) -> str | None:
-        return self._for(node.pool).attach(node, operation)
-
-    def register(self, node: Node) -> str | None:
-        return self._for(node.pool).register(node)
-
-    def detach(self, node: Node) -> None:
-        self._for(node.pool).detach(node)
-
-    def pod_ip(self, node: Node, namespace: str, pod: str, report: bool = True) -> int | None:
-        return self._for(node.pool).pod_ip(node, namespace, pod, report)
-
-    def release_pod_ip(self, node: Node, ip: int) -> None:
-        self._for(node.pool).release_pod_ip(node, ip)
-
-    def demand(self, pool: NodePool) -> list[tuple[Subnet, int, int]]:
-        return self._for(pool).demand(pool)
