@@ -116,7 +116,7 @@ def cluster_fit(spec: Scenario, counts: Mapping[str, int] | None = None, *, upgr
         pod_home = subnets.get(pool.pod_subnet or "")
         if pod_home is not None and mode in ("dynamic", "static-block"):
             per_pod_node = (sizing.dynamic_pod_ips_per_node(max_pods) if mode == "dynamic"
-                            else sizing.static_blocks_per_node(max_pods) * 16)
+                            else sizing.static_blocks_per_node(max_pods) * sizing.STATIC_BLOCK_IPS)
             pod_home.pods += (nodes + extra) * per_pod_node
             pod_home.pools.append(f"{pool.name} (pods)")
     limits = [Limit("nodes in the cluster (AKS: 5,000)", total + largest_surge,
