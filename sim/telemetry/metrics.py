@@ -344,7 +344,7 @@ class Sampler:
     # --- traffic --------------------------------------------------------------------------
 
     def _traffic(self, v: dict[str, list[Series]]) -> None:
-        from sim.traffic.controller import DENIED, LATENCY_EDGES, OUTCOMES
+        from sim.outcomes import DENIED, LATENCY_EDGES, OUTCOMES
 
         m = self.m
         t = m.traffic

@@ -86,8 +86,6 @@ from sim.outcomes import (
     DEAD_NODE,
     DENIED,
     DNS_FAILURE,
-    ERROR_TICK_RATE,
-    LATENCY_EDGES,
     NO_BACKEND,
     NO_ENDPOINT,
     NO_LOCAL,
@@ -116,6 +114,7 @@ from sim.traffic.loadbalancer import LoadBalancer
 from sim.traffic.lookups import NameLookups
 from sim.traffic.policy import DNS_PORT, cluster_policies, workload_ports
 from sim.traffic.proxypath import KubeProxyPath
+from sim.traffic.serving import Serving
 from sim.traffic.snat import KeepAlivePools, SnatTable
 
 if TYPE_CHECKING:
@@ -165,7 +164,6 @@ class TrafficController:
         self.egress = Egress(ctx.bus)
         """Outbound calls through the load balancer's SNAT ports."""
         self._pool_size = 0
-        self._jobs: dict[str, tuple[Pod, list[tuple[np.ndarray, np.ndarray, Any]]]] = {}
         self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
         self._finalizers: list[Any] = []
@@ -182,6 +180,9 @@ class TrafficController:
             self.cluster.kube_proxy_config.ipvs_config.tcp_fin_timeout_seconds)
         ) if scheduler else None
         """kube-proxy in IPVS mode: every node's virtual servers (None: iptables/nftables)."""
+        self.serving = Serving(self._pod_queue)
+        """The tick's deferred queueing at pods (every stage queues work there)."""
+        self.enqueue = self.serving.enqueue
         self.proxy = KubeProxyPath(self.rng, self.service_rng, self.ipvs, self._service_time,
                                    self._pod_queue)
         """kube-proxy's choice of endpoint (ClientIP affinity, IPVS schedulers)."""
@@ -472,15 +473,15 @@ class TrafficController:
                 self._dispatch(flow, t0, dt, k)
             # every flow's requests are queued at their pods before any pod serves them, so a
             # pod serves the tick's requests of all flows in arrival order (then second stages)
-            while self._jobs or self._forwards:
-                if self._jobs:
-                    self._resolve()
+            while self.serving or self._forwards:
+                if self.serving:
+                    self.serving.resolve()
                     finalizers, self._finalizers = self._finalizers, []
                     for finish in finalizers:
                         finish()
                 self._flush_forwards()
-            for args in self._ticked:
-                self._count(*args, dt)
+            for flow, outcome, when, latency in self._ticked:
+                flow.count(outcome, when, latency, dt)
             k += 1
             yield self.env.timeout(dt)
 
@@ -504,7 +505,7 @@ class TrafficController:
                 if flow is None:
                     continue
                 for end in ends:  # an open connection cut: the client sees a reset now
-                    self._move(flow, int(end // dt), OK, RESET, 1, int(now // dt))
+                    flow.move(int(end // dt), OK, RESET, 1, int(now // dt))
 
     def forward_later(self, b: Batch, rows: np.ndarray, t: np.ndarray, source: Pod) -> None:
         """Collect a round's proxied requests per flow: one second stage per flow and tick."""
@@ -780,66 +781,6 @@ class TrafficController:
         latency[rows[ok]] = took[ok]
         return ok
 
-    # --- deferred queueing: every pod serves a tick's requests in arrival order ------------
-
-    def enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
-                 then: Any) -> None:
-        """Queue requests reaching *pod* at *t*; *then(done)* gets their departures later."""
-        self._jobs.setdefault(pod.name, (pod, []))[1].append((t, service, then))
-
-    def _resolve(self) -> None:
-        """Serve every pod's queued requests, all flows merged in time order.
-
-        The one-worker pods of a round are served together in one vectorised pass
-        (``sim.queueing.podqueue.offer_segments``, bit for bit what ``offer_many`` gives each), the
-        others with one ``offer_many`` each; then every job's ``then(done)``, pods in the order
-        they were queued, each pod's jobs in order. Callbacks run after all pods of the round
-        are served: none reads a pod queue (their own new jobs wait for the next round).
-        """
-        jobs, self._jobs = self._jobs, {}
-        queues: list[PodQueue] = []
-        ts: list[np.ndarray] = []
-        services: list[np.ndarray] = []
-        thens: list[Any] = []
-        counts: list[int] = []
-        for pod, items in jobs.values():
-            queue = pod.queue
-            queues.append(queue if queue is not None else self._pod_queue(pod))
-            if len(items) == 1:
-                t, service, then = items[0]
-                ts.append(t)
-                services.append(service)
-                thens.append(then)
-                counts.append(t.size)
-                continue
-            n = 0
-            for t, service, then in items:
-                ts.append(t)
-                services.append(service)
-                thens.append(then)
-                n += t.size
-            counts.append(n)
-        t_all = np.concatenate(ts) if len(ts) > 1 else ts[0]
-        s_all = np.concatenate(services) if len(services) > 1 else services[0]
-        if t_all.dtype == np.float64 and s_all.dtype == np.float64:
-            done_all = _serve_round(queues, np.array(counts), t_all, s_all)
-            start = 0
-            for t, then in zip(ts, thens, strict=True):
-                end = start + t.size
-                then(done_all[start:end])
-                start = end
-            return
-        for queue, (_pod, items) in zip(queues, jobs.values(), strict=True):  # not float64
-            t = np.concatenate([i[0] for i in items])
-            service = np.concatenate([i[1] for i in items])
-            order = np.argsort(t, kind="stable")
-            done = np.empty(t.size)
-            done[order] = queue.offer_many(t[order], service[order])
-            start = 0
-            for part_t, _s, then in items:
-                then(done[start:start + part_t.size])
-                start += part_t.size
-
     def _forward(self, b: Batch, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]]) -> None:
         """The controller pods proxy their requests (each leaving at its time) to the backend."""
         flow, arrivals, outcome, when, latency, hop = b.flow, b.arrivals, b.outcome, b.when, b.latency, b.hop
@@ -985,56 +926,13 @@ class TrafficController:
 
     # --- accounting ---------------------------------------------------------------------
 
-    def _count(self, flow: FlowState, outcome: np.ndarray, when: np.ndarray,
-               latency: np.ndarray, dt: float) -> None:
-        ticks = (when // dt).astype(np.int64)
-        first = int(ticks.min())
-        span = int(ticks.max()) - first + 1
-        counts = np.bincount((ticks - first) * len(OUTCOMES) + outcome,
-                             minlength=span * len(OUTCOMES)).reshape(span, len(OUTCOMES))
-        ok = ~np.isnan(latency)
-        bins = np.searchsorted(LATENCY_EDGES, latency[ok], side="right") - 1
-        lat = np.bincount((ticks[ok] - first) * len(LATENCY_EDGES) + bins,
-                          minlength=span * len(LATENCY_EDGES)).reshape(span, len(LATENCY_EDGES))
-        for row in np.flatnonzero(counts.sum(axis=1)).tolist():
-            tick = first + row
-            if tick in flow.pending:
-                flow.pending[tick] += counts[row]
-                flow.latency[tick] += lat[row]
-            else:
-                flow.pending[tick] = counts[row].copy()
-                flow.latency[tick] = lat[row].copy()
-
-    def _move(self, flow: FlowState, tick: int, src: int, dst: int, n: int,
-              dst_tick: int | None = None) -> None:
-        dst_tick = tick if dst_tick is None else dst_tick
-        for t in (tick, dst_tick):
-            if t not in flow.pending:
-                flow.pending[t] = np.zeros(len(OUTCOMES), np.int64)
-                flow.latency[t] = np.zeros(len(LATENCY_EDGES), np.int64)
-        flow.pending[tick][src] -= n
-        flow.pending[dst_tick][dst] += n
-
     def _publish(self, flow: FlowState, tick: int, dt: float) -> None:
         """Tick *tick* is over: no outcome can land in it any more."""
-        counts = flow.pending.pop(tick, None)
-        lat = flow.latency.pop(tick, None)
-        if tick < 0:
+        closed = flow.close_tick(tick)
+        if closed is None:
             return
-        if counts is None:
-            counts = np.zeros(len(OUTCOMES), np.int64)
-            lat = np.zeros(len(LATENCY_EDGES), np.int64)
-        assert lat is not None
-        flow.totals += counts
-        flow.latency_total += lat
+        counts, lat = closed
         total = int(counts.sum())
-        errors = total - int(counts[OK])
-        if total and errors / total > ERROR_TICK_RATE:
-            flow.error_ticks += 1
-            flow.streak += 1
-            flow.longest_streak = max(flow.longest_streak, flow.streak)
-        else:
-            flow.streak = 0
         by_cause = {OUTCOMES[i]: int(c) for i, c in enumerate(counts.tolist()) if c and i != OK}
         self.bus.publish(TrafficTick(
             flow.spec.name, flow.svc.key if flow.svc else flow.dest, tick * dt, dt, total,
@@ -1078,84 +976,11 @@ class TrafficController:
             hit = (done > now) & (when > now) & (outcome == OK)
             for w, g in zip(when[hit].tolist(), gives_up[hit].tolist(), strict=True):
                 if reset:
-                    self._move(flow, int(w // dt), OK, RESET, 1, int(now // dt))
+                    flow.move(int(w // dt), OK, RESET, 1, int(now // dt))
                 else:
                     # no answer will come: the client times out instead
-                    self._move(flow, int(w // dt), OK, DEAD_ENDPOINT, 1, int(g // dt))
+                    flow.move(int(w // dt), OK, DEAD_ENDPOINT, 1, int(g // dt))
 
 
 # --- serving a round of pod queues (TrafficController._resolve) ------------------------------
 
-def _serve_round(queues: list[PodQueue], counts: np.ndarray, t: np.ndarray,
-                 service: np.ndarray) -> np.ndarray:
-    """Serve ``queues[i]`` the next ``counts[i]`` requests of *t* / *service* (float64);
-    returns their departures, aligned with *t*.
-
-    Each queue gets its requests in arrival order (a stable sort, as ``offer_many`` expects).
-    The one-worker queues with at least 8 requests (under 8, ``offer_many`` goes one request at
-    a time; and with not far more than the average, which would pad the rows) go through
-    ``offer_segments`` together; the others get one ``offer_many`` call each, as before.
-    """
-    from sim.queueing.podqueue import offer_segments
-
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    t_sorted, s_sorted, perms = _sort_segments(t, service, starts, ends)
-    batch = (counts >= 8) & np.array([q.concurrency == 1 for q in queues])
-    if len(set(queues)) < len(queues):
-        batch[:] = False  # a queue twice (not from _resolve): one call each, in order
-    rows = np.flatnonzero(batch)
-    if rows.size:
-        cap = max(128, 4 * int(counts[rows].sum()) // rows.size)
-        if int(counts[rows].max()) > cap:
-            batch &= counts <= cap
-            rows = np.flatnonzero(batch)
-    if rows.size == len(queues):
-        return _unsort(offer_segments(queues, t_sorted, s_sorted, counts), perms)
-    done = np.empty(t.size)
-    if rows.size:
-        sel = _segment_index(starts[rows], counts[rows])
-        done[sel] = offer_segments([queues[i] for i in rows.tolist()], t_sorted[sel],
-                                   s_sorted[sel], counts[rows])
-    for i in np.flatnonzero(~batch & (counts > 0)).tolist():
-        lo, hi = int(starts[i]), int(ends[i])
-        done[lo:hi] = queues[i].offer_many(t_sorted[lo:hi], s_sorted[lo:hi])
-    return _unsort(done, perms)
-
-
-def _unsort(done: np.ndarray, perms: list[tuple[int, np.ndarray]]) -> np.ndarray:
-    """Departures of sorted segments back in the requests' order."""
-    if perms:
-        ordered = done.copy()
-        for lo, order in perms:
-            done[lo + order] = ordered[lo:lo + order.size]
-    return done
-
-
-def _sort_segments(t: np.ndarray, service: np.ndarray, starts: np.ndarray, ends: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, np.ndarray]]]:
-    """Each segment of *t* (and *service* along) in stable arrival order; the permutations
-    of the segments that were not sorted yet, as (segment start, order)."""
-    if t.size < 2:
-        return t, service, []
-    drops = t[1:] < t[:-1]
-    step = ends[:-1] - 1
-    drops[step[(step >= 0) & (step < drops.size)]] = False  # from one segment to the next
-    if not drops.any():
-        return t, service, []
-    seg = np.searchsorted(ends, np.flatnonzero(drops), side="right")
-    t, service = t.copy(), service.copy()
-    perms = []
-    for i in np.unique(seg).tolist():
-        lo, hi = int(starts[i]), int(ends[i])
-        order = np.argsort(t[lo:hi], kind="stable")
-        t[lo:hi] = t[lo:hi][order]
-        service[lo:hi] = service[lo:hi][order]
-        perms.append((lo, order))
-    return t, service, perms
-
-
-def _segment_index(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The positions of the segments (``starts``, ``counts``), one after another."""
-    offsets = np.cumsum(counts) - counts
-    return np.arange(int(counts.sum())) + np.repeat(starts - offsets, counts)

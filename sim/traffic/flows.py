@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.outcomes import LATENCY_EDGES, OUTCOMES
+from sim.outcomes import ERROR_TICK_RATE, LATENCY_EDGES, OK, OUTCOMES
 from sim.scenario.schema import Constant, Diurnal, Flow, Ramp, Rate, Spike, Step
 
 if TYPE_CHECKING:
@@ -80,3 +80,59 @@ class FlowState:
     def ongoing_streak(self) -> int:
         """Error ticks in a row up to the last published tick (0: the flow is not failing now)."""
         return self.streak
+
+    # --- accounting: outcomes land in the tick their client sees them --------------------
+
+    def count(self, outcome: np.ndarray, when: np.ndarray, latency: np.ndarray,
+              dt: float) -> None:
+        """Add a tick's requests to the ticks in which their clients see them."""
+        ticks = (when // dt).astype(np.int64)
+        first = int(ticks.min())
+        span = int(ticks.max()) - first + 1
+        counts = np.bincount((ticks - first) * len(OUTCOMES) + outcome,
+                             minlength=span * len(OUTCOMES)).reshape(span, len(OUTCOMES))
+        ok = ~np.isnan(latency)
+        bins = np.searchsorted(LATENCY_EDGES, latency[ok], side="right") - 1
+        lat = np.bincount((ticks[ok] - first) * len(LATENCY_EDGES) + bins,
+                          minlength=span * len(LATENCY_EDGES)).reshape(span, len(LATENCY_EDGES))
+        for row in np.flatnonzero(counts.sum(axis=1)).tolist():
+            tick = first + row
+            if tick in self.pending:
+                self.pending[tick] += counts[row]
+                self.latency[tick] += lat[row]
+            else:
+                self.pending[tick] = counts[row].copy()
+                self.latency[tick] = lat[row].copy()
+
+    def move(self, tick: int, src: int, dst: int, n: int, dst_tick: int | None = None) -> None:
+        """*n* requests counted as outcome *src* in *tick* turn out *dst* (in *dst_tick*)."""
+        dst_tick = tick if dst_tick is None else dst_tick
+        for t in (tick, dst_tick):
+            if t not in self.pending:
+                self.pending[t] = np.zeros(len(OUTCOMES), np.int64)
+                self.latency[t] = np.zeros(len(LATENCY_EDGES), np.int64)
+        self.pending[tick][src] -= n
+        self.pending[dst_tick][dst] += n
+
+    def close_tick(self, tick: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Tick *tick* is over (no outcome can land in it any more): its outcome counts and
+        latency histogram join the totals and the error streak; None before the first tick."""
+        counts = self.pending.pop(tick, None)
+        lat = self.latency.pop(tick, None)
+        if tick < 0:
+            return None
+        if counts is None:
+            counts = np.zeros(len(OUTCOMES), np.int64)
+            lat = np.zeros(len(LATENCY_EDGES), np.int64)
+        assert lat is not None
+        self.totals += counts
+        self.latency_total += lat
+        total = int(counts.sum())
+        errors = total - int(counts[OK])
+        if total and errors / total > ERROR_TICK_RATE:
+            self.error_ticks += 1
+            self.streak += 1
+            self.longest_streak = max(self.longest_streak, self.streak)
+        else:
+            self.streak = 0
+        return counts, lat

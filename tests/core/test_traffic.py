@@ -154,7 +154,7 @@ def test_overload_makes_clients_time_out() -> None:
     sim, _ = make_sim(scenario(nodes=1, replicas=1, rps=150, timeout="2s"))
     sim.run()
     flow = sim.model.traffic.flows[0]
-    from sim.traffic.controller import OK, TIMEOUT
+    from sim.outcomes import OK, TIMEOUT
     assert int(flow.totals[TIMEOUT]) > int(flow.totals[OK])
 
 
