@@ -65,7 +65,6 @@ Simplifications, stated: arrivals of a tick see the cluster as it is at the tick
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -73,14 +72,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from sim.azure import nsg
-from sim.azure.vnet import ip_str
 from sim.events import SNATPortsReallocated, TrafficTick
 from sim.ingress import IngressRouter
 from sim.kernel.context import Context
 from sim.kubeproxy.ipvs import IpvsTables
-from sim.netpol import ExternalPeer, NetworkPolicies, Verdict
-from sim.netpol import Pod as NpPod
 from sim.outcomes import (
     DEAD_ENDPOINT,
     DEAD_NODE,
@@ -112,7 +107,7 @@ from sim.traffic.flows import FlowState, rate_at
 from sim.traffic.links import Links
 from sim.traffic.loadbalancer import LoadBalancer
 from sim.traffic.lookups import NameLookups
-from sim.traffic.policy import DNS_PORT, cluster_policies, workload_ports
+from sim.traffic.policy import Verdicts
 from sim.traffic.proxypath import KubeProxyPath
 from sim.traffic.serving import Serving
 from sim.traffic.snat import KeepAlivePools, SnatTable
@@ -155,22 +150,26 @@ class TrafficController:
         self._in_flight: dict[
             str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
-        self.policy_objects: dict[str, dict[str, Any]] = {}
+        self.verdicts = Verdicts(loaded, self.cluster, workloads, service_ctl)
+        """NSG and NetworkPolicy verdicts on the path (the one engine reach and route use)."""
+        self.policy_objects = self.verdicts.policy_objects
         """The NetworkPolicies in effect now (the scenario's, changed by operations and
         faults), once :meth:`start` has loaded them (:attr:`started`)."""
+        self.nsg_rules = self.verdicts.nsg_rules
+        """Each subnet's NSG rules as they are now (the scenario's, changed by nsg_rule faults)."""
+        # the verdicts' public questions, asked of the traffic path by views, chaos, operations
+        self.change_policy = self.verdicts.change_policy
+        self.policy_verdict = self.verdicts.policy_verdict
+        self.dns_allowed = self.verdicts.dns_allowed
+        self.nsg_rule = self.verdicts.nsg_rule
+        self.set_nsg_rules = self.verdicts.set_nsg_rules
         self.started = False
-        self._policies: NetworkPolicies | None = None
-        self._verdicts: dict[tuple[str, str, int], bool] = {}
         self.egress = Egress(ctx.bus)
         """Outbound calls through the load balancer's SNAT ports."""
         self._pool_size = 0
         self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
         self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
         self._finalizers: list[Any] = []
-        self._nsg_cache: dict[int, bool] = {}
-        self.nsg_rules: dict[str, list[Any]] = {
-            s.name: list(s.security_rules) for s in self.cluster.vnet.subnets}
-        """Each subnet's NSG rules as they are now (the scenario's, changed by nsg_rule faults)."""
         self.dns_silent: set[str] = set()
         """CoreDNS pods that do not answer (coredns_outage)."""
         self.dns_silent_all = 0
@@ -337,10 +336,6 @@ class TrafficController:
         return svc.deployments if svc else []
 
 
-    def set_nsg_rules(self, subnet: str, rules: list[Any]) -> None:
-        """The NSG of *subnet* has these rules now (an nsg_rule fault): verdicts are redone."""
-        self.nsg_rules[subnet] = rules
-        self._nsg_cache.clear()
     def _backend(self, pod: Pod) -> Any:
         dep = pod.dep
         return self._backends.get(dep.key) or self._backends.get(dep.name)
@@ -353,109 +348,6 @@ class TrafficController:
         backend = self._backend(pod)
         return backend.service_time if backend else Exponential(distribution="exponential",
                                                                 mean=0.02)
-
-    # --- the node subnet's NSG ----------------------------------------------------------
-
-    def _nsg_allows(self, flow: FlowState) -> bool:
-        """Whether the node subnet's NSG lets the flow's clients reach the LB port
-        (:meth:`nsg_rule`, once per flow)."""
-        verdict = self._nsg_cache.get(id(flow))
-        if verdict is None:
-            verdict = self.nsg_rule(str(flow.spec.client_ip), flow.port, flow.spec.from_,
-                                    flow.svc.key).allow
-            self._nsg_cache[id(flow)] = verdict
-        return verdict
-
-    def nsg_rule(self, client_ip: str, port: int, from_: str, svc_key: str) -> nsg.Rule:
-        """The NSG rule that decides a connection from *client_ip* (a client ``from_``
-        internet, vnet, peered-vnet or on-premises) to *port* of the LoadBalancer Service
-        *svc_key*: the rules AKS writes in its managed NSG (always there) with the scenario's
-        rules layered on them by priority (sim.nsg). The traffic path and ``aks-sim route``
-        both ask this."""
-        c = self.cluster
-        user = next((r for r in self.nsg_rules.values() if r), [])
-        rules = [nsg.Rule(r.name, r.priority, r.access == "Allow", r.source,
-                          tuple(r.destination_ports) if r.destination_ports else None,
-                          r.protocol) for r in user]
-        rules += nsg.managed_rules(self._public_balancers())
-        addr = ipaddress.IPv4Address(client_ip)
-        vnet = list(c.vnet.address_space)
-        if from_ in ("peered-vnet", "on-premises"):
-            # the VirtualNetwork service tag covers peered VNets and connected on-premises
-            # ranges (virtual-networks service tags)
-            vnet.append(ipaddress.IPv4Network(f"{addr}/32"))
-        return nsg.evaluate(rules, addr, port, "TCP", vnet, svc_key)
-
-    def _public_balancers(self) -> list[nsg.LoadBalancerPorts]:
-        """Every LoadBalancer Service the managed NSG has rules for, in creation order: the
-        public ones; an internal one only with source ranges (without, the cloud provider
-        writes none: AllowVnetInBound admits the VNet)."""
-        out = []
-        for svc in self.service_ctl.services.values():
-            spec = svc.manifest.spec
-            if svc.type != "LoadBalancer" or (svc.internal and not spec.load_balancer_source_ranges):
-                continue
-            out.append(nsg.LoadBalancerPorts(
-                svc.key, tuple((p.port, p.protocol) for p in spec.ports),
-                tuple(spec.load_balancer_source_ranges or ())))
-        return out
-
-    # --- NetworkPolicy at the destination pod ------------------------------------------
-
-    def change_policy(self, apply: dict[str, Any] | None, delete: str | None) -> None:
-        """kubectl apply / delete of a NetworkPolicy: verdicts are recomputed from now on."""
-        if apply is not None:
-            meta = apply.get("metadata", {})
-            self.policy_objects[f"{meta.get('namespace', 'default')}/{meta.get('name')}"] = apply
-        if delete is not None:
-            self.policy_objects.pop(delete, None)
-        self._policies = None
-        self._verdicts.clear()
-
-    def _engine(self) -> NetworkPolicies:
-        if self._policies is None:
-            # one pod stands for its Deployment: verdicts depend on labels, namespace (and its
-            # labels) and port, not on which replica; the engine is reach's (sim.views.reach)
-            pods = [NpPod(dep.namespace, dep.name, dict(dep.manifest.spec.template.metadata.labels),
-                          None, workload_ports(dep))
-                    for dep in self.workloads.deployments.values()]
-            self._policies = cluster_policies(self.loaded, self.policy_objects.values(), pods)
-        return self._policies
-
-    def policy_verdict(self, source: Any, dst: Any, port: int,
-                       protocol: str = "TCP") -> Verdict | None:
-        """The NetworkPolicy verdict for a connection from *source* (a DeploymentState, whose
-        pods stand for it, or an :class:`ExternalPeer`) to the pods of Deployment *dst* at
-        *port*, under the policies in effect now; None when the cluster's ``networkPolicy``
-        engine enforces nothing. The traffic path and ``aks-sim route`` both ask this."""
-        engine = self._engine()
-        if not engine.is_enforced:
-            return None
-        src = source if isinstance(source, ExternalPeer) else f"{source.namespace}/{source.name}"
-        return engine.allows(src, f"{dst.namespace}/{dst.name}", port, protocol)
-
-    def dns_allowed(self, client: Any) -> bool:
-        """Whether the client Deployment's pods may send their lookups to CoreDNS (UDP 53 at
-        a kube-system/coredns pod): an egress default-deny without a DNS rule blocks them."""
-        key = (f"pod:{client.key}", "dns", DNS_PORT)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            coredns = self.workloads.deployments.get("kube-system/coredns")
-            if not self.policy_objects or coredns is None:
-                verdict = True
-            else:
-                v = self.policy_verdict(client, coredns, DNS_PORT, "UDP")
-                verdict = v is None or v.allowed
-            self._verdicts[key] = verdict
-        return verdict
-
-    def _allowed(self, src_ip: str, pod: Pod, port: int) -> bool:
-        key = (src_ip, pod.dep.key, port)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            v = self.policy_verdict(ExternalPeer(src_ip), pod.dep, port)
-            verdict = self._verdicts[key] = v is None or v.allowed
-        return verdict
 
     def _ticks(self) -> Generator[simpy.Event, Any, None]:
         assert self.spec is not None
@@ -536,7 +428,7 @@ class TrafficController:
         backend = flow.direct
         port = next((p.container_port for c in backend.manifest.spec.template.spec.containers
                      for p in c.ports), 80)
-        if self.policy_objects and not self._allowed(str(flow.spec.client_ip), pods[0], port):
+        if self.policy_objects and not self.verdicts.allowed(str(flow.spec.client_ip), pods[0], port):
             outcome[live] = DENIED  # the policy sees the VM's own address
             return
         self._serve(b, pods, pick, outcome == OK)
@@ -597,7 +489,7 @@ class TrafficController:
         lb = flow.lb
         nodes: list[Node] | None = None
         node_idx = None
-        if lb is not None and not self._nsg_allows(flow):
+        if lb is not None and not self.verdicts.nsg_allows(flow):
             outcome[:] = NSG_DENIED  # the SYN is dropped at the NIC: the client times out
             return
         blocked = self.routing.ingress_blocked(flow, t0) if flow.route is not None else None
@@ -681,26 +573,6 @@ class TrafficController:
                 ep_idx[sel] = self.rng.integers(0, len(local), int(sel.sum()))
             self._serve(b, local, ep_idx, sel, service_for=service)
 
-    def _denied(self, flow: FlowState, pod: Pod, idx: np.ndarray, nodes: list[Node] | None,
-                node_idx: np.ndarray | None) -> np.ndarray | None:
-        """Which of the requests *idx* a NetworkPolicy drops at *pod* (None: none)."""
-        if (not self.policy_objects or self.cluster.network_policy == "none"
-                or flow.svc is None):
-            return None  # direct flows check their policy before serving
-        port, _ = flow.svc.target(flow.port)
-        if flow.svc.local or nodes is None or node_idx is None:
-            ok = self._allowed(str(flow.spec.client_ip), pod, port)
-            return None if ok else np.ones(idx.size, bool)
-        denied = np.zeros(idx.size, bool)
-        chosen = node_idx[idx]
-        for i in np.unique(chosen).tolist():
-            node = nodes[i]
-            if node is pod.node:
-                continue  # traffic from the pod's own node is always allowed
-            if not self._allowed(ip_str(node.net.node_ip), pod, port):
-                denied |= chosen == i
-        return denied if denied.any() else None
-
     def _serve(self, b: Batch, endpoints: list[Pod], ep_idx: np.ndarray, live: np.ndarray,
                nodes: list[Node] | None = None, node_idx: np.ndarray | None = None,
                service_for: np.ndarray | None = None) -> None:
@@ -717,7 +589,7 @@ class TrafficController:
             if node is None or not node.alive or pod.phase != "Running":
                 outcome[idx] = DEAD_ENDPOINT
                 continue
-            denied = self._denied(flow, pod, idx, nodes, node_idx)
+            denied = self.verdicts.denied(flow, pod, idx, nodes, node_idx)
             if denied is not None:
                 outcome[idx[denied]] = DENIED
                 idx = idx[~denied]
@@ -844,7 +716,7 @@ class TrafficController:
                 denied_src = denied_by.get(pod.dep.key)
                 if denied_src is None:
                     denied_src = denied_by[pod.dep.key] = np.fromiter(
-                        (not self._allowed_from_pod(p[2], pod, port) for p in proxied_by), bool,
+                        (not self.verdicts.allowed_from_pod(p[2], pod, port) for p in proxied_by), bool,
                         len(proxied_by))
                 blocked = denied_src[source[group][sort]] if denied_src.any() else None
                 if blocked is not None and blocked.any():
@@ -915,14 +787,6 @@ class TrafficController:
         if proxies is not None:  # sorted out only if a controller pod is lost (rare)
             self._proxied.append((float(arrivals[-1]) + flow.spec.timeout, rows, proxies[0],
                                   proxies[1], when, outcome, gives_up, flow))
-
-    def _allowed_from_pod(self, src: Pod, dst: Pod, port: int) -> bool:
-        key = (f"pod:{src.dep.key}", dst.dep.key, port)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            v = self.policy_verdict(src.dep, dst.dep, port)
-            verdict = self._verdicts[key] = v is None or v.allowed
-        return verdict
 
     # --- accounting ---------------------------------------------------------------------
 
