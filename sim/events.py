@@ -32,7 +32,7 @@ class SimEvent:
 
     def involved_object(self) -> dict[str, str]:
         """The Kubernetes-style ``involvedObject`` of the event."""
-        name = getattr(self, "node", None) or getattr(self, "name", "")
+        name = getattr(self, "node", "") or getattr(self, "name", "")
         return {"kind": self.kind, "name": name}
 
     @property
@@ -245,8 +245,8 @@ class NodeRepair(SimEvent):
     stage: str
     """``Start``, ``End`` or ``Error``."""
 
-    @property  # type: ignore[override]
-    def reason(self) -> str:  # type: ignore[override]
+    @property
+    def reason(self) -> str:  # type: ignore[override]  # a property over the base's ClassVar
         """``Node<Action><Stage>``, e.g. ``NodeRebootStart`` (AKS node auto-repair events)."""
         return f"Node{self.action}{self.stage}"
 

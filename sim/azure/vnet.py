@@ -26,7 +26,8 @@ FORBIDDEN_RANGES = tuple(
 
 def usable_addresses(prefix_len: int) -> int:
     """Addresses Azure lets you assign in a subnet of this prefix length (2^(32-p) - 5)."""
-    return max(0, 2 ** (32 - prefix_len) - AZURE_RESERVED_PER_SUBNET)
+    total: int = 2 ** (32 - prefix_len)  # int ** int is typed Any (a negative power is a float)
+    return max(0, total - AZURE_RESERVED_PER_SUBNET)
 
 
 def min_prefix_len(required: int) -> int:
@@ -109,8 +110,8 @@ class BlockPool:
         if prefix_len < network.prefixlen:
             raise ValueError(f"/{prefix_len} blocks do not fit in {network}")
         self.base = int(network.network_address)
-        self.block_size = 2 ** (32 - prefix_len)
-        self.count = network.num_addresses // self.block_size
+        self.block_size: int = 2 ** (32 - prefix_len)
+        self.count: int = network.num_addresses // self.block_size
         self._skip = skip
         self._next = 0
         self._released: list[int] = []

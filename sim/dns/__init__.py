@@ -51,7 +51,6 @@ from sim.dns.coredns import (
     is_aks_blocked_name,
 )
 from sim.dns.kube import (
-    SERVICE_TYPES,
     Endpoint,
     Service,
     ServicePort,
@@ -107,6 +106,7 @@ from sim.dns.resolver import (
     policy_defaults,
     search_limits,
 )
+from sim.kubeproxy.config import SERVICE_TYPES
 
 __all__ = [
     "SRC_SPEC",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sim.events import SimEvent
 
@@ -21,7 +21,7 @@ class Envelope(Generic[E]):
     event: E
 
 
-Handler = Callable[[Envelope], None]
+Handler = Callable[[Envelope[Any]], None]
 
 
 class Bus:
@@ -57,7 +57,7 @@ class Bus:
 
         return unsubscribe
 
-    def publish(self, event: SimEvent) -> Envelope:
+    def publish(self, event: SimEvent) -> Envelope[SimEvent]:
         """Stamp *event* with the next seq and the current sim time and deliver it."""
         self._seq += 1
         envelope = Envelope(self._seq, self._clock(), self.run_id, event)

@@ -26,7 +26,11 @@ class Timers:
         if bucket is None:
             bucket = self._due[t] = []
             ev = self.env.timeout(t - self.env.now)
-            ev.callbacks.append(lambda _ev, t=t: self._fire(t))
+
+            def fire(_ev: Any, t: float = t) -> None:
+                self._fire(t)
+
+            ev.callbacks.append(fire)
         bucket.append((fn, arg))
 
     def after(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:

@@ -125,8 +125,7 @@ class VirtualServer:
             for i, key in enumerate(self.keys):
                 j = where.get(key)
                 if j is not None:
-                    self._active[i] = old._active[j]
-                    self._closed[i] = old._closed[j]
+                    self._active[i], self._closed[i] = old.connections(j)
                     self.ipvs.active[i] = len(self._active[i])
                     self.ipvs.inactive[i] = len(self._closed[i])
 
@@ -141,6 +140,11 @@ class VirtualServer:
                 heapq.heappop(closed)
             active[j] = len(heap)
             inactive[j] = len(closed)
+
+    def connections(self, i: int) -> tuple[list[float], list[float]]:
+        """Real server *i*'s connections, the lists themselves (not copies): the end times
+        of the active ones and the expiry times of the inactive ones (both heaps)."""
+        return self._active[i], self._closed[i]
 
     def open(self, i: int, end: float) -> None:
         """A connection to real server *i*, active until *end*."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,53 +27,60 @@ import numpy as np
 class PodQueue:
     """A FIFO queue in front of a pod's ``concurrency`` workers."""
 
-    __slots__ = ("concurrency", "_free", "_free_at", "_departures", "served", "busy_time",
+    __slots__ = ("concurrency", "_free", "free_at", "_departures", "served", "busy_time",
                  "wait_time")
 
     def __init__(self, concurrency: int = 1) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.concurrency = concurrency
-        self._free_at = 0.0
+        self.free_at = 0.0
         """With one worker: when it is free (a scalar is faster than a heap of one)."""
         self._free: list[float] | np.ndarray = [0.0] * concurrency
         """With several: a min-heap of the times each worker is free (after a batch nobody
         waited in, a sorted array until a method needs the list: ``_as_lists``)."""
         self._departures: list[float] | np.ndarray = []
-        """Departures still to come, sorted (a list, or an array as ``_free``)."""
+        """Departures still to come, sorted (a list, or an array as ``_free``; always a list
+        with one worker)."""
         self.served = 0
         self.busy_time = 0.0
         self.wait_time = 0.0
 
     def offer(self, t: float, service: float) -> float:
         """Queue a request arriving at *t* needing *service* seconds; returns its departure."""
+        deps = self._departures
         if self.concurrency == 1:
-            start = t if t > self._free_at else self._free_at
+            if TYPE_CHECKING:  # one worker: always a list (tells mypy; nothing at run time)
+                assert isinstance(deps, list)
+            start = t if t > self.free_at else self.free_at
             done = start + service
-            self._free_at = done
+            self.free_at = done
         else:
-            if type(self._free) is not list or type(self._departures) is not list:
-                self._as_lists()
-            earliest = self._free[0]
+            free = self._free
+            if type(free) is not list or type(deps) is not list:
+                free, deps = self._as_lists()
+            earliest = free[0]
             start = t if t > earliest else earliest
             done = start + service
-            heapq.heapreplace(self._free, done)
+            heapq.heapreplace(free, done)
         self.served += 1
         self.busy_time += service
         self.wait_time += start - t
-        deps = self._departures
         if not deps or done >= deps[-1]:
             deps.append(done)  # one worker: departures always come in order
         else:
             bisect.insort(deps, done)
         return done
 
-    def _as_lists(self) -> None:
-        """The worker heap and the departures as lists again (a sorted list is a heap)."""
-        if type(self._free) is not list:
-            self._free = self._free.tolist()
-        if type(self._departures) is not list:
-            self._departures = self._departures.tolist()
+    def _as_lists(self) -> tuple[list[float], list[float]]:
+        """The worker heap and the departures as lists again (a sorted list is a heap);
+        returns them."""
+        free, deps = self._free, self._departures
+        if isinstance(free, np.ndarray):
+            self._free = free = free.tolist()
+        if isinstance(deps, np.ndarray):
+            self._departures = deps = deps.tolist()
+        return free, deps
 
     def offer_many(self, t: np.ndarray, service: np.ndarray) -> np.ndarray:
         """Queue requests arriving at sorted times *t*; returns their departure times.
@@ -82,26 +90,28 @@ class PodQueue:
         X_j - min(-W1, X_1, ..., X_j) (a running minimum). With several workers, one by one.
         """
         if self.concurrency > 1 and len(t) >= 8:
-            done = self._offer_many_unqueued(t, service)
-            if done is not None:
-                return done
+            unqueued = self._offer_many_unqueued(t, service)
+            if unqueued is not None:
+                return unqueued
         if self.concurrency > 1 or len(t) < 8:
             return np.fromiter((self.offer(a, s) for a, s in zip(t.tolist(), service.tolist(),
                                                                    strict=True)),
                                float, len(t))
-        first_wait = max(0.0, self._free_at - float(t[0]))
+        first_wait = max(0.0, self.free_at - float(t[0]))
         x = np.empty(len(t))
         x[0] = 0.0
         np.cumsum(service[:-1] - np.diff(t), out=x[1:])
         floor = x.copy()
         floor[0] = -first_wait
         wait = x - np.minimum.accumulate(floor)
-        done = t + wait + service
-        self._free_at = float(done[-1])
+        done: np.ndarray = t + wait + service
+        self.free_at = float(done[-1])
         self.served += len(t)
         self.busy_time += float(service.sum())
         self.wait_time += float(wait.sum())
         deps = self._departures
+        if TYPE_CHECKING:  # one worker: always a list (tells mypy; nothing at run time)
+            assert isinstance(deps, list)
         gone = bisect.bisect_right(deps, float(t[0]))  # over before this batch arrives
         if gone:
             del deps[:gone]
@@ -128,7 +138,7 @@ class PodQueue:
                 self._departures = deps = deps[gone:]
         c = self.concurrency
         n = len(t)
-        done = t + service
+        done: np.ndarray = t + service
         ordered = np.sort(done, kind="stable")
         if n + len(deps) > c and _busy_bound(t, service, first) + len(deps) >= c:
             # earlier requests of this batch still in the system at each arrival
@@ -174,24 +184,54 @@ class PodQueue:
 
     def backlog(self, t: float) -> float:
         """Seconds until a new request arriving at *t* would start."""
-        earliest = self._free_at if self.concurrency == 1 else float(self._free[0])
+        earliest = self.free_at if self.concurrency == 1 else float(self._free[0])
         return max(0.0, earliest - t)
 
     def free_times(self) -> list[float]:
         """When each worker is free next, as a min-heap (a copy: for look-ahead, e.g. the
         end of a connection an IPVS scheduler counts before the round is served)."""
         if self.concurrency == 1:
-            return [self._free_at]
+            return [self.free_at]
         free = self._free
-        return free.tolist() if type(free) is not list else list(free)
+        return free.tolist() if isinstance(free, np.ndarray) else list(free)
 
     def drop(self, t: float) -> int:
         """The pod is gone at *t*: every request still in flight fails; returns how many."""
         lost = self.in_flight(t)
         self._departures = []
-        self._free_at = t
+        self.free_at = t
         self._free = [t] * self.concurrency
         return lost
+
+    def admit(self, t: float, start: float, service: float, done: float) -> None:
+        """Count a request a ``SharedQueue`` dispatched here: arrived at *t*, started at
+        *start*, served for *service* seconds, leaving at *done*."""
+        deps = self._departures
+        if type(deps) is not list:
+            deps = self._as_lists()[1]
+        self.served += 1
+        self.busy_time += service
+        self.wait_time += start - t
+        bisect.insort(deps, done)
+
+    def absorb(self, t0: float, done: list[float], busy: float, waited: float) -> None:
+        """Take in a one-worker batch ``offer_segments`` served: first arrival *t0*, the
+        departures *done* (in order), and the batch's service and wait sums."""
+        self.free_at = done[-1]
+        self.served += len(done)
+        self.busy_time += busy
+        self.wait_time += waited
+        deps = self._departures
+        if TYPE_CHECKING:  # one worker: always a list (tells mypy; nothing at run time)
+            assert isinstance(deps, list)
+        if deps:
+            if deps[-1] <= t0:  # all over before this batch arrives
+                deps.clear()
+            else:
+                gone = bisect.bisect_right(deps, t0)
+                if gone:
+                    del deps[:gone]
+        deps.extend(done)  # still in order: one worker, FIFO
 
 
 class SharedQueue:
@@ -210,13 +250,7 @@ class SharedQueue:
         start = t if t > free_at else free_at
         done = start + service
         heapq.heapreplace(self._free, (done, i, w))
-        pod = self.pods[i]
-        if type(pod._departures) is not list:
-            pod._as_lists()
-        pod.served += 1
-        pod.busy_time += service
-        pod.wait_time += start - t
-        bisect.insort(pod._departures, done)
+        self.pods[i].admit(t, start, service, done)
         return i, done
 
 
@@ -247,30 +281,18 @@ def offer_segments(queues: list[PodQueue], t: np.ndarray, service: np.ndarray,
     x[:, 0] = 0.0
     np.cumsum(steps[:, 1:], axis=1, out=x[:, 1:])
     first = t[starts]
-    first_wait = np.fromiter([q._free_at for q in queues], float, rows) - first
+    first_wait = np.fromiter([q.free_at for q in queues], float, rows) - first
     first_wait[~(first_wait > 0.0)] = 0.0  # max(0.0, free_at - t0), as offer_many has it
     floor = x.copy()
     floor[:, 0] = -first_wait
     wait = (x - np.minimum.accumulate(floor, axis=1)).ravel()[cell]
-    done = t + wait + service
+    done: np.ndarray = t + wait + service
     sums = _segment_sums(service, wait, row, col, counts, starts).tolist()
     done_list = done.tolist()
     for q, lo, hi, t0, busy, waited in zip(queues, starts.tolist(), ends.tolist(),
                                            first.tolist(), sums[:rows], sums[rows:],
                                            strict=True):
-        q._free_at = done_list[hi - 1]
-        q.served += hi - lo
-        q.busy_time += busy
-        q.wait_time += waited
-        deps = q._departures
-        if deps:
-            if deps[-1] <= t0:  # all over before this batch arrives
-                deps.clear()
-            else:
-                gone = bisect.bisect_right(deps, t0)
-                if gone:
-                    del deps[:gone]
-        deps.extend(done_list[lo:hi])  # still in order: one worker, FIFO
+        q.absorb(t0, done_list[lo:hi], busy, waited)
     return done
 
 
@@ -316,7 +338,8 @@ def _row_sums(service: np.ndarray, wait: np.ndarray, row: np.ndarray, col: np.nd
     flat = padded.ravel()
     flat[at] = service
     flat[at + rows * width] = wait
-    return 0.0 + np.add.reduce(padded, axis=1)
+    sums: np.ndarray = 0.0 + np.add.reduce(padded, axis=1)
+    return sums
 
 
 def _pairwise(x: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -337,7 +360,7 @@ def _pairwise(x: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarr
     res = np.full(segs, -0.0)
     blocks = int(blocked.max()) // 8 if segs else 0
     if blocks:
-        padded = np.zeros((segs, blocks * 8))
+        padded: np.ndarray = np.zeros((segs, blocks * 8))
         total = int(blocked.sum())
         col = np.arange(total) - np.repeat(np.cumsum(blocked) - blocked, blocked)
         padded[np.repeat(np.arange(segs), blocked), col] = x[np.repeat(starts, blocked) + col]

@@ -69,6 +69,7 @@ def check_figure(name: str, spec: Scenario, workloads: Workloads) -> str | None:
                 "subnet.<name>.<figure>, pool.<name>.<figure>, deployment.<name>.<figure> or "
                 "flow.<name>.<figure> (see docs/scenarios.md)")
     kind, obj, fig = m.groups()
+    figs: tuple[str, ...]
     if kind == "subnet":
         names, figs = [s.name for s in spec.cluster.vnet.subnets], SUBNET_FIGURES
     elif kind == "pool":

@@ -40,7 +40,8 @@ from sim.sizing.revisions import MODEL, DocRevision
 
 def subnet_total_addresses(prefix_len: int) -> int:
     """Addresses in an IPv4 prefix: ``2^(32-p)``."""
-    return 2 ** (32 - prefix_len)
+    total: int = 2 ** (32 - prefix_len)  # int ** int is typed Any (a negative power is a float)
+    return total
 
 
 def subnet_usable_addresses(prefix_len: int, *, revision: DocRevision = MODEL) -> int:
@@ -167,7 +168,8 @@ def pod_cidr_node_capacity(pod_cidr: str, per_node_prefix_len: int = NODE_POD_PR
     net = ipaddress.IPv4Network(pod_cidr)
     if per_node_prefix_len < net.prefixlen:
         return 0
-    return 2 ** (per_node_prefix_len - net.prefixlen)
+    ranges: int = 2 ** (per_node_prefix_len - net.prefixlen)  # not negative: checked above
+    return ranges
 
 
 def node_pod_cidr(
@@ -343,7 +345,8 @@ def static_block_subnet_capacity(prefix_len: int) -> int:
     """
     if prefix_len > STATIC_BLOCK_PREFIX_LEN:
         return 0
-    return max(0, 2 ** (STATIC_BLOCK_PREFIX_LEN - prefix_len) - 2)
+    blocks: int = 2 ** (STATIC_BLOCK_PREFIX_LEN - prefix_len)  # not negative: checked above
+    return max(0, blocks - 2)
 
 
 def static_block_min_prefix_len(blocks: int) -> int:

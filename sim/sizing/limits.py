@@ -176,7 +176,7 @@ KUBERNETES_SERVICE_IP_OFFSET = 1
 NODE_POD_PREFIX_LEN = 24
 """kubenet and Overlay give each node a /24 of the pod CIDR (configure-kubenet.md,
 concepts-network-azure-cni-overlay.md); Overlay's cannot be resized."""
-NODE_POD_IPS = 2 ** (32 - NODE_POD_PREFIX_LEN)
+NODE_POD_IPS: int = 2 ** (32 - NODE_POD_PREFIX_LEN)
 """256 addresses per node range (concepts-network-ip-address-planning.md)."""
 DYNAMIC_BATCH_IPS = 16
 """Dynamic pod subnet: IPs go to nodes in batches of 16 (pod-subnet concepts)."""
@@ -186,7 +186,7 @@ DYNAMIC_MIN_IPS_PER_NODE = DYNAMIC_BATCH_IPS
 """Plan for at least 16 pod-subnet IPs per node (pod-subnet concepts)."""
 STATIC_BLOCK_PREFIX_LEN = 28
 """Static block allocation hands out /28 blocks (pod-subnet concepts)."""
-STATIC_BLOCK_IPS = 2 ** (32 - STATIC_BLOCK_PREFIX_LEN)
+STATIC_BLOCK_IPS: int = 2 ** (32 - STATIC_BLOCK_PREFIX_LEN)
 """16 addresses per static block."""
 STATIC_BLOCK_RESERVED_PER_NODE = 1
 """One IP of a node's blocks is reserved (the node's primary IP) (pod-subnet concepts)."""

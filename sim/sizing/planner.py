@@ -311,6 +311,33 @@ def _scale_warnings(c: _Counts, nodes: int, max_count: int | None,
     return out
 
 
+def _check_input(network_plugin: str, network_plugin_mode: str | None,
+                 pod_ip_allocation: str | None, nodes: int, max_count: int | None,
+                 max_surge: int | str) -> None:
+    """Raise ``SizingError`` listing every problem of :func:`plan`'s input but max pods."""
+    problems = plugin_problems(network_plugin, network_plugin_mode, pod_ip_allocation)
+    problems += _count_problems(nodes, max_count)
+    problems += surge_problems(max_surge)
+    raise_if(problems)
+
+
+def _counts(mode: str, max_pods: int | None, nodes: int, max_count: int | None,
+            max_surge: int | str, revision: DocRevision) -> _Counts:
+    """Max pods (the mode's default when ``None``, then checked) and the nodes that must fit:
+    ``max(nodes, max_count)`` plus the surge."""
+    pods = default_max_pods(mode, revision=revision) if max_pods is None else max_pods
+    raise_if(validate_max_pods(pods, mode, nodes, revision=revision))
+    pool = max(nodes, max_count or 0)
+    return _Counts(mode, pods, pool, surge_nodes(max_surge, pool))
+
+
+def _required_ips(c: _Counts) -> int:
+    """The node subnet's IPs: Azure CNI node subnet counts every pod, the others a node."""
+    if c.mode == NODE_SUBNET:
+        return azure_cni_required_ips(c.pool_nodes, c.max_pods, c.surge)
+    return node_subnet_required_ips(c.pool_nodes, c.surge)
+
+
 def plan(
     network_plugin: str,
     network_plugin_mode: str | None,
@@ -348,32 +375,22 @@ def plan(
     Raises:
         SizingError: Bad input; every problem is listed.
     """
-    problems = plugin_problems(network_plugin, network_plugin_mode, pod_ip_allocation)
-    problems += _count_problems(nodes, max_count)
-    problems += surge_problems(max_surge)
-    raise_if(problems)
+    _check_input(network_plugin, network_plugin_mode, pod_ip_allocation, nodes, max_count, max_surge)
     mode = ip_mode(network_plugin, network_plugin_mode, pod_ip_allocation)
-    pods = default_max_pods(mode, revision=revision) if max_pods is None else max_pods
-    raise_if(validate_max_pods(pods, mode, nodes, revision=revision))
-    pool = max(nodes, max_count or 0)
-    c = _Counts(mode, pods, pool, surge_nodes(max_surge, pool))
-    if mode == NODE_SUBNET:
-        required = azure_cni_required_ips(pool, pods, c.surge)
-    else:
-        required = node_subnet_required_ips(pool, c.surge)
+    c = _counts(mode, max_pods, nodes, max_count, max_surge, revision)
+    required = _required_ips(c)
     pod_fields = _pod_subnet_fields(c)
     warnings = [_surge_warning(max_surge, c)] if c.surge else []
-    warnings += _mode_warnings(c, pod_fields) + _scale_warnings(c, nodes, max_count,
-                                                               network_policy)
+    warnings += _mode_warnings(c, pod_fields) + _scale_warnings(c, nodes, max_count, network_policy)
     prefix = _min_prefix_or_none(required)
     if prefix is None:
         warnings.append(f"{required} IPs fit in no IPv4 subnet (largest /2)")
     return Plan(
         network_plugin=network_plugin, network_plugin_mode=network_plugin_mode,
         pod_ip_allocation=pod_ip_allocation, mode=mode, nodes=nodes, max_count=max_count,
-        max_pods=pods, max_pods_defaulted=max_pods is None, max_surge=max_surge,
-        pool_nodes=pool, surge_nodes=c.surge, nodes_to_fit=c.total, required_ips=required,
-        min_prefix_len=prefix, max_pods_total=pool * pods,
+        max_pods=c.max_pods, max_pods_defaulted=max_pods is None, max_surge=max_surge,
+        pool_nodes=c.pool_nodes, surge_nodes=c.surge, nodes_to_fit=c.total, required_ips=required,
+        min_prefix_len=prefix, max_pods_total=c.pool_nodes * c.max_pods,
         snat_ports_per_node=(snat_ports_per_instance(c.total)
                              if 1 <= c.total <= SNAT_DEFAULT_TIERS[-1][1] else None),
         binding_limits=_binding_limits(c, required, pod_fields, network_policy, revision),
