@@ -168,7 +168,7 @@ class TrafficController:
         """Outbound calls through the load balancer's SNAT ports."""
         self._pool_size = 0
         self._ticked: list[tuple[FlowState, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._forwards: dict[int, tuple[FlowState, tuple[Any, ...], list[Any]]] = {}
+        self._forwards: dict[int, tuple[Batch, list[tuple[np.ndarray, np.ndarray, Pod]]]] = {}
         self._finalizers: list[Any] = []
         self.dns_silent: set[str] = set()
         """CoreDNS pods that do not answer (coredns_outage)."""
