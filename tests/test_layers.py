@@ -166,3 +166,25 @@ def test_importing_the_face_loads_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout.strip()
     assert out == "[]"
+
+
+def _sim_children() -> set[str]:
+    return {p.stem if p.is_file() else p.name for p in (ROOT / "sim").iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+
+
+def test_every_room_of_sim_has_a_floor_and_a_row() -> None:
+    """A layers contract only constrains the rooms it names: every package and module of sim/
+    is on a floor of .importlinter, and has its row in docs/architecture.md's table."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    layers = config["importlinter:contract:sim-floors"]["layers"]
+    floors = {name.strip() for line in layers.splitlines() for name in line.split("|") if name.strip()}
+    children = _sim_children()
+    assert children - floors == set(), "rooms of sim/ on no floor of .importlinter"
+    assert floors - children == set(), "floors of .importlinter naming no room of sim/"
+    table = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [c for c in sorted(children) if f"| `{c}/` |" not in table and f"| `{c}.py` |" not in table]
+    assert missing == [], "rooms of sim/ without a row in docs/architecture.md"
