@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Literal
 
 # --- defaults (virtual-ips.md, service.md, pkg/proxy/apis/config defaults) ------------------
 
@@ -21,6 +22,9 @@ HEALTHZ_TIMEOUT = 2 * SYNC_PERIOD
 HEALTHZ_PORT = 10256
 NODE_PORT_RANGE = (30000, 32767)
 """``--service-node-port-range`` default, inclusive."""
+PortProtocol = Literal["TCP", "UDP", "SCTP"]
+"""The protocols a Service port, a container port or a NetworkPolicyPort may name (core/v1
+``Protocol``; the API server defaults a missing one to TCP)."""
 DEFAULT_AFFINITY_TIMEOUT = 10800.0
 """``sessionAffinityConfig.clientIP.timeoutSeconds`` default (3 h)."""
 MAX_AFFINITY_TIMEOUT = 86400.0

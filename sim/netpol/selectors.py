@@ -15,17 +15,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 from sim import sizing
 from sim.kernel.errors import SimError
+from sim.kubeproxy.config import PortProtocol
 
 Direction: TypeAlias = Literal["ingress", "egress"]
 """The side of a connection a policy type governs (``Ingress``/``Egress`` in the API)."""
 IpAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-PROTOCOLS: tuple[str, ...] = ("TCP", "UDP", "SCTP")
+PROTOCOLS: tuple[str, ...] = get_args(PortProtocol)
 """Protocols a NetworkPolicyPort may name; the API defaults a missing one to TCP."""
 DEFAULT_PROTOCOL = "TCP"
 ENGINES: tuple[str, ...] = ("none", "azure", "calico", "cilium")

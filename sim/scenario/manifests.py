@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from sim.kubeproxy.config import DEFAULT_AFFINITY_TIMEOUT, MAX_AFFINITY_TIMEOUT, PortProtocol
 from sim.scenario.schema import INT32_MAX, Cpu, Memory
 
 DNS1123 = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -106,7 +107,7 @@ class ContainerPort(K8s):
 
     container_port: Annotated[int, Field(ge=1, le=65535)]
     name: str | None = None
-    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    protocol: PortProtocol = "TCP"
 
 
 class Container(K8s):
@@ -321,7 +322,7 @@ class ServicePort(K8s):
 
     port: Annotated[int, Field(ge=1, le=65535)]
     name: str | None = None
-    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    protocol: PortProtocol = "TCP"
     target_port: int | str | None = None
     node_port: Annotated[int, Field(ge=30000, le=32767)] | None = None
 
@@ -346,9 +347,10 @@ class ServiceSpec(K8s):
         client = (self.session_affinity_config or {}).get("clientIP")
         timeout = client.get("timeoutSeconds") if isinstance(client, dict) else None
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
-                                    or not 0 < timeout <= 86400):
+                                    or not 0 < timeout <= MAX_AFFINITY_TIMEOUT):
             raise ValueError("sessionAffinityConfig.clientIP.timeoutSeconds: expected an integer "
-                             f"from 1 to 86400 (Kubernetes' range), got {timeout!r:.60}")
+                             f"from 1 to {MAX_AFFINITY_TIMEOUT:.0f} (Kubernetes' range), "
+                             f"got {timeout!r:.60}")
         return self
 
 
@@ -377,7 +379,8 @@ class Service(K8s):
         if self.spec.session_affinity != "ClientIP":
             return None
         client = (self.spec.session_affinity_config or {}).get("clientIP") or {}
-        return float(min(int(client.get("timeoutSeconds", 10800)), 86400))
+        return float(min(int(client.get("timeoutSeconds", DEFAULT_AFFINITY_TIMEOUT)),
+                         MAX_AFFINITY_TIMEOUT))
 
     @property
     def needs_cluster_ip(self) -> bool:
