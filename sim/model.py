@@ -11,11 +11,10 @@ from __future__ import annotations
 import simpy
 
 from sim import ipam
-from sim.azure.vnet import AddressPool, Subnet
+from sim.azure.vnet import Subnet
 from sim.cluster.autoscaler import ClusterAutoscaler
 from sim.cluster.nodes import NodeController
 from sim.cluster.scheduler import NodeTable, Scheduler
-from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
 from sim.kernel.bus import Bus
 from sim.kernel.context import Context
 from sim.kernel.rng import Streams
@@ -23,7 +22,6 @@ from sim.kernel.timers import Timers
 from sim.objects import Node, NodePool
 from sim.scenario.loaded import LoadedScenario
 from sim.scenario.manifests import (
-    ILB_SUBNET_ANNOTATION,
     Deployment,
     HorizontalPodAutoscaler,
     Service,
@@ -69,11 +67,10 @@ class Model:
                                             self.nodes_by_row, self.ipam)
         self.autoscaler = ClusterAutoscaler(ctx, c.autoscaler_profile, self.pools, self.table,
                                             self.nodes_by_row, self.nodes, self.workloads)
-        self.cluster_ips = self._service_range()
-        self.services: dict[str, int] = {}
         traffic = self.spec.traffic
         self.service_ctl = ServiceController(
-            self.timers, traffic.endpoint_propagation_delay if traffic else 1.0)
+            self.timers, bus, traffic.endpoint_propagation_delay if traffic else 1.0,
+            c.service_cidr, c.dns_service_ip, self.subnets)
         self.traffic = TrafficController(ctx, loaded, self.workloads, self.service_ctl, self.pools,
                                          self.table, self.nodes_by_row)
         self._wire()
@@ -92,22 +89,6 @@ class Model:
         workloads.pod_lost.subscribe(self.traffic.pod_lost)
         self.service_ctl.endpoints_changed.subscribe(self.traffic.endpoints_changed)
 
-    def _service_range(self) -> AddressPool:
-        svc = self.spec.cluster.service_cidr
-        first = int(svc.network_address) + 1
-        # .1 is kubernetes.default, the DNS service IP belongs to kube-dns
-        pool = AddressPool(first, int(svc.broadcast_address) - 1)
-        pool.allocate(1)
-        self._dns_ip = int(self.spec.cluster.dns_service_ip)
-        return pool
-
-    def find_node(self, name: str) -> Node | None:
-        """A node that exists now, by name."""
-        for pool in self.pools.values():
-            if name in pool.nodes:
-                return pool.nodes[name]
-        return None
-
     def start(self) -> None:
         """The cluster as the scenario describes it at time 0: nodes Ready, workloads applied."""
         for pool in self.pools.values():
@@ -117,7 +98,7 @@ class Model:
                     break
         for placed in self.loaded.workloads.services:
             assert isinstance(placed.obj, Service)
-            self._add_service(placed.obj)
+            self.service_ctl.create(placed.obj)
         for placed in self.loaded.workloads.deployments:
             assert isinstance(placed.obj, Deployment)
             self.workloads.add_deployment(placed.obj)
@@ -176,26 +157,4 @@ class Model:
             "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": labels},
             "spec": {"selector": labels, "clusterIP": str(self.spec.cluster.dns_service_ip),
                      "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}]}})
-        self.services["kube-system/kube-dns"] = self._dns_ip
-        self.service_ctl.add(kube_dns, self._dns_ip)
-
-    def _add_service(self, svc: Service) -> None:
-        meta = svc.metadata
-        if svc.needs_cluster_ip:
-            got = self.cluster_ips.allocate(1)
-            if got and got[0] == self._dns_ip:
-                got = self.cluster_ips.allocate(1)
-            if not got:
-                self.bus.publish(ClusterIPNotAllocated(meta.namespace, meta.name,
-                                                       str(self.spec.cluster.service_cidr)))
-                return
-            self.services[f"{meta.namespace}/{meta.name}"] = got[0]
-        self.service_ctl.add(svc, self.services.get(f"{meta.namespace}/{meta.name}", 0))
-        if svc.is_internal_lb:
-            name = meta.annotations.get(ILB_SUBNET_ANNOTATION) or next(iter(self.subnets))
-            subnet = self.subnets.get(name)
-            if subnet is None or subnet.allocate(1, "ilb") is None:
-                self.bus.publish(SyncLoadBalancerFailed(
-                    meta.namespace, meta.name,
-                    f"subnet {name} has no free address for the internal load balancer frontend"
-                    if subnet else f"subnet {name} does not exist"))
+        self.service_ctl.create_kube_dns(kube_dns)

@@ -9,12 +9,16 @@ plus that delay, as on a real cluster.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING
 
+from sim.azure.vnet import AddressPool, Subnet
+from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
+from sim.kernel.bus import Bus
 from sim.kernel.timers import Timers
 from sim.kernel.watch import Watch
 from sim.objects import ServiceState
-from sim.scenario.manifests import Service
+from sim.scenario.manifests import ILB_SUBNET_ANNOTATION, Service
 
 if TYPE_CHECKING:
     from sim.objects import DeploymentState, Pod
@@ -23,13 +27,54 @@ if TYPE_CHECKING:
 class ServiceController:
     """Keeps every Service's endpoints, with the propagation delay of the real control plane."""
 
-    def __init__(self, timers: Timers, delay: float) -> None:
+    def __init__(self, timers: Timers, bus: Bus, delay: float, service_cidr: IPv4Network,
+                 dns_service_ip: IPv4Address, subnets: dict[str, Subnet]) -> None:
         self.timers = timers
+        self.bus = bus
         self.delay = delay
+        self.service_cidr = service_cidr
+        self.subnets = subnets
+        """The VNet's subnets: an internal load balancer's frontend takes an address of one."""
+        first = int(service_cidr.network_address) + 1
+        # .1 is kubernetes.default; the DNS service IP belongs to kube-dns
+        self.cluster_ips = AddressPool(first, int(service_cidr.broadcast_address) - 1)
+        self.cluster_ips.allocate(1)
+        self._dns_ip = int(dns_service_ip)
+        self.cluster_ip_of: dict[str, int] = {}
+        """Each Service's ClusterIP (``namespace/name``; headless and ExternalName have none)."""
         self.endpoints_changed: Watch[[ServiceState]] = Watch()
         """A Service's endpoints changed (what kube-proxy and the load balancer program)."""
         self.services: dict[str, ServiceState] = {}
         self._by_deployment: dict[str, list[ServiceState]] = {}
+
+    def create(self, svc: Service) -> None:
+        """kubectl apply of a Service: its ClusterIP from the service CIDR
+        (``ClusterIPNotAllocated`` when the range is full), and an internal load balancer's
+        frontend address from its subnet (``SyncLoadBalancerFailed`` when it has none)."""
+        meta = svc.metadata
+        if svc.needs_cluster_ip:
+            got = self.cluster_ips.allocate(1)
+            if got and got[0] == self._dns_ip:
+                got = self.cluster_ips.allocate(1)
+            if not got:
+                self.bus.publish(ClusterIPNotAllocated(meta.namespace, meta.name,
+                                                       str(self.service_cidr)))
+                return
+            self.cluster_ip_of[f"{meta.namespace}/{meta.name}"] = got[0]
+        self.add(svc, self.cluster_ip_of.get(f"{meta.namespace}/{meta.name}", 0))
+        if svc.is_internal_lb:
+            name = meta.annotations.get(ILB_SUBNET_ANNOTATION) or next(iter(self.subnets))
+            subnet = self.subnets.get(name)
+            if subnet is None or subnet.allocate(1, "ilb") is None:
+                self.bus.publish(SyncLoadBalancerFailed(
+                    meta.namespace, meta.name,
+                    f"subnet {name} has no free address for the internal load balancer frontend"
+                    if subnet else f"subnet {name} does not exist"))
+
+    def create_kube_dns(self, manifest: Service) -> None:
+        """The kube-dns Service, at the cluster's DNS service IP (reserved in the range)."""
+        self.cluster_ip_of[f"{manifest.metadata.namespace}/{manifest.metadata.name}"] = self._dns_ip
+        self.add(manifest, self._dns_ip)
 
     def add(self, manifest: Service, cluster_ip: int) -> ServiceState:
         """Register a Service; its endpoints fill in as pods become ready."""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def node_failure(m: Model, fault: NodeFailure) -> Effect:
     """Stop one or more VMs: their kubelets post no more status."""
     if fault.node is not None:
-        node = m.find_node(fault.node)
+        node = next((p.nodes[fault.node] for p in m.pools.values() if fault.node in p.nodes), None)
         if node is None:
             raise FaultError(f"node {fault.node!r} does not exist (or was deleted)")
         targets = [node]

@@ -6,7 +6,7 @@ import ipaddress
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simkit import cluster_yaml, deployment, make_sim
+from simkit import cluster_yaml, deployment, make_sim, node_named
 
 from sim.azure.vnet import AddressPool, BlockPool, Subnet, ip_str
 
@@ -116,7 +116,7 @@ def test_kubenet_route_table_stops_at_400_routes() -> None:
     assert sim.model.ipam.routes == 400
     failed = [e.event for e in events if e.event.reason == "FailedToCreateRoute"]
     assert len(failed) == 1 and failed[0].limit == 400
-    orphan = sim.model.find_node(failed[0].node)
+    orphan = node_named(sim.model, failed[0].node)
     assert orphan is not None and not orphan.pods
 
 
@@ -209,7 +209,7 @@ def test_cluster_ips_skip_kubernetes_default_and_the_dns_service_ip() -> None:
 """ for i in range(12))
     sim, _ = make_sim(cluster_yaml() + "workloads:" + svcs)
     sim.advance_to(1)
-    ips = sorted(sim.model.services.values())
+    ips = sorted(sim.model.service_ctl.cluster_ip_of.values())
     assert ip_str(ips[0]) == "10.0.0.2"
     assert "10.0.0.1" not in map(ip_str, ips) and "10.0.0.10" not in map(ip_str, ips)
     assert len(set(ips)) == 12
