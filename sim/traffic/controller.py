@@ -104,6 +104,7 @@ from sim.traffic.approuting import AppRouting
 from sim.traffic.batch import Batch
 from sim.traffic.egress import Egress
 from sim.traffic.flows import FlowState, rate_at
+from sim.traffic.inflight import InFlight
 from sim.traffic.links import Links
 from sim.traffic.loadbalancer import LoadBalancer
 from sim.traffic.lookups import NameLookups
@@ -143,12 +144,8 @@ class TrafficController:
         self.rng = ctx.streams.numpy("traffic")
         self.service_rng = ctx.streams.numpy("service-time")
         self.balancers: dict[str, LoadBalancer] = {}
-        self._proxied: list[tuple[Any, ...]] = []
-        """Requests behind an ingress controller, by the controller pod that holds each one
-        (last give-up time, rows, controller index per row, controllers, when, outcome,
-        give-up times, flow)."""
-        self._in_flight: dict[
-            str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FlowState]]] = {}
+        self.in_flight = InFlight()
+        """Requests each pod holds now (failed if it stops answering)."""
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
         self.verdicts = Verdicts(loaded, self.cluster, workloads, service_ctl)
         """NSG and NetworkPolicy verdicts on the path (the one engine reach and route use)."""
@@ -634,8 +631,8 @@ class TrafficController:
             if ok.any():
                 self.forward_later(b, idx[ok], done[ok] - hop, pod)
             return
-        self._in_flight.setdefault(pod.name, []).append(
-            (done - hop, when[idx], outcome[idx], arrivals[idx] + flow.spec.timeout, flow))
+        self.in_flight.served(
+            pod, (done - hop, when[idx], outcome[idx], arrivals[idx] + flow.spec.timeout, flow))
 
     @staticmethod
     def _settle(b: Batch, rows: np.ndarray, done: np.ndarray) -> np.ndarray:
@@ -781,12 +778,12 @@ class TrafficController:
         start = 0
         for pod, part, _ in answered:
             end = start + part.size
-            self._in_flight.setdefault(pod.name, []).append(
-                (done[start:end] - 2 * hop, when[part], outcome[part], gives_up[start:end], flow))
+            self.in_flight.served(
+                pod, (done[start:end] - 2 * hop, when[part], outcome[part], gives_up[start:end], flow))
             start = end
         if proxies is not None:  # sorted out only if a controller pod is lost (rare)
-            self._proxied.append((float(arrivals[-1]) + flow.spec.timeout, rows, proxies[0],
-                                  proxies[1], when, outcome, gives_up, flow))
+            self.in_flight.proxied(float(arrivals[-1]) + flow.spec.timeout, rows, proxies[0],
+                                   proxies[1], when, outcome, gives_up, flow)
 
     # --- accounting ---------------------------------------------------------------------
 
@@ -804,15 +801,7 @@ class TrafficController:
             json.dumps(by_cause, sort_keys=True, separators=(",", ":")),
             quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 0.99)))
         # forget in-flight records that can no longer change
-        horizon = (tick + 1) * dt
-        if self._proxied and self._proxied[0][0] < horizon:
-            self._proxied = [r for r in self._proxied if r[0] >= horizon]
-        for name in list(self._in_flight):
-            kept = [r for r in self._in_flight[name] if float(r[1].max()) >= horizon]
-            if kept:
-                self._in_flight[name] = kept
-            else:
-                del self._in_flight[name]
+        self.in_flight.forget_before((tick + 1) * dt)
 
     # --- events from the model ------------------------------------------------------------
 
@@ -821,29 +810,10 @@ class TrafficController:
 
     def pod_lost(self, pod: Pod, reset: bool) -> None:
         """*pod* stops answering now: its in-flight requests fail (reset) or hang (timeout)."""
-        records = self._in_flight.pop(pod.name, None) or []
         if pod.queue is not None:
             pod.queue.drop(self.env.now)
-        now = self.env.now
-        # requests an ingress controller pod holds until their answer is relayed
-        for _, rows, via, controllers, when_all, outcome_all, gives_up_all, flow in self._proxied:
-            for c, controller in enumerate(controllers):
-                if controller is pod:
-                    mine = via[rows] == c
-                    part = rows[mine]
-                    records.append((when_all[part], when_all[part], outcome_all[part],
-                                    gives_up_all[mine], flow))
-        if not records or self.spec is None:
-            return
-        dt = self.spec.tick
-        for done, when, outcome, gives_up, flow in records:
-            hit = (done > now) & (when > now) & (outcome == OK)
-            for w, g in zip(when[hit].tolist(), gives_up[hit].tolist(), strict=True):
-                if reset:
-                    flow.move(int(w // dt), OK, RESET, 1, int(now // dt))
-                else:
-                    # no answer will come: the client times out instead
-                    flow.move(int(w // dt), OK, DEAD_ENDPOINT, 1, int(g // dt))
+        if self.spec is not None:
+            self.in_flight.lost(pod, reset, self.env.now, self.spec.tick)
 
 
 # --- serving a round of pod queues (TrafficController._resolve) ------------------------------
