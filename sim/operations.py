@@ -217,7 +217,6 @@ def _scale(m: Model, op: ScaleNodePool) -> Generator[simpy.Event, Any, None]:
 
 def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]:
     pool = m.pools[op.node_pool]
-    timings = m.spec.cluster.timings
     kind = "node-image-upgrade" if op.node_image_only else "upgrade"
     version = pool.version if op.node_image_only else (
         op.kubernetes_version or f"{pool.version}-next")
@@ -234,53 +233,82 @@ def _upgrade(m: Model, op: UpgradeNodePool) -> Generator[simpy.Event, Any, None]
         return
     pool.upgrading = True
     try:
-        buffers: list[Node] = []
-        for _ in range(surge):
-            node = m.nodes.create(pool, "upgrade-surge", surge=True)
-            if node is None:
-                m.bus.publish(OperationFailed(pool.name, kind,
-                                              "SubnetIsFull: a surge node could not get addresses"))
-                return
-            node.version = version  # the buffer node runs the target version
-            buffers.append(node)
-            m.bus.publish(Surge(node.name, pool.name))
-        ok = yield from _wait_ready(m, buffers)
-        if not ok:
-            m.bus.publish(OperationFailed(pool.name, kind, "a surge node did not become Ready"))
+        buffers = yield from _surge(m, pool, kind, version, surge)
+        if buffers is None:
             return
-        for start in range(0, len(old_nodes), surge):
-            batch = [n for n in old_nodes[start:start + surge] if n.state in ("Ready", "NotReady")]
-            error = yield from _drain(m, batch, f"drained for the upgrade of {pool.name}",
-                                      "UpgradeFailed", pool)
-            if error:
-                m.bus.publish(OperationFailed(pool.name, kind, error))
-                return
-            yield m.env.timeout(timings.node_drain_time)
-            for node in batch:  # the reimage restarts the VM: kubelet is silent meanwhile,
-                if node.state not in ("Deleted", "Failed"):  # NotReady after the grace period
-                    node.repairing = True  # auto-repair leaves a node AKS is reimaging alone
-                    m.nodes.fail(node, "nothing")
-            yield m.env.timeout(timings.node_reimage_time)
-            for node in batch:
-                if node.state in ("Deleted", "Failed"):
-                    continue
-                node.repairing = False
-                m.nodes.recover(node)  # Ready again at the next node-monitor check
-                node.version = version
-                m.nodes.cordon(node, False)
-                m.bus.publish(Upgrade(node.name, pool.name))
-        if m.workloads.budgets.pdbs:  # the buffer nodes' pods leave within the budgets too
-            error = yield from _drain(m, buffers, f"drained for the upgrade of {pool.name}",
-                                      "UpgradeFailed", pool)
-            if error:
-                m.bus.publish(OperationFailed(pool.name, kind, error))
-                return
-        for node in buffers:
-            if not m.workloads.budgets.pdbs:
-                m.bus.publish(Drain(node.name, pool.name))
-            m.nodes.delete(node, "upgrade finished: surge node deleted")
+        if not (yield from _upgrade_batches(m, pool, kind, version, old_nodes, surge)):
+            return
+        if not (yield from _retire_surge(m, pool, kind, buffers)):
+            return
         pool.version = version
         m.bus.publish(OperationSucceeded(pool.name, kind, f"all nodes on {version}" + (
             " with the latest node image" if op.node_image_only else "")))
     finally:
         pool.upgrading = False
+
+
+def _surge(m: Model, pool: NodePool, kind: str, version: str,
+           surge: int) -> Generator[simpy.Event, Any, list[Node] | None]:
+    """The upgrade's buffer nodes, on the target version and Ready; None (the operation failed,
+    published) when one cannot get addresses or does not become Ready."""
+    buffers: list[Node] = []
+    for _ in range(surge):
+        node = m.nodes.create(pool, "upgrade-surge", surge=True)
+        if node is None:
+            m.bus.publish(OperationFailed(pool.name, kind,
+                                          "SubnetIsFull: a surge node could not get addresses"))
+            return None
+        node.version = version  # the buffer node runs the target version
+        buffers.append(node)
+        m.bus.publish(Surge(node.name, pool.name))
+    ok = yield from _wait_ready(m, buffers)
+    if not ok:
+        m.bus.publish(OperationFailed(pool.name, kind, "a surge node did not become Ready"))
+        return None
+    return buffers
+
+
+def _upgrade_batches(m: Model, pool: NodePool, kind: str, version: str, old_nodes: list[Node],
+                     surge: int) -> Generator[simpy.Event, Any, bool]:
+    """The old nodes, *surge* at a time: drain, reimage, back on *version*; False (the
+    operation failed, published) when a drain fails."""
+    timings = m.spec.cluster.timings
+    for start in range(0, len(old_nodes), surge):
+        batch = [n for n in old_nodes[start:start + surge] if n.state in ("Ready", "NotReady")]
+        error = yield from _drain(m, batch, f"drained for the upgrade of {pool.name}",
+                                  "UpgradeFailed", pool)
+        if error:
+            m.bus.publish(OperationFailed(pool.name, kind, error))
+            return False
+        yield m.env.timeout(timings.node_drain_time)
+        for node in batch:  # the reimage restarts the VM: kubelet is silent meanwhile,
+            if node.state not in ("Deleted", "Failed"):  # NotReady after the grace period
+                node.repairing = True  # auto-repair leaves a node AKS is reimaging alone
+                m.nodes.fail(node, "nothing")
+        yield m.env.timeout(timings.node_reimage_time)
+        for node in batch:
+            if node.state in ("Deleted", "Failed"):
+                continue
+            node.repairing = False
+            m.nodes.recover(node)  # Ready again at the next node-monitor check
+            node.version = version
+            m.nodes.cordon(node, False)
+            m.bus.publish(Upgrade(node.name, pool.name))
+    return True
+
+
+def _retire_surge(m: Model, pool: NodePool, kind: str,
+                  buffers: list[Node]) -> Generator[simpy.Event, Any, bool]:
+    """Drain the buffer nodes (within the PodDisruptionBudgets, if any) and delete them;
+    False (the operation failed, published) when the drain fails."""
+    if m.workloads.budgets.pdbs:  # the buffer nodes' pods leave within the budgets too
+        error = yield from _drain(m, buffers, f"drained for the upgrade of {pool.name}",
+                                  "UpgradeFailed", pool)
+        if error:
+            m.bus.publish(OperationFailed(pool.name, kind, error))
+            return False
+    for node in buffers:
+        if not m.workloads.budgets.pdbs:
+            m.bus.publish(Drain(node.name, pool.name))
+        m.nodes.delete(node, "upgrade finished: surge node deleted")
+    return True

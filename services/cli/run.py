@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from services.cli.common import (
     EXIT_FAILED,
@@ -22,6 +22,10 @@ from services.cli.common import (
 )
 from services.cli.remote import run_remote
 from services.examples import scenario_path
+
+if TYPE_CHECKING:
+    from sim import Simulation, Timeline
+    from sim.scenario import LoadedStudy
 
 
 class Progress:
@@ -48,10 +52,8 @@ class Progress:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario to its end: progress, report, events.jsonl, report.json."""
     from services import logging
-    from services.live.recording import write_run_files
     from services.live.run import LiveRun, ShellError
     from sim import Simulation, Timeline
-    from sim import render_report as render_text
 
     args.scenario = scenario_path(args.scenario)
     if args.server:
@@ -62,13 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print_issues(loaded.warnings, sys.stderr)
     out_dir = args.out or os.path.join("runs", loaded.spec.name)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        events_file = open(os.path.join(out_dir, "events.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        print(f"{out_dir}: cannot write the run's output: {exc.strerror}", file=sys.stderr)
+    if not _writable(out_dir):
         return EXIT_INVALID
-    events_file.close()
     try:
         opts = _live_options(args)
     except ValueError as exc:
@@ -94,12 +91,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: {outcome.dropped} events did not reach the MQTT broker (seq "
               + ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in outcome.lost_ranges[:10])
               + "); all of them are in events.jsonl", file=sys.stderr)
+    return _finish(sim, timeline, out_dir, args.quiet)
+
+
+def _writable(out_dir: str) -> bool:
+    """Make the run's directory and check that its event log can be written (before the run)."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        events_file = open(os.path.join(out_dir, "events.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        print(f"{out_dir}: cannot write the run's output: {exc.strerror}", file=sys.stderr)
+        return False
+    events_file.close()
+    return True
+
+
+def _finish(sim: Simulation, timeline: Timeline, out_dir: str, quiet: bool) -> int:
+    """Write the run's files, print the report (unless *quiet*) and the skipped faults; the
+    exit status says whether the scenario's expectations passed."""
+    from services.eventlog import events_path
+    from services.live.recording import write_run_files
+    from sim import render_report as render_text
+
     report = sim.report()
     write_run_files(out_dir, report, timeline)
-    if not args.quiet:
+    if not quiet:
         print(render_text(report))
-        from services.eventlog import events_path
-
         print(f"\nEvent log: {events_path(out_dir)}; "
               f"report: {os.path.join(out_dir, 'report.json')}; "
               f"metrics: {os.path.join(out_dir, 'metrics.jsonl')}")
@@ -233,26 +250,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sweep,
         write_report,
     )
-    from sim import ScenarioError
-    from sim.scenario import load_study
 
-    if args.scheduler and args.workers:
-        print("aks-sim sweep: error: --workers is for local runs; a Dask cluster runs as many "
-              "at once as it has worker threads", file=sys.stderr)
-        return EXIT_INVALID
-    if args.scheduler and "://" not in args.scheduler:
-        print(f"aks-sim sweep: error: --scheduler: expected an address such as "
-              f"tcp://host:8786, got {args.scheduler!r}", file=sys.stderr)
+    flags = _sweep_flags_error(args)
+    if flags:
+        print(f"aks-sim sweep: error: {flags}", file=sys.stderr)
         return EXIT_INVALID
     args.study = scenario_path(args.study, "studies")
-    try:
-        study = load_study(args.study)
-    except ScenarioError as exc:
-        for issue in exc.issues:
-            print(issue.render(), file=sys.stderr)
+    study = _load_study(args.study)
+    if study is None:
         return EXIT_INVALID
-    for issue in study.warnings:  # the base scenario's, as `aks-sim run` prints them
-        print(issue.render(), file=sys.stderr)
     runs = len(study.points) * len(study.seeds)
     if args.check:
         print(f"{args.study}: {len(study.points)} points x {len(study.seeds)} seeds = {runs} runs "
@@ -280,3 +286,30 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{study.name}: {outcome.ran} runs ({outcome.skipped} already in {RESULTS}), "
               f"{outcome.failed} failed; results: {outcome.results}; report: {report}")
     return EXIT_FAILED if any(r["status"] != STATUS_OK for r in outcome.rows) else EXIT_OK
+
+
+def _sweep_flags_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--scheduler`` and ``--workers`` together, or None."""
+    if args.scheduler and args.workers:
+        return ("--workers is for local runs; a Dask cluster runs as many at once as it has "
+                "worker threads")
+    if args.scheduler and "://" not in args.scheduler:
+        return f"--scheduler: expected an address such as tcp://host:8786, got {args.scheduler!r}"
+    return None
+
+
+def _load_study(path: str) -> LoadedStudy | None:
+    """The study at *path*, its base scenario's warnings printed; None (its issues printed) if
+    it is not valid."""
+    from sim import ScenarioError
+    from sim.scenario import load_study
+
+    try:
+        study = load_study(path)
+    except ScenarioError as exc:
+        for issue in exc.issues:
+            print(issue.render(), file=sys.stderr)
+        return None
+    for issue in study.warnings:  # the base scenario's, as `aks-sim run` prints them
+        print(issue.render(), file=sys.stderr)
+    return study

@@ -1,6 +1,6 @@
 """Every error of the service as an RFC 9457 problem details object
 (``application/problem+json``): the body, the response, a request's validation errors as
-located issues, and the error statuses each route documents."""
+located issues, the error statuses each route documents, and the app's exception handlers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import json
 import math
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError, StarletteHTTPException
 from fastapi.responses import JSONResponse
 
 from services.http.api_models import Problem
+from services.live.requests import RunError
 from sim import Issue
 
 
@@ -102,3 +105,33 @@ ERRORS = {
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route's error statuses: each a problem details object (500 too)."""
     return {s: {"model": Problem, "description": ERRORS[s]} for s in (*statuses, 500)}
+
+
+async def _run_error(request: Request, exc: RunError) -> JSONResponse:
+    return problem(exc.status, str(exc), request.url.path, exc.issues)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    issues = [request_issue(e) for e in exc.errors()]
+    return problem(422, "; ".join(i.render() for i in issues), request.url.path, issues)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return problem(exc.status_code, str(exc.detail), request.url.path,
+                   headers=dict(exc.headers or {}))
+
+
+async def _unhandled(request: Request, _: Exception) -> JSONResponse:
+    # Starlette logs the exception with its traceback; the client gets no trace of it.
+    return problem(500, "the service failed on this request; its log says why",
+                   request.url.path)
+
+
+def add_problem_handlers(app: FastAPI) -> None:
+    """Every error the app raises answers as problem details: a :class:`RunError` with its
+    status and issues, a request's validation errors as located issues, Starlette's HTTP errors
+    with their headers, and anything else as a 500 that tells the client nothing of the trace."""
+    app.add_exception_handler(RunError, _run_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unhandled)

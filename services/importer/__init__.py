@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from services.importer import azure
+from services.importer import azure, virtual_network
 from services.importer.common import ImportError_, Out, get, read_json, scalar
 from services.importer.kubernetes import kubernetes_objects
 from sim import Issue
@@ -70,7 +70,7 @@ def build(aks: str, vnet: str | None = None, k8s: str | None = None,
     subnets = azure.pools(doc, root, zones or ["1"], body)
     vdoc = read_json(vnet) if vnet else None
     node_group = get(doc, (*root, "nodeResourceGroup"))
-    azure.vnet(vdoc, subnets, node_group, out)
+    virtual_network.vnet(vdoc, subnets, node_group, out)
     out.lines += body.lines
     azure.autoscaler(doc, root, out)
     manifests_text = None

@@ -1,5 +1,5 @@
-"""The Azure side: `az aks show` (or an ARM export) and `az network vnet show` -> the scenario's
-`cluster:`."""
+"""The Azure side: `az aks show` (or an ARM export) -> the scenario's `cluster:`; the VNet
+(`az network vnet show`) is :mod:`services.importer.virtual_network`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import re
 from typing import Any
 
 from services.importer.common import ImportError_, Out, get, scalar
-from sim import Issue
+from services.importer.virtual_network import VNET_TYPE
 from sim.scenario import Located, Path
 
 CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
-VNET_TYPE = "microsoft.network/virtualnetworks"
 # What `az aks show` carries (API 2025-xx): anything else is new to this importer.
 KNOWN_CLUSTER = {
     "aadProfile", "addonProfiles", "agentPoolProfiles", "aiToolchainOperatorProfile",
@@ -278,137 +277,83 @@ def pools(doc: Located, root: Path, zones: list[str], out: Out) -> set[str]:
     subnets: set[str] = set()
     out.put(1, "nodePools", None)
     for i, pool in enumerate(pools):
-        at = (*path, i)
-        src = f"agentPoolProfiles[{i}]"
-        if not isinstance(pool, dict) or not re.fullmatch(r"[a-z][a-z0-9]{0,11}", str(pool.get("name"))):
-            raise ImportError_([doc.issue((*at, "name"), f"expected a pool name (lowercase letters "
-                                          f"and digits, at most 12), found "
-                                          f"{pool.get('name') if isinstance(pool, dict) else pool!r}")])
-        unknown_fields(doc, at, KNOWN_POOL, out)
-        out.raw(f"    - name: {scalar(pool['name'])}  # from {src}.name")
-        mode = pool.get("mode") or "User"
-        if mode not in ("System", "User"):
-            out.warnings.append(doc.issue((*at, "mode"), f"pool mode {mode} is simulated as User",
-                                          severity="warning"))
-            mode = "User"
-        out.put(3, "mode", mode, f"{src}.mode")
-        out.put(3, "vmSize", _vm_size(str(pool.get("vmSize") or "Standard_D4s_v3"), doc,
-                                      (*at, "vmSize"), out), f"{src}.vmSize")
-        out.put(3, "count", int(pool.get("count") or 0), f"{src}.count")
-        if pool.get("maxPods") is not None:
-            out.put(3, "maxPods", int(pool["maxPods"]), f"{src}.maxPods")
-        own = [str(z) for z in pool.get("availabilityZones") or []]
-        if own:
-            out.put(3, "zones", own, f"{src}.availabilityZones")
-        elif len(zones) > 1:
-            out.warnings.append(doc.issue((*at, "availabilityZones"), f"pool {pool['name']} uses no "
-                                          f"availability zones: simulated spread over zones "
-                                          f"{', '.join(zones)}", severity="warning"))
-        for key, name in (("vnetSubnetId", "vnetSubnet"), ("vnetSubnetID", "vnetSubnet"),
-                          ("podSubnetId", "podSubnet"), ("podSubnetID", "podSubnet")):
-            subnet = _subnet_name(pool.get(key))
-            if subnet:
-                subnets.add(subnet)
-                out.put(3, name, subnet, f"{src}.{key}")
-        if pool.get("podIpAllocationMode") in ("DynamicIndividual", "StaticBlock"):
-            out.put(3, "podIPAllocationMode", pool["podIpAllocationMode"],
-                    f"{src}.podIpAllocationMode")
-        if pool.get("enableAutoScaling"):
-            out.put(3, "enableAutoScaling", True, f"{src}.enableAutoScaling")
-            out.put(3, "minCount", int(pool.get("minCount") or 0), f"{src}.minCount")
-            out.put(3, "maxCount", int(pool.get("maxCount") or pool.get("count") or 0),
-                    f"{src}.maxCount")
-        surge = (pool.get("upgradeSettings") or {}).get("maxSurge")
-        if surge:
-            out.put(3, "maxSurge", str(surge), f"{src}.upgradeSettings.maxSurge")
-        drain = (pool.get("upgradeSettings") or {}).get("drainTimeoutInMinutes")
-        if isinstance(drain, int) and not isinstance(drain, bool) and drain > 0:
-            out.put(3, "drainTimeoutInMinutes", drain,
-                    f"{src}.upgradeSettings.drainTimeoutInMinutes")
-        if pool.get("nodeLabels"):
-            out.put(3, "nodeLabels", {str(k): str(v) for k, v in pool["nodeLabels"].items()},
-                    f"{src}.nodeLabels")
-        if pool.get("nodeTaints"):
-            out.warnings.append(doc.issue((*at, "nodeTaints"), f"node taints "
-                                          f"{', '.join(pool['nodeTaints'])} are not simulated: pods "
-                                          f"without a toleration may be placed on {pool['name']}",
-                                          severity="warning"))
-        if str(pool.get("osType") or "Linux") != "Linux":
-            out.warnings.append(doc.issue((*at, "osType"), f"{pool.get('osType')} nodes are "
-                                          "simulated as Linux nodes", severity="warning"))
+        subnets |= _pool(doc, (*path, i), f"agentPoolProfiles[{i}]", pool, zones, out)
     return subnets
 
 
-def _held_by_others(subnet: dict[str, Any], node_group: str | None) -> int:
-    """Addresses of the subnet held by anything but this cluster's node VMSS (its NICs hold
-    the nodes' and, on Azure CNI, the pods' addresses: the simulation takes those itself)."""
-    held = 0
-    for config in subnet.get("ipConfigurations") or []:
-        rid = str((config or {}).get("id") or "").lower()
-        ours = node_group and f"/resourcegroups/{node_group.lower()}/" in rid and (
-            "/virtualmachinescalesets/aks-" in rid)
-        held += 0 if ours else 1
-    return held
-
-
-def vnet(vdoc: Located | None, names: set[str], node_group: str | None, out: Out) -> None:
-    if vdoc is None:
-        if names:
-            out.warnings.append(Issue("cluster.vnet", f"the pools use subnet(s) "
-                                      f"{', '.join(sorted(names))} of a VNet that was not given "
-                                      f"(--vnet): assumed 10.224.0.0/16 each, from 10.224.0.0/12",
+def _pool(doc: Located, at: Path, src: str, pool: Any, zones: list[str], out: Out) -> set[str]:
+    """One agent pool profile -> one ``nodePools`` entry; returns the subnets it names."""
+    if not isinstance(pool, dict) or not re.fullmatch(r"[a-z][a-z0-9]{0,11}", str(pool.get("name"))):
+        raise ImportError_([doc.issue((*at, "name"), f"expected a pool name (lowercase letters "
+                                      f"and digits, at most 12), found "
+                                      f"{pool.get('name') if isinstance(pool, dict) else pool!r}")])
+    unknown_fields(doc, at, KNOWN_POOL, out)
+    out.raw(f"    - name: {scalar(pool['name'])}  # from {src}.name")
+    mode = pool.get("mode") or "User"
+    if mode not in ("System", "User"):
+        out.warnings.append(doc.issue((*at, "mode"), f"pool mode {mode} is simulated as User",
                                       severity="warning"))
-            out.put(1, "vnet", None)
-            out.put(2, "managed", False, "agentPoolProfiles[].vnetSubnetId (bring your own VNet)")
-            out.put(2, "addressSpace", ["10.224.0.0/12"], "assumed: no --vnet")
-            out.put(2, "subnets", None)
-            for i, name in enumerate(sorted(names)):
-                out.raw(f"      - name: {scalar(name)}  # from agentPoolProfiles[].vnetSubnetId")
-                out.put(4, "addressPrefix", f"10.{224 + i}.0.0/16", "assumed: no --vnet")
-        return
-    data = vdoc.data
-    if not isinstance(data, dict) or str(data.get("type", "")).lower() != VNET_TYPE:
-        found = data.get("type") if isinstance(data, dict) else type(data).__name__
-        raise ImportError_([vdoc.issue(("type",), f"expected Microsoft.Network/virtualNetworks "
-                                       f"(the output of `az network vnet show`), found {found!r}")])
-    prefixes = [p for p in get(vdoc, ("addressSpace", "addressPrefixes")) or [] if ":" not in p]
-    if not prefixes:
-        raise ImportError_([vdoc.issue(("addressSpace", "addressPrefixes"), "expected the VNet's "
-                                       "IPv4 address prefixes, found none")])
-    out.put(1, "vnet", None)
-    out.put(2, "name", data.get("name") or "vnet", "vnet: name")
-    out.put(2, "managed", False, "vnet: a VNet you manage (az network vnet show)")
-    out.put(2, "addressSpace", prefixes, "vnet: addressSpace.addressPrefixes")
-    out.put(2, "subnets", None)
-    listed = set()
-    for i, subnet in enumerate(get(vdoc, ("subnets",)) or []):
-        src = f"vnet: subnets[{i}]"
-        prefix = subnet.get("addressPrefix") or next(
-            (p for p in subnet.get("addressPrefixes") or [] if ":" not in p), None)
-        if not prefix:
-            out.warnings.append(vdoc.issue(("subnets", i), f"subnet {subnet.get('name')} has no "
-                                           "IPv4 prefix: left out", severity="warning"))
-            continue
-        listed.add(subnet.get("name"))
-        out.raw(f"      - name: {scalar(subnet.get('name'))}  # from {src}.name")
-        out.put(4, "addressPrefix", prefix, f"{src}.addressPrefix")
-        table = (subnet.get("routeTable") or {}).get("id")
-        if table:
-            out.put(4, "routeTable", table.rsplit("/", 1)[-1], f"{src}.routeTable.id")
-        endpoints = [e.get("service") for e in subnet.get("serviceEndpoints") or [] if e.get("service")]
-        if endpoints:
-            out.put(4, "serviceEndpoints", endpoints, f"{src}.serviceEndpoints")
-        held = _held_by_others(subnet, node_group)
-        if held:
-            out.put(4, "heldAddresses", held, f"{src}.ipConfigurations not on this cluster's nodes")
-        if (subnet.get("networkSecurityGroup") or {}).get("id"):
-            out.warnings.append(vdoc.issue(("subnets", i, "networkSecurityGroup"), "the subnet's "
-                                           "NSG rules are not in `az network vnet show`: add them "
-                                           "as securityRules (az network nsg rule list)",
-                                           severity="warning"))
-    missing = names - listed
-    if missing:
-        raise ImportError_([vdoc.issue(("subnets",), f"expected the subnet(s) the pools use "
-                                       f"({', '.join(sorted(missing))}), found "
-                                       f"{', '.join(sorted(n for n in listed if n)) or 'none'}: is "
-                                       f"this the cluster's VNet?")])
+        mode = "User"
+    out.put(3, "mode", mode, f"{src}.mode")
+    out.put(3, "vmSize", _vm_size(str(pool.get("vmSize") or "Standard_D4s_v3"), doc,
+                                  (*at, "vmSize"), out), f"{src}.vmSize")
+    out.put(3, "count", int(pool.get("count") or 0), f"{src}.count")
+    if pool.get("maxPods") is not None:
+        out.put(3, "maxPods", int(pool["maxPods"]), f"{src}.maxPods")
+    own = [str(z) for z in pool.get("availabilityZones") or []]
+    if own:
+        out.put(3, "zones", own, f"{src}.availabilityZones")
+    elif len(zones) > 1:
+        out.warnings.append(doc.issue((*at, "availabilityZones"), f"pool {pool['name']} uses no "
+                                      f"availability zones: simulated spread over zones "
+                                      f"{', '.join(zones)}", severity="warning"))
+    subnets = _pool_network(pool, src, out)
+    _pool_scaling(pool, src, out)
+    _pool_labels_and_os(doc, at, src, pool, out)
+    return subnets
+
+
+def _pool_network(pool: dict[str, Any], src: str, out: Out) -> set[str]:
+    """The pool's node and pod subnets (returned) and its pod IP allocation mode."""
+    subnets: set[str] = set()
+    for key, name in (("vnetSubnetId", "vnetSubnet"), ("vnetSubnetID", "vnetSubnet"),
+                      ("podSubnetId", "podSubnet"), ("podSubnetID", "podSubnet")):
+        subnet = _subnet_name(pool.get(key))
+        if subnet:
+            subnets.add(subnet)
+            out.put(3, name, subnet, f"{src}.{key}")
+    if pool.get("podIpAllocationMode") in ("DynamicIndividual", "StaticBlock"):
+        out.put(3, "podIPAllocationMode", pool["podIpAllocationMode"],
+                f"{src}.podIpAllocationMode")
+    return subnets
+
+
+def _pool_scaling(pool: dict[str, Any], src: str, out: Out) -> None:
+    """The cluster autoscaler's bounds and the upgrade settings (surge, drain timeout)."""
+    if pool.get("enableAutoScaling"):
+        out.put(3, "enableAutoScaling", True, f"{src}.enableAutoScaling")
+        out.put(3, "minCount", int(pool.get("minCount") or 0), f"{src}.minCount")
+        out.put(3, "maxCount", int(pool.get("maxCount") or pool.get("count") or 0),
+                f"{src}.maxCount")
+    surge = (pool.get("upgradeSettings") or {}).get("maxSurge")
+    if surge:
+        out.put(3, "maxSurge", str(surge), f"{src}.upgradeSettings.maxSurge")
+    drain = (pool.get("upgradeSettings") or {}).get("drainTimeoutInMinutes")
+    if isinstance(drain, int) and not isinstance(drain, bool) and drain > 0:
+        out.put(3, "drainTimeoutInMinutes", drain,
+                f"{src}.upgradeSettings.drainTimeoutInMinutes")
+
+
+def _pool_labels_and_os(doc: Located, at: Path, src: str, pool: dict[str, Any], out: Out) -> None:
+    """The node labels; warnings for what is not simulated (taints, nodes that are not Linux)."""
+    if pool.get("nodeLabels"):
+        out.put(3, "nodeLabels", {str(k): str(v) for k, v in pool["nodeLabels"].items()},
+                f"{src}.nodeLabels")
+    if pool.get("nodeTaints"):
+        out.warnings.append(doc.issue((*at, "nodeTaints"), f"node taints "
+                                      f"{', '.join(pool['nodeTaints'])} are not simulated: pods "
+                                      f"without a toleration may be placed on {pool['name']}",
+                                      severity="warning"))
+    if str(pool.get("osType") or "Linux") != "Linux":
+        out.warnings.append(doc.issue((*at, "osType"), f"{pool.get('osType')} nodes are "
+                                      "simulated as Linux nodes", severity="warning"))

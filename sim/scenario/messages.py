@@ -284,51 +284,68 @@ def _message(err: dict[str, Any], root: type[BaseModel], data: Any, path: Path,
     if kind == "literal_error":
         return (f"expected {ctx.get('expected')}, got {_show(value)}"
                 f"{_literal_hint(candidates, value)}", False)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return (_tag_message(kind, value, ctx, candidates), False)
+    message = _value_message(kind, value, ctx, candidates)
+    if message is None:
+        message = f"{err['msg']}, got {_show(value)}"
+    return (message, False)
+
+
+def _tag_message(kind: str, value: Any, ctx: dict[str, Any], candidates: list[Any]) -> str:
+    """A tagged union's tag is not one of its tags, or is not there at all."""
     if kind == "union_tag_invalid":
         tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
         close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return (f"expected {ctx.get('discriminator')} to be one of {ctx.get('expected_tags')}, "
-                f"got {ctx.get('tag')!r}{hint}", False)
-    if kind == "union_tag_not_found":
-        key = str(ctx.get("discriminator", "")).strip("'")
-        options = _tag_options(candidates, key)
-        which = f" (one of {', '.join(options)})" if options else ""
-        article = "an" if key[:1].lower() in "aeiou" else "a"
-        return (f"expected {article} {key!r} key{which}, got {_show(value)}", False)
+                f"got {ctx.get('tag')!r}{hint}")
+    key = str(ctx.get("discriminator", "")).strip("'")
+    options = _tag_options(candidates, key)
+    which = f" (one of {', '.join(options)})" if options else ""
+    article = "an" if key[:1].lower() in "aeiou" else "a"
+    return f"expected {article} {key!r} key{which}, got {_show(value)}"
+
+
+_EXPECTED = {
+    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "a string", "list_type": "a list",
+    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+}
+"""pydantic's type errors -> what the field expects, in words."""
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+           "less_than": "<"}
+
+
+def _value_message(kind: str, value: Any, ctx: dict[str, Any], candidates: list[Any]) -> str | None:
+    """A value of the wrong type, pattern, bound or size; None for a kind not known here."""
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern"))
         hint = _PATTERN_HINTS.get(pattern, f"a string matching {pattern}")
         why = _pool_name_problem(value) if pattern == _POOL_NAME else ""
-        return (f"expected {hint}, got {_show(value)}{why}", False)
-    expected = {
-        "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
-        "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
-        "bool_type": "true or false", "string_type": "a string", "list_type": "a list",
-        "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
-    }.get(kind)
+        return f"expected {hint}, got {_show(value)}{why}"
+    expected = _EXPECTED.get(kind)
     if expected:
-        return (f"expected {expected}, got {_show(value)}{yaml11_hint(value)}", False)
+        return f"expected {expected}, got {_show(value)}{yaml11_hint(value)}"
     if kind == "multiple_of":
-        return (f"expected a multiple of {ctx.get('multiple_of')}, got {_show(value)}", False)
+        return f"expected a multiple of {ctx.get('multiple_of')}, got {_show(value)}"
     if kind == "finite_number":
-        return (f"expected a finite number, got {_show(value)}", False)
-    bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-             "less_than": "<"}.get(kind)
+        return f"expected a finite number, got {_show(value)}"
+    bound = _BOUNDS.get(kind)
     if bound:
         limit = next(v for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
         if isinstance(limit, float) and limit.is_integer() and abs(limit) < 1e15:
             limit = int(limit)  # 100000, not 100000.0
         number = "an integer" if _is_int(candidates) else "a number"
-        return (f"expected {number} {bound} {limit}, got {_show(value)}", False)
+        return f"expected {number} {bound} {limit}, got {_show(value)}"
     if kind in ("too_short", "too_long"):
         size = ctx.get("min_length", ctx.get("max_length"))
         which = "at least" if kind == "too_short" else "at most"
         unit = "character" if isinstance(value, str) else "item"
         unit += "" if size == 1 else "s"
-        return (f"expected {which} {size} {unit}, got {ctx.get('actual_length', _show(value))}",
-                False)
-    return (f"{err['msg']}, got {_show(value)}", False)
+        return f"expected {which} {size} {unit}, got {ctx.get('actual_length', _show(value))}"
+    return None
 
 
 def issues_from(exc: ValidationError, root: type[BaseModel], doc: Located,

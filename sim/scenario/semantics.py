@@ -20,8 +20,22 @@ from sim.scenario.loaded import Placed, Workloads
 from sim.scenario.manifests import HorizontalPodAutoscaler, Service
 from sim.scenario.schema import (
     MAX_PODS,
+    AnyFault,
+    CorednsOutage,
+    Flow,
+    IngressControllerCrash,
+    LbProbeFailure,
+    NodeFailure,
     NodePoolSpec,
+    NsgRuleFault,
+    Partition,
+    PodKill,
     Scenario,
+    SubnetSpec,
+    SubnetSqueeze,
+    TrafficSpec,
+    ZoneLatency,
+    ZoneLoss,
     max_pods_of,
     node_name,
     pod_ip_mode,
@@ -47,17 +61,30 @@ class _Checker:
 
     def ranges(self) -> None:
         c = self.spec.cluster
-        vnet = c.vnet
+        self._address_space()
+        self._subnets()
+        if c.plugin in ("kubenet", "overlay"):
+            self._pod_cidr()
+        self._service_cidr()
+        self._dns_service_ip(c.service_cidr, c.dns_service_ip)
+
+    def _address_space(self) -> None:
+        """Each VNet address space: not a range Azure forbids, and no larger than Azure allows."""
         base: Path = ("cluster", "vnet")
-        for i, space in enumerate(vnet.address_space):
+        for i, space in enumerate(self.spec.cluster.vnet.address_space):
             self._forbidden((*base, "addressSpace", i), space, "VNet address space")
             if space.prefixlen < sizing.VNET_LARGEST_PREFIX_LEN:
                 self.error((*base, "addressSpace", i), f"expected a VNet address space of "
                            f"/{sizing.VNET_LARGEST_PREFIX_LEN} or smaller, got {space}")
+
+    def _subnets(self) -> None:
+        """Each subnet: a name used once, inside the address space, no smaller than Azure's
+        smallest, no overlap, no more held addresses than it has; no customising a managed VNet."""
+        vnet = self.spec.cluster.vnet
         seen: list[tuple[int, ipaddress.IPv4Network]] = []
         names: set[str] = set()
         for i, s in enumerate(vnet.subnets):
-            path = (*base, "subnets", i)
+            path = ("cluster", "vnet", "subnets", i)
             if s.name in names:
                 self.error((*path, "name"), f"subnet name {s.name!r} is used twice")
             names.add(s.name)
@@ -76,40 +103,51 @@ class _Checker:
                                f"{vnet.subnets[j].name} ({other})")
             seen.append((i, net))
             self._forbidden((*path, "addressPrefix"), net, "subnet")
-            if s.held_addresses > usable_addresses(net.prefixlen):
-                self.error((*path, "heldAddresses"), f"expected at most the subnet's "
-                           f"{usable_addresses(net.prefixlen)} usable addresses, got "
-                           f"{s.held_addresses}")
-            if vnet.managed and (s.route_table or s.service_endpoints):
-                what = "a route table" if s.route_table else "service endpoints"
-                self.warn((*path, "routeTable" if s.route_table else "serviceEndpoints"),
-                          f"{what} on an AKS-managed VNet is unsupported (AKS support policy); "
-                          "bring your own VNet (vnet.managed: false) to customise it")
-        plugin = c.plugin
-        if plugin in ("kubenet", "overlay"):
-            self._forbidden(("cluster", "podCidr"), c.pod_cidr, "pod CIDR")
-            for space in vnet.address_space:
-                if c.pod_cidr.overlaps(space):
-                    self.error(("cluster", "podCidr"), f"pod CIDR {c.pod_cidr} overlaps the VNet "
-                               f"address space {space}")
-            per_node = sizing.NODE_POD_PREFIX_LEN
-            if c.pod_cidr.prefixlen > per_node:
-                self.error(("cluster", "podCidr"), f"expected a pod CIDR of /{per_node} or larger "
-                           f"(each node takes a /{per_node}), got {c.pod_cidr}")
+            self._subnet_use(path, s, vnet.managed)
+
+    def _subnet_use(self, path: Path, s: SubnetSpec, managed: bool) -> None:
+        """What the subnet says it holds or carries: held addresses it has, and on a managed VNet
+        neither a route table nor service endpoints (a warning)."""
+        net = s.address_prefix
+        if s.held_addresses > usable_addresses(net.prefixlen):
+            self.error((*path, "heldAddresses"), f"expected at most the subnet's "
+                       f"{usable_addresses(net.prefixlen)} usable addresses, got "
+                       f"{s.held_addresses}")
+        if managed and (s.route_table or s.service_endpoints):
+            what = "a route table" if s.route_table else "service endpoints"
+            self.warn((*path, "routeTable" if s.route_table else "serviceEndpoints"),
+                      f"{what} on an AKS-managed VNet is unsupported (AKS support policy); "
+                      "bring your own VNet (vnet.managed: false) to customise it")
+
+    def _pod_cidr(self) -> None:
+        """kubenet and overlay: the pod CIDR is outside the VNet and holds at least a node's range."""
+        c = self.spec.cluster
+        self._forbidden(("cluster", "podCidr"), c.pod_cidr, "pod CIDR")
+        for space in c.vnet.address_space:
+            if c.pod_cidr.overlaps(space):
+                self.error(("cluster", "podCidr"), f"pod CIDR {c.pod_cidr} overlaps the VNet "
+                           f"address space {space}")
+        per_node = sizing.NODE_POD_PREFIX_LEN
+        if c.pod_cidr.prefixlen > per_node:
+            self.error(("cluster", "podCidr"), f"expected a pod CIDR of /{per_node} or larger "
+                       f"(each node takes a /{per_node}), got {c.pod_cidr}")
+
+    def _service_cidr(self) -> None:
+        """The service CIDR: allowed, small enough (sizing's rule), clear of the VNet and pods."""
+        c = self.spec.cluster
         svc = c.service_cidr
         self._forbidden(("cluster", "serviceCidr"), svc, "service CIDR")
         if sizing.validate_service_cidr_size(str(svc)):
             most = sizing.SERVICE_CIDR_PREFIX_LEN_MUST_EXCEED
             self.error(("cluster", "serviceCidr"), f"expected a service CIDR smaller than /{most} "
                        f"(prefix length above {most}), got {svc}")
-        for space in vnet.address_space:
+        for space in c.vnet.address_space:
             if svc.overlaps(space):
                 self.error(("cluster", "serviceCidr"),
                            f"service CIDR {svc} overlaps the VNet address space {space}")
-        if plugin in ("kubenet", "overlay") and svc.overlaps(c.pod_cidr):
+        if c.plugin in ("kubenet", "overlay") and svc.overlaps(c.pod_cidr):
             self.error(("cluster", "serviceCidr"), f"service CIDR {svc} overlaps the pod CIDR "
                        f"{c.pod_cidr}")
-        self._dns_service_ip(svc, c.dns_service_ip)
 
     def _dns_service_ip(self, svc: ipaddress.IPv4Network, dns: ipaddress.IPv4Address) -> None:
         """sizing.validate_dns_service_ip's rule; the message says which part of it failed."""
@@ -376,83 +414,109 @@ class _Checker:
                                f"nodes per pool, got {item.count}")
         self._flows()
 
-    def faults(self) -> None:
-        """References of the faults that name something: Services, subnets, rules, selectors."""
-        spec = self.spec
-        subnets = {s.name: s for s in spec.cluster.vnet.subnets}
+    def _services(self) -> dict[str, Service]:
+        """The scenario's Services by name and by namespace/name."""
         services = {}
         for p in self.workloads.services:
             meta = p.obj.metadata
             services[meta.name] = services[f"{meta.namespace}/{meta.name}"] = p.obj
-        for i, fault in enumerate(spec.chaos):
-            path: Path = ("chaos", i)
-            kind = fault.fault
-            if kind == "pod_kill" and fault.deployment is None and not any(
-                    fault.namespace in (None, d.obj.metadata.namespace) and all(
-                        d.obj.spec.template.metadata.labels.get(k) == v
-                        for k, v in fault.selector.items())
-                    for d in (*self.workloads.deployments, *self.workloads.statefulsets,
-                              *self.workloads.daemonsets)):
-                where = " in namespace " + fault.namespace if fault.namespace else ""
-                self.error((*path, "selector"), f"selector {_labels(fault.selector)} matches no "
-                           f"Deployment's pods{where}")
-            elif kind == "node_failure" and fault.node is not None:
-                problem = self._unknown_node(fault.node)
-                if problem:
-                    self.error((*path, "node"), problem)
-            elif kind == "node_failure" and fault.index is not None:
-                pool = next((p for p in spec.cluster.node_pools if p.name == fault.node_pool),
-                            None)
-                if pool is None:
-                    self.error((*path, "nodePool"), _unknown(
-                        "node pool", str(fault.node_pool), [p.name for p in spec.cluster.node_pools]))
-                elif fault.zone is None:
-                    problem = self._unknown_node(node_name(spec.cluster.name, pool.name,
-                                                           fault.index))
-                    if problem:
-                        self.error((*path, "index"), problem)
-            elif kind == "coredns_outage" and not self._runs_coredns():
+        return services
+
+    def faults(self) -> None:
+        """References of the faults that name something: Services, subnets, rules, selectors."""
+        subnets = {s.name: s for s in self.spec.cluster.vnet.subnets}
+        services = self._services()
+        for i, fault in enumerate(self.spec.chaos):
+            self._fault(("chaos", i), fault, subnets, services)
+
+    def _fault(self, path: Path, fault: AnyFault, subnets: dict[str, Any],
+               services: dict[str, Service]) -> None:
+        match fault:
+            case PodKill() if fault.deployment is None:
+                self._pod_kill_selector(path, fault)
+            case NodeFailure():
+                self._node_failure(path, fault)
+            case CorednsOutage() if not self._runs_coredns():
                 self.error((*path, "fault"), "this scenario runs no CoreDNS: it joins the model "
                            "when a flow from pods calls a Service by name (from: pods, to:)")
-            elif kind == "ingress_controller_crash" and (
-                    spec.traffic is None or spec.traffic.ingress_controller is None):
+            case IngressControllerCrash() if (
+                    self.spec.traffic is None or self.spec.traffic.ingress_controller is None):
                 self.error((*path, "fault"), "this scenario has no ingress controller "
                            "(traffic.ingressController)")
-            elif kind == "lb_probe_failure":
-                svc = services.get(fault.service)
-                if svc is None:
-                    self.error((*path, "service"), _unknown(
-                        "Service", fault.service, sorted(k for k in services if "/" in k)))
-                elif svc.spec.type != "LoadBalancer":
-                    self.error((*path, "service"), f"Service {fault.service} is "
-                               f"{svc.spec.type}: only a LoadBalancer Service has load balancer "
-                               "health probes")
-                elif not self._load_balanced(svc):
-                    self.warn((*path, "service"), f"no flow of traffic reaches Service "
-                              f"{svc.metadata.namespace}/{svc.metadata.name} through its load "
-                              "balancer: the fault would change nothing (the run skips it)")
-            elif kind in ("subnet_squeeze", "nsg_rule") and fault.subnet is not None and (
+            case LbProbeFailure():
+                self._lb_probe_failure(path, fault, services)
+            case SubnetSqueeze() | NsgRuleFault() if fault.subnet is not None and (
                     fault.subnet not in subnets):
                 self.error((*path, "subnet"), _unknown("subnet", fault.subnet, list(subnets)))
-            elif kind in ("zone_latency", "zone_loss", "partition"):
-                for j, zone in enumerate(fault.zones):
-                    if zone not in spec.cluster.zones:
-                        self.error((*path, "zones", j), f"zone {zone!r} is not defined; the "
-                                   f"cluster has zones {', '.join(map(repr, spec.cluster.zones))}")
-                if kind != "partition" and len(fault.zones) == 1:
-                    self.error((*path, "zones"), "expected at least two zones (the fault is on "
-                               "the paths between them), or none for every pair")
-                pools = [p.name for p in spec.cluster.node_pools]
-                for j, pool in enumerate(getattr(fault, "node_pools", [])):
-                    if pool not in pools:
-                        self.error((*path, "nodePools", j), _unknown("node pool", pool, pools))
-            elif kind == "nsg_rule" and fault.remove is not None:
-                name = (fault.subnet or spec.cluster.node_pools[0].vnet_subnet
-                        or spec.cluster.vnet.subnets[0].name)
+            case ZoneLatency() | ZoneLoss() | Partition():
+                self._fault_zones(path, fault)
+            case NsgRuleFault() if fault.remove is not None:
+                c = self.spec.cluster
+                name = fault.subnet or c.node_pools[0].vnet_subnet or c.vnet.subnets[0].name
                 rules = [r.name for r in subnets[name].security_rules] if name in subnets else []
                 if fault.remove not in rules:
                     self.error((*path, "remove"), _unknown(f"security rule of subnet {name}",
                                                            fault.remove, rules))
+
+    def _pod_kill_selector(self, path: Path, fault: PodKill) -> None:
+        """A pod_kill by selector must match the pods of some Deployment (or StatefulSet, DaemonSet)."""
+        if not any(
+                fault.namespace in (None, d.obj.metadata.namespace) and all(
+                    d.obj.spec.template.metadata.labels.get(k) == v
+                    for k, v in fault.selector.items())
+                for d in (*self.workloads.deployments, *self.workloads.statefulsets,
+                          *self.workloads.daemonsets)):
+            where = " in namespace " + fault.namespace if fault.namespace else ""
+            self.error((*path, "selector"), f"selector {_labels(fault.selector)} matches no "
+                       f"Deployment's pods{where}")
+
+    def _node_failure(self, path: Path, fault: NodeFailure) -> None:
+        """A node_failure names a node that exists (or may), or a pool and an index in it."""
+        c = self.spec.cluster
+        if fault.node is not None:
+            problem = self._unknown_node(fault.node)
+            if problem:
+                self.error((*path, "node"), problem)
+        elif fault.index is not None:
+            pool = next((p for p in c.node_pools if p.name == fault.node_pool), None)
+            if pool is None:
+                self.error((*path, "nodePool"), _unknown(
+                    "node pool", str(fault.node_pool), [p.name for p in c.node_pools]))
+            elif fault.zone is None:
+                problem = self._unknown_node(node_name(c.name, pool.name, fault.index))
+                if problem:
+                    self.error((*path, "index"), problem)
+
+    def _lb_probe_failure(self, path: Path, fault: LbProbeFailure,
+                          services: dict[str, Service]) -> None:
+        """An lb_probe_failure names a LoadBalancer Service that some flow reaches through it."""
+        svc = services.get(fault.service)
+        if svc is None:
+            self.error((*path, "service"), _unknown(
+                "Service", fault.service, sorted(k for k in services if "/" in k)))
+        elif svc.spec.type != "LoadBalancer":
+            self.error((*path, "service"), f"Service {fault.service} is "
+                       f"{svc.spec.type}: only a LoadBalancer Service has load balancer "
+                       "health probes")
+        elif not self._load_balanced(svc):
+            self.warn((*path, "service"), f"no flow of traffic reaches Service "
+                      f"{svc.metadata.namespace}/{svc.metadata.name} through its load "
+                      "balancer: the fault would change nothing (the run skips it)")
+
+    def _fault_zones(self, path: Path, fault: ZoneLatency | ZoneLoss | Partition) -> None:
+        """The zones (two or more, or none) and node pools of a fault between zones."""
+        c = self.spec.cluster
+        for j, zone in enumerate(fault.zones):
+            if zone not in c.zones:
+                self.error((*path, "zones", j), f"zone {zone!r} is not defined; the "
+                           f"cluster has zones {', '.join(map(repr, c.zones))}")
+        if not isinstance(fault, Partition) and len(fault.zones) == 1:
+            self.error((*path, "zones"), "expected at least two zones (the fault is on "
+                       "the paths between them), or none for every pair")
+        pools = [p.name for p in c.node_pools]
+        for j, pool in enumerate(getattr(fault, "node_pools", [])):
+            if pool not in pools:
+                self.error((*path, "nodePools", j), _unknown("node pool", pool, pools))
 
     def _unknown_node(self, name: str) -> str | None:
         """Why no node of the run can be called *name* (None: one is, or may be later)."""
@@ -552,10 +616,7 @@ class _Checker:
         traffic = self.spec.traffic
         if traffic is None:
             return
-        services = {}
-        for p in self.workloads.services:
-            meta = p.obj.metadata
-            services[meta.name] = services[f"{meta.namespace}/{meta.name}"] = p.obj
+        services = self._services()
         names: set[str] = set()
         for i, flow in enumerate(traffic.flows):
             path: Path = ("traffic", "flows", i)
@@ -563,53 +624,62 @@ class _Checker:
                 self.error((*path, "name"), f"flow name {flow.name!r} is used twice")
             names.add(flow.name)
             if flow.from_ == "pods":
-                if flow.client and self.workloads.deployment(flow.client) is None:
-                    self.error((*path, "client"), self._unknown_deployment(flow.client))
-                target_svc = services.get(flow.to.service) if flow.to is not None else None
-                if flow.to is not None and target_svc is None:
-                    self.error((*path, "to", "service"), _unknown(
-                        "Service", flow.to.service, sorted(k for k in services if "/" in k)))
-                elif (flow.to is not None and target_svc is not None and flow.to.port is not None
-                      and target_svc.spec.type != "ExternalName"
-                      and flow.to.port not in [p.port for p in target_svc.spec.ports]):
-                    # an ExternalName is only a name: any port of the far end may be called
-                    ports = [p.port for p in target_svc.spec.ports]
-                    self.error((*path, "to", "port"), f"Service {flow.to.service} has no port "
-                               f"{flow.to.port} (ports: {', '.join(map(str, ports)) or 'none'})")
-                continue
-            if flow.pods is not None:
+                self._pod_flow(path, flow, services)
+            elif flow.pods is not None:
                 if self.workloads.deployment(flow.pods) is None:
                     self.error((*path, "pods"), self._unknown_deployment(flow.pods))
-                continue
-            if flow.ingress is not None:
-                controller = traffic.ingress_controller
-                if controller is None:
-                    self.error((*path, "ingress"), "an ingress flow needs traffic.ingressController "
-                               "(the controller's LoadBalancer Service)")
-                    continue
-                target, where, port = controller.service, ("traffic", "ingressController", "service"), None
             else:
-                assert flow.to is not None
-                target, where, port = flow.to.service, (*path, "to", "service"), flow.to.port
-            svc = services.get(target)
-            if svc is None:
-                self.error(where, _unknown("Service", target, sorted(k for k in services if "/" in k)))
-                continue
-            ports = [p.port for p in svc.spec.ports]
-            if port is not None and port not in ports:
-                self.error((*path, "to", "port"), f"Service {target} has no port "
-                           f"{port} (ports: {', '.join(map(str, ports)) or 'none'})")
-            if svc.spec.type != "LoadBalancer":
-                self.error(where, f"Service {target} is "
-                           f"{svc.spec.type}: clients from {flow.from_} reach a Service through a "
-                           "load balancer (type: LoadBalancer)")
-            elif flow.from_ == "internet" and svc.is_internal_lb:
-                self.error((*path, "from"), f"Service {target} has an internal load "
-                           "balancer: it has no public address for internet clients")
+                self._load_balancer_flow(path, flow, traffic, services)
         for i, b in enumerate(traffic.backends):
             if self.workloads.deployment(b.deployment) is None:
                 self.error(("traffic", "backends", i, "deployment"),
                            self._unknown_deployment(b.deployment))
+
+    def _pod_flow(self, path: Path, flow: Flow, services: dict[str, Service]) -> None:
+        """A flow from pods: its client Deployment, and the Service (and port) it calls."""
+        if flow.client and self.workloads.deployment(flow.client) is None:
+            self.error((*path, "client"), self._unknown_deployment(flow.client))
+        target_svc = services.get(flow.to.service) if flow.to is not None else None
+        if flow.to is not None and target_svc is None:
+            self.error((*path, "to", "service"), _unknown(
+                "Service", flow.to.service, sorted(k for k in services if "/" in k)))
+        elif (flow.to is not None and target_svc is not None and flow.to.port is not None
+              and target_svc.spec.type != "ExternalName"
+              and flow.to.port not in [p.port for p in target_svc.spec.ports]):
+            # an ExternalName is only a name: any port of the far end may be called
+            ports = [p.port for p in target_svc.spec.ports]
+            self.error((*path, "to", "port"), f"Service {flow.to.service} has no port "
+                       f"{flow.to.port} (ports: {', '.join(map(str, ports)) or 'none'})")
+
+    def _load_balancer_flow(self, path: Path, flow: Flow, traffic: TrafficSpec,
+                            services: dict[str, Service]) -> None:
+        """A flow from outside the pods (internet, VNet, ingress): the Service it reaches must
+        exist, have the port, and be a LoadBalancer (public, for internet clients)."""
+        if flow.ingress is not None:
+            controller = traffic.ingress_controller
+            if controller is None:
+                self.error((*path, "ingress"), "an ingress flow needs traffic.ingressController "
+                           "(the controller's LoadBalancer Service)")
+                return
+            target, where, port = controller.service, ("traffic", "ingressController", "service"), None
+        else:
+            assert flow.to is not None
+            target, where, port = flow.to.service, (*path, "to", "service"), flow.to.port
+        svc = services.get(target)
+        if svc is None:
+            self.error(where, _unknown("Service", target, sorted(k for k in services if "/" in k)))
+            return
+        ports = [p.port for p in svc.spec.ports]
+        if port is not None and port not in ports:
+            self.error((*path, "to", "port"), f"Service {target} has no port "
+                       f"{port} (ports: {', '.join(map(str, ports)) or 'none'})")
+        if svc.spec.type != "LoadBalancer":
+            self.error(where, f"Service {target} is "
+                       f"{svc.spec.type}: clients from {flow.from_} reach a Service through a "
+                       "load balancer (type: LoadBalancer)")
+        elif flow.from_ == "internet" and svc.is_internal_lb:
+            self.error((*path, "from"), f"Service {target} has an internal load "
+                       "balancer: it has no public address for internet clients")
 
     def _event_match(self, path: tuple[Any, ...], e: Any, known_reasons: set[str]) -> None:
         from sim.events import event_fields

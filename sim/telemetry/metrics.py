@@ -1,4 +1,5 @@
-"""What the run looks like as metrics: the catalogue (the contract) and a sampler of the model.
+"""What the run looks like as metrics: a sampler of the model over the catalogue
+(:mod:`sim.telemetry.catalogue`, the contract; its names are re-exported here).
 
 A :class:`Sampler` reads the model's state at one simulated instant and returns a
 :data:`Snapshot`: every family of :data:`CATALOGUE` with its series. It never changes the
@@ -6,10 +7,6 @@ model, so sampling (or not) leaves the event stream byte-identical. The Promethe
 (:mod:`sim.telemetry.prometheus`) serves the latest snapshot; the backfill path
 (:mod:`sim.telemetry.openmetrics`) writes every snapshot with its simulated time.
 
-Names follow kube-state-metrics, ingress-nginx and CoreDNS where they export the same thing,
-so existing dashboards keep working; the rest are ``akssim_*``. Every series carries ``run``
-(added by the exporters, not listed in :attr:`Family.labels`). ``docs/metrics.md`` documents
-every family; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -17,157 +14,33 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections import Counter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.chaos import FAULTS
 from sim.events import SimEvent, event_kinds
 from sim.kernel.bus import Bus, Envelope
+from sim.telemetry.catalogue import (
+    BY_NAME,
+    CATALOGUE,
+    COUNTER,
+    DEFAULT_SERIES_CAP,
+    DURATION_BUCKETS,
+    EXACT_NAME,
+    GAUGE,
+    HISTOGRAM,
+    NGINX_LABELS,
+    PER_POD,
+    Family,
+    Histogram,
+    Series,
+    Snapshot,
+    Value,
+)
 
 if TYPE_CHECKING:
     from sim.model import Model
-
-GAUGE, COUNTER, HISTOGRAM = "gauge", "counter", "histogram"
-
-DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-"""Histogram upper bounds, seconds: ingress-nginx's defaults (and Prometheus clients')."""
-
-DEFAULT_SERIES_CAP = 1000
-"""Per-object families (one series per pod, node, ...) are exported only up to this many
-objects; above it the family is left out and ``akssim_series_capped`` says so."""
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    """One metric family of the contract."""
-
-    name: str
-    """For counters, without the ``_total`` suffix (OpenMetrics family name)."""
-    type: str
-    help: str
-    labels: tuple[str, ...]
-    per_object: bool = False
-    """One series per pod / node: subject to the series cap."""
-
-
-@dataclass(frozen=True, slots=True)
-class Histogram:
-    """A histogram's value: cumulative counts per upper bound, the sum and the count."""
-
-    buckets: tuple[tuple[float, int], ...]
-    sum: float
-    count: int
-
-
-Value = float | Histogram
-Series = tuple[tuple[str, ...], Value]
-Snapshot = list[tuple[Family, list[Series]]]
-"""Every family with its series (label values in :attr:`Family.labels` order)."""
-
-
-NGINX_LABELS = ("controller_class", "controller_namespace", "controller_pod", "status", "method",
-                "path", "namespace", "ingress", "service", "canary", "host")
-"""ingress-nginx's request labels: its constant labels, then ``requestTags`` (with ``host``, as
-``--metrics-per-host`` defaults to true)."""
-
-PER_POD = frozenset({"kube_pod_status_phase", "kube_endpoint_address"})
-"""Per-object families with one series (or more) per pod; the others are per node."""
-
-
-def _f(name: str, type_: str, help_: str, *labels: str, per_object: bool = False) -> Family:
-    return Family(name, type_, help_, labels, per_object)
-
-
-CATALOGUE: tuple[Family, ...] = (
-    # --- kube-state-metrics names ---------------------------------------------------------
-    _f("kube_node_status_condition", GAUGE, "The condition of a cluster node.",
-       "node", "condition", "status", per_object=True),
-    _f("kube_node_info", GAUGE, "Information about a cluster node.",
-       "node", "kernel_version", "os_image", "container_runtime_version", "kubelet_version",
-       "kubeproxy_version", "provider_id", "pod_cidr", "system_uuid", "internal_ip",
-       per_object=True),
-    _f("kube_node_labels", GAUGE, "Kubernetes labels converted to Prometheus labels.",
-       "node", *(f"label_{n}" for n in (
-           "agentpool", "kubernetes_azure_com_agentpool", "kubernetes_azure_com_mode",
-           "topology_kubernetes_io_zone")), per_object=True),
-    _f("kube_pod_status_phase", GAUGE, "The pods current phase.",
-       "namespace", "pod", "uid", "phase", per_object=True),
-    _f("kube_endpoint_address", GAUGE, "Information about Endpoint available and non available "
-       "addresses.", "namespace", "endpoint", "port_protocol", "port_number", "port_name", "ip",
-       "ready", per_object=True),
-    _f("kube_deployment_spec_replicas", GAUGE, "Number of desired pods for a deployment.",
-       "namespace", "deployment"),
-    _f("kube_deployment_status_replicas_available", GAUGE,
-       "The number of available replicas per deployment.", "namespace", "deployment"),
-    _f("kube_deployment_status_replicas_unavailable", GAUGE,
-       "The number of unavailable replicas per deployment.", "namespace", "deployment"),
-    _f("kube_horizontalpodautoscaler_status_current_replicas", GAUGE,
-       "Current number of replicas of pods managed by this autoscaler.",
-       "namespace", "horizontalpodautoscaler"),
-    _f("kube_horizontalpodautoscaler_spec_max_replicas", GAUGE,
-       "Upper limit for the number of pods that can be set by the autoscaler.",
-       "namespace", "horizontalpodautoscaler"),
-    _f("kube_horizontalpodautoscaler_spec_min_replicas", GAUGE,
-       "Lower limit for the number of pods that can be set by the autoscaler.",
-       "namespace", "horizontalpodautoscaler"),
-    # --- ingress-nginx names --------------------------------------------------------------
-    _f("nginx_ingress_controller_requests", COUNTER,
-       "The total number of client requests", *NGINX_LABELS),
-    _f("nginx_ingress_controller_request_duration_seconds", HISTOGRAM,
-       "The request processing time in seconds", *NGINX_LABELS),
-    # --- CoreDNS names --------------------------------------------------------------------
-    _f("coredns_dns_requests", COUNTER, "Counter of DNS requests made per zone, protocol and "
-       "family.", "server", "zone", "view", "proto", "family", "type"),
-    _f("coredns_dns_responses", COUNTER, "Counter of response status codes.",
-       "server", "zone", "view", "rcode", "plugin"),
-    # --- akssim ----------------------------------------------------------------------------
-    _f("akssim_sim_time_seconds", GAUGE, "Simulated seconds since the start of the run."),
-    _f("akssim_events", COUNTER, "Events published on the run's bus.", "category", "reason",
-       "type"),
-    _f("akssim_subnet_addresses", GAUGE, "Addresses of a subnet by state: usable (size minus "
-       "Azure's 5 reserved), used, free.", "subnet", "state"),
-    _f("akssim_subnet_addresses_peak_used", GAUGE, "The most addresses of a subnet in use at "
-       "once so far.", "subnet"),
-    _f("akssim_ip_allocation_failures", COUNTER, "Address allocation failures by reason (the "
-       "event reason: SubnetIsFull, FailedCreatePodSandBox, CIDRNotAvailable, ...).", "reason"),
-    _f("akssim_route_table_routes", GAUGE, "kubenet: routes in the cluster's route table (one per "
-       "node with a pod range), and the table's limit (400).", "route_table", "state"),
-    _f("akssim_nodes", GAUGE, "Nodes of a node pool by state.", "agentpool", "state"),
-    _f("akssim_pods", GAUGE, "Pods of a Deployment by phase.", "namespace", "deployment",
-       "phase"),
-    _f("akssim_pods_pending", GAUGE, "Pods waiting for a node or an address."),
-    _f("akssim_snat_ports_allocated_per_node", GAUGE, "SNAT ports each node of the outbound "
-       "backend pool gets (by pool size, or allocatedOutboundPorts)."),
-    _f("akssim_snat_backend_pool_size", GAUGE, "Nodes in the outbound backend pool."),
-    _f("akssim_snat_ports_used", GAUGE, "SNAT ports a node holds now, over all destinations.",
-       "node", per_object=True),
-    _f("akssim_snat_exhausted_nodes", GAUGE, "Nodes that ran out of SNAT ports at least once."),
-    _f("akssim_lb_backend_up", GAUGE, "1 when the load balancer's health probe of a Service "
-       "passes on a node (the node is in rotation), else 0.", "service", "node",
-       per_object=True),
-    _f("akssim_lb_backend_requests", COUNTER, "Requests the load balancer sent to a node.",
-       "service", "node", per_object=True),
-    _f("akssim_requests", COUNTER, "Requests of a traffic flow by outcome (ok or the error's "
-       "cause).", "flow", "service", "outcome"),
-    _f("akssim_request_duration_seconds", HISTOGRAM, "Latency of a flow's answered requests.",
-       "flow", "service"),
-    _f("akssim_networkpolicy_drops", COUNTER, "Connections dropped by NetworkPolicy.", "flow",
-       "service"),
-    _f("akssim_fault_active", GAUGE, "1 while a fault is in effect (a Grafana annotation source).",
-       "fault", "target"),
-    _f("akssim_faults_injected", COUNTER, "Faults injected, by kind (instant ones such as pod_kill "
-       "show here only).", "fault"),
-    _f("akssim_series_capped", GAUGE, "1 when a per-object family was left out because it "
-       "would have more series than the cap.", "family"),
-)
-
-BY_NAME = {f.name: f for f in CATALOGUE}
-
-EXACT_NAME = frozenset({"nginx_ingress_controller_requests"})
-"""Counters whose exporter (Go's client) exposes them without ``_total``: exported under that
-exact name (untyped), so queries written for the real exporter work unchanged."""
 
 INSTANT = frozenset({"pod_kill", "ingress_controller_crash"})
 """Faults that are actions, not states, when they have no duration: never "active"."""
@@ -344,20 +217,11 @@ class Sampler:
     # --- traffic --------------------------------------------------------------------------
 
     def _traffic(self, v: dict[str, list[Series]]) -> None:
-        from sim.outcomes import DENIED, LATENCY_EDGES, OUTCOMES
+        from sim.outcomes import LATENCY_EDGES
 
         m = self.m
         t = m.traffic
-        snat = t.snat
-        now = float(m.env.now)
-        v["akssim_snat_ports_allocated_per_node"].append(((), float(snat.per_node)))
-        v["akssim_snat_backend_pool_size"].append(((), float(snat.pool_size)))
-        v["akssim_snat_exhausted_nodes"].append(((), float(len(snat.exhausted_nodes))))
-        used: Counter[str] = Counter()
-        for (node, _dest), window in snat.windows.items():
-            released = sum(c for at, c in window.releases if at <= now)
-            used[node] += window.in_use - released
-        v["akssim_snat_ports_used"].extend(((n,), float(c)) for n, c in sorted(used.items()))
+        _snat(v, t.snat, float(m.env.now))
         nodes_now = sorted(n.name for p in m.pools.values() for n in p.nodes.values())
         if "akssim_lb_backend_up" not in self._over_cap:
             for key, lb in sorted(t.balancers.items()):
@@ -373,14 +237,7 @@ class Sampler:
         dns_lookups = 0
         dns_used = False
         for flow in t.flows:
-            name = flow.spec.name
-            svc = flow.svc.key if flow.svc is not None else (flow.dest or "")
-            totals = flow.totals
-            for i, outcome in enumerate(OUTCOMES):
-                v["akssim_requests"].append(((name, svc, outcome), float(totals[i])))
-            v["akssim_networkpolicy_drops"].append(((name, svc), float(totals[DENIED])))
-            hist = _histogram(flow.latency_total, upper, mid)
-            v["akssim_request_duration_seconds"].append(((name, svc), hist))
+            hist = _flow_requests(v, flow, upper, mid)
             if flow.lb is not None:
                 for node, n in flow.per_node.items():
                     backend_requests[(flow.svc.key, node)] += n
@@ -388,26 +245,8 @@ class Sampler:
                 dns_used = True
                 dns_requests += flow.dns_total
                 dns_lookups += flow.dns_total // flow.dns_queries
-            route = flow.route
-            if route is not None and controller is not None and flow.spec.ingress is not None:
-                ingress_ns, ingress_name = _split(route.matched.ingress if route.matched else
-                                                  (route.default_from or "/"))
-                backend = flow.backend.name if flow.backend is not None else ""
-                path = route.matched.path if route.matched else ""
-                # NGINX_LABELS around status: no canary Ingress in the model, so canary is ""
-                before, after = (*controller,), ("GET", path, ingress_ns, ingress_name, backend, "",
-                                                 flow.spec.ingress.host)
-                # every status the model can answer with starts at 0 (a known label set)
-                by_status: Counter[str] = Counter(dict.fromkeys(_NGINX_STATUSES, 0))
-                for i, outcome in enumerate(OUTCOMES):
-                    status = NGINX_STATUS.get(outcome)
-                    if status is not None and totals[i]:
-                        by_status[status] += int(totals[i])
-                v["nginx_ingress_controller_requests"].extend(
-                    ((*before, status, *after), float(n)) for status, n in sorted(by_status.items()))
-                # the model times answered requests only: all of them are 200s
-                v["nginx_ingress_controller_request_duration_seconds"].append(
-                    ((*before, "200", *after), hist))
+            if flow.route is not None and controller is not None and flow.spec.ingress is not None:
+                _nginx_requests(v, flow, controller, hist)
         if "akssim_lb_backend_requests" not in self._over_cap:
             # every node of every load balancer's pool starts at 0
             for key in t.balancers:
@@ -476,3 +315,62 @@ def _histogram(counts: np.ndarray, upper: np.ndarray, mid: np.ndarray) -> Histog
         k = int(np.searchsorted(upper, le, side="right"))
         buckets.append((le, int(cum[k - 1]) if k else 0))
     return Histogram(tuple(buckets), float(np.dot(counts, mid)), total)
+
+
+def _snat(v: dict[str, list[Series]], snat: Any, now: float) -> None:
+    """The SNAT gauges: ports per node, pool size, exhausted nodes, ports in use per node."""
+    v["akssim_snat_ports_allocated_per_node"].append(((), float(snat.per_node)))
+    v["akssim_snat_backend_pool_size"].append(((), float(snat.pool_size)))
+    v["akssim_snat_exhausted_nodes"].append(((), float(len(snat.exhausted_nodes))))
+    used: Counter[str] = Counter()
+    for (node, _dest), window in snat.windows.items():
+        released = sum(c for at, c in window.releases if at <= now)
+        used[node] += window.in_use - released
+    v["akssim_snat_ports_used"].extend(((n,), float(c)) for n, c in sorted(used.items()))
+
+
+def _flow_requests(v: dict[str, list[Series]], flow: Any, upper: np.ndarray,
+                   mid: np.ndarray) -> Histogram:
+    """A flow's requests by outcome, its policy drops and its latency histogram (returned)."""
+    from sim.outcomes import DENIED, OUTCOMES
+
+    name = flow.spec.name
+    svc = flow.svc.key if flow.svc is not None else (flow.dest or "")
+    totals = flow.totals
+    for i, outcome in enumerate(OUTCOMES):
+        v["akssim_requests"].append(((name, svc, outcome), float(totals[i])))
+    v["akssim_networkpolicy_drops"].append(((name, svc), float(totals[DENIED])))
+    hist = _histogram(flow.latency_total, upper, mid)
+    v["akssim_request_duration_seconds"].append(((name, svc), hist))
+    return hist
+
+
+def _nginx_requests(v: dict[str, list[Series]], flow: Any, controller: tuple[str, str, str],
+                    hist: Histogram) -> None:
+    """An ingress flow as ingress-nginx counts it: requests by status, and their durations."""
+    from sim.outcomes import OUTCOMES
+
+    route = flow.route
+    ingress_ns, ingress_name = _split(route.matched.ingress if route.matched else
+                                      (route.default_from or "/"))
+    backend = flow.backend.name if flow.backend is not None else ""
+    path = route.matched.path if route.matched else ""
+    # NGINX_LABELS around status: no canary Ingress in the model, so canary is ""
+    before, after = (*controller,), ("GET", path, ingress_ns, ingress_name, backend, "",
+                                     flow.spec.ingress.host)
+    # every status the model can answer with starts at 0 (a known label set)
+    by_status: Counter[str] = Counter(dict.fromkeys(_NGINX_STATUSES, 0))
+    for i, outcome in enumerate(OUTCOMES):
+        status = NGINX_STATUS.get(outcome)
+        if status is not None and flow.totals[i]:
+            by_status[status] += int(flow.totals[i])
+    v["nginx_ingress_controller_requests"].extend(
+        ((*before, status, *after), float(n)) for status, n in sorted(by_status.items()))
+    # the model times answered requests only: all of them are 200s
+    v["nginx_ingress_controller_request_duration_seconds"].append(
+        ((*before, "200", *after), hist))
+
+
+__all__ = ["BY_NAME", "CATALOGUE", "COUNTER", "DEFAULT_SERIES_CAP", "DURATION_BUCKETS", "EXACT_NAME",
+           "GAUGE", "HISTOGRAM", "INSTANT", "NGINX_LABELS", "NGINX_STATUS", "PER_POD", "READY_STATUS",
+           "Family", "Histogram", "Sampler", "Series", "Snapshot", "Value", "pod_uid"]

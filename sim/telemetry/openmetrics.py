@@ -20,7 +20,16 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
-from sim.telemetry.metrics import BY_NAME, CATALOGUE, COUNTER, EXACT_NAME, HISTOGRAM, Histogram, Snapshot
+from sim.telemetry.catalogue import (
+    BY_NAME,
+    CATALOGUE,
+    COUNTER,
+    EXACT_NAME,
+    HISTOGRAM,
+    Family,
+    Histogram,
+    Snapshot,
+)
 
 FORMAT = "akssim-metrics/2"
 FORMATS = ("akssim-metrics/1", FORMAT)
@@ -136,10 +145,22 @@ def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") 
         raise ExportError(f"{where}: empty: expected a samples file written by aks-sim run")
     head = read_header(first, where)
     run = str(head.get("run", ""))
-    base = start.timestamp()
-    # family -> label values -> [(timestamp, value)]
+    data = _points(it, head.get("format") == FORMATS[0], start.timestamp(), where)
+    for fam in CATALOGUE:
+        series = data.get(fam.name)
+        if not series:
+            continue
+        yield f"# TYPE {fam.name} {'unknown' if fam.name in EXACT_NAME else fam.type}\n"
+        yield f"# HELP {fam.name} {_escape(fam.help)}\n"
+        yield from _family_lines(fam, series, run)
+    yield "# EOF\n"
+
+
+def _points(it: Iterator[str], full: bool, base: float,
+            where: str) -> dict[str, dict[tuple[str, ...], list[tuple[float, Any]]]]:
+    """Every sample line after the header (from line 2) as family -> label values ->
+    [(timestamp, value)]; *full*: format 1, where every line is the whole state."""
     data: dict[str, dict[tuple[str, ...], list[tuple[float, Any]]]] = {}
-    full = head.get("format") == FORMATS[0]  # format 1: every line is the whole state
     state: dict[str, dict[tuple[str, ...], list[Any]]] = {}
     for lineno, line in enumerate(it, start=2):
         if not line.strip():
@@ -161,26 +182,26 @@ def export(lines: Iterable[str], start: datetime, where: str = "metrics.jsonl") 
             points = data.setdefault(name, {})
             for labels, value in series.items():
                 points.setdefault(labels, []).append((ts, value))
-    for fam in CATALOGUE:
-        series = data.get(fam.name)
-        if not series:
-            continue
-        yield f"# TYPE {fam.name} {'unknown' if fam.name in EXACT_NAME else fam.type}\n"
-        yield f"# HELP {fam.name} {_escape(fam.help)}\n"
-        names = ("run", *fam.labels)
-        for values in sorted(series):
-            points = series[values]
-            labels = _labels(names, (run, *values))
-            if fam.type == HISTOGRAM:
-                for ts, (buckets, total, count) in points:
-                    for le, n in (*buckets, ("+Inf", count)):
-                        bound = le if isinstance(le, str) else _num(float(le))
-                        le_labels = _labels(names, (run, *values), 'le="' + bound + '"')
-                        yield f"{fam.name}_bucket{le_labels} {n} {ts:.3f}\n"
-                    yield f"{fam.name}_count{labels} {count} {ts:.3f}\n"
-                    yield f"{fam.name}_sum{labels} {_num(total)} {ts:.3f}\n"
-            else:
-                suffix = "_total" if fam.type == COUNTER and fam.name not in EXACT_NAME else ""
-                for ts, (value,) in points:
-                    yield f"{fam.name}{suffix}{labels} {_num(value)} {ts:.3f}\n"
-    yield "# EOF\n"
+    return data
+
+
+def _family_lines(fam: Family, series: dict[tuple[str, ...], list[tuple[float, Any]]],
+                  run: str) -> Iterator[str]:
+    """One family's samples, series by series in label order (a histogram as its buckets,
+    count and sum; a counter with ``_total`` unless its exporter leaves it off)."""
+    names = ("run", *fam.labels)
+    for values in sorted(series):
+        points = series[values]
+        labels = _labels(names, (run, *values))
+        if fam.type == HISTOGRAM:
+            for ts, (buckets, total, count) in points:
+                for le, n in (*buckets, ("+Inf", count)):
+                    bound = le if isinstance(le, str) else _num(float(le))
+                    le_labels = _labels(names, (run, *values), 'le="' + bound + '"')
+                    yield f"{fam.name}_bucket{le_labels} {n} {ts:.3f}\n"
+                yield f"{fam.name}_count{labels} {count} {ts:.3f}\n"
+                yield f"{fam.name}_sum{labels} {_num(total)} {ts:.3f}\n"
+        else:
+            suffix = "_total" if fam.type == COUNTER and fam.name not in EXACT_NAME else ""
+            for ts, (value,) in points:
+                yield f"{fam.name}{suffix}{labels} {_num(value)} {ts:.3f}\n"

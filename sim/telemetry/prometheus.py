@@ -20,7 +20,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from sim.telemetry.metrics import COUNTER, EXACT_NAME, GAUGE, Histogram, Snapshot
+from sim.telemetry.catalogue import COUNTER, EXACT_NAME, GAUGE, Histogram, Snapshot
 
 
 class SimCollector:

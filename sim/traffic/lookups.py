@@ -207,29 +207,36 @@ class NameLookups:
                 pick = self._same_source_port(flow, servers, pods, src, arrivals, pick)
         order = np.argsort(pick, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
-            server = servers[int(pick[group[0]])]
-            self.dns_by_pod[server.name] = self.dns_by_pod.get(server.name, 0) + group.size
-            if (server.node is None or not server.node.alive or server.phase != "Running"
-                    or self.host.dns_silent_all or server.name in self.host.dns_silent):
-                # the query's conntrack entry keeps it on the same dead (or silent) pod: no
-                # answer; glibc stops the search walk at the first query that timed out
-                outcome[group] = DNS_FAILURE
-                when[group] = give_up[group]
-                continue
-            if self.links.active:
-                # a partition between the client pod's node and the CoreDNS pod's: no answer
-                cut = self.links.partitioned([pods[i].node for i in src[group].tolist()],
-                                             server.node)
-                if cut is not None:
-                    outcome[group[cut]] = DNS_FAILURE
-                    when[group[cut]] = give_up[group[cut]]
-                    group = group[~cut]
-                    if group.size == 0:
-                        continue
-            work = draw_many(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
-            if server.queue is None:
-                server.queue = PodQueue(coredns.concurrency)
-            self.host.enqueue(server, arrivals[group] + hop, work,
+            self._query(b, servers[int(pick[group[0]])], group, src, pods, give_up, after)
+
+    def _query(self, b: Batch, server: Pod, group: np.ndarray, src: np.ndarray,
+               pods: list[Pod], give_up: np.ndarray, after: tuple[Any, ...]) -> None:
+        """Lookups *group* reach CoreDNS pod *server*: queued there, or unanswered."""
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
+        coredns = self.spec.coredns if self.spec else None
+        assert coredns is not None
+        self.dns_by_pod[server.name] = self.dns_by_pod.get(server.name, 0) + group.size
+        if (server.node is None or not server.node.alive or server.phase != "Running"
+                or self.host.dns_silent_all or server.name in self.host.dns_silent):
+            # the query's conntrack entry keeps it on the same dead (or silent) pod: no
+            # answer; glibc stops the search walk at the first query that timed out
+            outcome[group] = DNS_FAILURE
+            when[group] = give_up[group]
+            return
+        if self.links.active:
+            # a partition between the client pod's node and the CoreDNS pod's: no answer
+            cut = self.links.partitioned([pods[i].node for i in src[group].tolist()],
+                                         server.node)
+            if cut is not None:
+                outcome[group[cut]] = DNS_FAILURE
+                when[group[cut]] = give_up[group[cut]]
+                group = group[~cut]
+                if group.size == 0:
+                    return
+        work = draw_many(coredns.service_time, self.service_rng, group.size) * flow.dns_queries
+        if server.queue is None:
+            server.queue = PodQueue(coredns.concurrency)
+        self.host.enqueue(server, arrivals[group] + hop, work,
                           lambda done, group=group, server=server: self._dns_answered(
                               flow, server, group, done, src, pods, give_up, after))
 

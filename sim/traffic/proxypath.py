@@ -143,15 +143,7 @@ class KubeProxyPath:
         keys = tuple(p.name for p in endpoints)
         n = t.size
         picks = np.empty(n, np.int64)
-        service = None
-        dists: list[Distribution] = []
-        if ipvs.counts:
-            dists = [self.service_time(p, flow) for p in endpoints]
-            if all(d == dists[0] for d in dists):
-                service = draw_many(dists[0], self.service_rng, n)
-                dists = []
-            else:  # pods of different Deployments: each connection's time from its pod
-                service = np.empty(n)
+        service, dists = self._connection_times(flow, endpoints, n) if ipvs.counts else (None, [])
         servers: dict[str, Any] = {}
         timeout = flow.spec.timeout
         sticky = (self._affinity_table(svc, table) if clients is not None and svc.affinity is not None
@@ -183,6 +175,15 @@ class KubeProxyPath:
                     service[k] = float(draw_many(dists[i], self.service_rng, 1)[0])
                 vs.open(i, self.expected_end(endpoints[i], at, float(service[k]), hop, timeout))
         return picks, service
+
+    def _connection_times(self, flow: FlowState, endpoints: list[Pod], n: int,
+                          ) -> tuple[np.ndarray, list[Distribution]]:
+        """Service times of *n* new connections, drawn up front when every endpoint serves
+        alike (else an empty array to fill per connection from the distributions returned)."""
+        dists = [self.service_time(p, flow) for p in endpoints]
+        if all(d == dists[0] for d in dists):
+            return draw_many(dists[0], self.service_rng, n), []
+        return np.empty(n), dists  # pods of different Deployments: each from its pod
 
     def expected_end(self, pod: Pod, t: float, service: float, hop: float,
                       timeout: float) -> float:
