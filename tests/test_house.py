@@ -20,10 +20,7 @@ PACKAGES = ("sim", "services")
 MAX_FUNCTION_LINES = 60
 MAX_FILE_LINES = 450  # "under ~400 lines"; 450 leaves room for a docstring or two
 
-TEMPORARY = {
-    "sim/traffic/controller.py": "the dispatch and the second stage split into stage functions "
-                                 "over the Batch next (issue 12)",
-}
+TEMPORARY: dict[str, str] = {}
 """Path prefixes exempt from both size rules until the branch reworking them lands (the same
 list as the temporary per-file-ignores in pyproject.toml)."""
 
@@ -41,6 +38,10 @@ BIG_FILES = {
                              "(schema by key, loader) like sim/scenario/schema/",
     "sim/cluster/scheduler.py": "the scheduler's batch placement is one algorithm "
                                 "(_place_batch, 163 lines)",
+    "sim/traffic/controller.py": "TEMPORARY: the tick loop with the first and the second stage "
+                                 "of the hot path; its components are out (flows, batch, "
+                                 "serving, inflight, policy, egress, proxypath, lookups, "
+                                 "approuting); the two stages go to modules of their own next",
 }
 """Files allowed over 450 lines (outside the temporary prefixes), each with its reason."""
 

@@ -149,17 +149,7 @@ class TrafficController:
         self._backends = {b.deployment: b for b in (spec.backends if spec else [])}
         self.verdicts = Verdicts(loaded, self.cluster, workloads, service_ctl)
         """NSG and NetworkPolicy verdicts on the path (the one engine reach and route use)."""
-        self.policy_objects = self.verdicts.policy_objects
-        """The NetworkPolicies in effect now (the scenario's, changed by operations and
-        faults), once :meth:`start` has loaded them (:attr:`started`)."""
-        self.nsg_rules = self.verdicts.nsg_rules
-        """Each subnet's NSG rules as they are now (the scenario's, changed by nsg_rule faults)."""
-        # the verdicts' public questions, asked of the traffic path by views, chaos, operations
-        self.change_policy = self.verdicts.change_policy
-        self.policy_verdict = self.verdicts.policy_verdict
-        self.dns_allowed = self.verdicts.dns_allowed
-        self.nsg_rule = self.verdicts.nsg_rule
-        self.set_nsg_rules = self.verdicts.set_nsg_rules
+        self._expose_verdicts()
         self.started = False
         self.egress = Egress(ctx.bus)
         """Outbound calls through the load balancer's SNAT ports."""
@@ -190,6 +180,20 @@ class TrafficController:
         self.ingress_objects: dict[str, dict[str, Any]] = {}
         self.routing = AppRouting(spec, ctx.streams, self.ingress_objects)
         """External-DNS records and cert-manager certificates of Ingress hosts."""
+
+    def _expose_verdicts(self) -> None:
+        """The verdicts' state and public questions, asked of the traffic path by views,
+        chaos and operations (the same objects: nothing is copied)."""
+        self.policy_objects = self.verdicts.policy_objects
+        """The NetworkPolicies in effect now (the scenario's, changed by operations and
+        faults), once :meth:`start` has loaded them (:attr:`started`)."""
+        self.nsg_rules = self.verdicts.nsg_rules
+        """Each subnet's NSG rules as they are now (the scenario's, changed by nsg_rule faults)."""
+        self.change_policy = self.verdicts.change_policy
+        self.policy_verdict = self.verdicts.policy_verdict
+        self.dns_allowed = self.verdicts.dns_allowed
+        self.nsg_rule = self.verdicts.nsg_rule
+        self.set_nsg_rules = self.verdicts.set_nsg_rules
 
     @property
     def snat(self) -> SnatTable:
@@ -463,6 +467,7 @@ class TrafficController:
             latency[answered] = took[answered]
 
     def _dispatch(self, flow: FlowState, t0: float, dt: float, k: int) -> None:
+        """The flow's requests of the tick starting at *t0*: drawn, then sent down its path."""
         spec = flow.spec
         n = int(self.rng.poisson(rate_at(spec.rate, t0 + dt / 2) * dt))
         if n == 0:
@@ -476,16 +481,19 @@ class TrafficController:
         b = Batch(flow, arrivals, outcome, when, latency, hop)
         if flow.direct is not None:
             self._dispatch_direct(b)
-            return
-        if flow.client is not None:
+        elif flow.client is not None:
             if flow.spec.to is not None:
                 self.lookups.dispatch(b, t0)
             else:
                 self._dispatch_out(b, t0)
-            return
+        else:
+            self._dispatch_service(b, t0)
+
+    def _dispatch_service(self, b: Batch, t0: float) -> None:
+        """Clients outside the cluster call a Service (through its load balancer, or an
+        Ingress host): the NSG, DNS and TLS of the front door, the node, then the endpoint."""
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
         lb = flow.lb
-        nodes: list[Node] | None = None
-        node_idx = None
         if lb is not None and not self.verdicts.nsg_allows(flow):
             outcome[:] = NSG_DENIED  # the SYN is dropped at the NIC: the client times out
             return
@@ -494,25 +502,42 @@ class TrafficController:
             outcome[:] = blocked  # NXDOMAIN, or the TLS handshake fails: both at once
             when[:] = arrivals + 2 * hop
             return
-        clients = None
+        nodes: list[Node] | None = None
+        node_idx = clients = None
         if lb is not None:
             nodes = lb.healthy
             if not nodes:
                 outcome[:] = NO_BACKEND
                 return
-            node_idx = self.rng.integers(0, len(nodes), n)
-            if flow.svc.affinity is not None or self.ipvs is not None:
-                clients = self.rng.integers(0, flow.spec.clients, n)
-                if lb.distribution != "Default":  # session persistence: the client's node
-                    node_idx = lb.by_source(self.proxy.client_ips(flow, clients), len(nodes))
-            dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
-            outcome[dead] = DEAD_NODE
-            chosen, counts = np.unique(node_idx, return_counts=True)
-            for i, c in zip(chosen.tolist(), counts.tolist(), strict=True):
-                name = nodes[i].name
-                flow.per_node[name] = flow.per_node.get(name, 0) + c
+            node_idx, clients = self._balance(flow, lb, nodes, outcome)
         elif self.ipvs is not None:
+            clients = self.rng.integers(0, flow.spec.clients, arrivals.size)
+        self._to_endpoints(b, nodes, node_idx, clients)
+
+    def _balance(self, flow: FlowState, lb: LoadBalancer, nodes: list[Node],
+                 outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The node the load balancer sends each request to (5-tuple hash, or the client's
+        with session persistence), and the client of each when kube-proxy needs it."""
+        n = outcome.size
+        clients = None
+        node_idx = self.rng.integers(0, len(nodes), n)
+        if flow.svc.affinity is not None or self.ipvs is not None:
             clients = self.rng.integers(0, flow.spec.clients, n)
+            if lb.distribution != "Default":  # session persistence: the client's node
+                node_idx = lb.by_source(self.proxy.client_ips(flow, clients), len(nodes))
+        dead = np.fromiter((not nd.alive for nd in nodes), bool, len(nodes))[node_idx]
+        outcome[dead] = DEAD_NODE
+        chosen, counts = np.unique(node_idx, return_counts=True)
+        for i, c in zip(chosen.tolist(), counts.tolist(), strict=True):
+            name = nodes[i].name
+            flow.per_node[name] = flow.per_node.get(name, 0) + c
+        return node_idx, clients
+
+    def _to_endpoints(self, b: Batch, nodes: list[Node] | None, node_idx: np.ndarray | None,
+                      clients: np.ndarray | None) -> None:
+        """kube-proxy of the chosen node picks each request's endpoint; the pods serve."""
+        flow, arrivals, outcome, when, hop = b.flow, b.arrivals, b.outcome, b.when, b.hop
+        n = arrivals.size
         endpoints = flow.svc.endpoints
         live = outcome == OK
         if not endpoints:
@@ -527,9 +552,9 @@ class TrafficController:
             ep_idx = np.zeros(n, np.int64)
             service = np.zeros(n)
             picks, drawn = self.proxy.ipvs_choose(flow, flow.svc, endpoints, names,
-                                             self.proxy.client_ips(flow, clients[rows]),
-                                             arrivals[rows], hop, clients[rows],
-                                             *self.proxy.entry(flow))
+                                                  self.proxy.client_ips(flow, clients[rows]),
+                                                  arrivals[rows], hop, clients[rows],
+                                                  *self.proxy.entry(flow))
             ep_idx[rows] = picks
             if drawn is not None:
                 service[rows] = drawn
@@ -671,6 +696,41 @@ class TrafficController:
             when[idx] = proxied + hop
             latency[idx] = np.nan
             return
+        picked = self._backend_pick(b, backend, proxied_by, idx, proxied, source)
+        if picked is None:
+            return
+        idx, proxied, source, pick, service_for = picked
+        port, _ = backend.target(flow.backend_port)
+        order = np.argsort(pick, kind="stable")
+        answered: list[tuple[Pod, np.ndarray, np.ndarray]] = []
+        # the verdict depends on the source pod and the backend Deployment: once per pair
+        denied_by: dict[str, np.ndarray] = {}
+        for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
+            t = proxied[group] + hop
+            sort = np.argsort(t, kind="stable")
+            drawn = service_for[group][sort] if service_for is not None else None
+            self._forward_to(b, endpoints[int(pick[group[0]])], idx[group][sort], t[sort], drawn,
+                             source[group][sort], proxied_by, port, denied_by, answered)
+        proxies = None
+        if flow.route is not None:  # which controller pod holds each client's connection
+            via = np.full(arrivals.size, -1, np.int64)
+            via[idx] = source
+            proxies = (via, [p[2] for p in proxied_by])
+        # the callbacks fill `answered` while the round is served; decide outcomes after it
+        self._finalizers.append(lambda: self._answered(b, answered, proxies))
+
+    def _backend_pick(self, b: Batch, backend: ServiceState,
+                      proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]], idx: np.ndarray,
+                      proxied: np.ndarray, source: np.ndarray,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                 np.ndarray | None] | None:
+        """Each proxied request's backend endpoint: kube-proxy of a client pod's node for a
+        ClusterIP (dropping what internalTrafficPolicy Local cannot place), ingress-nginx's
+        own balancing otherwise. Returns (rows, times, sources, picks, service times drawn or
+        None), or None when nothing is left."""
+        flow, arrivals, outcome, when, latency, hop = (b.flow, b.arrivals, b.outcome, b.when,
+                                                       b.latency, b.hop)
+        endpoints = backend.endpoints
         timeout = flow.spec.timeout
         service_for: np.ndarray | None = None
         if flow.client is not None and not backend.headless and (
@@ -688,78 +748,69 @@ class TrafficController:
                 if service_for is not None:
                     service_for = service_for[keep]
                 if idx.size == 0:
-                    return
+                    return None
         else:  # ingress-nginx balances over the endpoints; a headless name's pods are shuffled
             pick = self.rng.integers(0, len(endpoints), idx.size)
-        port, _ = backend.target(flow.backend_port)
-        order = np.argsort(pick, kind="stable")
-        answered: list[tuple[Pod, np.ndarray, np.ndarray]] = []
-        # the verdict depends on the source pod and the backend Deployment: once per pair
-        denied_by: dict[str, np.ndarray] = {}
-        for group in np.split(order, np.flatnonzero(np.diff(pick[order])) + 1):
-            pod = endpoints[int(pick[group[0]])]
-            rows = idx[group]
-            t = proxied[group] + hop
-            sort = np.argsort(t, kind="stable")
-            rows, t = rows[sort], t[sort]
-            drawn = service_for[group][sort] if service_for is not None else None
-            flow.per_pod[pod.name] = flow.per_pod.get(pod.name, 0) + rows.size
-            if pod.node is None or not pod.node.alive or pod.phase != "Running":
-                outcome[rows] = DEAD_ENDPOINT
-                when[rows] = arrivals[rows] + timeout
-                latency[rows] = np.nan
-                continue
-            if self.policy_objects:
-                denied_src = denied_by.get(pod.dep.key)
-                if denied_src is None:
-                    denied_src = denied_by[pod.dep.key] = np.fromiter(
-                        (not self.verdicts.allowed_from_pod(p[2], pod, port) for p in proxied_by), bool,
-                        len(proxied_by))
-                blocked = denied_src[source[group][sort]] if denied_src.any() else None
-                if blocked is not None and blocked.any():
-                    outcome[rows[blocked]] = DENIED
-                    when[rows[blocked]] = arrivals[rows[blocked]] + timeout
-                    latency[rows[blocked]] = np.nan
-                    rows, t = rows[~blocked], t[~blocked]
+        return idx, proxied, source, pick, service_for
+
+    def _forward_to(self, b: Batch, pod: Pod, rows: np.ndarray, t: np.ndarray,
+                    drawn: np.ndarray | None, src: np.ndarray,
+                    proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]], port: int,
+                    denied_by: dict[str, np.ndarray],
+                    answered: list[tuple[Pod, np.ndarray, np.ndarray]]) -> None:
+        """Requests *rows* (in time order, from the proxies *src*) reach backend *pod* at *t*:
+        a dead pod, a NetworkPolicy or a cut link fails some; the rest queue there."""
+        flow, arrivals, outcome, when, latency = b.flow, b.arrivals, b.outcome, b.when, b.latency
+        timeout = flow.spec.timeout
+        flow.per_pod[pod.name] = flow.per_pod.get(pod.name, 0) + rows.size
+        if pod.node is None or not pod.node.alive or pod.phase != "Running":
+            outcome[rows] = DEAD_ENDPOINT
+            when[rows] = arrivals[rows] + timeout
+            latency[rows] = np.nan
+            return
+        if self.policy_objects:
+            denied_src = denied_by.get(pod.dep.key)
+            if denied_src is None:
+                denied_src = denied_by[pod.dep.key] = np.fromiter(
+                    (not self.verdicts.allowed_from_pod(p[2], pod, port) for p in proxied_by),
+                    bool, len(proxied_by))
+            blocked = denied_src[src] if denied_src.any() else None
+            if blocked is not None and blocked.any():
+                outcome[rows[blocked]] = DENIED
+                when[rows[blocked]] = arrivals[rows[blocked]] + timeout
+                latency[rows[blocked]] = np.nan
+                rows, t, src = rows[~blocked], t[~blocked], src[~blocked]
+                if drawn is not None:
+                    drawn = drawn[~blocked]
+                if rows.size == 0:
+                    return
+        back: Any = None
+        if self.links.active and pod.node is not None:
+            # the controller pod (or the client pod) connects to the backend pod's node
+            crossed = self.links.cross([proxied_by[i][2].node for i in src.tolist()], pod.node,
+                                       timeout, flow.spec.connection == "new")
+            if crossed is not None:
+                cut, inbound, back = crossed
+                if cut.any():
+                    outcome[rows[cut]] = TIMEOUT
+                    when[rows[cut]] = arrivals[rows[cut]] + timeout
+                    latency[rows[cut]] = np.nan
+                    keep = ~cut
+                    rows, t, inbound, back = rows[keep], t[keep], inbound[keep], back[keep]
                     if drawn is not None:
-                        drawn = drawn[~blocked]
+                        drawn = drawn[keep]
                     if rows.size == 0:
-                        continue
-            back: Any = None
-            if self.links.active and pod.node is not None:
-                # the controller pod (or the client pod) connects to the backend pod's node
-                sources = [proxied_by[i][2].node for i in source[group][sort].tolist()]
-                crossed = self.links.cross(sources, pod.node, timeout,
-                                           flow.spec.connection == "new")
-                if crossed is not None:
-                    cut, inbound, back = crossed
-                    if cut.any():
-                        outcome[rows[cut]] = TIMEOUT
-                        when[rows[cut]] = arrivals[rows[cut]] + timeout
-                        latency[rows[cut]] = np.nan
-                        keep = ~cut
-                        rows, t, inbound, back = rows[keep], t[keep], inbound[keep], back[keep]
-                        if drawn is not None:
-                            drawn = drawn[keep]
-                        if rows.size == 0:
-                            continue
-                    t = t + inbound
-            service = (drawn if drawn is not None
-                       else draw_many(self._service_time(pod), self.service_rng, rows.size))
-            backend_spec = self._backend(pod)
-            cpu = backend_spec.cpu if backend_spec else 1.0
-            pod.dep.cpu_seconds += float(service.sum()) * cpu
-            pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
-            self.enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
-                answered.append((pod, rows, done.copy() if back is None else done + back))))
-            # (a copy either way: the round's departure buffer is not ours to keep)
-        proxies = None
-        if flow.route is not None:  # which controller pod holds each client's connection
-            via = np.full(arrivals.size, -1, np.int64)
-            via[idx] = source
-            proxies = (via, [p[2] for p in proxied_by])
-        # the callbacks fill `answered` while the round is served; decide outcomes after it
-        self._finalizers.append(lambda: self._answered(b, answered, proxies))
+                        return
+                t = t + inbound
+        service = (drawn if drawn is not None
+                   else draw_many(self._service_time(pod), self.service_rng, rows.size))
+        backend_spec = self._backend(pod)
+        cpu = backend_spec.cpu if backend_spec else 1.0
+        pod.dep.cpu_seconds += float(service.sum()) * cpu
+        pod.dep.cpu_cap = cpu * (backend_spec.concurrency if backend_spec else 1)
+        self.enqueue(pod, t, service, lambda done, rows=rows, pod=pod, back=back: (
+            answered.append((pod, rows, done.copy() if back is None else done + back))))
+        # (a copy either way: the round's departure buffer is not ours to keep)
 
     def _answered(self, b: Batch, answered: list[tuple[Pod, np.ndarray, np.ndarray]],
                   proxies: tuple[np.ndarray, list[Pod]] | None = None) -> None:
