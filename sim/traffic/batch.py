@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.outcomes import TIMEOUT
+
 if TYPE_CHECKING:
     from sim.traffic.flows import FlowState
 
@@ -32,3 +34,19 @@ class Batch:
     """Seconds from sending to the answer (NaN when not answered)."""
     hop: float
     """One-way network latency inside the VNet."""
+
+    def settle(self, rows: np.ndarray, done: np.ndarray) -> np.ndarray:
+        """Requests *rows* answered at *done*: past the flow's timeout the client gave up
+        (TIMEOUT at arrival + timeout), otherwise it has its answer. Returns the answered mask."""
+        flow, arrivals, outcome, when, latency = (self.flow, self.arrivals, self.outcome, self.when,
+                                                  self.latency)
+        timeout = flow.spec.timeout
+        took = done - arrivals[rows]
+        ok = took <= timeout
+        late = rows[~ok]
+        outcome[late] = TIMEOUT
+        when[late] = arrivals[late] + timeout
+        latency[late] = np.nan
+        when[rows[ok]] = done[ok]
+        latency[rows[ok]] = took[ok]
+        return ok
