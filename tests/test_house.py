@@ -34,8 +34,6 @@ BIG_FILES = {
     "sim/events.py": "the event catalogue: one place to read every reason (REDESIGN.md 6.4)",
     "sim/scenario/semantics.py": "the scenario's cross-field checks, one checker; split by YAML "
                                  "key later, if it grows (REDESIGN.md 6.4)",
-    "sim/scenario/study.py": "TEMPORARY: the study's schema and loader together; to be split "
-                             "(schema by key, loader) like sim/scenario/schema/",
     "sim/cluster/scheduler.py": "the scheduler's batch placement is one algorithm "
                                 "(_place_batch, 163 lines)",
 }

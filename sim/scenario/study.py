@@ -11,12 +11,10 @@ varies fastest), or a seeded random sample of it; every point runs once per seed
 
 from __future__ import annotations
 
-import copy
 import difflib
 import itertools
 import os
 import random
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -26,8 +24,9 @@ from pydantic.alias_generators import to_camel
 from sim.kernel.errors import Issue, ScenarioError
 from sim.scenario.figures import check_figure
 from sim.scenario.loaded import LoadedScenario
-from sim.scenario.messages import allowed_keys, issues_from, types_at
-from sim.scenario.schema import MAX_SEED, Scenario
+from sim.scenario.messages import issues_from
+from sim.scenario.schema import MAX_SEED
+from sim.scenario.studypaths import parse_path, resolve_path, with_values
 from sim.scenario.yamlmarks import Located, Path, load_document, render_path
 
 MAX_VALUES = 10_000
@@ -172,120 +171,8 @@ class LoadedStudy:
         """
         from sim.scenario import load_located
 
-        return load_located(_with_values(self.base, [(p.path, point[p.column])
+        return load_located(with_values(self.base, [(p.path, point[p.column])
                                                      for p in self.parameters]), self.base_dir)
-
-
-# --- paths -----------------------------------------------------------------------------
-
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[([^\[\]]+)\]")
-
-
-def parse_path(text: str) -> list[str | int] | None:
-    """``cluster.nodePools[user].maxPods`` -> ``["cluster", "nodePools", "user", "maxPods"]``;
-    digits in brackets are indexes. None when *text* is not a path."""
-    m = _KEY.match(text)
-    if m is None:
-        return None
-    parts: list[str | int] = [m.group()]
-    pos = m.end()
-    while pos < len(text):
-        m = _PART.match(text, pos)
-        if m is None:
-            return None
-        key, bracket = m.groups()
-        if key is not None:
-            parts.append(key)
-        else:
-            inner = bracket.strip()
-            parts.append(int(inner) if inner.isdigit() else inner)
-        pos = m.end()
-    return parts
-
-
-def _entry_name(item: Any) -> str | None:
-    if not isinstance(item, dict):
-        return None
-    name = item.get("name")
-    if not isinstance(name, str):
-        meta = item.get("metadata")
-        name = meta.get("name") if isinstance(meta, dict) else None
-    return name if isinstance(name, str) else None
-
-
-def resolve_path(text: str, data: Any) -> tuple[Path | None, str | None]:
-    """The scenario path *text* names in the document *data*, checked against the schema.
-
-    Returns:
-        ``(path, None)``, or ``(None, why)`` when the path is not one of the scenario.
-    """
-    parts = parse_path(text)
-    if parts is None:
-        return None, (f"expected a path such as cluster.nodePools[1].maxPods or "
-                      f"cluster.nodePools[user].maxPods, got {text!r}")
-    path: list[str | int] = []
-    node = data
-    for part in parts:
-        if isinstance(node, list) and isinstance(part, str) and not types_at(
-                Scenario, (*path, part), data):
-            names = [_entry_name(item) for item in node]
-            if part not in names:
-                known = ", ".join(repr(n) for n in names if n) or "none"
-                return None, (f"{render_path(tuple(path))} has no entry named {part!r} "
-                              f"(names: {known})")
-            if names.count(part) > 1:
-                at = [i for i, n in enumerate(names) if n == part]
-                return None, (f"{render_path(tuple(path))} has {len(at)} entries named "
-                              f"{part!r} (at {', '.join(map(str, at))}); use an index")
-            part = names.index(part)
-        here = (*path, part)
-        if not types_at(Scenario, here, data):
-            return None, _not_in_schema(tuple(path), part, data)
-        if isinstance(part, int):
-            size = len(node) if isinstance(node, list) else 0
-            if part >= size:
-                where = render_path(tuple(path))
-                return None, (f"{where} has {size} entr{'y' if size == 1 else 'ies'} in the "
-                              f"scenario; expected an index below {size}" if size else
-                              f"{where} has no entries in the scenario; a study varies values "
-                              "of entries the scenario writes")
-        path.append(part)
-        node = _get(node, part)
-    return tuple(path), None
-
-
-def _get(node: Any, part: str | int) -> Any:
-    if isinstance(node, dict):
-        return node.get(part)
-    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-        return node[part]
-    return None
-
-
-def _not_in_schema(parent: Path, part: str | int, data: Any) -> str:
-    where = render_path(parent) or "the top level"
-    if isinstance(part, int):
-        return f"{where} is not a list; expected a key, got [{part}]"
-    keys = allowed_keys(Scenario, parent, data)
-    if not keys:
-        return f"{where} is a single value, not a mapping; expected the path to end there"
-    close = difflib.get_close_matches(part, keys, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown key {part!r} in {where}{hint}; expected one of: {', '.join(keys)}"
-
-
-def _with_values(base: Located, values: list[tuple[Path, Any]]) -> Located:
-    """A copy of *base* with each (path, value) set; mappings on the way are created."""
-    data = copy.deepcopy(base.data)
-    for path, value in values:
-        node = data
-        for part in path[:-1]:
-            if isinstance(node, dict) and part not in node:
-                node[part] = {}
-            node = node[part]
-        node[path[-1]] = copy.deepcopy(value)
-    return Located(base.file, data, base.values, base.keys)
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -334,7 +221,7 @@ def _check_value(doc: Located, base: Located, base_dir: str, param: ResolvedPara
     from sim.scenario import load_located
 
     try:
-        load_located(_with_values(base, [(param.path, value)]), base_dir)
+        load_located(with_values(base, [(param.path, value)]), base_dir)
     except ScenarioError as exc:
         errors = [i for i in exc.issues if i.severity == "error"]
         out = []
