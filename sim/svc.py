@@ -118,4 +118,4 @@ class ServiceController:
         svc.sync_due = False
         svc.endpoints = sorted((p for d in svc.deployments for p in d.pods.values() if p.ready),
                                key=lambda p: p.name)
-        self.endpoints_changed(svc)
+        self.endpoints_changed.fire(svc)

@@ -125,7 +125,7 @@ class NodeController:
                                                  "is down)"))
             self._forget(node)
             node.state = "Failed"
-            self.provisioning_failed(node)
+            self.provisioning_failed.fire(node)
             node.ready_event.succeed(False)
             return
         pool = node.pool
@@ -152,15 +152,15 @@ class NodeController:
             self.bus.publish(NodeReady(node.name))
             if not node.route_ok:
                 self.table.taint[node.row] = NETWORK_UNAVAILABLE
-            self.became_ready(node)
-        self.count_changed()
+            self.became_ready.fire(node)
+        self.count_changed.fire()
         node.ready_event.succeed(True)
 
     def delete(self, node: Node, why: str) -> None:
         """Drain (if still running) and delete *node*, releasing its addresses."""
         if node.state in ("Deleted", "Failed"):
             return
-        self.deleting(node, why)
+        self.deleting.fire(node, why)
         was_registered = node.row >= 0
         if node.state == "Ready":
             self.ready -= 1
@@ -170,7 +170,7 @@ class NodeController:
             node.ready_event.succeed(False)
         if was_registered:
             self.bus.publish(RemovingNode(node.name, why))
-        self.count_changed()
+        self.count_changed.fire()
 
     def _forget(self, node: Node) -> None:
         if node.row >= 0:
@@ -189,7 +189,7 @@ class NodeController:
         if node.row >= 0:
             self.table.cordoned[node.row] = on
         if not on:
-            self.schedulable(node)
+            self.schedulable.fire(node)
 
     # --- failure and recovery -------------------------------------------------------------
 
@@ -200,7 +200,7 @@ class NodeController:
         node.alive = False
         node.fixed_by = fixed_by
         node.last_seen = self.env.now
-        self.stopped(node)
+        self.stopped.fire(node)
         self.recovering.pop(node.name, None)
         if node.state == "Ready":
             self.silent[node.name] = node
@@ -236,9 +236,9 @@ class NodeController:
         self.not_ready[node.name] = node
         self.table.taint[node.row] = UNREACHABLE
         self.bus.publish(NodeNotReady(node.name, node.zone))
-        self.count_changed()
+        self.count_changed.fire()
         node.taint_epoch += 1
-        self.went_not_ready(node)
+        self.went_not_ready.fire(node)
 
     def _mark_ready(self, node: Node) -> None:
         node.state = "Ready"
@@ -248,8 +248,8 @@ class NodeController:
         self.not_ready.pop(node.name, None)
         self.table.taint[node.row] = NO_TAINT if node.route_ok else NETWORK_UNAVAILABLE
         self.bus.publish(NodeReady(node.name))
-        self.count_changed()
-        self.became_ready(node)
+        self.count_changed.fire()
+        self.became_ready.fire(node)
 
     # --- AKS node auto-repair ---------------------------------------------------------------
 

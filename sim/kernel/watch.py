@@ -7,6 +7,11 @@ went away, a Service's endpoints moved) offers a :class:`Watch`; the room above 
 Unlike the :class:`~sim.kernel.bus.Bus`, whose subscribers are telemetry and must never change
 the model, a watch's subscribers are controllers and do change it. Delivery is synchronous and
 in subscription order, so a run stays deterministic.
+
+A room announces a change with ``watch.fire(...)``. ``fire`` is rebuilt at each (un)subscribe:
+nothing with no subscriber, the subscriber itself with one (a change costs one bound-method
+call, as the direct call it replaces: these fire for every pod that turns Ready), a loop over
+them with more.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from typing import Generic, ParamSpec
 P = ParamSpec("P")
 
 
+def _nobody(*args: object, **kwargs: object) -> None:
+    """A change nobody watches."""
+
+
 class Watch(Generic[P]):
     """Callbacks called, in subscription order, with each change of one kind.
 
@@ -25,19 +34,38 @@ class Watch(Generic[P]):
     tuple.
     """
 
-    __slots__ = ("_subscribers",)
+    __slots__ = ("_subscribers", "fire")
 
     def __init__(self) -> None:
         self._subscribers: list[Callable[P, object]] = []
+        self.fire: Callable[P, object] = _nobody
+        """Announce a change to every subscriber, in subscription order."""
 
     def subscribe(self, fn: Callable[P, object]) -> Callable[[], None]:
         """Call *fn* with every change from now on; returns the way to stop."""
         self._subscribers.append(fn)
-        return lambda: self._subscribers.remove(fn)
+        self._rebuild()
+
+        def unsubscribe() -> None:
+            self._subscribers.remove(fn)
+            self._rebuild()
+
+        return unsubscribe
+
+    def _rebuild(self) -> None:
+        subscribers = tuple(self._subscribers)
+        if not subscribers:
+            self.fire = _nobody
+        elif len(subscribers) == 1:
+            self.fire = subscribers[0]
+        else:
+            def fire(*args: P.args, **kwargs: P.kwargs) -> None:
+                for fn in subscribers:
+                    fn(*args, **kwargs)
+            self.fire = fire
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
-        for fn in self._subscribers:
-            fn(*args, **kwargs)
+        self.fire(*args, **kwargs)
 
     def __bool__(self) -> bool:
         """True when someone listens."""

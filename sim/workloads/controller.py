@@ -109,7 +109,7 @@ class WorkloadController:
                 self.bus.publish(ScalingReplicaSet(dep.namespace, f"{dep.name}-{dep.rs_hash}",
                                                      dep.desired, replicas))
             dep.desired = replicas
-            self.availability_changed(dep)
+            self.availability_changed.fire(dep)
         self.reconcile(dep)
 
     def reconcile(self, dep: DeploymentState) -> None:
@@ -131,7 +131,7 @@ class WorkloadController:
             self.pending_count += 1
         if missing > 0:
             if not self.instant:  # the starting pods are not pending: they run at time 0
-                self.pending_grew(self.pending_count)
+                self.pending_grew.fire(self.pending_count)
             self.kick()
         elif missing < 0:
             # upstream deletes unscheduled first, then not-ready, then the newest
@@ -154,7 +154,7 @@ class WorkloadController:
             self.pending_count += 1
         if names:
             if not self.instant:
-                self.pending_grew(self.pending_count)
+                self.pending_grew.fire(self.pending_count)
             self.kick()
 
     def node_ready(self, node: Node) -> None:
@@ -194,7 +194,7 @@ class WorkloadController:
     def node_stopped(self, node: Node) -> None:
         """A node's VM stopped: its pods stop answering (connections time out, not reset)."""
         for pod in node.pods.values():
-            self.pod_lost(pod, False)
+            self.pod_lost.fire(pod, False)
 
     def node_deleting(self, node: Node, why: str) -> None:
         """A node is being deleted: its pods go (a drain if it still runs)."""
@@ -215,7 +215,7 @@ class WorkloadController:
         if pod.phase == "Terminated":
             return
         if abrupt:
-            self.pod_lost(pod, True)
+            self.pod_lost.fire(pod, True)
         dep = pod.dep
         node = pod.node
         if node is not None:
@@ -365,7 +365,7 @@ class WorkloadController:
         not answering."""
         if pod.phase != "Running" or pod.node is None:
             return False
-        self.pod_lost(pod, True)
+        self.pod_lost.fire(pod, True)
         pod.phase = "CrashLoopBackOff"
         pod.epoch += 1  # its pending readiness probe no longer applies
         self.set_ready(pod, False)
@@ -387,8 +387,8 @@ class WorkloadController:
         pod.ready = ready
         dep = pod.dep
         dep.available += 1 if ready else -1
-        self.availability_changed(dep)
-        self.readiness_changed(pod)
+        self.availability_changed.fire(dep)
+        self.readiness_changed.fire(pod)
         if ready and dep.ordered:
             self._ordered_due[dep.key] = dep
             self.kick()
