@@ -397,7 +397,7 @@ def run_model(args: argparse.Namespace) -> tuple[dict, Params]:
     queues = pod_queues(sim)
     served = sum(q.served for q in queues)
     in_pod_w = sum(q.wait_time + q.busy_time for q in queues) / served if served else float("nan")
-    kept = sum(len(q._departures) for q in queues)  # what the queues still hold on to
+    kept = sum(len(q.departures) for q in queues)  # what the queues still hold on to
     expected_w = params.model_w()
     rate = requests / run_s if run_s > 0 else float("inf")
     ticks = round(sim.now / params.tick)
