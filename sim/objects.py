@@ -118,6 +118,11 @@ class NodePool:
         return len(self.nodes)
 
 
+def find_node(pools: dict[str, NodePool], name: str) -> Node | None:
+    """A node that exists now (registered or still provisioning), by name; None if gone."""
+    return next((p.nodes[name] for p in pools.values() if name in p.nodes), None)
+
+
 class Node:
     """One VM of a pool, as the control plane sees it."""
 

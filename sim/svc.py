@@ -12,6 +12,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING
 
+from sim import sizing
 from sim.azure.vnet import AddressPool, Subnet
 from sim.events import ClusterIPNotAllocated, SyncLoadBalancerFailed
 from sim.kernel.bus import Bus
@@ -35,8 +36,8 @@ class ServiceController:
         self.service_cidr = service_cidr
         self.subnets = subnets
         """The VNet's subnets: an internal load balancer's frontend takes an address of one."""
-        first = int(service_cidr.network_address) + 1
-        # .1 is kubernetes.default; the DNS service IP belongs to kube-dns
+        # the first address is kubernetes.default's (taken now); the DNS service IP is kube-dns's
+        first = int(IPv4Address(sizing.kubernetes_service_ip(str(service_cidr))))
         self.cluster_ips = AddressPool(first, int(service_cidr.broadcast_address) - 1)
         self.cluster_ips.allocate(1)
         self._dns_ip = int(dns_service_ip)

@@ -91,8 +91,3 @@ def deployment(name: str = "web", replicas: int = 3, cpu: str = "250m", memory: 
             - name: {name}
               resources: {{requests: {{cpu: "{cpu}", memory: {memory}}}}}
 """
-
-
-def node_named(model, name: str):
-    """A node that exists now (registered or still provisioning), by name; None if gone."""
-    return next((p.nodes[name] for p in model.pools.values() if name in p.nodes), None)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sim.chaos.effect import CRASH_BACKOFF, CRASH_BACKOFF_MAX, Effect, pick
 from sim.kernel.errors import FaultError
+from sim.objects import find_node
 from sim.scenario.schema import (
     CorednsOutage,
     IngressControllerCrash,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 def node_failure(m: Model, fault: NodeFailure) -> Effect:
     """Stop one or more VMs: their kubelets post no more status."""
     if fault.node is not None:
-        node = next((p.nodes[fault.node] for p in m.pools.values() if fault.node in p.nodes), None)
+        node = find_node(m.pools, fault.node)
         if node is None:
             raise FaultError(f"node {fault.node!r} does not exist (or was deleted)")
         targets = [node]

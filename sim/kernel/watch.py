@@ -64,9 +64,6 @@ class Watch(Generic[P]):
                     fn(*args, **kwargs)
             self.fire = fire
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
-        self.fire(*args, **kwargs)
-
     def __bool__(self) -> bool:
         """True when someone listens."""
         return bool(self._subscribers)

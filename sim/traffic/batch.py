@@ -38,15 +38,21 @@ class Batch:
     def settle(self, rows: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Requests *rows* answered at *done*: past the flow's timeout the client gave up
         (TIMEOUT at arrival + timeout), otherwise it has its answer. Returns the answered mask."""
-        flow, arrivals, outcome, when, latency = (self.flow, self.arrivals, self.outcome, self.when,
-                                                  self.latency)
-        timeout = flow.spec.timeout
-        took = done - arrivals[rows]
-        ok = took <= timeout
-        late = rows[~ok]
-        outcome[late] = TIMEOUT
-        when[late] = arrivals[late] + timeout
-        latency[late] = np.nan
+        when, latency = self.when, self.latency
+        took = done - self.arrivals[rows]
+        ok = took <= self.flow.spec.timeout
+        self.give_up(rows[~ok], TIMEOUT)
         when[rows[ok]] = done[ok]
         latency[rows[ok]] = took[ok]
         return ok
+
+    def fail(self, rows: np.ndarray, code: int, at: np.ndarray | float) -> None:
+        """Requests *rows* end with outcome *code*, which their clients see at *at* (no answer:
+        no latency)."""
+        self.outcome[rows] = code
+        self.when[rows] = at
+        self.latency[rows] = np.nan
+
+    def give_up(self, rows: np.ndarray, code: int) -> None:
+        """Requests *rows* get no answer (*code*): their clients time out."""
+        self.fail(rows, code, self.arrivals[rows] + self.flow.spec.timeout)

@@ -73,7 +73,7 @@ class SecondStage:
 
     def _forward(self, b: Batch, proxied_by: list[tuple[np.ndarray, np.ndarray, Pod]]) -> None:
         """The controller pods proxy their requests (each leaving at its time) to the backend."""
-        flow, arrivals, outcome, when, latency, hop = b.flow, b.arrivals, b.outcome, b.when, b.latency, b.hop
+        flow, arrivals, hop = b.flow, b.arrivals, b.hop
         idx = np.concatenate([p[0] for p in proxied_by])
         proxied = np.concatenate([p[1] for p in proxied_by])
         source = np.concatenate([np.full(p[0].size, i) for i, p in enumerate(proxied_by)])
@@ -81,16 +81,13 @@ class SecondStage:
             return
         backend = flow.backend
         if backend is None:  # no rule matched: the default backend's 404
-            outcome[idx] = NO_RULE
-            when[idx] = proxied + hop
-            latency[idx] = np.nan
+            b.fail(idx, NO_RULE, proxied + hop)
             return
         endpoints = backend.endpoints
         if not endpoints:  # NGINX answers 503 when the upstream has no endpoints
             # a headless name has no address to connect to; a ClusterIP is REJECTed
-            outcome[idx] = DNS_FAILURE if backend.headless and flow.client is not None else NO_ENDPOINT
-            when[idx] = proxied + hop
-            latency[idx] = np.nan
+            b.fail(idx, DNS_FAILURE if backend.headless and flow.client is not None else NO_ENDPOINT,
+                   proxied + hop)
             return
         picked = self._backend_pick(b, backend, proxied_by, idx, proxied, source)
         if picked is None:
@@ -124,10 +121,8 @@ class SecondStage:
         ClusterIP (dropping what internalTrafficPolicy Local cannot place), ingress-nginx's
         own balancing otherwise. Returns (rows, times, sources, picks, service times drawn or
         None), or None when nothing is left."""
-        flow, arrivals, outcome, when, latency, hop = (b.flow, b.arrivals, b.outcome, b.when,
-                                                       b.latency, b.hop)
+        flow, hop = b.flow, b.hop
         endpoints = backend.endpoints
-        timeout = flow.spec.timeout
         service_for: np.ndarray | None = None
         if flow.client is not None and not backend.headless and (
                 backend.internal_local or self.ipvs is not None or backend.affinity is not None):
@@ -135,10 +130,7 @@ class SecondStage:
             pick, service_for, dropped = self.proxy.cluster_ip_pick(flow, backend, proxied_by, idx,
                                                                proxied, source, hop)
             if dropped.any():  # internalTrafficPolicy Local, no endpoint on the node: DROP
-                lost = idx[dropped]
-                outcome[lost] = NO_LOCAL
-                when[lost] = arrivals[lost] + timeout
-                latency[lost] = np.nan
+                b.give_up(idx[dropped], NO_LOCAL)
                 keep = ~dropped
                 idx, proxied, source, pick = idx[keep], proxied[keep], source[keep], pick[keep]
                 if service_for is not None:
@@ -156,13 +148,11 @@ class SecondStage:
                     answered: list[tuple[Pod, np.ndarray, np.ndarray]]) -> None:
         """Requests *rows* (in time order, from the proxies *src*) reach backend *pod* at *t*:
         a dead pod, a NetworkPolicy or a cut link fails some; the rest queue there."""
-        flow, arrivals, outcome, when, latency = b.flow, b.arrivals, b.outcome, b.when, b.latency
+        flow = b.flow
         timeout = flow.spec.timeout
         flow.per_pod[pod.name] = flow.per_pod.get(pod.name, 0) + rows.size
         if pod.node is None or not pod.node.alive or pod.phase != "Running":
-            outcome[rows] = DEAD_ENDPOINT
-            when[rows] = arrivals[rows] + timeout
-            latency[rows] = np.nan
+            b.give_up(rows, DEAD_ENDPOINT)
             return
         if self.verdicts.policy_objects:
             denied_src = denied_by.get(pod.dep.key)
@@ -172,9 +162,7 @@ class SecondStage:
                     bool, len(proxied_by))
             blocked = denied_src[src] if denied_src.any() else None
             if blocked is not None and blocked.any():
-                outcome[rows[blocked]] = DENIED
-                when[rows[blocked]] = arrivals[rows[blocked]] + timeout
-                latency[rows[blocked]] = np.nan
+                b.give_up(rows[blocked], DENIED)
                 rows, t, src = rows[~blocked], t[~blocked], src[~blocked]
                 if drawn is not None:
                     drawn = drawn[~blocked]
@@ -188,9 +176,7 @@ class SecondStage:
             if crossed is not None:
                 cut, inbound, back = crossed
                 if cut.any():
-                    outcome[rows[cut]] = TIMEOUT
-                    when[rows[cut]] = arrivals[rows[cut]] + timeout
-                    latency[rows[cut]] = np.nan
+                    b.give_up(rows[cut], TIMEOUT)
                     keep = ~cut
                     rows, t, inbound, back = rows[keep], t[keep], inbound[keep], back[keep]
                     if drawn is not None:

@@ -75,9 +75,9 @@ class LookupHost(Protocol):
     """coredns_outage faults in effect on every CoreDNS pod."""
 
     def enqueue(self, pod: Pod, t: np.ndarray, service: np.ndarray,
-                then: Callable[..., object]) -> None: ...
-    """Queue work at *pod*; *then(done)* gets the departures (a callback may bind more
-    arguments by default values, hence ``...``)."""
+                then: Callable[..., object]) -> None:
+        """Queue work at *pod*; *then(done)* gets the departures (a callback may bind more
+        arguments by default values, hence ``...``)."""
 
     def forward_later(self, b: Batch, rows: np.ndarray, t: np.ndarray, source: Pod) -> None: ...
 

@@ -6,9 +6,10 @@ import ipaddress
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simkit import cluster_yaml, deployment, make_sim, node_named
+from simkit import cluster_yaml, deployment, make_sim
 
 from sim.azure.vnet import AddressPool, BlockPool, Subnet, ip_str
+from sim.objects import find_node
 
 # --- pools: properties ---------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ def test_kubenet_route_table_stops_at_400_routes() -> None:
     assert sim.model.ipam.routes == 400
     failed = [e.event for e in events if e.event.reason == "FailedToCreateRoute"]
     assert len(failed) == 1 and failed[0].limit == 400
-    orphan = node_named(sim.model, failed[0].node)
+    orphan = find_node(sim.model.pools, failed[0].node)
     assert orphan is not None and not orphan.pods
 
 

@@ -6,7 +6,9 @@ nodes at the end; AKS refuses an upgrade whose surge nodes do not fit the subnet
 from __future__ import annotations
 
 import pytest
-from simkit import Run, deployment, make_sim, node_named
+from simkit import Run, deployment, make_sim
+
+from sim.objects import find_node
 
 OLD, NEW = "1.29", "1.30"
 
@@ -126,7 +128,7 @@ def test_surge_node_runs_the_target_version(simulate) -> None:
     sim.advance_to(200)    # surge created at 60 s, Ready at 180 s, first drain under way
     run = Run(sim, events)
     [surge] = nodes_of(run, "Surge")
-    node = node_named(sim.model, surge)
+    node = find_node(sim.model.pools, surge)
     assert node is not None and node.state == "Ready"
     assert node.version == NEW
 

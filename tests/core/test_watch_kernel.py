@@ -14,7 +14,7 @@ def test_fire_reaches_every_subscriber_in_order_as_they_come_and_go() -> None:
     stop_a = watch.subscribe(lambda s, n: seen.append(("a", s, n)))
     watch.fire("one", 1)
     stop_b = watch.subscribe(lambda s, n: seen.append(("b", s, n)))
-    watch("two", 2)  # calling the watch is the same as fire
+    watch.fire("two", 2)
     stop_a()
     watch.fire("after a left", 3)
     stop_b()
